@@ -1,0 +1,127 @@
+import type { PeerCertificate } from 'node:tls';
+import { GatewayError } from '../errors.ts';
+import type { Identity } from '../request/types.ts';
+import type { AccessReviewer } from './access-review.ts';
+import { parseBearer } from './bearer.ts';
+import { authorizeImpersonation, readImpersonation } from './impersonation.ts';
+import type { HeaderMap } from './impersonation.ts';
+import { ALL_UNAUTHENTICATED, ANONYMOUS_USER, freezeIdentity, withAuthenticatedGroup } from './user.ts';
+import { identityFromCertificate } from './x509.ts';
+
+/** Turns a bearer token into an identity: null = not recognised; a KG_UNAUTHENTICATED throw = rejected. */
+export interface TokenAuthenticator {
+  authenticateToken(token: string): Promise<Identity | null>;
+}
+
+/** How the gateway authenticates its clients. */
+export interface AuthenticatorOptions {
+  /** Local verification of service-account JWTs, tried first (a `ServiceAccountJWTAuthenticator`). */
+  serviceAccountJWT?: TokenAuthenticator;
+  /** TokenReview against the cluster (a `TokenReviewAuthenticator`). */
+  tokenReview?: TokenAuthenticator;
+  /** Authorizes client impersonation; without it every Impersonate-* request is refused. */
+  accessReviewer?: AccessReviewer;
+  /** Let requests without any credential in as `system:anonymous` (default false). */
+  anonymous?: boolean;
+}
+
+/** What a request presents. */
+export interface AuthenticationInput {
+  /** The raw `Authorization` header value. */
+  authorization?: string;
+  /** The client certificate, only when the TLS layer verified its chain (`socket.authorized`). */
+  certificate?: PeerCertificate | null;
+  /** Why a presented client certificate failed verification (`socket.authorizationError`): blocks anonymous access. */
+  certificateError?: unknown;
+  /** Request headers for Impersonate-*, lowercase names; use `distinctHeaders(req.rawHeaders)` to keep repeated lines. */
+  headers?: HeaderMap;
+  /** Receives warnings kube-apiserver would send in a `Warning` header. */
+  warn?: (message: string) => void;
+}
+
+const ANONYMOUS: Identity = freezeIdentity({
+  user: ANONYMOUS_USER,
+  uid: '',
+  groups: [ALL_UNAUTHENTICATED],
+  extra: {},
+});
+
+function isRejection(err: unknown): boolean {
+  return err instanceof GatewayError && err.code === 'KG_UNAUTHENTICATED';
+}
+
+/**
+ * Authenticates a request the way kube-apiserver's authentication filter does: client
+ * certificate, then bearer token (local service-account JWT, then TokenReview), then anonymous —
+ * which applies only when no credential failed, so a bad token is a 401 even with anonymous on.
+ * Then applies client impersonation when Impersonate-* headers are present.
+ */
+export class Authenticator {
+  readonly anonymous: boolean;
+  readonly #tokens: TokenAuthenticator[];
+  readonly #access: AccessReviewer | undefined;
+
+  constructor(opts: AuthenticatorOptions = {}) {
+    this.anonymous = opts.anonymous ?? false;
+    this.#tokens = [opts.serviceAccountJWT, opts.tokenReview].filter((t) => t !== undefined);
+    this.#access = opts.accessReviewer;
+  }
+
+  /** The identity to act as upstream; throws GatewayError 401/400/403 (or KG_AUTH_BACKEND). */
+  async authenticate(input: AuthenticationInput): Promise<Identity> {
+    const identity = await this.#authenticate(input);
+    const requested = readImpersonation(input.headers ?? {});
+    if (requested === null) return identity;
+    if (this.#access === undefined) {
+      throw new GatewayError(
+        'KG_IMPERSONATION_FORBIDDEN',
+        'Forbidden',
+        'impersonation is not enabled on this gateway',
+      );
+    }
+    return authorizeImpersonation(identity, requested, this.#access);
+  }
+
+  async #authenticate(input: AuthenticationInput): Promise<Identity> {
+    const failures: unknown[] = [];
+    if (input.certificateError) failures.push(input.certificateError);
+    if (input.certificate) {
+      try {
+        const identity = identityFromCertificate(input.certificate);
+        if (identity !== null) return identity;
+      } catch (err) {
+        if (!isRejection(err)) throw err;
+        failures.push(err);
+      }
+    }
+
+    const { token, warning } = parseBearer(input.authorization);
+    if (warning !== undefined) input.warn?.(warning);
+    // Like kube-apiserver, a token is only looked at when some token authenticator exists.
+    if (token !== null && this.#tokens.length > 0) {
+      const identity = await this.#authenticateToken(token, failures);
+      if (identity !== null) return identity;
+    }
+
+    if (failures.length === 0 && this.anonymous) return ANONYMOUS;
+    throw new GatewayError('KG_UNAUTHENTICATED', 'Unauthorized', 'Unauthorized', {
+      cause: failures.length > 0 ? new AggregateError(failures, 'authentication failed') : undefined,
+    });
+  }
+
+  async #authenticateToken(token: string, failures: unknown[]): Promise<Identity | null> {
+    for (const authenticator of this.#tokens) {
+      let identity: Identity | null;
+      try {
+        identity = await authenticator.authenticateToken(token);
+      } catch (err) {
+        if (!isRejection(err)) throw err;
+        failures.push(err); // our own token, and invalid: no point asking anyone else
+        return null;
+      }
+      if (identity !== null && identity.user !== '') return withAuthenticatedGroup(identity);
+    }
+    failures.push(new Error('invalid bearer token'));
+    return null;
+  }
+}

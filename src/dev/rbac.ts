@@ -1,0 +1,27 @@
+/** The user name of the gateway's own upstream identity in the dev cluster. */
+export const GATEWAY_USER = 'kubegate-gateway';
+
+/**
+ * What the gateway may do upstream: impersonate the users it has authenticated and ask the
+ * cluster to review tokens and access. Service accounts are impersonated by user name, which the
+ * apiserver authorizes as `impersonate serviceaccounts`, so that resource is listed too.
+ */
+export const gatewayClusterRole = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name: 'kubegate:gateway' },
+  rules: [
+    { apiGroups: [''], resources: ['users', 'groups', 'serviceaccounts'], verbs: ['impersonate'] },
+    { apiGroups: ['authentication.k8s.io'], resources: ['uids', 'userextras'], verbs: ['impersonate'] },
+    { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+    { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+  ],
+};
+
+export const gatewayClusterRoleBinding = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: { name: 'kubegate:gateway' },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kubegate:gateway' },
+  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: GATEWAY_USER }],
+};

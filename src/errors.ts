@@ -1,0 +1,80 @@
+/** Kubernetes `Status.reason` values the gateway answers with. */
+export type StatusReason =
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'TooManyRequests'
+  | 'InternalError'
+  | 'ServiceUnavailable'
+  | 'Timeout'
+  | 'BadGateway';
+
+/** Stable codes of every condition the gateway reports on its own; never reuse a retired code. */
+export type GatewayErrorCode =
+  | 'KG_BAD_REQUEST'
+  | 'KG_UNAUTHENTICATED'
+  | 'KG_IMPERSONATION_FORBIDDEN'
+  | 'KG_NO_HEALTHY_UPSTREAM'
+  | 'KG_UPSTREAM_UNREACHABLE'
+  | 'KG_UPSTREAM_TIMEOUT'
+  | 'KG_SHUTTING_DOWN'
+  | 'KG_AUTH_BACKEND'
+  | 'KG_INTERNAL';
+
+const REASON_STATUS: Record<StatusReason, number> = {
+  BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  TooManyRequests: 429,
+  InternalError: 500,
+  BadGateway: 502,
+  ServiceUnavailable: 503,
+  Timeout: 504,
+};
+
+/** A condition the gateway answers itself, as a Kubernetes `Status`. */
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+  readonly code: GatewayErrorCode;
+  readonly reason: StatusReason;
+  readonly status: number;
+  /** Seconds for `Retry-After`, when the client may try again. */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: GatewayErrorCode, reason: StatusReason, message: string, opts: { retryAfter?: number; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.code = code;
+    this.reason = reason;
+    this.status = REASON_STATUS[reason];
+    this.retryAfter = opts.retryAfter;
+  }
+
+  /** The `Status` object for the response body. */
+  toStatus(): KubeStatus {
+    const s: KubeStatus = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: this.message,
+      reason: this.reason,
+      code: this.status,
+    };
+    if (this.retryAfter !== undefined) s.details = { retryAfterSeconds: this.retryAfter };
+    return s;
+  }
+}
+
+/** The wire form of a Kubernetes `Status` (meta/v1). */
+export interface KubeStatus {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Failure' | 'Success';
+  message: string;
+  reason: StatusReason;
+  code: number;
+  details?: { retryAfterSeconds?: number };
+}

@@ -1,0 +1,92 @@
+import { request, Agent } from 'node:https';
+
+/** Where a Kubernetes API server is and how to authenticate to it with a client certificate. */
+export interface KubeTarget {
+  /** Base URL, e.g. `https://127.0.0.1:6443`. */
+  server: string;
+  ca: string;
+  cert?: string;
+  key?: string;
+  token?: string;
+}
+
+/** A decoded response from the API server. */
+export interface KubeResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+}
+
+/** The API server answered with an error `Status`. */
+export class KubeAPIError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  constructor(method: string, path: string, status: number, body: unknown) {
+    const s = body as { message?: string; reason?: string } | null;
+    super(`${method} ${path}: ${status} ${s?.message ?? JSON.stringify(body)}`);
+    this.name = 'KubeAPIError';
+    this.status = status;
+    this.reason = s?.reason ?? '';
+  }
+}
+
+/** A small JSON client for the few calls kubegate itself makes (reviews, bootstrap, list+watch). */
+export class KubeClient {
+  readonly target: KubeTarget;
+  readonly #agent: Agent;
+
+  constructor(target: KubeTarget) {
+    this.target = target;
+    this.#agent = new Agent({ keepAlive: true, ca: target.ca, cert: target.cert, key: target.key, maxSockets: 8 });
+  }
+
+  /** Sends one request; returns any status (callers decide what an error is). */
+  raw<T = unknown>(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<KubeResponse<T>> {
+    const url = new URL(path, this.target.server);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (payload) headers['content-type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+    if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method, headers, agent: this.#agent, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = text.length > 0 ? JSON.parse(text) : null;
+          } catch {
+            // non-JSON bodies (e.g. /readyz "ok") are returned as text
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed as T });
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname}: timed out after ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** Sends one request and throws `KubeAPIError` unless the status is 2xx. */
+  async json<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.raw<T>(method, path, body);
+    if (res.status < 200 || res.status > 299) throw new KubeAPIError(method, path, res.status, res.body);
+    return res.body;
+  }
+
+  /** Creates the object, or replaces it if it exists (enough for idempotent bootstrap). */
+  async apply(collectionPath: string, obj: { metadata: { name: string } }): Promise<void> {
+    const res = await this.raw('POST', collectionPath, obj);
+    if (res.status === 409) {
+      await this.json('PUT', `${collectionPath}/${obj.metadata.name}`, obj);
+    } else if (res.status < 200 || res.status > 299) {
+      throw new KubeAPIError('POST', collectionPath, res.status, res.body);
+    }
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}

@@ -1,0 +1,149 @@
+import { connect, type ClientHttp2Session } from 'node:http2';
+
+/** How the gateway reaches an upstream: server CA and the gateway's own client credential. */
+export interface UpstreamTLS {
+  ca: string;
+  cert?: string;
+  key?: string;
+  /** Bearer token for the upstream, when not using a client certificate. */
+  token?: string;
+  /** TLS server name to verify, when it differs from the URL host. */
+  servername?: string;
+}
+
+interface Session {
+  readonly h2: ClientHttp2Session;
+  streams: number;
+  settings: boolean;
+  connected: Promise<void>;
+}
+
+const DEFAULT_MAX_STREAMS = 100;
+const BACKOFF_MS = [0, 100, 250, 500, 1000, 2000];
+
+/**
+ * The HTTP/2 sessions to one endpoint. A new session is opened only when every open one is at the
+ * server's advertised `SETTINGS_MAX_CONCURRENT_STREAMS`, so hundreds of clients share a few
+ * connections. Sessions are kept alive with PINGs; a session that fails a PING is dropped.
+ */
+export class SessionPool {
+  readonly #url: URL;
+  readonly #tls: UpstreamTLS;
+  readonly #pingIntervalMs: number;
+  readonly #sessions: Session[] = [];
+  #failures = 0;
+  #nextAttempt = 0;
+  #closed = false;
+  /** Sessions opened since start (for metrics and tests). */
+  opened = 0;
+
+  constructor(url: URL, tls: UpstreamTLS, opts: { pingIntervalMs: number }) {
+    this.#url = url;
+    this.#tls = tls;
+    this.#pingIntervalMs = opts.pingIntervalMs;
+  }
+
+  /** Open sessions, for metrics and tests. */
+  get size(): number {
+    return this.#sessions.length;
+  }
+
+  /**
+   * Reserves one stream slot on a connected session. Rejects (without consuming anything) when the
+   * endpoint cannot be reached; the caller may then try another endpoint.
+   */
+  async acquire(): Promise<ClientHttp2Session> {
+    if (this.#closed) throw new Error('session pool closed');
+    let s = this.#sessions.find((x) => x.streams < maxStreams(x));
+    if (!s) {
+      const wait = this.#nextAttempt - Date.now();
+      if (wait > 0) throw Object.assign(new Error(`reconnect backoff (${wait} ms left)`), { code: 'EBACKOFF' });
+      s = this.#open();
+    }
+    s.streams++;
+    try {
+      await s.connected;
+    } catch (err) {
+      s.streams--;
+      throw err;
+    }
+    return s.h2;
+  }
+
+  /** Returns the slot taken by `acquire()`. */
+  release(h2: ClientHttp2Session): void {
+    const s = this.#sessions.find((x) => x.h2 === h2);
+    if (s) s.streams--;
+  }
+
+  #open(): Session {
+    const { ca, cert, key, servername } = this.#tls;
+    const h2 = connect(this.#url.origin, {
+      ca,
+      cert,
+      key,
+      servername: servername ?? (isIP(this.#url.hostname) ? undefined : this.#url.hostname),
+      settings: { enablePush: false },
+    });
+    this.opened++;
+    const s: Session = {
+      h2,
+      streams: 0,
+      settings: false,
+      connected: new Promise<void>((resolve, reject) => {
+        h2.once('connect', () => {
+          this.#failures = 0;
+          resolve();
+        });
+        h2.once('error', (err) => {
+          this.#failures++;
+          this.#nextAttempt = Date.now() + BACKOFF_MS[Math.min(this.#failures, BACKOFF_MS.length - 1)];
+          reject(err);
+        });
+      }),
+    };
+    s.connected.catch(() => {}); // observed by acquire(); this only keeps the rejection handled
+    this.#sessions.push(s);
+    const ping = setInterval(() => {
+      if (!h2.closed && !h2.destroyed) {
+        h2.ping((err) => {
+          if (err) h2.destroy(err);
+        });
+      }
+    }, this.#pingIntervalMs);
+    ping.unref();
+    const drop = () => {
+      clearInterval(ping);
+      const i = this.#sessions.indexOf(s);
+      if (i >= 0) this.#sessions.splice(i, 1);
+    };
+    h2.once('remoteSettings', () => (s.settings = true));
+    h2.on('close', drop);
+    // A GOAWAY means "no new streams here": stop handing out this session at once.
+    h2.on('goaway', drop);
+    h2.on('error', () => {}); // reported through `connected` and on each stream
+    h2.setTimeout(0);
+    return s;
+  }
+
+  /** Closes every session gracefully (in-flight streams finish). */
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#sessions.splice(0)) s.h2.close();
+  }
+
+  /** Destroys every session at once. */
+  destroy(): void {
+    this.#closed = true;
+    for (const s of this.#sessions.splice(0)) s.h2.destroy();
+  }
+}
+
+// Until the server's SETTINGS frame arrives, Node reports "unlimited"; assume a modest limit.
+function maxStreams(s: Session): number {
+  return s.settings ? (s.h2.remoteSettings.maxConcurrentStreams ?? DEFAULT_MAX_STREAMS) : DEFAULT_MAX_STREAMS;
+}
+
+function isIP(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':') || host.startsWith('[');
+}
