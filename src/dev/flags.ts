@@ -81,6 +81,9 @@ export function controllerManagerArgs(dir: string, port: number): string[] {
     `--kubeconfig=${join(dir, 'controller-manager.kubeconfig')}`,
     '--bind-address=127.0.0.1',
     `--secure-port=${port}`,
+    // The apiserver's serving certificate (127.0.0.1, signed by the cluster CA) so its health can be checked.
+    `--tls-cert-file=${pki.apiserver.cert}`,
+    `--tls-private-key-file=${pki.apiserver.key}`,
     '--leader-elect=false',
     '--use-service-account-credentials=true',
     `--service-account-private-key-file=${pki.saKey}`,

@@ -1,0 +1,157 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { validateConfig } from '../config/config.ts';
+import { BinariesError, provideBinaries } from '../dev/binaries.ts';
+import { ControlPlane } from '../dev/control-plane.ts';
+import { writeKubeconfig } from '../dev/kubeconfig.ts';
+import { freePort } from '../dev/ports.ts';
+import { RunningGateway } from '../gateway.ts';
+import { KubeClient } from '../kube/client.ts';
+import { UsageError } from './errors.ts';
+
+const MARKER = '.kubegate-dev';
+const PIDFILE = 'kubegate-dev.pid';
+
+function say(msg: string): void {
+  process.stdout.write(`kubegate dev: ${msg}\n`);
+}
+
+function intFlag(v: unknown, name: string, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`dev: --${name} must be an integer from ${min} to ${max}, got "${String(v)}"`);
+  return n;
+}
+
+/** Refuses a folder another kubegate dev is using, or one with someone else's files in it. */
+function claimDir(dir: string): void {
+  if (!existsSync(dir)) return;
+  const entries = readdirSync(dir);
+  if (entries.length === 0) return;
+  if (!entries.includes(MARKER)) throw new UsageError(`dev: --dir ${dir} is not empty and was not made by kubegate dev`);
+  const pid = Number(existsSync(join(dir, PIDFILE)) ? readFileSync(join(dir, PIDFILE), 'utf8') : NaN);
+  if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) throw new UsageError(`dev: --dir ${dir} is busy: kubegate dev (pid ${pid}) is using it`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** `kubegate dev`: etcd + N kube-apiservers + controller-manager, with kubegate in front, until Ctrl-C. */
+export async function dev(v: Record<string, unknown>): Promise<number> {
+  const n = intFlag(v.apiservers, 'apiservers', 3, 1, 9);
+  const port = intFlag(v.port, 'port', 0, 0, 65535);
+  const dir = typeof v.dir === 'string' ? resolve(v.dir) : await mkdtemp(join(tmpdir(), 'kubegate-dev-'));
+  claimDir(dir);
+  // A previous run's cluster is not reused: start clean, keep only what is ours to remove.
+  for (const d of ['pki', 'etcd', 'audit', 'logs']) await rm(join(dir, d), { recursive: true, force: true });
+  await rm(join(dir, 'kubegate.log'), { force: true });
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, MARKER), 'made by kubegate dev\n');
+  await writeFile(join(dir, PIDFILE), String(process.pid));
+
+  let bin: string;
+  try {
+    bin = await provideBinaries();
+  } catch (err) {
+    if (err instanceof BinariesError) throw new UsageError(`dev: ${err.message}`);
+    throw err;
+  }
+
+  let stopping = false;
+  let cp: ControlPlane | null = null;
+  let gw: RunningGateway | null = null;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping');
+    await gw?.stop(2000);
+    await cp?.stop();
+    await rm(join(dir, PIDFILE), { force: true });
+  };
+  let ready = false;
+  const signalled = new Promise<void>((res) => {
+    const onSignal = () => {
+      if (ready) return res();
+      // Still starting: stop what is up and leave.
+      void stop().then(() => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+
+  try {
+    say(`starting in ${dir}`);
+    cp = await ControlPlane.start({ dir, apiservers: n, binDir: bin, log: (m) => say(m) });
+    const gwPort = port || (await freePort());
+    const cfg = {
+      apiVersion: 'kubegate.io/v1alpha1',
+      kind: 'GatewayConfiguration',
+      listen: { address: '127.0.0.1', port: gwPort },
+      tls: { certFile: cp.pki.gatewayServing.cert, keyFile: cp.pki.gatewayServing.key, clientCAFile: cp.pki.ca.cert },
+      upstream: {
+        endpoints: cp.apiservers.map((a) => ({ name: `apiserver-${a.index}`, url: a.url })),
+        caFile: cp.pki.ca.cert,
+        certFile: cp.pki.gatewayUpstream.cert,
+        keyFile: cp.pki.gatewayUpstream.key,
+        balancer: 'round-robin',
+        healthCheck: { intervalSeconds: 1, timeoutSeconds: 1, rise: 1, fall: 2 },
+      },
+      accessLog: { path: join(dir, 'kubegate.log') },
+    };
+    await writeFile(join(dir, 'kubegate.yaml'), stringify(cfg));
+    const config = validateConfig(cfg, dir);
+    const log = pino({ base: undefined }, pino.destination({ dest: join(dir, 'kubegate.log'), sync: true }));
+    gw = await RunningGateway.start(config, log);
+    const url = `https://127.0.0.1:${gw.address.port}`;
+    const kubeconfig = join(dir, 'gateway.kubeconfig');
+    await writeKubeconfig(kubeconfig, 'kubegate-dev', url, cp.pki.ca.cert, cp.pki.admin);
+    await waitReady(url, cp, gw, n);
+    await writeFile(
+      join(dir, 'state.json'),
+      JSON.stringify({ gateway: url, apiservers: cp.apiservers.map((a) => a.url), pids: { kubegate: process.pid, ...cp.pids() } }, null, 2),
+    );
+    say(`gateway       ${url}`);
+    for (const a of cp.apiservers) say(`apiserver-${a.index}   ${a.url}   (audit: ${a.auditLog})`);
+    say(`kubeconfig    ${kubeconfig}`);
+    say(`logs          ${join(dir, 'kubegate.log')}, ${join(dir, 'logs')}`);
+    say(`try:          kubectl --kubeconfig ${kubeconfig} get namespaces`);
+    ready = true;
+    say('ready');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  await signalled;
+  await stop();
+  return 0;
+}
+
+/** Until every apiserver is healthy behind the gateway and `/readyz` answers through it. */
+async function waitReady(url: string, cp: ControlPlane, gw: RunningGateway, n: number): Promise<void> {
+  const client = new KubeClient({ server: url, ca: readFileSync(cp.pki.ca.cert, 'utf8'), cert: readFileSync(cp.pki.admin.cert, 'utf8'), key: readFileSync(cp.pki.admin.key, 'utf8') });
+  let ok = 0;
+  const deadline = Date.now() + 60_000;
+  try {
+    while (Date.now() < deadline) {
+      // All replicas healthy, then n answers in a row: round-robin sends one to each.
+      const res = gw.upstream.healthyCount === n ? await client.raw('GET', '/readyz', undefined, 5000).catch(() => null) : null;
+      ok = res?.status === 200 ? ok + 1 : 0;
+      if (ok >= n) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    client.close();
+  }
+  throw new Error(`the gateway did not become ready within 60s; see ${cp.dir}/kubegate.log`);
+}

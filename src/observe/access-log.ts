@@ -1,0 +1,56 @@
+import type { Logger } from 'pino';
+import type { Identity, RequestInfo } from '../request/types.ts';
+
+/** One finished request, as the access log records it. Never holds credentials. */
+export interface AccessRecord {
+  method: string;
+  uri: string;
+  protocol: string;
+  client: string;
+  info: RequestInfo;
+  identity: Identity | null;
+  upstream: string | null;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  auditID: string | null;
+  error: string | null;
+  retried: boolean;
+}
+
+/** Writes one JSON line per request. */
+export class AccessLog {
+  readonly #log: Logger;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  write(r: AccessRecord): void {
+    const i = r.info;
+    this.#log.info(
+      {
+        kind: 'access',
+        method: r.method,
+        uri: r.uri,
+        proto: r.protocol,
+        client: r.client,
+        verb: i.verb,
+        resource: i.isResourceRequest
+          ? { apiGroup: i.apiGroup, apiVersion: i.apiVersion, namespace: i.namespace, resource: i.resource, subresource: i.subresource, name: i.name }
+          : undefined,
+        user: r.identity ? { username: r.identity.user, uid: r.identity.uid || undefined, groups: r.identity.groups } : undefined,
+        upstream: r.upstream,
+        status: r.status,
+        bytesIn: r.bytesIn,
+        bytesOut: r.bytesOut,
+        durationMs: Math.round(r.durationMs * 1000) / 1000,
+        auditID: r.auditID,
+        retried: r.retried || undefined,
+        error: r.error ?? undefined,
+      },
+      'request',
+    );
+  }
+}

@@ -1,0 +1,251 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants, type ClientHttp2Session, type ClientHttp2Stream, type Http2ServerRequest, type Http2ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import { distinctHeaders, impersonationHeaders } from '../auth/index.ts';
+import { GatewayError } from '../errors.ts';
+import type { AccessRecord } from '../observe/access-log.ts';
+import { isLongRunning, parseRequestInfo } from '../request/request-info.ts';
+import type { Endpoint } from '../upstream/endpoint.ts';
+import type { Gateway } from './context.ts';
+import { connectionTokens, isDroppedRequestHeader, isDroppedResponseHeader } from './headers.ts';
+import { jitteredRetryAfter, sendStatus, toGatewayError, writeHead } from './status.ts';
+
+type AnyRequest = IncomingMessage | Http2ServerRequest;
+type AnyResponse = ServerResponse | Http2ServerResponse;
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** One client request on its way through authenticate → pick → forward, with its access record. */
+export class ProxiedRequest {
+  readonly #gw: Gateway;
+  readonly #req: AnyRequest;
+  readonly #res: AnyResponse;
+  readonly #record: AccessRecord;
+  readonly #start = performance.now();
+  readonly #longRunning: boolean;
+  #endpoint: Endpoint | null = null;
+  #responded = false;
+  #logged = false;
+
+  constructor(gw: Gateway, req: AnyRequest, res: AnyResponse) {
+    this.#gw = gw;
+    this.#req = req;
+    this.#res = res;
+    const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
+    this.#longRunning = isLongRunning(info);
+    this.#record = {
+      method: req.method ?? '',
+      uri: req.url ?? '',
+      protocol: req.httpVersion === '2.0' ? 'h2' : 'http/1.1',
+      client: req.socket?.remoteAddress ?? '',
+      info,
+      identity: null,
+      upstream: null,
+      status: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 0,
+      auditID: null,
+      error: null,
+      retried: false,
+    };
+    res.once('close', () => this.#finish());
+  }
+
+  async run(): Promise<void> {
+    try {
+      const socket = tlsSocketOf(this.#req);
+      const peer = socket.getPeerCertificate();
+      const presented = peer !== null && Object.keys(peer).length > 0;
+      this.#record.identity = await this.#gw.authenticator.authenticate({
+        authorization: single(this.#req.headers.authorization),
+        certificate: presented && socket.authorized ? peer : null,
+        certificateError: presented && !socket.authorized ? socket.authorizationError : undefined,
+        headers: distinctHeaders(this.#req.rawHeaders),
+      });
+      await this.#forward(null);
+    } catch (err) {
+      this.#fail(toGatewayError(err));
+    }
+  }
+
+  async #forward(exclude: Endpoint | null): Promise<void> {
+    const gw = this.#gw;
+    const ep = gw.upstream.pick(this.#longRunning, exclude ?? undefined);
+    if (!ep) {
+      throw new GatewayError('KG_NO_HEALTHY_UPSTREAM', 'ServiceUnavailable', 'no healthy kube-apiserver endpoint is available', { retryAfter: jitteredRetryAfter() });
+    }
+    this.#endpoint = ep;
+    this.#record.upstream = ep.name;
+    let h2: ClientHttp2Session;
+    try {
+      h2 = await ep.pool.acquire();
+    } catch (err) {
+      // Nothing was sent: any request may go to another endpoint, once.
+      gw.upstream.eject(ep);
+      if (exclude === null) {
+        this.#record.retried = true;
+        return this.#forward(ep);
+      }
+      throw new GatewayError('KG_UPSTREAM_UNREACHABLE', 'ServiceUnavailable', `kube-apiserver ${ep.name} is unreachable: ${(err as Error).message}`, { retryAfter: jitteredRetryAfter(), cause: err });
+    }
+    const long = this.#longRunning;
+    if (long) ep.longRunning++;
+    else ep.inflight++;
+    ep.requests++;
+    const hasBody = requestHasBody(this.#req);
+    let stream: ClientHttp2Stream;
+    try {
+      stream = h2.request(this.#upstreamHeaders(), { endStream: !hasBody });
+    } catch (err) {
+      ep.pool.release(h2);
+      if (long) ep.longRunning--;
+      else ep.inflight--;
+      throw err;
+    }
+    stream.once('close', () => {
+      ep.pool.release(h2);
+      if (long) ep.longRunning--;
+      else ep.inflight--;
+    });
+
+    let timer: NodeJS.Timeout | null = null;
+    if (!long && gw.requestTimeoutMs > 0) {
+      timer = setTimeout(() => {
+        this.#record.error = 'upstream timeout';
+        if (!this.#responded) this.#fail(new GatewayError('KG_UPSTREAM_TIMEOUT', 'Timeout', `the kube-apiserver did not answer within ${gw.requestTimeoutMs / 1000}s`));
+        stream.close(constants.NGHTTP2_CANCEL);
+      }, gw.requestTimeoutMs);
+    }
+    const clear = () => {
+      if (timer) clearTimeout(timer);
+    };
+
+    if (hasBody) {
+      this.#req.on('data', (c: Buffer) => (this.#record.bytesIn += c.length));
+      this.#req.pipe(stream);
+    }
+    this.#res.once('close', () => {
+      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+    });
+
+    return new Promise<void>((resolve) => {
+      stream.once('response', (headers) => {
+        this.#respond(headers);
+        stream.on('data', (c: Buffer) => (this.#record.bytesOut += c.length));
+        stream.pipe(this.#res as NodeJS.WritableStream);
+      });
+      stream.once('end', () => {
+        clear();
+        resolve();
+      });
+      stream.once('error', (err) => {
+        clear();
+        this.#record.error = err.message;
+        const retriable = !this.#responded && exclude === null && IDEMPOTENT.has(this.#record.method) && !long && !hasBody;
+        if (retriable) {
+          this.#record.retried = true;
+          resolve(this.#forward(ep).catch((e) => this.#fail(toGatewayError(e))));
+          return;
+        }
+        if (!this.#responded) {
+          this.#fail(new GatewayError('KG_UPSTREAM_UNREACHABLE', 'ServiceUnavailable', `kube-apiserver ${ep.name} failed: ${err.message}`, { retryAfter: jitteredRetryAfter() }));
+        } else {
+          this.#res.destroy(err);
+        }
+        resolve();
+      });
+      stream.once('close', () => {
+        clear();
+        if (!this.#responded && stream.rstCode !== constants.NGHTTP2_NO_ERROR && !this.#res.writableEnded) {
+          // Closed without headers or error event (e.g. REFUSED_STREAM after GOAWAY).
+          this.#fail(new GatewayError('KG_UPSTREAM_UNREACHABLE', 'ServiceUnavailable', `kube-apiserver ${ep.name} reset the stream (${stream.rstCode})`, { retryAfter: jitteredRetryAfter() }));
+        }
+        resolve();
+      });
+    });
+  }
+
+  #upstreamHeaders(): OutgoingHttpHeaders {
+    const req = this.#req;
+    const out: OutgoingHttpHeaders = {
+      ':method': req.method,
+      ':path': req.url,
+      ':authority': this.#endpoint!.url.host,
+    };
+    const hop = connectionTokens(req.headers.connection);
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toLowerCase();
+      if (isDroppedRequestHeader(name) || hop?.has(name)) continue;
+      if (name === 'te' && raw[i + 1].trim().toLowerCase() !== 'trailers') continue;
+      const prev = out[name];
+      if (prev === undefined) out[name] = raw[i + 1];
+      else if (Array.isArray(prev)) prev.push(raw[i + 1]);
+      else out[name] = [String(prev), raw[i + 1]];
+    }
+    const xff = req.socket?.remoteAddress;
+    if (xff) out['x-forwarded-for'] = out['x-forwarded-for'] ? `${String(out['x-forwarded-for'])}, ${xff}` : xff;
+    if (this.#gw.upstreamToken) out.authorization = `Bearer ${this.#gw.upstreamToken}`;
+    // One header line per group (an array becomes one HTTP/2 header field each): a group name may
+    // contain a comma, so joining values would change who the apiserver thinks the user is.
+    for (const [k, v] of impersonationHeaders(this.#record.identity!)) {
+      const prev = out[k];
+      if (prev === undefined) out[k] = v;
+      else if (Array.isArray(prev)) prev.push(v);
+      else out[k] = [String(prev), v];
+    }
+    return out;
+  }
+
+  #respond(headers: IncomingHttpHeaders): void {
+    this.#responded = true;
+    const status = Number(headers[':status']);
+    this.#record.status = status;
+    const audit = headers['audit-id'];
+    this.#record.auditID = typeof audit === 'string' ? audit : null;
+    const out: Record<string, string | string[]> = {};
+    for (const name in headers) {
+      if (isDroppedResponseHeader(name)) continue;
+      const v = headers[name];
+      if (v !== undefined) out[name] = v as string | string[];
+    }
+    writeHead(this.#res, status, out);
+    // Watches and logs -f: send headers now so the client sees the stream open.
+    if (this.#longRunning) (this.#res as ServerResponse).flushHeaders?.();
+  }
+
+  #fail(err: GatewayError): void {
+    if (this.#record.error === null) this.#record.error = err.message;
+    if (this.#responded || this.#res.headersSent) {
+      this.#res.destroy();
+      return;
+    }
+    this.#responded = true;
+    this.#record.status = err.status;
+    sendStatus(this.#res, err);
+  }
+
+  #finish(): void {
+    if (this.#logged) return;
+    this.#logged = true;
+    this.#record.durationMs = performance.now() - this.#start;
+    if (this.#record.status === 0) this.#record.status = this.#res.statusCode;
+    this.#gw.accessLog.write(this.#record);
+  }
+}
+
+function tlsSocketOf(req: AnyRequest): TLSSocket {
+  if ('stream' in req && req.stream) return req.stream.session!.socket as TLSSocket;
+  return req.socket as TLSSocket;
+}
+
+function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function requestHasBody(req: AnyRequest): boolean {
+  if ('stream' in req && req.stream) return !req.stream.endAfterHeaders;
+  const h = req.headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}

@@ -1,0 +1,85 @@
+import { createServer as createH1, type IncomingMessage, type Server as H1Server, type ServerResponse } from 'node:http';
+import { createServer as createH2, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createTLS, type Server as TLSServer, type TLSSocket } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Gateway } from './context.ts';
+import { ProxiedRequest } from './forward.ts';
+import { tunnelUpgrade } from './upgrade.ts';
+
+export interface ListenerOptions {
+  host: string;
+  port: number;
+  cert: string;
+  key: string;
+  /** CAs that sign client certificates; certificates are requested, never required. */
+  clientCA: string | undefined;
+}
+
+/**
+ * Terminates TLS and hands each connection by ALPN to an HTTP/2 or an HTTP/1.1 server, so that
+ * HTTP/1.1 upgrades (SPDY, WebSocket) stay in the plain HTTP/1 server.
+ */
+export class Listener {
+  readonly #tls: TLSServer;
+  readonly #h1: H1Server;
+  readonly #h2: Http2Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #opts: ListenerOptions;
+
+  constructor(gw: Gateway, opts: ListenerOptions) {
+    this.#opts = opts;
+    const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+      void new ProxiedRequest(gw, req, res).run();
+    };
+    this.#h1 = createH1({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, handle);
+    this.#h1.on('upgrade', (req, socket, head) => void tunnelUpgrade(gw, req, socket, head));
+    this.#h2 = createH2({ settings: { maxConcurrentStreams: 1000 } }, handle);
+    this.#h2.on('session', (s) => {
+      this.#sessions.add(s);
+      s.once('close', () => this.#sessions.delete(s));
+    });
+    this.#h2.setTimeout(0);
+    this.#tls = createTLS({
+      cert: opts.cert,
+      key: opts.key,
+      ca: opts.clientCA,
+      requestCert: opts.clientCA !== undefined,
+      // Clients without a certificate (bearer tokens) are let through; authentication decides.
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
+    this.#tls.on('secureConnection', (socket: TLSSocket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+      if (socket.alpnProtocol === 'h2') this.#h2.emit('connection', socket);
+      else this.#h1.emit('connection', socket);
+    });
+    this.#tls.on('tlsClientError', () => {}); // a failed handshake concerns that client only
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#tls.once('error', reject);
+      this.#tls.listen(this.#opts.port, this.#opts.host, () => resolve(this.#tls.address() as AddressInfo));
+    });
+  }
+
+  /**
+   * Graceful stop: no new connections, GOAWAY to HTTP/2 clients, idle HTTP/1 connections closed,
+   * in-flight requests given `drainMs`, then the rest (watches) closed in small jittered batches.
+   */
+  async close(drainMs = 10_000): Promise<void> {
+    this.#tls.close();
+    for (const s of this.#sessions) s.close();
+    this.#h1.closeIdleConnections();
+    const deadline = Date.now() + drainMs;
+    while (this.#sockets.size > 0 && Date.now() < deadline) await sleep(50);
+    const rest = [...this.#sockets];
+    for (let i = 0; i < rest.length; i += 50) {
+      for (const s of rest.slice(i, i + 50)) s.destroy();
+      await sleep(10 + Math.random() * 40);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import type { IncomingMessage } from 'node:http';
+import { request } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { distinctHeaders, impersonationHeaders } from '../auth/index.ts';
+import { GatewayError } from '../errors.ts';
+import type { AccessRecord } from '../observe/access-log.ts';
+import { parseRequestInfo } from '../request/request-info.ts';
+import type { Gateway } from './context.ts';
+import { isDroppedRequestHeader } from './headers.ts';
+import { jitteredRetryAfter, toGatewayError } from './status.ts';
+
+/**
+ * exec, attach, port-forward and proxy over HTTP/1.1 `Upgrade` (SPDY/3.1, WebSocket): the request
+ * goes upstream on its own HTTP/1.1 connection with the gateway's credential and impersonation
+ * headers; after the upstream's 101 both sides are joined into a raw byte tunnel. Any other answer
+ * is relayed as it came and the connection closed, so no second request can ride the gateway's
+ * identity unauthenticated.
+ */
+export async function tunnelUpgrade(gw: Gateway, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const start = performance.now();
+  const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
+  const record: AccessRecord = {
+    method: req.method ?? '', uri: req.url ?? '', protocol: 'http/1.1', client: req.socket.remoteAddress ?? '', info,
+    identity: null, upstream: null, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0, auditID: null, error: null, retried: false,
+  }; // prettier-ignore
+  socket.on('error', () => {});
+  socket.once('close', () => {
+    record.durationMs = performance.now() - start;
+    gw.accessLog.write(record);
+  });
+  try {
+    const tls = req.socket as TLSSocket;
+    const peer = tls.getPeerCertificate();
+    const presented = peer !== null && Object.keys(peer).length > 0;
+    record.identity = await gw.authenticator.authenticate({
+      authorization: req.headers.authorization,
+      certificate: presented && tls.authorized ? peer : null,
+      certificateError: presented && !tls.authorized ? tls.authorizationError : undefined,
+      headers: distinctHeaders(req.rawHeaders),
+    });
+    const ep = gw.upstream.pick(true);
+    if (!ep) throw new GatewayError('KG_NO_HEALTHY_UPSTREAM', 'ServiceUnavailable', 'no healthy kube-apiserver endpoint is available', { retryAfter: jitteredRetryAfter() });
+    record.upstream = ep.name;
+
+    const headers: Record<string, string | string[]> = {};
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i].toLowerCase();
+      if (isDroppedRequestHeader(name) && name !== 'upgrade' && name !== 'connection') continue;
+      add(headers, name, req.rawHeaders[i + 1]);
+    }
+    headers.host = ep.url.host;
+    if (gw.upstreamToken) headers.authorization = `Bearer ${gw.upstreamToken}`;
+    for (const [k, v] of impersonationHeaders(record.identity)) add(headers, k, v);
+
+    const { ca, cert, key, servername } = gw.upstreamTLS;
+    const up = request({
+      host: ep.url.hostname, port: ep.url.port, method: req.method, path: req.url, headers, ca, cert, key, servername,
+      agent: false,
+    }); // prettier-ignore
+    ep.longRunning++;
+    let counted = true;
+    const done = () => {
+      if (counted) ep.longRunning--;
+      counted = false;
+    };
+    up.once('upgrade', (res, upSocket, upHead) => {
+      record.status = res.statusCode ?? 101;
+      record.auditID = single(res.headers['audit-id']);
+      socket.write(rawHead(res));
+      if (upHead.length > 0) socket.write(upHead);
+      if (head.length > 0) upSocket.write(head);
+      upSocket.on('data', (c: Buffer) => (record.bytesOut += c.length));
+      socket.on('data', (c: Buffer) => (record.bytesIn += c.length));
+      upSocket.pipe(socket).pipe(upSocket);
+      const close = () => {
+        done();
+        upSocket.destroy();
+        socket.destroy();
+      };
+      upSocket.once('close', close);
+      upSocket.on('error', close);
+      socket.once('close', close);
+    });
+    up.once('response', (res) => {
+      record.status = res.statusCode ?? 0;
+      record.auditID = single(res.headers['audit-id']);
+      const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`];
+      for (let i = 0; i < res.rawHeaders.length; i += 2) {
+        const n = res.rawHeaders[i].toLowerCase();
+        if (n === 'connection' || n === 'transfer-encoding' || n === 'keep-alive') continue;
+        lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+      }
+      lines.push('connection: close');
+      socket.write(lines.join('\r\n') + '\r\n\r\n');
+      res.on('data', (c: Buffer) => (record.bytesOut += c.length));
+      res.pipe(socket);
+      res.once('end', done);
+    });
+    up.once('error', (err) => {
+      done();
+      record.error = err.message;
+      writeStatus(socket, new GatewayError('KG_UPSTREAM_UNREACHABLE', 'ServiceUnavailable', `kube-apiserver ${ep.name} failed: ${err.message}`, { retryAfter: jitteredRetryAfter() }), record);
+    });
+    socket.once('close', () => up.destroy());
+    up.end();
+  } catch (err) {
+    const ge = toGatewayError(err);
+    record.error = ge.message;
+    writeStatus(socket, ge, record);
+  }
+}
+
+function writeStatus(socket: Duplex, err: GatewayError, record: AccessRecord): void {
+  if (socket.destroyed) return;
+  record.status = err.status;
+  const body = JSON.stringify(err.toStatus());
+  const retry = err.retryAfter !== undefined ? `retry-after: ${err.retryAfter}\r\n` : '';
+  socket.end(
+    `HTTP/1.1 ${err.status} ${err.reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${retry}connection: close\r\n\r\n${body}`,
+  );
+}
+
+function rawHead(res: IncomingMessage): string {
+  const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`];
+  for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+  return lines.join('\r\n') + '\r\n\r\n';
+}
+
+function add(h: Record<string, string | string[]>, k: string, v: string): void {
+  const prev = h[k];
+  if (prev === undefined) h[k] = v;
+  else if (Array.isArray(prev)) prev.push(v);
+  else h[k] = [prev, v];
+}
+
+function single(v: string | string[] | undefined): string | null {
+  return (Array.isArray(v) ? v[0] : v) ?? null;
+}
