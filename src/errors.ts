@@ -43,7 +43,12 @@ export class GatewayError extends Error {
   /** Seconds for `Retry-After`, when the client may try again. */
   readonly retryAfter: number | undefined;
 
-  constructor(code: GatewayErrorCode, reason: StatusReason, message: string, opts: { retryAfter?: number; cause?: unknown } = {}) {
+  constructor(
+    code: GatewayErrorCode,
+    reason: StatusReason,
+    message: string,
+    opts: { retryAfter?: number; cause?: unknown } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.code = code;
     this.reason = reason;

@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Authenticator, kubeAccessReviewer, kubeTokenReviewer, TokenReviewAuthenticator } from './auth/index.ts';
+import {
+  Authenticator,
+  kubeAccessReviewer,
+  kubeTokenReviewer,
+  TokenReviewAuthenticator,
+} from './auth/index.ts';
 import type { GatewayConfig } from './config/config.ts';
 import { KubeClient } from './kube/client.ts';
 import { AccessLog } from './observe/access-log.ts';
@@ -31,21 +36,39 @@ export class RunningGateway {
   }
 
   static async start(cfg: GatewayConfig, log: Logger): Promise<RunningGateway> {
-    const read = (f: string | undefined) => (f === undefined ? Promise.resolve(undefined) : readFile(f, 'utf8'));
+    const read = (f: string | undefined) =>
+      f === undefined ? Promise.resolve(undefined) : readFile(f, 'utf8');
     const [cert, key, clientCA, upCA, upCert, upKey, upToken] = await Promise.all([
       read(cfg.tls.certFile), read(cfg.tls.keyFile), read(cfg.tls.clientCAFile),
       read(cfg.upstream.caFile), read(cfg.upstream.certFile), read(cfg.upstream.keyFile), read(cfg.upstream.tokenFile),
     ]); // prettier-ignore
     const tls: UpstreamTLS = { ca: upCA!, cert: upCert, key: upKey };
     const token = upToken?.trim();
-    const endpoints = cfg.upstream.endpoints.map((e) => new Endpoint(e.name, e.url, tls, { pingIntervalMs: cfg.upstream.pingIntervalMs }));
-    const upstream = new Upstream(endpoints, createBalancer(cfg.upstream.balancer), cfg.upstream.healthCheck, (ep) =>
-      log.info({ kind: 'health', endpoint: ep.name, healthy: ep.healthy, cause: ep.ejectedFor ?? undefined }, 'endpoint health changed'),
+    const endpoints = cfg.upstream.endpoints.map(
+      (e) => new Endpoint(e.name, e.url, tls, { pingIntervalMs: cfg.upstream.pingIntervalMs }),
+    );
+    const upstream = new Upstream(
+      endpoints,
+      createBalancer(cfg.upstream.balancer),
+      cfg.upstream.healthCheck,
+      (ep) =>
+        log.info(
+          { kind: 'health', endpoint: ep.name, healthy: ep.healthy, cause: ep.ejectedFor ?? undefined },
+          'endpoint health changed',
+        ),
     );
     // Reviews go to the first endpoint; TokenReview and SubjectAccessReview are cheap and rare (cached).
-    const reviews = new KubeClient({ server: cfg.upstream.endpoints[0].url, ca: tls.ca, cert: tls.cert, key: tls.key, token });
+    const reviews = new KubeClient({
+      server: cfg.upstream.endpoints[0].url,
+      ca: tls.ca,
+      cert: tls.cert,
+      key: tls.key,
+      token,
+    });
     const authenticator = new Authenticator({
-      tokenReview: cfg.authentication.tokenReview ? new TokenReviewAuthenticator({ reviewer: kubeTokenReviewer(reviews) }) : undefined,
+      tokenReview: cfg.authentication.tokenReview
+        ? new TokenReviewAuthenticator({ reviewer: kubeTokenReviewer(reviews) })
+        : undefined,
       accessReviewer: kubeAccessReviewer(reviews),
       anonymous: cfg.authentication.anonymous,
     });
@@ -58,9 +81,23 @@ export class RunningGateway {
       requestTimeoutMs: cfg.requestTimeoutMs,
     };
     await upstream.start();
-    const listener = new Listener(gw, { host: cfg.listen.address, port: cfg.listen.port, cert: cert!, key: key!, clientCA });
+    const listener = new Listener(gw, {
+      host: cfg.listen.address,
+      port: cfg.listen.port,
+      cert: cert!,
+      key: key!,
+      clientCA,
+    });
     const address = await listener.listen();
-    log.info({ kind: 'start', address: `${address.address}:${address.port}`, endpoints: endpoints.length, healthy: upstream.healthyCount }, 'kubegate listening');
+    log.info(
+      {
+        kind: 'start',
+        address: `${address.address}:${address.port}`,
+        endpoints: endpoints.length,
+        healthy: upstream.healthyCount,
+      },
+      'kubegate listening',
+    );
     return new RunningGateway(address, upstream, listener, reviews);
   }
 

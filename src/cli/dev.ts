@@ -23,7 +23,8 @@ function say(msg: string): void {
 function intFlag(v: unknown, name: string, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`dev: --${name} must be an integer from ${min} to ${max}, got "${String(v)}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`dev: --${name} must be an integer from ${min} to ${max}, got "${String(v)}"`);
   return n;
 }
 
@@ -32,9 +33,11 @@ function claimDir(dir: string): void {
   if (!existsSync(dir)) return;
   const entries = readdirSync(dir);
   if (entries.length === 0) return;
-  if (!entries.includes(MARKER)) throw new UsageError(`dev: --dir ${dir} is not empty and was not made by kubegate dev`);
+  if (!entries.includes(MARKER))
+    throw new UsageError(`dev: --dir ${dir} is not empty and was not made by kubegate dev`);
   const pid = Number(existsSync(join(dir, PIDFILE)) ? readFileSync(join(dir, PIDFILE), 'utf8') : NaN);
-  if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) throw new UsageError(`dev: --dir ${dir} is busy: kubegate dev (pid ${pid}) is using it`);
+  if (Number.isInteger(pid) && pid !== process.pid && alive(pid))
+    throw new UsageError(`dev: --dir ${dir} is busy: kubegate dev (pid ${pid}) is using it`);
 }
 
 function alive(pid: number): boolean {
@@ -98,7 +101,11 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
       apiVersion: 'kubegate.io/v1alpha1',
       kind: 'GatewayConfiguration',
       listen: { address: '127.0.0.1', port: gwPort },
-      tls: { certFile: cp.pki.gatewayServing.cert, keyFile: cp.pki.gatewayServing.key, clientCAFile: cp.pki.ca.cert },
+      tls: {
+        certFile: cp.pki.gatewayServing.cert,
+        keyFile: cp.pki.gatewayServing.key,
+        clientCAFile: cp.pki.ca.cert,
+      },
       upstream: {
         endpoints: cp.apiservers.map((a) => ({ name: `apiserver-${a.index}`, url: a.url })),
         caFile: cp.pki.ca.cert,
@@ -119,7 +126,15 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     await waitReady(url, cp, gw, n);
     await writeFile(
       join(dir, 'state.json'),
-      JSON.stringify({ gateway: url, apiservers: cp.apiservers.map((a) => a.url), pids: { kubegate: process.pid, ...cp.pids() } }, null, 2),
+      JSON.stringify(
+        {
+          gateway: url,
+          apiservers: cp.apiservers.map((a) => a.url),
+          pids: { kubegate: process.pid, ...cp.pids() },
+        },
+        null,
+        2,
+      ),
     );
     say(`gateway       ${url}`);
     for (const a of cp.apiservers) say(`apiserver-${a.index}   ${a.url}   (audit: ${a.auditLog})`);
@@ -139,13 +154,21 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
 
 /** Until every apiserver is healthy behind the gateway and `/readyz` answers through it. */
 async function waitReady(url: string, cp: ControlPlane, gw: RunningGateway, n: number): Promise<void> {
-  const client = new KubeClient({ server: url, ca: readFileSync(cp.pki.ca.cert, 'utf8'), cert: readFileSync(cp.pki.admin.cert, 'utf8'), key: readFileSync(cp.pki.admin.key, 'utf8') });
+  const client = new KubeClient({
+    server: url,
+    ca: readFileSync(cp.pki.ca.cert, 'utf8'),
+    cert: readFileSync(cp.pki.admin.cert, 'utf8'),
+    key: readFileSync(cp.pki.admin.key, 'utf8'),
+  });
   let ok = 0;
   const deadline = Date.now() + 60_000;
   try {
     while (Date.now() < deadline) {
       // All replicas healthy, then n answers in a row: round-robin sends one to each.
-      const res = gw.upstream.healthyCount === n ? await client.raw('GET', '/readyz', undefined, 5000).catch(() => null) : null;
+      const res =
+        gw.upstream.healthyCount === n
+          ? await client.raw('GET', '/readyz', undefined, 5000).catch(() => null)
+          : null;
       ok = res?.status === 200 ? ok + 1 : 0;
       if (ok >= n) return;
       await new Promise((r) => setTimeout(r, 100));

@@ -10,8 +10,10 @@ commands:
   serve  -f FILE                                  run the gateway from a configuration file
 `;
 
-
-const COMMANDS: Record<string, { options: ParseArgsConfig['options']; run: (v: Record<string, unknown>) => Promise<number> }> = {
+const COMMANDS: Record<
+  string,
+  { options: ParseArgsConfig['options']; run: (v: Record<string, unknown>) => Promise<number> }
+> = {
   dev: {
     options: { dir: { type: 'string' }, apiservers: { type: 'string' }, port: { type: 'string' } },
     run: (v) => dev(v),

@@ -8,7 +8,9 @@ export async function serve(v: Record<string, unknown>): Promise<number> {
   const file = v.file;
   if (typeof file !== 'string') throw new UsageError('serve: -f FILE is required');
   const cfg = await loadConfig(file);
-  const log = pino(cfg.accessLog.path ? pino.destination({ dest: cfg.accessLog.path, mkdir: true }) : undefined);
+  const log = pino(
+    cfg.accessLog.path ? pino.destination({ dest: cfg.accessLog.path, mkdir: true }) : undefined,
+  );
   const gw = await RunningGateway.start(cfg, log);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -19,15 +19,21 @@ export function provideBinaries(names: readonly string[] = []): Promise<string> 
     let lastErr = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => {
-      const s = c.toString();
-      process.stderr.write(s);
-      const lines = s.trim().split('\n');
-      lastErr = lines[lines.length - 1] ?? lastErr;
+      // Progress goes through as it comes; the error line is the caller's to report, once.
+      for (const line of c.toString().split('\n')) {
+        if (line.startsWith('control-plane: error: ')) lastErr = line;
+        else if (line !== '') process.stderr.write(`${line}\n`);
+      }
     });
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(out.trim().split('\n').pop()!);
-      else reject(new BinariesError(lastErr.replace(/^control-plane: error: /, '') || `provide.sh exited with ${code}`));
+      else
+        reject(
+          new BinariesError(
+            lastErr.replace(/^control-plane: error: /, '') || `provide.sh exited with ${code}`,
+          ),
+        );
     });
   });
 }

@@ -85,7 +85,12 @@ export class ControlPlane {
     this.#etcdPort = await freePort();
     const peerPort = await freePort();
     this.#log(`starting etcd on 127.0.0.1:${this.#etcdPort}`);
-    this.#etcd = startProcess('etcd', join(this.#bin, 'etcd'), etcdArgs(dir, this.#etcdPort, peerPort), join(dir, 'logs', 'etcd.log'));
+    this.#etcd = startProcess(
+      'etcd',
+      join(this.#bin, 'etcd'),
+      etcdArgs(dir, this.#etcdPort, peerPort),
+      join(dir, 'logs', 'etcd.log'),
+    );
     await this.#waitHTTP('etcd', `http://127.0.0.1:${this.#etcdPort}/health`, this.#etcd);
 
     for (let i = 0; i < n; i++) {
@@ -93,7 +98,14 @@ export class ControlPlane {
       const url = `https://127.0.0.1:${port}`;
       const kubeconfig = join(dir, `apiserver-${i}.kubeconfig`);
       await writeKubeconfig(kubeconfig, `apiserver-${i}`, url, this.pki.ca.cert, this.pki.admin);
-      this.apiservers.push({ index: i, port, url, kubeconfig, auditLog: join(dir, 'audit', `apiserver-${i}.log`), process: null });
+      this.apiservers.push({
+        index: i,
+        port,
+        url,
+        kubeconfig,
+        auditLog: join(dir, 'audit', `apiserver-${i}.log`),
+        process: null,
+      });
     }
     this.#log(`starting ${n} kube-apiserver(s) on ports ${this.apiservers.map((a) => a.port).join(', ')}`);
     for (const a of this.apiservers) this.startAPIServer(a.index);
@@ -109,10 +121,26 @@ export class ControlPlane {
     }
 
     const kcmPort = await freePort();
-    await writeKubeconfig(join(dir, 'controller-manager.kubeconfig'), 'kcm', this.apiservers[0].url, this.pki.ca.cert, this.pki.controllerManager);
+    await writeKubeconfig(
+      join(dir, 'controller-manager.kubeconfig'),
+      'kcm',
+      this.apiservers[0].url,
+      this.pki.ca.cert,
+      this.pki.controllerManager,
+    );
     this.#log('starting kube-controller-manager');
-    this.#kcm = startProcess('kube-controller-manager', join(this.#bin, 'kube-controller-manager'), controllerManagerArgs(dir, kcmPort), join(dir, 'logs', 'controller-manager.log'));
-    await this.#waitHTTP('kube-controller-manager', `https://127.0.0.1:${kcmPort}/healthz`, this.#kcm, this.pki.admin);
+    this.#kcm = startProcess(
+      'kube-controller-manager',
+      join(this.#bin, 'kube-controller-manager'),
+      controllerManagerArgs(dir, kcmPort),
+      join(dir, 'logs', 'controller-manager.log'),
+    );
+    await this.#waitHTTP(
+      'kube-controller-manager',
+      `https://127.0.0.1:${kcmPort}/healthz`,
+      this.#kcm,
+      this.pki.admin,
+    );
   }
 
   async #createPKI(): Promise<void> {
@@ -126,7 +154,13 @@ export class ControlPlane {
       issueCert(p.dir, 'apiserver', ca, {
         cn: 'kube-apiserver',
         usage: 'server',
-        dns: [...local.dns, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+        dns: [
+          ...local.dns,
+          'kubernetes',
+          'kubernetes.default',
+          'kubernetes.default.svc',
+          'kubernetes.default.svc.cluster.local',
+        ],
         ips: [...local.ips, '10.96.0.1'],
       }),
       issueCert(p.dir, 'gateway', ca, { cn: 'kubegate', usage: 'server', ...local }),
@@ -140,7 +174,12 @@ export class ControlPlane {
   startAPIServer(i: number): void {
     const a = this.apiservers[i];
     if (a.process && a.process.child.exitCode === null && a.process.child.signalCode === null) return;
-    a.process = startProcess(`kube-apiserver-${i}`, join(this.#bin, 'kube-apiserver'), apiserverArgs(this.dir, i, a.port, this.#etcdPort), join(this.dir, 'logs', `apiserver-${i}.log`));
+    a.process = startProcess(
+      `kube-apiserver-${i}`,
+      join(this.#bin, 'kube-apiserver'),
+      apiserverArgs(this.dir, i, a.port, this.#etcdPort),
+      join(this.dir, 'logs', `apiserver-${i}.log`),
+    );
   }
 
   /** Stops apiserver `i` (SIGKILL when `kill`, else SIGTERM). */
@@ -157,7 +196,13 @@ export class ControlPlane {
     await this.#waitHTTP(`kube-apiserver-${i}`, `${a.url}/readyz`, a.process, this.pki.admin, timeoutMs);
   }
 
-  async #waitHTTP(name: string, url: string, proc: ManagedProcess, cert?: { cert: string; key: string }, timeoutMs = 90_000): Promise<void> {
+  async #waitHTTP(
+    name: string,
+    url: string,
+    proc: ManagedProcess,
+    cert?: { cert: string; key: string },
+    timeoutMs = 90_000,
+  ): Promise<void> {
     const u = new URL(url);
     const client = cert ? this.#client(u.origin, cert) : null;
     const deadline = Date.now() + timeoutMs;
@@ -165,7 +210,9 @@ export class ControlPlane {
     try {
       while (Date.now() < deadline) {
         if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-          throw new StartupError(`${name} exited (${proc.child.exitCode ?? proc.child.signalCode}) during start; see ${join(this.dir, 'logs')}`);
+          throw new StartupError(
+            `${name} exited (${proc.child.exitCode ?? proc.child.signalCode}) during start; see ${join(this.dir, 'logs')}`,
+          );
         }
         try {
           if (client) {
@@ -185,7 +232,9 @@ export class ControlPlane {
     } finally {
       client?.close();
     }
-    throw new StartupError(`${name} not ready after ${timeoutMs / 1000}s (${last}); see ${join(this.dir, 'logs')}`);
+    throw new StartupError(
+      `${name} not ready after ${timeoutMs / 1000}s (${last}); see ${join(this.dir, 'logs')}`,
+    );
   }
 
   #client(server: string, user: { cert: string; key: string }): KubeClient {
@@ -195,19 +244,28 @@ export class ControlPlane {
 
   /** Stops every process this control plane started: the controller manager, apiservers, then etcd. */
   async stop(): Promise<void> {
-    const procs = [this.#kcm, ...this.apiservers.map((a) => a.process)].filter((p): p is ManagedProcess => p !== null);
+    const procs = [this.#kcm, ...this.apiservers.map((a) => a.process)].filter(
+      (p): p is ManagedProcess => p !== null,
+    );
     await Promise.all(procs.map((p) => stopProcess(p)));
     if (this.#etcd) await stopProcess(this.#etcd);
   }
 
   /** Process ids, for the state file and for tests. */
   pids(): Record<string, number | null> {
-    const out: Record<string, number | null> = { etcd: this.#etcd?.pid ?? null, 'kube-controller-manager': this.#kcm?.pid ?? null };
+    const out: Record<string, number | null> = {
+      etcd: this.#etcd?.pid ?? null,
+      'kube-controller-manager': this.#kcm?.pid ?? null,
+    };
     for (const a of this.apiservers) out[`kube-apiserver-${a.index}`] = a.process?.pid ?? null;
     return out;
   }
 }
 
 function readPEM(caFile: string, user: { cert: string; key: string }) {
-  return { ca: readFileSync(caFile, 'utf8'), cert: readFileSync(user.cert, 'utf8'), key: readFileSync(user.key, 'utf8') };
+  return {
+    ca: readFileSync(caFile, 'utf8'),
+    cert: readFileSync(user.cert, 'utf8'),
+    key: readFileSync(user.key, 'utf8'),
+  };
 }

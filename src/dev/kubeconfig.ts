@@ -3,7 +3,13 @@ import { stringify } from 'yaml';
 import type { CertFiles } from './pki.ts';
 
 /** Writes a kubeconfig with one cluster, one client-certificate user and one context, all named `name`. */
-export async function writeKubeconfig(path: string, name: string, server: string, caFile: string, user: CertFiles): Promise<void> {
+export async function writeKubeconfig(
+  path: string,
+  name: string,
+  server: string,
+  caFile: string,
+  user: CertFiles,
+): Promise<void> {
   const [ca, cert, key] = await Promise.all([caFile, user.cert, user.key].map((f) => readFile(f)));
   const doc = {
     apiVersion: 'v1',
@@ -12,7 +18,10 @@ export async function writeKubeconfig(path: string, name: string, server: string
     users: [
       {
         name,
-        user: { 'client-certificate-data': cert.toString('base64'), 'client-key-data': key.toString('base64') },
+        user: {
+          'client-certificate-data': cert.toString('base64'),
+          'client-key-data': key.toString('base64'),
+        },
       },
     ],
     contexts: [{ name, context: { cluster: name, user: name } }],

@@ -73,7 +73,12 @@ export async function createCA(dir: string, name: string, cn: string): Promise<C
 }
 
 /** Issues a leaf certificate `<name>.crt`/`<name>.key` in `dir`, signed by `ca`. */
-export async function issueCert(dir: string, name: string, ca: CertFiles, req: CertRequest): Promise<CertFiles> {
+export async function issueCert(
+  dir: string,
+  name: string,
+  ca: CertFiles,
+  req: CertRequest,
+): Promise<CertFiles> {
   await mkdir(dir, { recursive: true });
   const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   await openssl(dir, name, config(req), [

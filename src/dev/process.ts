@@ -27,7 +27,12 @@ function hookExit(): void {
 }
 
 /** Starts `bin args…` with stdout and stderr appended to `logFile`. */
-export function startProcess(name: string, bin: string, args: readonly string[], logFile: string): ManagedProcess {
+export function startProcess(
+  name: string,
+  bin: string,
+  args: readonly string[],
+  logFile: string,
+): ManagedProcess {
   hookExit();
   const fd = openSync(logFile, 'a');
   const [cmd, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, [...args]];

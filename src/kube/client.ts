@@ -37,15 +37,27 @@ export class KubeClient {
 
   constructor(target: KubeTarget) {
     this.target = target;
-    this.#agent = new Agent({ keepAlive: true, ca: target.ca, cert: target.cert, key: target.key, maxSockets: 8 });
+    this.#agent = new Agent({
+      keepAlive: true,
+      ca: target.ca,
+      cert: target.cert,
+      key: target.key,
+      maxSockets: 8,
+    });
   }
 
   /** Sends one request; returns any status (callers decide what an error is). */
-  raw<T = unknown>(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<KubeResponse<T>> {
+  raw<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = 30_000,
+  ): Promise<KubeResponse<T>> {
     const url = new URL(path, this.target.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (payload) headers['content-type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+    if (payload)
+      headers['content-type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
     return new Promise((resolve, reject) => {
       const req = request(url, { method, headers, agent: this.#agent, timeout: timeoutMs }, (res) => {
@@ -63,7 +75,9 @@ export class KubeClient {
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed as T });
         });
       });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname}: timed out after ${timeoutMs} ms`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`${method} ${url.pathname}: timed out after ${timeoutMs} ms`)),
+      );
       req.on('error', reject);
       req.end(payload);
     });

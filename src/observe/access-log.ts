@@ -38,9 +38,18 @@ export class AccessLog {
         client: r.client,
         verb: i.verb,
         resource: i.isResourceRequest
-          ? { apiGroup: i.apiGroup, apiVersion: i.apiVersion, namespace: i.namespace, resource: i.resource, subresource: i.subresource, name: i.name }
+          ? {
+              apiGroup: i.apiGroup,
+              apiVersion: i.apiVersion,
+              namespace: i.namespace,
+              resource: i.resource,
+              subresource: i.subresource,
+              name: i.name,
+            }
           : undefined,
-        user: r.identity ? { username: r.identity.user, uid: r.identity.uid || undefined, groups: r.identity.groups } : undefined,
+        user: r.identity
+          ? { username: r.identity.user, uid: r.identity.uid || undefined, groups: r.identity.groups }
+          : undefined,
         upstream: r.upstream,
         status: r.status,
         bytesIn: r.bytesIn,

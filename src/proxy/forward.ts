@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { constants, type ClientHttp2Session, type ClientHttp2Stream, type Http2ServerRequest, type Http2ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import {
+  constants,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { distinctHeaders, impersonationHeaders } from '../auth/index.ts';
 import { GatewayError } from '../errors.ts';
@@ -73,7 +81,12 @@ export class ProxiedRequest {
     const gw = this.#gw;
     const ep = gw.upstream.pick(this.#longRunning, exclude ?? undefined);
     if (!ep) {
-      throw new GatewayError('KG_NO_HEALTHY_UPSTREAM', 'ServiceUnavailable', 'no healthy kube-apiserver endpoint is available', { retryAfter: jitteredRetryAfter() });
+      throw new GatewayError(
+        'KG_NO_HEALTHY_UPSTREAM',
+        'ServiceUnavailable',
+        'no healthy kube-apiserver endpoint is available',
+        { retryAfter: jitteredRetryAfter() },
+      );
     }
     this.#endpoint = ep;
     this.#record.upstream = ep.name;
@@ -87,7 +100,12 @@ export class ProxiedRequest {
         this.#record.retried = true;
         return this.#forward(ep);
       }
-      throw new GatewayError('KG_UPSTREAM_UNREACHABLE', 'ServiceUnavailable', `kube-apiserver ${ep.name} is unreachable: ${(err as Error).message}`, { retryAfter: jitteredRetryAfter(), cause: err });
+      throw new GatewayError(
+        'KG_UPSTREAM_UNREACHABLE',
+        'ServiceUnavailable',
+        `kube-apiserver ${ep.name} is unreachable: ${(err as Error).message}`,
+        { retryAfter: jitteredRetryAfter(), cause: err },
+      );
     }
     const long = this.#longRunning;
     if (long) ep.longRunning++;
@@ -113,7 +131,14 @@ export class ProxiedRequest {
     if (!long && gw.requestTimeoutMs > 0) {
       timer = setTimeout(() => {
         this.#record.error = 'upstream timeout';
-        if (!this.#responded) this.#fail(new GatewayError('KG_UPSTREAM_TIMEOUT', 'Timeout', `the kube-apiserver did not answer within ${gw.requestTimeoutMs / 1000}s`));
+        if (!this.#responded)
+          this.#fail(
+            new GatewayError(
+              'KG_UPSTREAM_TIMEOUT',
+              'Timeout',
+              `the kube-apiserver did not answer within ${gw.requestTimeoutMs / 1000}s`,
+            ),
+          );
         stream.close(constants.NGHTTP2_CANCEL);
       }, gw.requestTimeoutMs);
     }
@@ -142,14 +167,22 @@ export class ProxiedRequest {
       stream.once('error', (err) => {
         clear();
         this.#record.error = err.message;
-        const retriable = !this.#responded && exclude === null && IDEMPOTENT.has(this.#record.method) && !long && !hasBody;
+        const retriable =
+          !this.#responded && exclude === null && IDEMPOTENT.has(this.#record.method) && !long && !hasBody;
         if (retriable) {
           this.#record.retried = true;
           resolve(this.#forward(ep).catch((e) => this.#fail(toGatewayError(e))));
           return;
         }
         if (!this.#responded) {
-          this.#fail(new GatewayError('KG_UPSTREAM_UNREACHABLE', 'ServiceUnavailable', `kube-apiserver ${ep.name} failed: ${err.message}`, { retryAfter: jitteredRetryAfter() }));
+          this.#fail(
+            new GatewayError(
+              'KG_UPSTREAM_UNREACHABLE',
+              'ServiceUnavailable',
+              `kube-apiserver ${ep.name} failed: ${err.message}`,
+              { retryAfter: jitteredRetryAfter() },
+            ),
+          );
         } else {
           this.#res.destroy(err);
         }
@@ -159,7 +192,14 @@ export class ProxiedRequest {
         clear();
         if (!this.#responded && stream.rstCode !== constants.NGHTTP2_NO_ERROR && !this.#res.writableEnded) {
           // Closed without headers or error event (e.g. REFUSED_STREAM after GOAWAY).
-          this.#fail(new GatewayError('KG_UPSTREAM_UNREACHABLE', 'ServiceUnavailable', `kube-apiserver ${ep.name} reset the stream (${stream.rstCode})`, { retryAfter: jitteredRetryAfter() }));
+          this.#fail(
+            new GatewayError(
+              'KG_UPSTREAM_UNREACHABLE',
+              'ServiceUnavailable',
+              `kube-apiserver ${ep.name} reset the stream (${stream.rstCode})`,
+              { retryAfter: jitteredRetryAfter() },
+            ),
+          );
         }
         resolve();
       });
@@ -185,7 +225,8 @@ export class ProxiedRequest {
       else out[name] = [String(prev), raw[i + 1]];
     }
     const xff = req.socket?.remoteAddress;
-    if (xff) out['x-forwarded-for'] = out['x-forwarded-for'] ? `${String(out['x-forwarded-for'])}, ${xff}` : xff;
+    if (xff)
+      out['x-forwarded-for'] = out['x-forwarded-for'] ? `${String(out['x-forwarded-for'])}, ${xff}` : xff;
     if (this.#gw.upstreamToken) out.authorization = `Bearer ${this.#gw.upstreamToken}`;
     // One header line per group (an array becomes one HTTP/2 header field each): a group name may
     // contain a comma, so joining values would change who the apiserver thinks the user is.
@@ -247,5 +288,7 @@ function single(v: string | string[] | undefined): string | undefined {
 function requestHasBody(req: AnyRequest): boolean {
   if ('stream' in req && req.stream) return !req.stream.endAfterHeaders;
   const h = req.headers;
-  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+  return (
+    h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')
+  );
 }

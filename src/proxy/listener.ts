@@ -1,5 +1,16 @@
-import { createServer as createH1, type IncomingMessage, type Server as H1Server, type ServerResponse } from 'node:http';
-import { createServer as createH2, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import {
+  createServer as createH1,
+  type IncomingMessage,
+  type Server as H1Server,
+  type ServerResponse,
+} from 'node:http';
+import {
+  createServer as createH2,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Session,
+} from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer as createTLS, type Server as TLSServer, type TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';

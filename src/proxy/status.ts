@@ -6,14 +6,23 @@ import { GatewayError } from '../errors.ts';
 export type AnyResponse = ServerResponse | Http2ServerResponse;
 
 /** `writeHead` for either response kind (their overloads differ only in types). */
-export function writeHead(res: AnyResponse, status: number, headers: Record<string, string | number | string[]>): void {
+export function writeHead(
+  res: AnyResponse,
+  status: number,
+  headers: Record<string, string | number | string[]>,
+): void {
   (res as ServerResponse).writeHead(status, headers);
 }
 
 /** Turns anything thrown on a request path into the `GatewayError` the client will see. */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
-  return new GatewayError('KG_INTERNAL', 'InternalError', 'Internal error occurred: kubegate failed to handle the request', { cause: err });
+  return new GatewayError(
+    'KG_INTERNAL',
+    'InternalError',
+    'Internal error occurred: kubegate failed to handle the request',
+    { cause: err },
+  );
 }
 
 /** Writes a Kubernetes `Status` body (the response must not have started). */

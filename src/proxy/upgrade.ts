@@ -17,7 +17,12 @@ import { jitteredRetryAfter, toGatewayError } from './status.ts';
  * is relayed as it came and the connection closed, so no second request can ride the gateway's
  * identity unauthenticated.
  */
-export async function tunnelUpgrade(gw: Gateway, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function tunnelUpgrade(
+  gw: Gateway,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
   const start = performance.now();
   const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
   const record: AccessRecord = {
@@ -40,7 +45,13 @@ export async function tunnelUpgrade(gw: Gateway, req: IncomingMessage, socket: D
       headers: distinctHeaders(req.rawHeaders),
     });
     const ep = gw.upstream.pick(true);
-    if (!ep) throw new GatewayError('KG_NO_HEALTHY_UPSTREAM', 'ServiceUnavailable', 'no healthy kube-apiserver endpoint is available', { retryAfter: jitteredRetryAfter() });
+    if (!ep)
+      throw new GatewayError(
+        'KG_NO_HEALTHY_UPSTREAM',
+        'ServiceUnavailable',
+        'no healthy kube-apiserver endpoint is available',
+        { retryAfter: jitteredRetryAfter() },
+      );
     record.upstream = ep.name;
 
     const headers: Record<string, string | string[]> = {};
@@ -100,7 +111,16 @@ export async function tunnelUpgrade(gw: Gateway, req: IncomingMessage, socket: D
     up.once('error', (err) => {
       done();
       record.error = err.message;
-      writeStatus(socket, new GatewayError('KG_UPSTREAM_UNREACHABLE', 'ServiceUnavailable', `kube-apiserver ${ep.name} failed: ${err.message}`, { retryAfter: jitteredRetryAfter() }), record);
+      writeStatus(
+        socket,
+        new GatewayError(
+          'KG_UPSTREAM_UNREACHABLE',
+          'ServiceUnavailable',
+          `kube-apiserver ${ep.name} failed: ${err.message}`,
+          { retryAfter: jitteredRetryAfter() },
+        ),
+        record,
+      );
     });
     socket.once('close', () => up.destroy());
     up.end();
@@ -123,7 +143,8 @@ function writeStatus(socket: Duplex, err: GatewayError, record: AccessRecord): v
 
 function rawHead(res: IncomingMessage): string {
   const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`];
-  for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+  for (let i = 0; i < res.rawHeaders.length; i += 2)
+    lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
   return lines.join('\r\n') + '\r\n\r\n';
 }
 

@@ -11,7 +11,13 @@ export interface HealthCheckOptions {
   fall: number;
 }
 
-export const DEFAULT_HEALTH_CHECK: HealthCheckOptions = { path: '/readyz', intervalMs: 2000, timeoutMs: 1000, rise: 1, fall: 2 };
+export const DEFAULT_HEALTH_CHECK: HealthCheckOptions = {
+  path: '/readyz',
+  intervalMs: 2000,
+  timeoutMs: 1000,
+  rise: 1,
+  fall: 2,
+};
 
 /** Probes one endpoint's `/readyz` on an interval over its own session pool. */
 export class HealthCheck {
@@ -45,7 +51,7 @@ export class HealthCheck {
   async probe(): Promise<boolean> {
     if (this.#running) return this.#ep.healthy;
     this.#running = true;
-    let ok = false;
+    let ok: boolean;
     try {
       ok = await this.#request();
     } finally {
@@ -80,7 +86,11 @@ export class HealthCheck {
     }
     try {
       return await new Promise<boolean>((resolve) => {
-        const stream = h2.request({ ':method': 'GET', ':path': this.#opts.path, 'user-agent': 'kubegate-health-check' });
+        const stream = h2.request({
+          ':method': 'GET',
+          ':path': this.#opts.path,
+          'user-agent': 'kubegate-health-check',
+        });
         const t = setTimeout(() => {
           stream.close();
           resolve(false);

@@ -57,7 +57,8 @@ export class SessionPool {
     let s = this.#sessions.find((x) => x.streams < maxStreams(x));
     if (!s) {
       const wait = this.#nextAttempt - Date.now();
-      if (wait > 0) throw Object.assign(new Error(`reconnect backoff (${wait} ms left)`), { code: 'EBACKOFF' });
+      if (wait > 0)
+        throw Object.assign(new Error(`reconnect backoff (${wait} ms left)`), { code: 'EBACKOFF' });
       s = this.#open();
     }
     s.streams++;

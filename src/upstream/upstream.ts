@@ -9,7 +9,12 @@ export class Upstream {
   readonly #checks: HealthCheck[];
   #healthy: Endpoint[] = [];
 
-  constructor(endpoints: readonly Endpoint[], balancer: Balancer, health: HealthCheckOptions, onChange?: (ep: Endpoint) => void) {
+  constructor(
+    endpoints: readonly Endpoint[],
+    balancer: Balancer,
+    health: HealthCheckOptions,
+    onChange?: (ep: Endpoint) => void,
+  ) {
     this.endpoints = endpoints;
     this.#balancer = balancer;
     const changed = (ep: Endpoint) => {

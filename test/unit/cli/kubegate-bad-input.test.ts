@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../../bin/kubegate', import.meta.url));
+
+function kubegate(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(BIN, args, { env, timeout: 60_000 }, (err, _stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr });
+    });
+  });
+}
+
+test('an unknown flag gives one clear line and a non-zero exit', async () => {
+  const r = await kubegate(['dev', '--apiserverz', '3']);
+  assert.notEqual(r.code, 0);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /Unknown option '--apiserverz'/);
+});
+
+test('an unknown command gives one clear line and a non-zero exit', async () => {
+  const r = await kubegate(['deploy']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /^kubegate: error: unknown command "deploy"/);
+});
+
+test('a --dir in use by a running kubegate dev is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubegate-busy-'));
+  writeFileSync(join(dir, '.kubegate-dev'), '');
+  writeFileSync(join(dir, 'kubegate-dev.pid'), String(process.pid)); // this test process: alive
+  const r = await kubegate(['dev', '--dir', dir]);
+  assert.notEqual(r.code, 0);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /is busy: kubegate dev \(pid \d+\) is using it/);
+});
+
+test('a --dir with foreign files is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubegate-foreign-'));
+  writeFileSync(join(dir, 'thesis.tex'), '');
+  const r = await kubegate(['dev', '--dir', dir]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /not empty and was not made by kubegate dev/);
+});
+
+test('no binaries and no Go toolchain gives one clear line naming what is missing', async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'kubegate-nocache-'));
+  mkdirSync(join(cache, 'x'));
+  const env = { HOME: cache, KUBEGATE_CACHE: cache, PATH: `${dirname(process.execPath)}:/usr/bin:/bin` };
+  const r = await kubegate(['dev', '--dir', join(cache, 'd')], env);
+  assert.notEqual(r.code, 0);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /missing: kube-apiserver etcd kube-controller-manager.*no Go toolchain/);
+});
