@@ -1,0 +1,38 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { writeKubeconfig } from '../../src/dev/kubeconfig.ts';
+import { issueCert } from '../../src/dev/pki.ts';
+import { devDir } from './env.ts';
+
+/** Mints an x509 user signed by the dev cluster CA; returns the kubeconfig name (relative to the dev dir). */
+export async function x509User(user: string, groups: string[] = []): Promise<string> {
+  const dir = devDir();
+  const ca = { cert: join(dir, 'pki', 'ca.crt'), key: join(dir, 'pki', 'ca.key') };
+  const files = await issueCert(join(dir, 'users'), user, ca, { cn: user, orgs: groups, usage: 'client' });
+  const state = JSON.parse(
+    await import('node:fs').then((fs) => fs.readFileSync(join(dir, 'state.json'), 'utf8')),
+  ) as { gateway: string };
+  const name = `users/${user}.kubeconfig`;
+  await writeKubeconfig(join(dir, name), user, state.gateway, ca.cert, files);
+  return name;
+}
+
+/** A kubeconfig for the gateway that authenticates with a bearer token. */
+export async function tokenUser(label: string, token: string): Promise<string> {
+  const dir = devDir();
+  const { readFileSync } = await import('node:fs');
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { gateway: string };
+  const ca = readFileSync(join(dir, 'pki', 'ca.crt')).toString('base64');
+  const name = `users/${label}.kubeconfig`;
+  const doc = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'gw', cluster: { server: state.gateway, 'certificate-authority-data': ca } }],
+    users: [{ name: label, user: { token } }],
+    contexts: [{ name: 'gw', context: { cluster: 'gw', user: label } }],
+    'current-context': 'gw',
+  };
+  await writeFile(join(dir, name), stringify(doc), { mode: 0o600 });
+  return name;
+}
