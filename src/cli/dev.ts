@@ -124,23 +124,31 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     const kubeconfig = join(dir, 'gateway.kubeconfig');
     await writeKubeconfig(kubeconfig, 'kubegate-dev', url, cp.pki.ca.cert, cp.pki.admin);
     await waitReady(url, cp, gw, n);
-    await writeFile(
-      join(dir, 'state.json'),
-      JSON.stringify(
-        {
-          gateway: url,
-          apiservers: cp.apiservers.map((a) => a.url),
-          pids: { kubegate: process.pid, ...cp.pids() },
-        },
-        null,
-        2,
-      ),
-    );
+    const cpNow = cp;
+    const writeState = () =>
+      writeFile(
+        join(dir, 'state.json'),
+        JSON.stringify(
+          {
+            gateway: url,
+            apiservers: cpNow.apiservers.map((a) => a.url),
+            pids: { kubegate: process.pid, ...cpNow.pids() },
+          },
+          null,
+          2,
+        ),
+      );
+    await writeState();
     say(`gateway       ${url}`);
     for (const a of cp.apiservers) say(`apiserver-${a.index}   ${a.url}   (audit: ${a.auditLog})`);
     say(`kubeconfig    ${kubeconfig}`);
     say(`logs          ${join(dir, 'kubegate.log')}, ${join(dir, 'logs')}`);
     say(`try:          kubectl --kubeconfig ${kubeconfig} get namespaces`);
+    // SIGHUP restarts any apiserver that is not running (tests kill one to see the gateway cope).
+    process.on('SIGHUP', () => {
+      for (const a of cpNow.apiservers) cpNow.startAPIServer(a.index);
+      void writeState().then(() => say('restarted stopped apiservers'));
+    });
     ready = true;
     say('ready');
   } catch (err) {

@@ -164,7 +164,9 @@ export class ProxiedRequest {
         clear();
         resolve();
       });
+      let errored = false;
       stream.once('error', (err) => {
+        errored = true;
         clear();
         this.#record.error = err.message;
         const retriable =
@@ -190,7 +192,13 @@ export class ProxiedRequest {
       });
       stream.once('close', () => {
         clear();
-        if (!this.#responded && stream.rstCode !== constants.NGHTTP2_NO_ERROR && !this.#res.writableEnded) {
+        // After 'error' the error handler owns the outcome (possibly a retry still in flight).
+        if (
+          !errored &&
+          !this.#responded &&
+          stream.rstCode !== constants.NGHTTP2_NO_ERROR &&
+          !this.#res.writableEnded
+        ) {
           // Closed without headers or error event (e.g. REFUSED_STREAM after GOAWAY).
           this.#fail(
             new GatewayError(
