@@ -20,7 +20,8 @@ const VOLATILE = [
 
 function normalise(out: string, ns: string): string {
   let s = out.split(ns).join('NS');
-  for (const re of VOLATILE) s = s.replace(re, (m) => m.replace(/[^":\s{}]+$/, 'X').replace(/"[^"]*"$/, '"X"'));
+  for (const re of VOLATILE)
+    s = s.replace(re, (m) => m.replace(/[^":\s{}]+$/, 'X').replace(/"[^"]*"$/, '"X"'));
   return s;
 }
 
@@ -43,20 +44,66 @@ spec:
 async function session(kc: string, ns: string): Promise<string[]> {
   const file = join(devDir(), `diff-${ns}.yaml`);
   writeFileSync(file, MANIFEST(ns));
-  const k = (args: string[]) => kubectl(kc, args).catch((e: { stderr?: string }) => `ERROR ${e.stderr ?? ''}`);
+  const k = (args: string[]) =>
+    kubectl(kc, args).catch((e: { stderr?: string }) => `ERROR ${e.stderr ?? ''}`);
   const out: string[] = [];
   out.push(await k(['create', 'namespace', ns]));
   out.push(await k(['apply', '-f', file]));
   out.push(await k(['apply', '--server-side', '--field-manager=diff', '-f', file]));
-  for (const o of ['yaml', 'json', 'wide']) out.push(await k(['-n', ns, 'get', 'configmap', 'settings', '-o', o]));
-  out.push(await k(['-n', ns, 'patch', 'configmap', 'settings', '--type=json', '-p', '[{"op":"replace","path":"/data/mode","value":"green"}]']));
-  out.push(await k(['-n', ns, 'patch', 'configmap', 'settings', '--type=merge', '-p', '{"data":{"extra":"1"}}']));
-  out.push(await k(['-n', ns, 'patch', 'deployment', 'web', '--type=strategic', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:2"}]}}}}']));
+  for (const o of ['yaml', 'json', 'wide'])
+    out.push(await k(['-n', ns, 'get', 'configmap', 'settings', '-o', o]));
+  out.push(
+    await k([
+      '-n',
+      ns,
+      'patch',
+      'configmap',
+      'settings',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/data/mode","value":"green"}]',
+    ]),
+  );
+  out.push(
+    await k(['-n', ns, 'patch', 'configmap', 'settings', '--type=merge', '-p', '{"data":{"extra":"1"}}']),
+  );
+  out.push(
+    await k([
+      '-n',
+      ns,
+      'patch',
+      'deployment',
+      'web',
+      '--type=strategic',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:2"}]}}}}',
+    ]),
+  );
   out.push(await k(['-n', ns, 'label', 'configmap', 'settings', 'tier=gold']));
   out.push(await k(['-n', ns, 'annotate', 'configmap', 'settings', 'note=hi']));
   out.push(await k(['-n', ns, 'scale', 'deployment', 'web', '--replicas=3']));
-  out.push(await k(['-n', ns, 'get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}']));
-  out.push(await k(['-n', ns, 'get', 'configmap', 'settings', '-o', 'jsonpath={.data} {.metadata.labels} {.metadata.annotations.note}']));
+  out.push(
+    await k([
+      '-n',
+      ns,
+      'get',
+      'deployment',
+      'web',
+      '-o',
+      'jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}',
+    ]),
+  );
+  out.push(
+    await k([
+      '-n',
+      ns,
+      'get',
+      'configmap',
+      'settings',
+      '-o',
+      'jsonpath={.data} {.metadata.labels} {.metadata.annotations.note}',
+    ]),
+  );
   out.push(await k(['get', '--raw', '/version']));
   out.push(await k(['get', '--raw', '/api']));
   out.push(await k(['get', '--raw', '/apis/apps/v1']));
@@ -72,11 +119,32 @@ async function session(kc: string, ns: string): Promise<string[]> {
 
 /** `kubectl get --watch` while another kubectl changes the object; returns what the watch printed. */
 async function watchWithChange(kc: string, ns: string): Promise<string> {
-  const w = spawn(kubectlPath(), ['--kubeconfig', join(devDir(), kc), '-n', ns, 'get', 'configmap', 'settings', '--watch', '--output-watch-events', '-o', 'jsonpath={.type} {.object.data.mode}{"\\n"}']);
+  const w = spawn(kubectlPath(), [
+    '--kubeconfig',
+    join(devDir(), kc),
+    '-n',
+    ns,
+    'get',
+    'configmap',
+    'settings',
+    '--watch',
+    '--output-watch-events',
+    '-o',
+    'jsonpath={.type} {.object.data.mode}{"\\n"}',
+  ]);
   let out = '';
   w.stdout.on('data', (c: Buffer) => (out += c.toString()));
   await sleep(1500);
-  await kubectl(kc, ['-n', ns, 'patch', 'configmap', 'settings', '--type=merge', '-p', '{"data":{"mode":"watched"}}']);
+  await kubectl(kc, [
+    '-n',
+    ns,
+    'patch',
+    'configmap',
+    'settings',
+    '--type=merge',
+    '-p',
+    '{"data":{"mode":"watched"}}',
+  ]);
   const deadline = Date.now() + 10_000;
   while (!out.includes('watched') && Date.now() < deadline) await sleep(100);
   w.kill();
