@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connect, type ClientHttp2Session } from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { devDir, jsonLines } from './env.ts';
-
-interface State {
-  gateway: string;
-  pids: Record<string, number>;
-}
-const state = (): State => JSON.parse(readFileSync(join(devDir(), 'state.json'), 'utf8')) as State;
-
-function client(): ClientHttp2Session {
-  const d = devDir();
-  return connect(state().gateway, {
-    ca: readFileSync(join(d, 'pki', 'ca.crt')),
-    cert: readFileSync(join(d, 'pki', 'admin.crt')),
-    key: readFileSync(join(d, 'pki', 'admin.key')),
-  });
-}
+import { adminH2, devDir, devState, jsonLines } from './env.ts';
 
 function get(h2: ClientHttp2Session, path: string): Promise<{ status: number; error?: string }> {
   return new Promise((resolve) => {
@@ -33,12 +18,12 @@ function get(h2: ClientHttp2Session, path: string): Promise<{ status: number; er
 }
 
 test('an apiserver killed under 200 req/s of GET/LIST fails no request, and takes traffic again after restart', async () => {
-  const h2 = client();
+  const h2 = adminH2();
   const marker = `fault-${process.pid}`;
   const failures: string[] = [];
   let sent = 0;
   const inflight: Promise<void>[] = [];
-  const victim = state().pids['kube-apiserver-2'];
+  const victim = devState().pids['kube-apiserver-2'];
   const start = Date.now();
   let killed = false;
   // 200 req/s for 20 s: a GET or a LIST every 5 ms; apiserver-2 gets SIGKILL after 5 s.
@@ -62,7 +47,7 @@ test('an apiserver killed under 200 req/s of GET/LIST fails no request, and take
   await Promise.all(inflight);
   const rate = sent / 20;
   // Restart apiserver-2 whatever happened above, so later tests see three replicas.
-  process.kill(state().pids.kubegate, 'SIGHUP');
+  process.kill(devState().pids.kubegate, 'SIGHUP');
   if (failures.length > 0) h2.close();
   assert.ok(rate >= 150, `offered ${rate.toFixed(0)} req/s`);
   assert.deepEqual(failures, [], `${failures.length} of ${sent} failed`);
@@ -94,13 +79,8 @@ test('an apiserver killed under 200 req/s of GET/LIST fails no request, and take
 });
 
 async function fetchReadyz(port: number): Promise<boolean> {
-  const d = devDir();
   return new Promise((resolve) => {
-    const h2 = connect(`https://127.0.0.1:${port}`, {
-      ca: readFileSync(join(d, 'pki', 'ca.crt')),
-      cert: readFileSync(join(d, 'pki', 'admin.crt')),
-      key: readFileSync(join(d, 'pki', 'admin.key')),
-    });
+    const h2 = adminH2(`https://127.0.0.1:${port}`);
     h2.on('error', () => {
       resolve(false);
       h2.destroy();

@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { connect } from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { devDir, jsonLines } from './env.ts';
+import { adminH2, devDir, jsonLines } from './env.ts';
 
-function client() {
-  const d = devDir();
-  const state = JSON.parse(readFileSync(join(d, 'state.json'), 'utf8')) as { gateway: string };
-  return connect(state.gateway, {
-    ca: readFileSync(join(d, 'pki', 'ca.crt')),
-    cert: readFileSync(join(d, 'pki', 'admin.crt')),
-    key: readFileSync(join(d, 'pki', 'admin.key')),
-  });
-}
-
-function get(h2: ReturnType<typeof client>, path: string): Promise<number> {
+function get(h2: ClientHttp2Session, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = h2.request({ ':path': path });
     let status = 0;
@@ -33,7 +22,7 @@ function auditCount(i: number, marker: string): number {
 }
 
 test('3000 short requests from one HTTP/2 client land within ±10% on each of the 3 apiservers', async () => {
-  const h2 = client();
+  const h2 = adminH2();
   const marker = `balance-${process.pid}`;
   try {
     for (let batch = 0; batch < 30; batch++) {

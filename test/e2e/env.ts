@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { connect, type ClientHttp2Session } from 'node:http2';
 
 const run = promisify(execFile);
 
@@ -34,4 +35,25 @@ export function jsonLines(file: string): Record<string, unknown>[] {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** What `kubegate dev` wrote to state.json: URLs and process ids. */
+export interface DevState {
+  gateway: string;
+  apiservers: string[];
+  pids: Record<string, number>;
+}
+
+export function devState(): DevState {
+  return JSON.parse(readFileSync(join(devDir(), 'state.json'), 'utf8')) as DevState;
+}
+
+/** An HTTP/2 session to `url` (default: the gateway) as the dev cluster's admin. */
+export function adminH2(url = devState().gateway): ClientHttp2Session {
+  const d = devDir();
+  return connect(url, {
+    ca: readFileSync(join(d, 'pki', 'ca.crt')),
+    cert: readFileSync(join(d, 'pki', 'admin.crt')),
+    key: readFileSync(join(d, 'pki', 'admin.key')),
+  });
 }

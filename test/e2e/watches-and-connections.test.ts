@@ -1,33 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { connect, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { devDir, jsonLines } from './env.ts';
-
-interface State {
-  gateway: string;
-  apiservers: string[];
-  pids: Record<string, number>;
-}
-const state = (): State => JSON.parse(readFileSync(join(devDir(), 'state.json'), 'utf8')) as State;
-
-function client(): ClientHttp2Session {
-  const d = devDir();
-  return connect(state().gateway, {
-    ca: readFileSync(join(d, 'pki', 'ca.crt')),
-    cert: readFileSync(join(d, 'pki', 'admin.crt')),
-    key: readFileSync(join(d, 'pki', 'admin.key')),
-  });
-}
+import { adminH2, devDir, devState, jsonLines } from './env.ts';
 
 /** Established TCP connections from the gateway process to each apiserver port (from `ss`). */
 function upstreamConnections(): number[] {
   const out = execFileSync('ss', ['-Htnp', 'state', 'established'], { encoding: 'utf8' });
-  const pid = state().pids.kubegate;
-  return state().apiservers.map((url) => {
+  const pid = devState().pids.kubegate;
+  return devState().apiservers.map((url) => {
     const port = new URL(url).port;
     return out
       .split('\n')
@@ -36,7 +18,7 @@ function upstreamConnections(): number[] {
 }
 
 test('100 concurrent watches through the gateway spread 33±5 over the 3 apiservers', async () => {
-  const h2 = client();
+  const h2 = adminH2();
   const marker = `watch-spread-${process.pid}`;
   const streams = Array.from({ length: 100 }, () => {
     const s = h2.request({
@@ -70,7 +52,7 @@ test('100 concurrent watches through the gateway spread 33±5 over the 3 apiserv
 });
 
 test('500 concurrent HTTP/2 clients use at most 2 upstream connections per apiserver', async () => {
-  const clients = Array.from({ length: 500 }, () => client());
+  const clients = Array.from({ length: 500 }, () => adminH2());
   try {
     const results = await Promise.all(
       clients.map(
