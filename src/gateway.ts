@@ -8,13 +8,13 @@ import {
   TokenReviewAuthenticator,
 } from './auth/index.ts';
 import type { GatewayConfig } from './config/config.ts';
-import { KubeClient } from './kube/client.ts';
 import { AccessLog } from './observe/access-log.ts';
 import type { Gateway } from './proxy/context.ts';
 import { Listener } from './proxy/listener.ts';
 import { createBalancer } from './upstream/balancers/index.ts';
 import { Endpoint } from './upstream/endpoint.ts';
 import type { UpstreamTLS } from './upstream/session-pool.ts';
+import { UpstreamJSONClient } from './upstream/review-client.ts';
 import { Upstream } from './upstream/upstream.ts';
 
 /**
@@ -26,13 +26,11 @@ export class RunningGateway {
   readonly address: AddressInfo;
   readonly upstream: Upstream;
   readonly #listener: Listener;
-  readonly #reviews: KubeClient;
 
-  private constructor(address: AddressInfo, upstream: Upstream, listener: Listener, reviews: KubeClient) {
+  private constructor(address: AddressInfo, upstream: Upstream, listener: Listener) {
     this.address = address;
     this.upstream = upstream;
     this.#listener = listener;
-    this.#reviews = reviews;
   }
 
   static async start(cfg: GatewayConfig, log: Logger): Promise<RunningGateway> {
@@ -57,14 +55,8 @@ export class RunningGateway {
           'endpoint health changed',
         ),
     );
-    // Reviews go to the first endpoint; TokenReview and SubjectAccessReview are cheap and rare (cached).
-    const reviews = new KubeClient({
-      server: cfg.upstream.endpoints[0].url,
-      ca: tls.ca,
-      cert: tls.cert,
-      key: tls.key,
-      token,
-    });
+    // Reviews ride the same balanced HTTP/2 sessions: any healthy replica answers.
+    const reviews = new UpstreamJSONClient(upstream, token);
     const authenticator = new Authenticator({
       tokenReview: cfg.authentication.tokenReview
         ? new TokenReviewAuthenticator({ reviewer: kubeTokenReviewer(reviews) })
@@ -98,13 +90,12 @@ export class RunningGateway {
       },
       'kubegate listening',
     );
-    return new RunningGateway(address, upstream, listener, reviews);
+    return new RunningGateway(address, upstream, listener);
   }
 
   /** Graceful shutdown: drain, then close upstream sessions. */
   async stop(drainMs?: number): Promise<void> {
     await this.#listener.close(drainMs);
     this.upstream.close();
-    this.#reviews.close();
   }
 }

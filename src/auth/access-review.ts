@@ -1,4 +1,4 @@
-import type { KubeClient } from '../kube/client.ts';
+import type { JSONClient } from '../kube/client.ts';
 import type { Identity } from '../request/types.ts';
 
 /** What an access check asks about (a resource request's authorization attributes). */
@@ -32,7 +32,7 @@ interface SubjectAccessReviewStatus {
 }
 
 /** An `AccessReviewer` that creates `authorization.k8s.io/v1` SubjectAccessReviews with the gateway's credential. */
-export function kubeAccessReviewer(client: KubeClient): AccessReviewer {
+export function kubeAccessReviewer(client: JSONClient): AccessReviewer {
   return {
     async allowed(user, attrs) {
       const resourceAttributes: Record<string, string> = {

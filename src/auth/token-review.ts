@@ -1,4 +1,4 @@
-import type { KubeClient } from '../kube/client.ts';
+import type { JSONClient } from '../kube/client.ts';
 import type { Identity } from '../request/types.ts';
 import { backendError } from './backend-error.ts';
 import { ExpiringLRU, TokenKeyHasher } from './token-cache.ts';
@@ -166,7 +166,7 @@ export class TokenReviewAuthenticator {
 }
 
 /** A `TokenReviewer` that creates `authentication.k8s.io/v1` TokenReviews with the gateway's credential. */
-export function kubeTokenReviewer(client: KubeClient): TokenReviewer {
+export function kubeTokenReviewer(client: JSONClient): TokenReviewer {
   return {
     async review(token, audiences) {
       const spec: { token: string; audiences?: string[] } = { token };

@@ -30,8 +30,13 @@ export class KubeAPIError extends Error {
   }
 }
 
+/** Sends one JSON request and decodes the answer; throws `KubeAPIError` unless it is 2xx. */
+export interface JSONClient {
+  json<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
 /** A small JSON client for the few calls kubegate itself makes (reviews, bootstrap, list+watch). */
-export class KubeClient {
+export class KubeClient implements JSONClient {
   readonly target: KubeTarget;
   readonly #agent: Agent;
 
