@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
@@ -58,7 +58,6 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
   // A previous run's cluster is not reused: start clean, keep only what is ours to remove.
   for (const d of ['pki', 'etcd', 'audit', 'logs']) await rm(join(dir, d), { recursive: true, force: true });
   await rm(join(dir, 'kubegate.log'), { force: true });
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, MARKER), 'made by kubegate dev\n');
   await writeFile(join(dir, PIDFILE), String(process.pid));

@@ -9,11 +9,12 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { distinctHeaders, impersonationHeaders } from '../auth/index.ts';
+import { impersonationHeaders } from '../auth/index.ts';
 import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
 import { isLongRunning, parseRequestInfo } from '../request/request-info.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
+import { appendHeader, authenticationInput } from './client-credentials.ts';
 import type { Gateway } from './context.ts';
 import { connectionTokens, isDroppedRequestHeader, isDroppedResponseHeader } from './headers.ts';
 import { jitteredRetryAfter, sendStatus, toGatewayError, writeHead } from './status.ts';
@@ -62,15 +63,10 @@ export class ProxiedRequest {
 
   async run(): Promise<void> {
     try {
-      const socket = tlsSocketOf(this.#req);
-      const peer = socket.getPeerCertificate();
-      const presented = peer !== null && Object.keys(peer).length > 0;
-      this.#record.identity = await this.#gw.authenticator.authenticate({
-        authorization: single(this.#req.headers.authorization),
-        certificate: presented && socket.authorized ? peer : null,
-        certificateError: presented && !socket.authorized ? socket.authorizationError : undefined,
-        headers: distinctHeaders(this.#req.rawHeaders),
-      });
+      const req = this.#req;
+      this.#record.identity = await this.#gw.authenticator.authenticate(
+        authenticationInput(tlsSocketOf(req), req.headers.authorization, req.rawHeaders),
+      );
       await this.#forward(null);
     } catch (err) {
       this.#fail(toGatewayError(err));
@@ -227,10 +223,7 @@ export class ProxiedRequest {
       const name = raw[i].toLowerCase();
       if (isDroppedRequestHeader(name) || hop?.has(name)) continue;
       if (name === 'te' && raw[i + 1].trim().toLowerCase() !== 'trailers') continue;
-      const prev = out[name];
-      if (prev === undefined) out[name] = raw[i + 1];
-      else if (Array.isArray(prev)) prev.push(raw[i + 1]);
-      else out[name] = [String(prev), raw[i + 1]];
+      appendHeader(out, name, raw[i + 1]);
     }
     const xff = req.socket?.remoteAddress;
     if (xff)
@@ -238,12 +231,7 @@ export class ProxiedRequest {
     if (this.#gw.upstreamToken) out.authorization = `Bearer ${this.#gw.upstreamToken}`;
     // One header line per group (an array becomes one HTTP/2 header field each): a group name may
     // contain a comma, so joining values would change who the apiserver thinks the user is.
-    for (const [k, v] of impersonationHeaders(this.#record.identity!)) {
-      const prev = out[k];
-      if (prev === undefined) out[k] = v;
-      else if (Array.isArray(prev)) prev.push(v);
-      else out[k] = [String(prev), v];
-    }
+    for (const [k, v] of impersonationHeaders(this.#record.identity!)) appendHeader(out, k, v);
     return out;
   }
 
@@ -287,10 +275,6 @@ export class ProxiedRequest {
 function tlsSocketOf(req: AnyRequest): TLSSocket {
   if ('stream' in req && req.stream) return req.stream.session!.socket as TLSSocket;
   return req.socket as TLSSocket;
-}
-
-function single(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function requestHasBody(req: AnyRequest): boolean {

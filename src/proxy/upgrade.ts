@@ -2,10 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { request } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { distinctHeaders, impersonationHeaders } from '../auth/index.ts';
+import { impersonationHeaders } from '../auth/index.ts';
 import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
 import { parseRequestInfo } from '../request/request-info.ts';
+import { appendHeader, authenticationInput } from './client-credentials.ts';
 import type { Gateway } from './context.ts';
 import { isDroppedRequestHeader } from './headers.ts';
 import { jitteredRetryAfter, toGatewayError } from './status.ts';
@@ -35,15 +36,9 @@ export async function tunnelUpgrade(
     gw.accessLog.write(record);
   });
   try {
-    const tls = req.socket as TLSSocket;
-    const peer = tls.getPeerCertificate();
-    const presented = peer !== null && Object.keys(peer).length > 0;
-    record.identity = await gw.authenticator.authenticate({
-      authorization: req.headers.authorization,
-      certificate: presented && tls.authorized ? peer : null,
-      certificateError: presented && !tls.authorized ? tls.authorizationError : undefined,
-      headers: distinctHeaders(req.rawHeaders),
-    });
+    record.identity = await gw.authenticator.authenticate(
+      authenticationInput(req.socket as TLSSocket, req.headers.authorization, req.rawHeaders),
+    );
     const ep = gw.upstream.pick(true);
     if (!ep)
       throw new GatewayError(
@@ -58,11 +53,11 @@ export async function tunnelUpgrade(
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i].toLowerCase();
       if (isDroppedRequestHeader(name) && name !== 'upgrade' && name !== 'connection') continue;
-      add(headers, name, req.rawHeaders[i + 1]);
+      appendHeader(headers, name, req.rawHeaders[i + 1]);
     }
     headers.host = ep.url.host;
     if (gw.upstreamToken) headers.authorization = `Bearer ${gw.upstreamToken}`;
-    for (const [k, v] of impersonationHeaders(record.identity)) add(headers, k, v);
+    for (const [k, v] of impersonationHeaders(record.identity)) appendHeader(headers, k, v);
 
     const { ca, cert, key, servername } = gw.upstreamTLS;
     const up = request({
@@ -146,13 +141,6 @@ function rawHead(res: IncomingMessage): string {
   for (let i = 0; i < res.rawHeaders.length; i += 2)
     lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
   return lines.join('\r\n') + '\r\n\r\n';
-}
-
-function add(h: Record<string, string | string[]>, k: string, v: string): void {
-  const prev = h[k];
-  if (prev === undefined) h[k] = v;
-  else if (Array.isArray(prev)) prev.push(v);
-  else h[k] = [prev, v];
 }
 
 function single(v: string | string[] | undefined): string | null {

@@ -1,4 +1,5 @@
 import { connect, type ClientHttp2Session } from 'node:http2';
+import { isIP } from 'node:net';
 
 /** How the gateway reaches an upstream: server CA and the gateway's own client credential. */
 export interface UpstreamTLS {
@@ -83,7 +84,9 @@ export class SessionPool {
       ca,
       cert,
       key,
-      servername: servername ?? (isIP(this.#url.hostname) ? undefined : this.#url.hostname),
+      servername:
+        servername ??
+        (isIP(this.#url.hostname.replace(/^\[|\]$/g, '')) !== 0 ? undefined : this.#url.hostname),
       settings: { enablePush: false },
     });
     this.opened++;
@@ -143,8 +146,4 @@ export class SessionPool {
 // Until the server's SETTINGS frame arrives, Node reports "unlimited"; assume a modest limit.
 function maxStreams(s: Session): number {
   return s.settings ? (s.h2.remoteSettings.maxConcurrentStreams ?? DEFAULT_MAX_STREAMS) : DEFAULT_MAX_STREAMS;
-}
-
-function isIP(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':') || host.startsWith('[');
 }

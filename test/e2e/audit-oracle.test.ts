@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RequestInfo } from '../../src/request/types.ts';
 import { devDir, jsonLines, kubectl } from './env.ts';
 
 interface Access {
@@ -12,14 +13,7 @@ interface Access {
   verb: string;
   uri: string;
   user?: { username: string };
-  resource?: {
-    apiGroup: string;
-    apiVersion: string;
-    namespace: string;
-    resource: string;
-    subresource: string;
-    name: string;
-  };
+  resource?: Pick<RequestInfo, 'apiGroup' | 'apiVersion' | 'namespace' | 'resource' | 'subresource' | 'name'>;
 }
 interface AuditEvent {
   auditID: string;
