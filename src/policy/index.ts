@@ -1,0 +1,20 @@
+export type { Now } from './clock.ts';
+export {
+  QueueAbortedError,
+  QueueError,
+  QueueFullError,
+  QueueTimeoutError,
+  type QueueErrorCode,
+} from './errors.ts';
+export { TokenBucket, Unlimited, type RateLimiter, type RateLimitOptions } from './rate-limiter.ts';
+export { KeyedTokenBuckets, type KeyedRateLimitOptions } from './keyed-token-buckets.ts';
+export { UnlimitedConcurrency, type ConcurrencyLimiter, type Permit } from './concurrency-limiter.ts';
+export { InflightLimiter, type InflightLimiterOptions } from './inflight-limiter.ts';
+export {
+  ClosedBreaker,
+  ManualBreaker,
+  type BreakerState,
+  type CircuitBreaker,
+  type Outcome,
+} from './circuit-breaker.ts';
+export { AdaptiveBreaker, type AdaptiveBreakerOptions } from './adaptive-breaker.ts';

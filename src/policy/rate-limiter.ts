@@ -1,0 +1,65 @@
+import { monotonicNow, type Now } from './clock.ts';
+import { validatePositive } from './validate.ts';
+
+/** Decides whether a request may go now. */
+export interface RateLimiter {
+  /** 0 when the request for `key` may go now (and is charged), else the whole milliseconds until it may. */
+  take(key: string): number;
+}
+
+/** A token bucket's shape: `qps` tokens a second (may be fractional), holding at most `burst`. */
+export interface RateLimitOptions {
+  qps: number;
+  burst: number;
+  now?: Now;
+}
+
+// Float noise below a nanosecond is not a reason to turn a request away.
+const EPSILON_MS = 1e-6;
+
+/**
+ * The bucket is kept as one number, GCRA-style: the theoretical arrival time (`tat`) at which the bucket
+ * is full again. A request at `now` fits when `max(tat, now) + interval` lies at most `burst` intervals
+ * ahead of `now`; a rejected request costs nothing. Returns 0 or the ms to wait (never 0 when refusing).
+ * @internal
+ */
+export function gcraWait(tat: number, now: number, intervalMs: number, capacityMs: number): number {
+  const wait = Math.max(tat, now) + intervalMs - capacityMs - now;
+  return wait > EPSILON_MS ? Math.ceil(wait - EPSILON_MS) : 0;
+}
+
+/** @internal Checks a bucket's options; returns [intervalMs, capacityMs]. */
+export function bucketShape(opts: RateLimitOptions): [number, number] {
+  const qps = validatePositive(opts.qps, 'qps');
+  const burst = validatePositive(opts.burst, 'burst');
+  if (burst < 1) throw new RangeError(`The "burst" option must be >= 1. Received ${burst}`);
+  const intervalMs = 1000 / qps;
+  return [intervalMs, burst * intervalMs];
+}
+
+/** One token bucket for everything it guards (the key is ignored); starts full. */
+export class TokenBucket implements RateLimiter {
+  readonly #now: Now;
+  readonly #intervalMs: number;
+  readonly #capacityMs: number;
+  #tat = -Infinity;
+
+  constructor(opts: RateLimitOptions) {
+    [this.#intervalMs, this.#capacityMs] = bucketShape(opts);
+    this.#now = opts.now ?? monotonicNow;
+  }
+
+  take(_key: string): number {
+    const now = this.#now();
+    const wait = gcraWait(this.#tat, now, this.#intervalMs, this.#capacityMs);
+    if (wait === 0) this.#tat = Math.max(this.#tat, now) + this.#intervalMs;
+    return wait;
+  }
+}
+
+/** Admits every request. */
+export class Unlimited implements RateLimiter {
+  take(_key: string): number {
+    return 0;
+  }
+}
