@@ -151,10 +151,14 @@ export class ProxiedRequest {
     });
 
     return new Promise<void>((resolve) => {
+      let relayed = false;
       stream.once('response', (headers) => {
+        relayed = true;
         this.#respond(headers);
         stream.on('data', (c: Buffer) => (this.#record.bytesOut += c.length));
-        stream.pipe(this.#res as NodeJS.WritableStream);
+        // Not `end`: Node ends the stream's readable side also when the session dies under it, and
+        // only the close (rstCode) tells a whole body from a cut one; see #endRelayed.
+        stream.pipe(this.#res as NodeJS.WritableStream, { end: false });
       });
       stream.once('end', () => {
         clear();
@@ -172,6 +176,7 @@ export class ProxiedRequest {
           resolve(this.#forward(ep).catch((e) => this.#fail(toGatewayError(e))));
           return;
         }
+        // Once the response is relayed, the stream's close ends it (see #endRelayed).
         if (!this.#responded) {
           this.#fail(
             new GatewayError(
@@ -181,15 +186,14 @@ export class ProxiedRequest {
               { retryAfter: jitteredRetryAfter() },
             ),
           );
-        } else {
-          this.#res.destroy(err);
         }
         resolve();
       });
       stream.once('close', () => {
         clear();
+        if (relayed) this.#endRelayed(stream);
         // After 'error' the error handler owns the outcome (possibly a retry still in flight).
-        if (
+        else if (
           !errored &&
           !this.#responded &&
           stream.rstCode !== constants.NGHTTP2_NO_ERROR &&
@@ -250,6 +254,26 @@ export class ProxiedRequest {
     writeHead(this.#res, status, out);
     // Watches and logs -f: send headers now so the client sees the stream open.
     if (this.#longRunning) (this.#res as ServerResponse).flushHeaders?.();
+  }
+
+  /**
+   * Ends a relayed response when its upstream stream closes. A whole body ends normally. A cut one
+   * (the apiserver died or reset the stream) is destroyed so the client cannot take it for whole,
+   * except a watch: a watch may end at any time and every client resumes from its last
+   * resourceVersion after a clean end, whereas some treat a broken one as fatal (the
+   * @kubernetes/client-node informer stops for good). An event cut in half is not lost: the client
+   * never saw its resourceVersion, so it is sent again.
+   */
+  #endRelayed(stream: ClientHttp2Stream): void {
+    const res = this.#res;
+    if (res.writableEnded || res.destroyed) return;
+    if (stream.rstCode === constants.NGHTTP2_NO_ERROR && stream.readableEnded) {
+      res.end();
+      return;
+    }
+    this.#record.error ??= `kube-apiserver closed the stream (${stream.rstCode})`;
+    if (this.#record.info.verb === 'watch') res.end();
+    else res.destroy();
   }
 
   #fail(err: GatewayError): void {
