@@ -8,7 +8,10 @@ export type StatusReason =
   | 'InternalError'
   | 'ServiceUnavailable'
   | 'Timeout'
-  | 'BadGateway';
+  | 'BadGateway'
+  | 'Conflict'
+  | 'MethodNotAllowed'
+  | 'RequestEntityTooLarge';
 
 /** Stable codes of every condition the gateway reports on its own; never reuse a retired code. */
 export type GatewayErrorCode =
@@ -20,7 +23,15 @@ export type GatewayErrorCode =
   | 'KG_UPSTREAM_TIMEOUT'
   | 'KG_SHUTTING_DOWN'
   | 'KG_AUTH_BACKEND'
-  | 'KG_INTERNAL';
+  | 'KG_INTERNAL'
+  | 'KG_CLUSTER_NOT_FOUND'
+  | 'KG_ACCESS_DENIED'
+  | 'KG_RULE_DENIED'
+  | 'KG_RATE_LIMITED'
+  | 'KG_QUEUE_FULL'
+  | 'KG_QUEUE_TIMEOUT'
+  | 'KG_LONG_RUNNING_LIMIT'
+  | 'KG_CIRCUIT_OPEN';
 
 const REASON_STATUS: Record<StatusReason, number> = {
   BadRequest: 400,
@@ -32,7 +43,17 @@ const REASON_STATUS: Record<StatusReason, number> = {
   BadGateway: 502,
   ServiceUnavailable: 503,
   Timeout: 504,
+  Conflict: 409,
+  MethodNotAllowed: 405,
+  RequestEntityTooLarge: 413,
 };
+
+/** The `Status.reason` kube-apiserver uses for an HTTP status (for configured answers). */
+export function reasonForStatus(status: number): StatusReason {
+  for (const [reason, code] of Object.entries(REASON_STATUS))
+    if (code === status) return reason as StatusReason;
+  return status >= 500 ? 'InternalError' : 'BadRequest';
+}
 
 /** A condition the gateway answers itself, as a Kubernetes `Status`. */
 export class GatewayError extends Error {
@@ -47,12 +68,12 @@ export class GatewayError extends Error {
     code: GatewayErrorCode,
     reason: StatusReason,
     message: string,
-    opts: { retryAfter?: number; cause?: unknown } = {},
+    opts: { retryAfter?: number; cause?: unknown; status?: number } = {},
   ) {
     super(message, { cause: opts.cause });
     this.code = code;
     this.reason = reason;
-    this.status = REASON_STATUS[reason];
+    this.status = opts.status ?? REASON_STATUS[reason];
     this.retryAfter = opts.retryAfter;
   }
 

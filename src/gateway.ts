@@ -1,101 +1,134 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import {
-  Authenticator,
-  kubeAccessReviewer,
-  kubeTokenReviewer,
-  TokenReviewAuthenticator,
-} from './auth/index.ts';
-import type { GatewayConfig } from './config/config.ts';
+import { ClusterSet } from './cluster/cluster-set.ts';
+import type { ClusterRuntime } from './cluster/runtime.ts';
+import type { ClusterConfig, GatewayConfig, ListenerConfig } from './config/model.ts';
 import { AccessLog } from './observe/access-log.ts';
 import type { Gateway } from './proxy/context.ts';
 import { Listener } from './proxy/listener.ts';
-import { createBalancer } from './upstream/balancers/index.ts';
-import { Endpoint } from './upstream/endpoint.ts';
-import type { UpstreamTLS } from './upstream/session-pool.ts';
-import { UpstreamJSONClient } from './upstream/review-client.ts';
-import { Upstream } from './upstream/upstream.ts';
+
+interface OpenListener {
+  readonly config: ListenerConfig;
+  readonly listener: Listener;
+  readonly address: AddressInfo;
+}
 
 /**
  * The composition root. One request runs straight through:
- *   listener (TLS, ALPN) → parse (RequestInfo) → authenticate (Identity, impersonation)
- *   → pick (balancer over healthy endpoints) → forward (HTTP/2 stream or upgrade tunnel)
+ *   listener (TLS, ALPN) → parse (RequestInfo) → cluster (by listener) → authenticate (Identity,
+ *   impersonation) → route (first matching rule) → govern (access lists, rule action, rate and
+ *   in-flight limits, circuit breaker) → pick (balancer over the rule's healthy endpoints)
+ *   → forward (HTTP/2 stream or upgrade tunnel)
+ *
+ * Configuration is a value: `reload` (file) and `setDynamicClusters` (custom resources) swap in new
+ * cluster generations atomically; state of what did not change is carried over.
  */
-export class RunningGateway {
-  readonly address: AddressInfo;
-  readonly upstream: Upstream;
-  readonly #listener: Listener;
+export class RunningGateway implements Gateway {
+  readonly accessLog: AccessLog;
+  readonly clusters: ClusterSet;
+  draining = false;
+  #config: GatewayConfig;
+  #dynamic: readonly ClusterConfig[] = [];
+  #listeners: OpenListener[] = [];
 
-  private constructor(address: AddressInfo, upstream: Upstream, listener: Listener) {
-    this.address = address;
-    this.upstream = upstream;
-    this.#listener = listener;
+  private constructor(config: GatewayConfig, log: Logger) {
+    this.#config = config;
+    this.accessLog = new AccessLog(log);
+    this.clusters = new ClusterSet(log);
   }
 
-  static async start(cfg: GatewayConfig, log: Logger): Promise<RunningGateway> {
-    const read = (f: string | undefined) =>
-      f === undefined ? Promise.resolve(undefined) : readFile(f, 'utf8');
-    const [cert, key, clientCA, upCA, upCert, upKey, upToken] = await Promise.all([
-      read(cfg.tls.certFile), read(cfg.tls.keyFile), read(cfg.tls.clientCAFile),
-      read(cfg.upstream.caFile), read(cfg.upstream.certFile), read(cfg.upstream.keyFile), read(cfg.upstream.tokenFile),
-    ]); // prettier-ignore
-    const tls: UpstreamTLS = { ca: upCA!, cert: upCert, key: upKey };
-    const token = upToken?.trim();
-    const endpoints = cfg.upstream.endpoints.map(
-      (e) => new Endpoint(e.name, e.url, tls, { pingIntervalMs: cfg.upstream.pingIntervalMs }),
-    );
-    const upstream = new Upstream(
-      endpoints,
-      createBalancer(cfg.upstream.balancer),
-      cfg.upstream.healthCheck,
-      (ep) =>
-        log.info(
-          { kind: 'health', endpoint: ep.name, healthy: ep.healthy, cause: ep.ejectedFor ?? undefined },
-          'endpoint health changed',
-        ),
-    );
-    // Reviews ride the same balanced HTTP/2 sessions: any healthy replica answers.
-    const reviews = new UpstreamJSONClient(upstream, token);
-    const authenticator = new Authenticator({
-      tokenReview: cfg.authentication.tokenReview
-        ? new TokenReviewAuthenticator({ reviewer: kubeTokenReviewer(reviews) })
-        : undefined,
-      accessReviewer: kubeAccessReviewer(reviews),
-      anonymous: cfg.authentication.anonymous,
-    });
-    const gw: Gateway = {
-      authenticator,
-      upstream,
-      upstreamTLS: tls,
-      upstreamToken: token,
-      accessLog: new AccessLog(log),
-      requestTimeoutMs: cfg.requestTimeoutMs,
-    };
-    await upstream.start();
-    const listener = new Listener(gw, {
-      host: cfg.listen.address,
-      port: cfg.listen.port,
-      cert: cert!,
-      key: key!,
-      clientCA,
-    });
-    const address = await listener.listen();
+  static async start(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
+    const gw = new RunningGateway(config, log);
+    await gw.clusters.apply(config.clusters);
+    for (const l of config.listeners) gw.#listeners.push(await gw.#open(l));
     log.info(
       {
         kind: 'start',
-        address: `${address.address}:${address.port}`,
-        endpoints: endpoints.length,
-        healthy: upstream.healthyCount,
+        listeners: gw.#listeners.map((l) => `${l.address.address}:${l.address.port}`),
+        clusters: gw.clusters.names,
       },
       'kubegate listening',
     );
-    return new RunningGateway(address, upstream, listener);
+    return gw;
   }
 
-  /** Graceful shutdown: drain, then close upstream sessions. */
-  async stop(drainMs?: number): Promise<void> {
-    await this.#listener.close(drainMs);
-    this.upstream.close();
+  cluster(name: string): ClusterRuntime | undefined {
+    return this.clusters.get(name);
+  }
+
+  /** The first listener's address (the one `kubegate dev` and most tests use). */
+  get address(): AddressInfo {
+    return this.#listeners[0].address;
+  }
+
+  /** Addresses of all listeners, by name. */
+  get addresses(): ReadonlyMap<string, AddressInfo> {
+    return new Map(this.#listeners.map((l) => [l.config.name, l.address]));
+  }
+
+  get config(): GatewayConfig {
+    return this.#config;
+  }
+
+  /** Applies a new file configuration: clusters swapped, listeners opened, closed or re-keyed. */
+  async reload(config: GatewayConfig): Promise<void> {
+    this.#config = config;
+    await this.#applyClusters();
+    const keep: OpenListener[] = [];
+    for (const l of config.listeners) {
+      const old = this.#listeners.find((o) => o.config.name === l.name);
+      if (
+        old &&
+        old.config.address === l.address &&
+        old.config.port === l.port &&
+        old.config.cluster === l.cluster
+      ) {
+        const tls = await this.#tlsOf(l);
+        old.listener.setCertificates(tls.cert, tls.key, tls.clientCA);
+        keep.push({ ...old, config: l });
+      } else keep.push(await this.#open(l));
+    }
+    const gone = this.#listeners.filter((o) => !keep.some((k) => k.listener === o.listener));
+    this.#listeners = keep;
+    await Promise.all(gone.map((o) => o.listener.close(config.shutdownDrainMs)));
+  }
+
+  /** Sets the clusters defined by custom resources (file clusters win a name clash). */
+  async setDynamicClusters(clusters: readonly ClusterConfig[]): Promise<void> {
+    this.#dynamic = clusters;
+    await this.#applyClusters();
+  }
+
+  #applyClusters(): Promise<void> {
+    const fromFile = new Set(this.#config.clusters.map((c) => c.name));
+    return this.clusters.apply([
+      ...this.#config.clusters,
+      ...this.#dynamic.filter((c) => !fromFile.has(c.name)),
+    ]);
+  }
+
+  async #tlsOf(l: ListenerConfig): Promise<{ cert: string; key: string; clientCA: string | undefined }> {
+    const [cert, key, ca] = await Promise.all([
+      readFile(l.certFile, 'utf8'),
+      readFile(l.keyFile, 'utf8'),
+      l.clientCAFile === undefined ? undefined : readFile(l.clientCAFile, 'utf8'),
+    ]);
+    const clientCA =
+      ca ?? [...this.#config.clusters, ...this.#dynamic].find((c) => c.name === l.cluster)?.material.clientCA;
+    return { cert, key, clientCA };
+  }
+
+  async #open(l: ListenerConfig): Promise<OpenListener> {
+    const tls = await this.#tlsOf(l);
+    const listener = new Listener(this, { host: l.address, port: l.port, cluster: l.cluster, ...tls });
+    return { config: l, listener, address: await listener.listen() };
+  }
+
+  /** Graceful shutdown: readiness off, drain short requests, close watches in batches, then upstreams. */
+  async stop(drainMs = this.#config.shutdownDrainMs): Promise<void> {
+    this.draining = true;
+    await Promise.all(this.#listeners.map((l) => l.listener.close(drainMs)));
+    this.clusters.close();
   }
 }

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
-import { validateConfig } from '../config/config.ts';
 import { BinariesError, provideBinaries } from '../dev/binaries.ts';
 import { ControlPlane } from '../dev/control-plane.ts';
 import { writeKubeconfig } from '../dev/kubeconfig.ts';
 import { freePort } from '../dev/ports.ts';
-import { RunningGateway } from '../gateway.ts';
+import type { RunningGateway } from '../gateway.ts';
 import { KubeClient } from '../kube/client.ts';
 import { UsageError } from './errors.ts';
+import { serveFile, type ServingGateway } from './serve.ts';
 
 const MARKER = '.kubegate-dev';
 const PIDFILE = 'kubegate-dev.pid';
@@ -72,12 +72,12 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
 
   let stopping = false;
   let cp: ControlPlane | null = null;
-  let gw: RunningGateway | null = null;
+  let serving: ServingGateway | null = null;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     say('stopping');
-    await gw?.stop(2000);
+    await serving?.stop(2000);
     await cp?.stop();
     await rm(join(dir, PIDFILE), { force: true });
   };
@@ -96,29 +96,20 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     say(`starting in ${dir}`);
     cp = await ControlPlane.start({ dir, apiservers: n, binDir: bin, log: (m) => say(m) });
     const gwPort = port || (await freePort());
-    const cfg = {
-      apiVersion: 'kubegate.io/v1alpha1',
-      kind: 'GatewayConfiguration',
-      listen: { address: '127.0.0.1', port: gwPort },
-      tls: {
-        certFile: cp.pki.gatewayServing.cert,
-        keyFile: cp.pki.gatewayServing.key,
-        clientCAFile: cp.pki.ca.cert,
-      },
-      upstream: {
-        endpoints: cp.apiservers.map((a) => ({ name: `apiserver-${a.index}`, url: a.url })),
-        caFile: cp.pki.ca.cert,
-        certFile: cp.pki.gatewayUpstream.cert,
-        keyFile: cp.pki.gatewayUpstream.key,
-        balancer: 'round-robin',
-        healthCheck: { intervalSeconds: 1, timeoutSeconds: 1, rise: 1, fall: 2 },
-      },
-      accessLog: { path: join(dir, 'kubegate.log') },
-    };
-    await writeFile(join(dir, 'kubegate.yaml'), stringify(cfg));
-    const config = validateConfig(cfg, dir);
+    const upstreamKubeconfig = join(dir, 'gateway-upstream.kubeconfig');
+    await writeKubeconfig(
+      upstreamKubeconfig,
+      'kubegate-upstream',
+      cp.apiservers[0].url,
+      cp.pki.ca.cert,
+      cp.pki.gatewayUpstream,
+    );
+    const cfg = devConfiguration(cp, gwPort, dir, upstreamKubeconfig);
+    const file = join(dir, 'kubegate.yaml');
+    await writeFile(file, DEV_CONFIG_HEADER + stringify(cfg));
     const log = pino({ base: undefined }, pino.destination({ dest: join(dir, 'kubegate.log'), sync: true }));
-    gw = await RunningGateway.start(config, log);
+    serving = await serveFile(file, log);
+    const gw: RunningGateway = serving.gateway;
     const url = `https://127.0.0.1:${gw.address.port}`;
     const kubeconfig = join(dir, 'gateway.kubeconfig');
     await writeKubeconfig(kubeconfig, 'kubegate-dev', url, cp.pki.ca.cert, cp.pki.admin);
@@ -173,7 +164,7 @@ async function waitReady(url: string, cp: ControlPlane, gw: RunningGateway, n: n
     while (Date.now() < deadline) {
       // All replicas healthy, then n answers in a row: round-robin sends one to each.
       const res =
-        gw.upstream.healthyCount === n
+        gw.cluster(DEV_CLUSTER)?.upstream.healthyCount === n
           ? await client.raw('GET', '/readyz', undefined, 5000).catch(() => null)
           : null;
       ok = res?.status === 200 ? ok + 1 : 0;
@@ -184,4 +175,48 @@ async function waitReady(url: string, cp: ControlPlane, gw: RunningGateway, n: n
     client.close();
   }
   throw new Error(`the gateway did not become ready within 60s; see ${cp.dir}/kubegate.log`);
+}
+
+const DEV_CLUSTER = 'dev';
+const DEV_CONFIG_HEADER = `# Written by kubegate dev. Edit it while kubegate dev runs: changes apply live
+# (see docs/configuration.md); an invalid edit is logged to kubegate.log and changes nothing.
+`;
+
+/** The configuration kubegate dev runs with: one listener, one cluster of N apiservers, CRDs watched. */
+function devConfiguration(
+  cp: ControlPlane,
+  port: number,
+  dir: string,
+  kubeconfig: string,
+): Record<string, unknown> {
+  return {
+    apiVersion: 'kubegate.io/v1alpha1',
+    kind: 'GatewayConfiguration',
+    listeners: [
+      {
+        name: 'main',
+        address: '127.0.0.1',
+        port,
+        tls: {
+          certFile: cp.pki.gatewayServing.cert,
+          keyFile: cp.pki.gatewayServing.key,
+          clientCAFile: cp.pki.ca.cert,
+        },
+        cluster: DEV_CLUSTER,
+      },
+    ],
+    clusters: [
+      {
+        name: DEV_CLUSTER,
+        endpoints: cp.apiservers.map((a) => ({ name: `apiserver-${a.index}`, url: a.url })),
+        upstreamCA: { file: cp.pki.ca.cert },
+        credentials: { certFile: cp.pki.gatewayUpstream.cert, keyFile: cp.pki.gatewayUpstream.key },
+        balancer: 'round-robin',
+        healthCheck: { intervalSeconds: 1, timeoutSeconds: 1, rise: 1, fall: 2 },
+        rules: [],
+      },
+    ],
+    kubernetes: { kubeconfigFile: kubeconfig },
+    accessLog: { path: join(dir, 'kubegate.log') },
+  };
 }

@@ -1,22 +1,76 @@
-import { pino } from 'pino';
-import { loadConfig } from '../config/config.ts';
+import { pino, type Logger } from 'pino';
+import { UpstreamClusterSource } from '../config/crd-source.ts';
+import { loadConfigFile } from '../config/file-config.ts';
+import { FileSource } from '../config/file-source.ts';
+import type { GatewayConfig } from '../config/model.ts';
 import { RunningGateway } from '../gateway.ts';
+import { KubeClient } from '../kube/client.ts';
+import { loadKubeTarget } from '../kube/kubeconfig.ts';
 import { UsageError } from './errors.ts';
 
-/** `kubegate serve -f FILE`: runs the gateway until SIGINT/SIGTERM. */
+/** A gateway with its configuration sources: the file (watched) and, if configured, custom resources. */
+export interface ServingGateway {
+  gateway: RunningGateway;
+  file: FileSource;
+  crds: UpstreamClusterSource | null;
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** Starts the gateway from a configuration file and keeps it in step with the file and the CRDs. */
+export async function serveFile(file: string, log: Logger, initial?: GatewayConfig): Promise<ServingGateway> {
+  const cfg = initial ?? (await loadConfigFile(file));
+  const gateway = await RunningGateway.start(cfg, log);
+  let crds: UpstreamClusterSource | null = null;
+  let client: KubeClient | null = null;
+  const reserved = (c: GatewayConfig) => new Set(c.clusters.map((x) => x.name));
+  if (cfg.kubernetes?.upstreamClusters) {
+    client = new KubeClient(await loadKubeTarget(cfg.kubernetes.kubeconfigFile));
+    crds = new UpstreamClusterSource(
+      client,
+      cfg.defaults,
+      reserved(cfg),
+      (list) => gateway.setDynamicClusters(list),
+      log,
+    );
+    await crds.start();
+  }
+  const source = new FileSource(
+    file,
+    cfg,
+    async (next) => {
+      await gateway.reload(next);
+      await crds?.update(next.defaults, reserved(next));
+    },
+    log,
+  );
+  source.start();
+  return {
+    gateway,
+    file: source,
+    crds,
+    async stop(drainMs?: number) {
+      source.stop();
+      crds?.stop();
+      await gateway.stop(drainMs);
+      client?.close();
+    },
+  };
+}
+
+/** `kubegate serve -f FILE`: runs the gateway until SIGINT/SIGTERM, reloading the file as it changes. */
 export async function serve(v: Record<string, unknown>): Promise<number> {
   const file = v.file;
   if (typeof file !== 'string') throw new UsageError('serve: -f FILE is required');
-  const cfg = await loadConfig(file);
+  const cfg = await loadConfigFile(file);
   const log = pino(
     cfg.accessLog.path ? pino.destination({ dest: cfg.accessLog.path, mkdir: true }) : undefined,
   );
-  const gw = await RunningGateway.start(cfg, log);
+  const running = await serveFile(file, log, cfg);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await gw.stop();
+  await running.stop();
   log.flush();
   return 0;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { upstreamClusterCRD } from '../config/generate/crd.ts';
 import { KubeClient } from '../kube/client.ts';
 import {
   AUDIT_POLICY,
@@ -111,11 +112,16 @@ export class ControlPlane {
     for (const a of this.apiservers) this.startAPIServer(a.index);
     await Promise.all(this.apiservers.map((a) => this.waitAPIServer(a.index)));
 
-    this.#log('creating RBAC for the gateway identity');
+    this.#log('creating RBAC for the gateway identity and the UpstreamCluster CRD');
     const admin = this.adminClient(0);
     try {
       await admin.apply('/apis/rbac.authorization.k8s.io/v1/clusterroles', gatewayClusterRole);
       await admin.apply('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', gatewayClusterRoleBinding);
+      await admin.apply(
+        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+        upstreamClusterCRD() as never,
+      );
+      await waitEstablished(admin, 'upstreamclusters.kubegate.io');
     } finally {
       admin.close();
     }
@@ -268,4 +274,18 @@ function readPEM(caFile: string, user: { cert: string; key: string }) {
     cert: readFileSync(user.cert, 'utf8'),
     key: readFileSync(user.key, 'utf8'),
   };
+}
+
+/** Until the CRD's Established condition is True (its API is served), at most 30 s. */
+async function waitEstablished(client: KubeClient, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const crd = await client.json<{ status?: { conditions?: { type: string; status: string }[] } }>(
+      'GET',
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+    );
+    if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`CRD ${name} not established within 30s`);
 }

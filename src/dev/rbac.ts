@@ -24,6 +24,11 @@ export const gatewayClusterRole = {
     },
     { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
     { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+    // Clusters defined as custom resources, the Secrets they reference, and their status.
+    { apiGroups: ['kubegate.io'], resources: ['upstreamclusters'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['kubegate.io'], resources: ['upstreamclusters/status'], verbs: ['get', 'patch', 'update'] },
+    { apiGroups: ['proxy.kubegateway.io'], resources: ['upstreamclusters'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
   ],
 };
 

@@ -38,11 +38,12 @@ export interface JSONClient {
 /** A small JSON client for the few calls kubegate itself makes (reviews, bootstrap, list+watch). */
 export class KubeClient implements JSONClient {
   readonly target: KubeTarget;
-  readonly #agent: Agent;
+  /** Keep-alive connections to the server (watches use them too). */
+  readonly agent: Agent;
 
   constructor(target: KubeTarget) {
     this.target = target;
-    this.#agent = new Agent({
+    this.agent = new Agent({
       keepAlive: true,
       ca: target.ca,
       cert: target.cert,
@@ -65,7 +66,7 @@ export class KubeClient implements JSONClient {
       headers['content-type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
     return new Promise((resolve, reject) => {
-      const req = request(url, { method, headers, agent: this.#agent, timeout: timeoutMs }, (res) => {
+      const req = request(url, { method, headers, agent: this.agent, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
@@ -106,6 +107,6 @@ export class KubeClient implements JSONClient {
   }
 
   close(): void {
-    this.#agent.destroy();
+    this.agent.destroy();
   }
 }

@@ -7,8 +7,11 @@ export interface AccessRecord {
   uri: string;
   protocol: string;
   client: string;
+  cluster: string;
   info: RequestInfo;
   identity: Identity | null;
+  /** The rule that matched (`default` when none did). */
+  rule: string | null;
   upstream: string | null;
   status: number;
   bytesIn: number;
@@ -36,6 +39,7 @@ export class AccessLog {
         uri: r.uri,
         proto: r.protocol,
         client: r.client,
+        cluster: r.cluster,
         verb: i.verb,
         resource: i.isResourceRequest
           ? {
@@ -50,6 +54,7 @@ export class AccessLog {
         user: r.identity
           ? { username: r.identity.user, uid: r.identity.uid || undefined, groups: r.identity.groups }
           : undefined,
+        rule: r.rule ?? undefined,
         upstream: r.upstream,
         status: r.status,
         bytesIn: r.bytesIn,

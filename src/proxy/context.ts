@@ -1,15 +1,11 @@
-import type { Authenticator } from '../auth/index.ts';
+import type { ClusterRuntime } from '../cluster/runtime.ts';
 import type { AccessLog } from '../observe/access-log.ts';
-import type { Upstream } from '../upstream/upstream.ts';
-import type { UpstreamTLS } from '../upstream/session-pool.ts';
 
-/** What every request handler shares: the stages after parsing, as one read-only value. */
+/** What every request handler shares: the live clusters and the access log. */
 export interface Gateway {
-  readonly authenticator: Authenticator;
-  readonly upstream: Upstream;
-  readonly upstreamTLS: UpstreamTLS;
-  readonly upstreamToken: string | undefined;
+  /** The live runtime of a cluster, read once per request. */
+  cluster(name: string): ClusterRuntime | undefined;
   readonly accessLog: AccessLog;
-  /** Limit for short (not long-running) requests; 0 = none. */
-  readonly requestTimeoutMs: number;
+  /** True once graceful shutdown began: `/readyz` through the gateway answers 503. */
+  readonly draining: boolean;
 }

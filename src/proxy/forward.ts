@@ -10,12 +10,16 @@ import {
 } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { impersonationHeaders } from '../auth/index.ts';
+import type { RulePolicy } from '../cluster/rule-policy.ts';
+import type { ClusterRuntime } from '../cluster/runtime.ts';
 import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
+import type { Permit } from '../policy/index.ts';
 import { isLongRunning, parseRequestInfo } from '../request/request-info.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
 import { appendHeader, authenticationInput } from './client-credentials.ts';
 import type { Gateway } from './context.ts';
+import { admitRequest } from './stages.ts';
 import { connectionTokens, isDroppedRequestHeader, isDroppedResponseHeader } from './headers.ts';
 import { jitteredRetryAfter, sendStatus, toGatewayError, writeHead } from './status.ts';
 
@@ -24,20 +28,30 @@ type AnyResponse = ServerResponse | Http2ServerResponse;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** One client request on its way through authenticate → pick → forward, with its access record. */
+/** One client request on its way through authenticate → route → govern → pick → forward, with its access record. */
 export class ProxiedRequest {
   readonly #gw: Gateway;
+  readonly #clusterName: string;
+  #cluster: ClusterRuntime | null = null;
+  #policy: RulePolicy | null = null;
+  #permit: Permit | null = null;
+  #outcomeRecorded = false;
   readonly #req: AnyRequest;
   readonly #res: AnyResponse;
   readonly #record: AccessRecord;
   readonly #start = performance.now();
   readonly #longRunning: boolean;
+  /** Watches, logs -f, exec…: no timeout, and not waited for by graceful shutdown. */
+  get longRunning(): boolean {
+    return this.#longRunning;
+  }
   #endpoint: Endpoint | null = null;
   #responded = false;
   #logged = false;
 
-  constructor(gw: Gateway, req: AnyRequest, res: AnyResponse) {
+  constructor(gw: Gateway, clusterName: string, req: AnyRequest, res: AnyResponse) {
     this.#gw = gw;
+    this.#clusterName = clusterName;
     this.#req = req;
     this.#res = res;
     const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
@@ -47,8 +61,10 @@ export class ProxiedRequest {
       uri: req.url ?? '',
       protocol: req.httpVersion === '2.0' ? 'h2' : 'http/1.1',
       client: req.socket?.remoteAddress ?? '',
+      cluster: clusterName,
       info,
       identity: null,
+      rule: null,
       upstream: null,
       status: 0,
       bytesIn: 0,
@@ -64,9 +80,28 @@ export class ProxiedRequest {
   async run(): Promise<void> {
     try {
       const req = this.#req;
-      this.#record.identity = await this.#gw.authenticator.authenticate(
+      if (this.#gw.draining && isReadyz(this.#record.info.path))
+        throw new GatewayError('KG_SHUTTING_DOWN', 'ServiceUnavailable', 'kubegate is shutting down', {
+          retryAfter: jitteredRetryAfter(),
+        });
+      // Lets a request queued for an in-flight slot leave the queue when its client goes away.
+      const left = new AbortController();
+      this.#res.once('close', () => left.abort());
+      const a = await admitRequest(
+        this.#gw,
+        this.#clusterName,
+        this.#record,
         authenticationInput(tlsSocketOf(req), req.headers.authorization, req.rawHeaders),
+        this.#longRunning,
+        left.signal,
       );
+      this.#cluster = a.cluster;
+      this.#policy = a.policy;
+      this.#permit = a.permit;
+      if (this.#logged || this.#res.destroyed) {
+        this.#permit.release(); // the client left while queued
+        return;
+      }
       await this.#forward(null);
     } catch (err) {
       this.#fail(toGatewayError(err));
@@ -74,8 +109,12 @@ export class ProxiedRequest {
   }
 
   async #forward(exclude: Endpoint | null): Promise<void> {
-    const gw = this.#gw;
-    const ep = gw.upstream.pick(this.#longRunning, exclude ?? undefined);
+    const cluster = this.#cluster!;
+    const ep = cluster.upstream.pick(
+      this.#longRunning,
+      exclude ?? undefined,
+      this.#policy!.subset ?? undefined,
+    );
     if (!ep) {
       throw new GatewayError(
         'KG_NO_HEALTHY_UPSTREAM',
@@ -91,7 +130,7 @@ export class ProxiedRequest {
       h2 = await ep.pool.acquire();
     } catch (err) {
       // Nothing was sent: any request may go to another endpoint, once.
-      gw.upstream.eject(ep);
+      cluster.upstream.eject(ep);
       if (exclude === null) {
         this.#record.retried = true;
         return this.#forward(ep);
@@ -124,7 +163,8 @@ export class ProxiedRequest {
     });
 
     let timer: NodeJS.Timeout | null = null;
-    if (!long && gw.requestTimeoutMs > 0) {
+    const timeoutMs = cluster.requestTimeoutMs;
+    if (!long && timeoutMs > 0) {
       timer = setTimeout(() => {
         this.#record.error = 'upstream timeout';
         if (!this.#responded)
@@ -132,11 +172,11 @@ export class ProxiedRequest {
             new GatewayError(
               'KG_UPSTREAM_TIMEOUT',
               'Timeout',
-              `the kube-apiserver did not answer within ${gw.requestTimeoutMs / 1000}s`,
+              `the kube-apiserver did not answer within ${timeoutMs / 1000}s`,
             ),
           );
         stream.close(constants.NGHTTP2_CANCEL);
-      }, gw.requestTimeoutMs);
+      }, timeoutMs);
     }
     const clear = () => {
       if (timer) clearTimeout(timer);
@@ -232,7 +272,8 @@ export class ProxiedRequest {
     const xff = req.socket?.remoteAddress;
     if (xff)
       out['x-forwarded-for'] = out['x-forwarded-for'] ? `${String(out['x-forwarded-for'])}, ${xff}` : xff;
-    if (this.#gw.upstreamToken) out.authorization = `Bearer ${this.#gw.upstreamToken}`;
+    const token = this.#cluster!.upstreamToken;
+    if (token) out.authorization = `Bearer ${token}`;
     // One header line per group (an array becomes one HTTP/2 header field each): a group name may
     // contain a comma, so joining values would change who the apiserver thinks the user is.
     for (const [k, v] of impersonationHeaders(this.#record.identity!)) appendHeader(out, k, v);
@@ -243,6 +284,7 @@ export class ProxiedRequest {
     this.#responded = true;
     const status = Number(headers[':status']);
     this.#record.status = status;
+    this.#outcome(status < 500);
     const audit = headers['audit-id'];
     this.#record.auditID = typeof audit === 'string' ? audit : null;
     const out: Record<string, string | string[]> = {};
@@ -254,6 +296,13 @@ export class ProxiedRequest {
     writeHead(this.#res, status, out);
     // Watches and logs -f: send headers now so the client sees the stream open.
     if (this.#longRunning) (this.#res as ServerResponse).flushHeaders?.();
+  }
+
+  /** Tells the breaker how the upstream did, once, for requests the breaker admitted. */
+  #outcome(ok: boolean): void {
+    if (this.#outcomeRecorded || this.#permit === null || this.#policy!.exempt) return;
+    this.#outcomeRecorded = true;
+    this.#cluster!.breaker.record({ ok, latencyMs: performance.now() - this.#start });
   }
 
   /**
@@ -277,7 +326,13 @@ export class ProxiedRequest {
   }
 
   #fail(err: GatewayError): void {
-    if (this.#record.error === null) this.#record.error = err.message;
+    if (this.#record.error === null)
+      this.#record.error = err.code === 'KG_INTERNAL' ? `${err.message}: ${String(err.cause)}` : err.message;
+    if (
+      this.#endpoint !== null &&
+      (err.code === 'KG_UPSTREAM_TIMEOUT' || err.code === 'KG_UPSTREAM_UNREACHABLE')
+    )
+      this.#outcome(false);
     if (this.#responded || this.#res.headersSent) {
       this.#res.destroy();
       return;
@@ -290,10 +345,15 @@ export class ProxiedRequest {
   #finish(): void {
     if (this.#logged) return;
     this.#logged = true;
+    this.#permit?.release();
     this.#record.durationMs = performance.now() - this.#start;
     if (this.#record.status === 0) this.#record.status = this.#res.statusCode;
     this.#gw.accessLog.write(this.#record);
   }
+}
+
+function isReadyz(path: string): boolean {
+  return path === '/readyz' || path.startsWith('/readyz/');
 }
 
 function tlsSocketOf(req: AnyRequest): TLSSocket {

@@ -25,6 +25,8 @@ export interface ListenerOptions {
   key: string;
   /** CAs that sign client certificates; certificates are requested, never required. */
   clientCA: string | undefined;
+  /** The cluster this listener serves. */
+  cluster: string;
 }
 
 /**
@@ -38,14 +40,23 @@ export class Listener {
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
   readonly #opts: ListenerOptions;
+  /** Short (not long-running) requests in flight: graceful shutdown waits for these only. */
+  #short = 0;
+  readonly #shortDone = () => this.#short--;
 
   constructor(gw: Gateway, opts: ListenerOptions) {
     this.#opts = opts;
+    const cluster = opts.cluster;
     const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-      void new ProxiedRequest(gw, req, res).run();
+      const p = new ProxiedRequest(gw, cluster, req, res);
+      if (!p.longRunning) {
+        this.#short++;
+        res.once('close', this.#shortDone);
+      }
+      void p.run();
     };
     this.#h1 = createH1({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, handle);
-    this.#h1.on('upgrade', (req, socket, head) => void tunnelUpgrade(gw, req, socket, head));
+    this.#h1.on('upgrade', (req, socket, head) => void tunnelUpgrade(gw, cluster, req, socket, head));
     this.#h2 = createH2({ settings: { maxConcurrentStreams: 1000 } }, handle);
     this.#h2.on('session', (s) => {
       this.#sessions.add(s);
@@ -77,16 +88,28 @@ export class Listener {
     });
   }
 
+  /** Replaces the serving certificate and client CA for new connections (rotation without restart). */
+  setCertificates(cert: string, key: string, clientCA: string | undefined): void {
+    this.#tls.setSecureContext({ cert, key, ca: clientCA });
+  }
+
+  /** Client connections open, for tests and metrics. */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
   /**
    * Graceful stop: no new connections, GOAWAY to HTTP/2 clients, idle HTTP/1 connections closed,
-   * in-flight requests given `drainMs`, then the rest (watches) closed in small jittered batches.
+   * in-flight short requests given up to `drainMs` to finish, then the rest (watches, logs -f,
+   * exec) closed in small jittered batches so their clients do not all reconnect at once.
    */
   async close(drainMs = 10_000): Promise<void> {
     this.#tls.close();
     for (const s of this.#sessions) s.close();
     this.#h1.closeIdleConnections();
     const deadline = Date.now() + drainMs;
-    while (this.#sockets.size > 0 && Date.now() < deadline) await sleep(50);
+    while (this.#short > 0 && Date.now() < deadline) await sleep(20);
+    this.#h1.closeIdleConnections();
     const rest = [...this.#sockets];
     for (let i = 0; i < rest.length; i += 50) {
       for (const s of rest.slice(i, i + 50)) s.destroy();

@@ -7,7 +7,9 @@ import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
 import { parseRequestInfo } from '../request/request-info.ts';
 import { appendHeader, authenticationInput } from './client-credentials.ts';
+import type { Permit } from '../policy/index.ts';
 import type { Gateway } from './context.ts';
+import { admitRequest } from './stages.ts';
 import { isDroppedRequestHeader } from './headers.ts';
 import { jitteredRetryAfter, toGatewayError } from './status.ts';
 
@@ -20,6 +22,7 @@ import { jitteredRetryAfter, toGatewayError } from './status.ts';
  */
 export async function tunnelUpgrade(
   gw: Gateway,
+  clusterName: string,
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
@@ -27,19 +30,31 @@ export async function tunnelUpgrade(
   const start = performance.now();
   const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
   const record: AccessRecord = {
-    method: req.method ?? '', uri: req.url ?? '', protocol: 'http/1.1', client: req.socket.remoteAddress ?? '', info,
-    identity: null, upstream: null, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0, auditID: null, error: null, retried: false,
+    method: req.method ?? '', uri: req.url ?? '', protocol: 'http/1.1', client: req.socket.remoteAddress ?? '', cluster: clusterName, info,
+    identity: null, rule: null, upstream: null, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0, auditID: null, error: null, retried: false,
   }; // prettier-ignore
   socket.on('error', () => {});
+  let permit: Permit | null = null;
   socket.once('close', () => {
+    permit?.release();
     record.durationMs = performance.now() - start;
     gw.accessLog.write(record);
   });
   try {
-    record.identity = await gw.authenticator.authenticate(
-      authenticationInput(req.socket as TLSSocket, req.headers.authorization, req.rawHeaders),
-    );
-    const ep = gw.upstream.pick(true);
+    const left = new AbortController();
+    socket.once('close', () => left.abort());
+    const input = authenticationInput(req.socket as TLSSocket, req.headers.authorization, req.rawHeaders);
+    const {
+      cluster,
+      policy,
+      permit: p,
+    } = await admitRequest(gw, clusterName, record, input, true, left.signal);
+    permit = p;
+    if (socket.destroyed) permit.release();
+    const outcome = (ok: boolean) => {
+      if (!policy.exempt) cluster.breaker.record({ ok, latencyMs: performance.now() - start });
+    };
+    const ep = cluster.upstream.pick(true, undefined, policy.subset ?? undefined);
     if (!ep)
       throw new GatewayError(
         'KG_NO_HEALTHY_UPSTREAM',
@@ -56,10 +71,10 @@ export async function tunnelUpgrade(
       appendHeader(headers, name, req.rawHeaders[i + 1]);
     }
     headers.host = ep.url.host;
-    if (gw.upstreamToken) headers.authorization = `Bearer ${gw.upstreamToken}`;
-    for (const [k, v] of impersonationHeaders(record.identity)) appendHeader(headers, k, v);
+    if (cluster.upstreamToken) headers.authorization = `Bearer ${cluster.upstreamToken}`;
+    for (const [k, v] of impersonationHeaders(record.identity!)) appendHeader(headers, k, v);
 
-    const { ca, cert, key, servername } = gw.upstreamTLS;
+    const { ca, cert, key, servername } = cluster.upstreamTLS;
     const up = request({
       host: ep.url.hostname, port: ep.url.port, method: req.method, path: req.url, headers, ca, cert, key, servername,
       agent: false,
@@ -72,6 +87,7 @@ export async function tunnelUpgrade(
     };
     up.once('upgrade', (res, upSocket, upHead) => {
       record.status = res.statusCode ?? 101;
+      outcome(true);
       record.auditID = single(res.headers['audit-id']);
       socket.write(rawHead(res));
       if (upHead.length > 0) socket.write(upHead);
@@ -90,6 +106,7 @@ export async function tunnelUpgrade(
     });
     up.once('response', (res) => {
       record.status = res.statusCode ?? 0;
+      outcome(record.status < 500);
       record.auditID = single(res.headers['audit-id']);
       const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`];
       for (let i = 0; i < res.rawHeaders.length; i += 2) {
@@ -105,6 +122,7 @@ export async function tunnelUpgrade(
     });
     up.once('error', (err) => {
       done();
+      if (record.status === 0) outcome(false);
       record.error = err.message;
       writeStatus(
         socket,
@@ -121,7 +139,7 @@ export async function tunnelUpgrade(
     up.end();
   } catch (err) {
     const ge = toGatewayError(err);
-    record.error = ge.message;
+    record.error = ge.code === 'KG_INTERNAL' ? `${ge.message}: ${String(ge.cause)}` : ge.message;
     writeStatus(socket, ge, record);
   }
 }

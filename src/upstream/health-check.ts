@@ -23,7 +23,9 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckOptions = {
 export class HealthCheck {
   readonly #ep: Endpoint;
   readonly #opts: HealthCheckOptions;
-  readonly #onChange: (ep: Endpoint) => void;
+  readonly options: HealthCheckOptions;
+  /** Called on every health change; a reloaded Upstream re-points it at itself. */
+  onChange: (ep: Endpoint) => void;
   #ok = 0;
   #failed = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -32,7 +34,8 @@ export class HealthCheck {
   constructor(ep: Endpoint, opts: HealthCheckOptions, onChange: (ep: Endpoint) => void = () => {}) {
     this.#ep = ep;
     this.#opts = opts;
-    this.#onChange = onChange;
+    this.options = opts;
+    this.onChange = onChange;
   }
 
   /** Probes once now, then on every interval. Resolves after the first probe. */
@@ -63,14 +66,14 @@ export class HealthCheck {
       this.#ok++;
       if (!ep.healthy && this.#ok >= this.#opts.rise) {
         ep.admit();
-        this.#onChange(ep);
+        this.onChange(ep);
       }
     } else {
       this.#ok = 0;
       this.#failed++;
       if (ep.healthy && this.#failed >= this.#opts.fall) {
         ep.eject('health-check');
-        this.#onChange(ep);
+        this.onChange(ep);
       }
     }
     return ok;

@@ -8,18 +8,19 @@ import type { Upstream } from './upstream.ts';
  * sessions as client traffic: any healthy replica answers, and no extra connections are opened.
  */
 export class UpstreamJSONClient implements JSONClient {
-  readonly #upstream: Upstream;
+  readonly #upstream: () => Upstream | null;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
 
-  constructor(upstream: Upstream, token: string | undefined, timeoutMs = 10_000) {
+  /** `upstream` is read per call: after a configuration reload it is the current one. */
+  constructor(upstream: () => Upstream | null, token: string | undefined, timeoutMs = 10_000) {
     this.#upstream = upstream;
     this.#token = token;
     this.#timeoutMs = timeoutMs;
   }
 
   async json<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const ep = this.#upstream.pick(false);
+    const ep = this.#upstream()?.pick(false) ?? null;
     if (!ep)
       throw new GatewayError(
         'KG_NO_HEALTHY_UPSTREAM',

@@ -1,41 +1,102 @@
+import { createHash } from 'node:crypto';
 import type { Balancer } from './balancers/index.ts';
-import type { Endpoint } from './endpoint.ts';
+import { Endpoint } from './endpoint.ts';
 import { HealthCheck, type HealthCheckOptions } from './health-check.ts';
+import type { UpstreamTLS } from './session-pool.ts';
 
-/** The replicas of one cluster, their health, and the balancer that spreads requests over them. */
+/** One replica as configuration describes it. */
+export interface EndpointSpec {
+  name: string;
+  url: string;
+}
+
+/** How every endpoint of an upstream is reached and checked. */
+export interface UpstreamOptions {
+  tls: UpstreamTLS;
+  pingIntervalMs: number;
+  health: HealthCheckOptions;
+  onChange?: (ep: Endpoint) => void;
+}
+
+/** The endpoints a rule may use, with the healthy ones kept current. */
+export class UpstreamSubset {
+  readonly names: ReadonlySet<string>;
+  healthy: readonly Endpoint[] = [];
+  constructor(names: readonly string[]) {
+    this.names = new Set(names);
+  }
+}
+
+interface Member {
+  readonly endpoint: Endpoint;
+  readonly check: HealthCheck;
+  readonly key: string;
+}
+
+/**
+ * The replicas of one cluster, their health, and the balancer that spreads requests over them.
+ * Built anew on every configuration change; endpoints whose address, credentials and checks did
+ * not change are carried over from the previous Upstream with their sessions, health and counters.
+ */
 export class Upstream {
   readonly endpoints: readonly Endpoint[];
-  readonly #balancer: Balancer;
-  readonly #checks: HealthCheck[];
+  readonly balancer: Balancer;
+  readonly #members: readonly Member[];
+  readonly #fresh: readonly Member[];
+  readonly #subsets: UpstreamSubset[] = [];
+  readonly #onChange: ((ep: Endpoint) => void) | undefined;
   #healthy: Endpoint[] = [];
 
   constructor(
-    endpoints: readonly Endpoint[],
+    specs: readonly EndpointSpec[],
     balancer: Balancer,
-    health: HealthCheckOptions,
-    onChange?: (ep: Endpoint) => void,
+    opts: UpstreamOptions,
+    previous?: Upstream,
   ) {
-    this.endpoints = endpoints;
-    this.#balancer = balancer;
-    const changed = (ep: Endpoint) => {
-      this.#refresh();
-      onChange?.(ep);
-    };
-    this.#checks = endpoints.map((ep) => new HealthCheck(ep, health, changed));
-  }
-
-  /** Starts health checks; resolves after every endpoint has been probed once. */
-  async start(): Promise<void> {
-    await Promise.all(this.#checks.map((c) => c.start()));
+    this.balancer = balancer;
+    this.#onChange = opts.onChange;
+    const reuse = new Map(previous ? previous.#members.map((m) => [m.key, m]) : []);
+    const material = digest(opts.tls);
+    const fresh: Member[] = [];
+    this.#members = specs.map((s) => {
+      const key = JSON.stringify([s.name, s.url, material, opts.pingIntervalMs, opts.health]);
+      const old = reuse.get(key);
+      if (old) return old;
+      const endpoint = new Endpoint(s.name, s.url, opts.tls, { pingIntervalMs: opts.pingIntervalMs });
+      const m = { endpoint, check: new HealthCheck(endpoint, opts.health), key };
+      fresh.push(m);
+      return m;
+    });
+    this.#fresh = fresh;
+    for (const m of this.#members)
+      m.check.onChange = (ep) => {
+        this.#refresh();
+        this.#onChange?.(ep);
+      };
+    this.endpoints = this.#members.map((m) => m.endpoint);
     this.#refresh();
   }
 
-  /** A healthy endpoint for a request, other than `exclude`; null when there is none. */
-  pick(longRunning: boolean, exclude?: Endpoint): Endpoint | null {
-    let list = this.#healthy;
+  /** Starts health checks of endpoints new in this Upstream; resolves after each was probed once. */
+  async start(): Promise<void> {
+    await Promise.all(this.#fresh.map((m) => m.check.start()));
+    this.#refresh();
+  }
+
+  /** The subset of endpoints named (kept current with health changes). */
+  subset(names: readonly string[]): UpstreamSubset {
+    const s = new UpstreamSubset(names);
+    this.#subsets.push(s);
+    this.#refresh();
+    return s;
+  }
+
+  /** A healthy endpoint for a request, other than `exclude`, from `subset` if given; null when none. */
+  pick(longRunning: boolean, exclude?: Endpoint, subset?: UpstreamSubset): Endpoint | null {
+    let list: readonly Endpoint[] = subset ? subset.healthy : this.#healthy;
     if (exclude && list.includes(exclude)) list = list.filter((e) => e !== exclude);
     if (list.length === 0) return null;
-    return this.#balancer.pick(list, longRunning);
+    return this.balancer.pick(list, longRunning);
   }
 
   /** Passive ejection: the endpoint could not be reached; the health check will bring it back. */
@@ -47,14 +108,30 @@ export class Upstream {
 
   #refresh(): void {
     this.#healthy = this.endpoints.filter((e) => e.healthy);
+    for (const s of this.#subsets) s.healthy = this.#healthy.filter((e) => s.names.has(e.name));
   }
 
   get healthyCount(): number {
     return this.#healthy.length;
   }
 
-  close(): void {
-    for (const c of this.#checks) c.stop();
-    for (const e of this.endpoints) e.close();
+  /** After `next` replaced this Upstream: stops and closes what `next` did not carry over. */
+  retire(next: Upstream | null): void {
+    const kept = new Set(next ? next.#members : []);
+    for (const m of this.#members)
+      if (!kept.has(m)) {
+        m.check.stop();
+        m.endpoint.close(); // GOAWAY: streams in flight on it finish
+      }
   }
+
+  close(): void {
+    this.retire(null);
+  }
+}
+
+function digest(tls: UpstreamTLS): string {
+  return createHash('sha256')
+    .update(JSON.stringify([tls.ca, tls.cert ?? '', tls.key ?? '', tls.token ?? '', tls.servername ?? '']))
+    .digest('base64url');
 }

@@ -19,7 +19,7 @@ test('inflight: an Infinity queue timeout waits until the signal aborts', async 
   assert.equal(error, undefined);
   ac.abort();
   await tick();
-  assert.ok(error instanceof Error && error.name === 'AbortError');
+  assert.ok((error as unknown) instanceof Error && (error as unknown as Error).name === 'AbortError');
   assert.equal(l.queued, 0);
 });
 

@@ -1,0 +1,89 @@
+import { splitServiceAccountUsername } from '../auth/index.ts';
+import { GatewayError, reasonForStatus } from '../errors.ts';
+import { QueueError, type Permit } from '../policy/index.ts';
+import { isReadOnly } from '../request/request-info.ts';
+import type { Identity, RequestInfo } from '../request/types.ts';
+import type { RulePolicy } from './rule-policy.ts';
+import type { ClusterRuntime } from './runtime.ts';
+
+/** A permit that holds nothing (exempt rules, unlimited kinds). */
+const FREE: Permit = { release() {} };
+
+/** Retry-After for a limiter rejection: the limiter's own hint, plus 0–2 s of jitter, at least 1. */
+function retryAfter(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000)) + Math.floor(Math.random() * 3);
+}
+
+/**
+ * The govern stage: access lists, the rule's action, rate limit, in-flight limit (queued FIFO), and
+ * the circuit breaker, in that order, so a request turned away by a limiter never uses a breaker
+ * probe. Resolves to the permit to release when the request ends; throws the `GatewayError` to answer.
+ * Returns synchronously (no promise) unless the request has to queue.
+ */
+export function admit(
+  cluster: ClusterRuntime,
+  policy: RulePolicy,
+  info: RequestInfo,
+  identity: Identity,
+  longRunning: boolean,
+  signal: AbortSignal | undefined,
+): Permit | Promise<Permit> {
+  const spec = policy.rule.spec;
+  if (spec.action === 'deny') {
+    const d = spec.deny ?? {};
+    const status = d.code ?? 403;
+    throw new GatewayError(
+      'KG_RULE_DENIED',
+      reasonForStatus(status),
+      d.message ?? `request refused by kubegate rule "${policy.rule.name}"`,
+      { status, retryAfter: d.retryAfterSeconds },
+    );
+  }
+  if (policy.exempt) return FREE;
+  const l = policy.limiters;
+  const wait = l.rate.take(rateKey(l.perUser, identity));
+  if (wait > 0)
+    throw new GatewayError(
+      'KG_RATE_LIMITED',
+      'TooManyRequests',
+      `too many requests: kubegate rule "${policy.rule.name}" allows ${spec.limits?.qps} per second${l.perUser === 'none' ? '' : ' per user'}`,
+      { retryAfter: retryAfter(wait) },
+    );
+  const limiter = longRunning ? l.longRunning : isReadOnly(info) ? l.readOnly : l.mutating;
+  const permit = limiter.tryAcquire();
+  if (permit) return withBreaker(cluster, permit);
+  if (longRunning)
+    throw new GatewayError(
+      'KG_LONG_RUNNING_LIMIT',
+      'TooManyRequests',
+      `too many long-running requests: kubegate rule "${policy.rule.name}" allows ${spec.limits?.maxLongRunning} at once`,
+      { retryAfter: retryAfter(0) },
+    );
+  return limiter.acquire(signal).then(
+    (p) => withBreaker(cluster, p),
+    (err: unknown) => {
+      if (!(err instanceof QueueError)) throw err;
+      throw new GatewayError(
+        err.code === 'KG_QUEUE_TIMEOUT' ? 'KG_QUEUE_TIMEOUT' : 'KG_QUEUE_FULL',
+        'TooManyRequests',
+        `too many requests in flight for kubegate rule "${policy.rule.name}" (${err.message})`,
+        { retryAfter: retryAfter(0), cause: err },
+      );
+    },
+  );
+}
+
+function withBreaker(cluster: ClusterRuntime, permit: Permit): Permit {
+  if (cluster.breaker.allow()) return permit;
+  permit.release();
+  throw new GatewayError('KG_CIRCUIT_OPEN', 'ServiceUnavailable', cluster.config.circuitBreaker.message, {
+    retryAfter: retryAfter(cluster.breaker.retryAfterMs()),
+  });
+}
+
+/** The key a per-user rate limit counts under: the user, or the service account (others share one). */
+function rateKey(kind: 'none' | 'user' | 'serviceAccount', identity: Identity): string {
+  if (kind === 'none') return '';
+  if (kind === 'serviceAccount') return splitServiceAccountUsername(identity.user) ? identity.user : '';
+  return identity.user;
+}

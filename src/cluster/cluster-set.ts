@@ -1,0 +1,63 @@
+import type { Logger } from 'pino';
+import type { ClusterConfig } from '../config/model.ts';
+import { ClusterRuntime } from './runtime.ts';
+
+/** How long a reload waits for the first probe of new endpoints before swapping anyway. */
+const START_WAIT_MS = 3000;
+
+/**
+ * The live clusters, by name. `apply` builds the next generation of every cluster from its previous
+ * one, starts what is new, and swaps the whole map at once: a request reads the map once, so it
+ * sees one consistent generation from start to end.
+ */
+export class ClusterSet {
+  #current: ReadonlyMap<string, ClusterRuntime> = new Map();
+  #queue: Promise<void> = Promise.resolve();
+  readonly #log: Logger;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** The live runtime of a cluster. */
+  get(name: string): ClusterRuntime | undefined {
+    return this.#current.get(name);
+  }
+
+  get names(): string[] {
+    return [...this.#current.keys()];
+  }
+
+  /** Replaces the set of clusters; applies are serialized in call order. */
+  apply(configs: readonly ClusterConfig[]): Promise<void> {
+    const run = this.#queue.then(() => this.#apply(configs));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(configs: readonly ClusterConfig[]): Promise<void> {
+    const prev = this.#current;
+    const next = new Map<string, ClusterRuntime>();
+    const lookup = (name: string) => this.#current.get(name);
+    for (const c of configs) {
+      const old = prev.get(c.name);
+      next.set(c.name, old && old.config === c ? old : new ClusterRuntime(c, this.#log, lookup, old));
+    }
+    const fresh = [...next.values()].filter((r) => prev.get(r.name) !== r);
+    await Promise.race([
+      Promise.all(fresh.map((r) => r.start())),
+      new Promise((r) => setTimeout(r, START_WAIT_MS).unref()),
+    ]);
+    this.#current = next;
+    for (const [name, old] of prev) {
+      const now = next.get(name);
+      if (now !== old) old.retire(now ?? null);
+    }
+  }
+
+  /** Stops every cluster (health checks, upstream sessions). */
+  close(): void {
+    for (const r of this.#current.values()) r.retire(null);
+    this.#current = new Map();
+  }
+}

@@ -1,0 +1,263 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { KubeAPIError, type KubeClient } from '../kube/client.ts';
+import { Informer, type KubeObject } from '../kube/informer.ts';
+import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
+import type { ConfigIssue } from './issues.ts';
+import type { ClusterConfig, ClusterMaterial } from './model.ts';
+import { CRDClusterSpec, type Defaults } from './schema/cluster.ts';
+import { SchemaCheck } from './schema-check.ts';
+
+const specCheck = new SchemaCheck<CRDClusterSpec>(CRDClusterSpec);
+const PATH = '/apis/kubegate.io/v1alpha1/upstreamclusters';
+const RESYNC_MS = 30_000;
+
+interface Condition {
+  type: 'Accepted' | 'ResolvedRefs';
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime?: string;
+}
+
+/** An UpstreamCluster object as stored. */
+export interface UpstreamClusterObject extends KubeObject {
+  spec?: unknown;
+  status?: { observedGeneration?: number; conditions?: Condition[]; endpoints?: number };
+}
+
+class RefError extends Error {
+  override name = 'RefError';
+}
+
+/**
+ * Clusters from `kubegate.io/v1alpha1 UpstreamCluster` objects: list+watch, Secrets resolved, each
+ * object validated on its own. A valid object replaces its cluster; an invalid one leaves its last
+ * accepted version serving. Either way the verdict goes to `status.conditions` (Accepted,
+ * ResolvedRefs) with `observedGeneration`.
+ */
+export class UpstreamClusterSource {
+  readonly #client: KubeClient;
+  readonly #informer: Informer<UpstreamClusterObject>;
+  readonly #apply: (clusters: readonly ClusterConfig[]) => Promise<void>;
+  readonly #log: Logger;
+  #defaults: Defaults;
+  #reserved: ReadonlySet<string>;
+  /** Last accepted configuration per object name. */
+  readonly #good = new Map<string, { hash: string; config: ClusterConfig }>();
+  #resync: NodeJS.Timeout | null = null;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    client: KubeClient,
+    defaults: Defaults,
+    reserved: ReadonlySet<string>,
+    apply: (clusters: readonly ClusterConfig[]) => Promise<void>,
+    log: Logger,
+  ) {
+    this.#client = client;
+    this.#defaults = defaults;
+    this.#reserved = reserved;
+    this.#apply = apply;
+    this.#log = log;
+    this.#informer = new Informer(client, PATH, () => this.#sync(), log);
+  }
+
+  /** Starts list+watch; resolves once the first list was applied. */
+  async start(): Promise<void> {
+    await this.#informer.start();
+    await this.#queue;
+    this.#resync = setInterval(() => this.#sync(), RESYNC_MS); // picks up rotated Secrets
+    this.#resync.unref();
+  }
+
+  /** New file defaults or file cluster names: re-evaluates every object. */
+  update(defaults: Defaults, reserved: ReadonlySet<string>): Promise<void> {
+    this.#defaults = defaults;
+    this.#reserved = reserved;
+    return this.#sync();
+  }
+
+  #sync(): Promise<void> {
+    this.#queue = this.#queue
+      .then(() => this.#rebuild())
+      .catch((err: unknown) =>
+        this.#log.error(
+          { kind: 'config', source: 'UpstreamCluster', err: (err as Error).message },
+          'sync failed',
+        ),
+      );
+    return this.#queue;
+  }
+
+  async #rebuild(): Promise<void> {
+    const objects = this.#informer.items;
+    const names = new Set(objects.map((o) => o.metadata.name));
+    for (const name of this.#good.keys()) if (!names.has(name)) this.#good.delete(name);
+    for (const obj of objects) await this.#evaluate(obj);
+    await this.#apply([...this.#good.values()].map((g) => g.config));
+  }
+
+  async #evaluate(obj: UpstreamClusterObject): Promise<void> {
+    const name = obj.metadata.name;
+    const gen = obj.metadata.generation;
+    const fail = (type: 'Accepted' | 'ResolvedRefs', reason: string, message: string): Condition[] => {
+      const accepted: Condition =
+        type === 'Accepted'
+          ? { type, status: 'False', reason, message }
+          : { type: 'Accepted', status: 'False', reason: 'RefNotResolved', message };
+      const refs: Condition =
+        type === 'ResolvedRefs'
+          ? { type, status: 'False', reason, message }
+          : {
+              type: 'ResolvedRefs',
+              status: 'True',
+              reason: 'Resolved',
+              message: 'all Secret references resolved',
+            };
+      return [accepted, refs];
+    };
+    let conditions: Condition[];
+    let endpoints = 0;
+    if (this.#reserved.has(name)) {
+      conditions = fail(
+        'Accepted',
+        'NameConflict',
+        `a cluster named "${name}" is defined in the kubegate configuration file, which wins`,
+      );
+      this.#good.delete(name);
+    } else {
+      const issues: ConfigIssue[] = specCheck.check(obj.spec, 'spec');
+      if (issues.length === 0 && specCheck.is(obj.spec))
+        issues.push(...checkClusterSpec(obj.spec, this.#defaults, 'spec'));
+      if (issues.length > 0 || !specCheck.is(obj.spec)) {
+        conditions = fail('Accepted', 'Invalid', issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+      } else {
+        const spec = obj.spec;
+        try {
+          const material = await this.#material(spec);
+          const hash = createHash('sha256')
+            .update(JSON.stringify([spec, material, this.#defaults]))
+            .digest('hex');
+          const prev = this.#good.get(name);
+          if (prev?.hash !== hash)
+            this.#good.set(name, {
+              hash,
+              config: resolveCluster(name, `UpstreamCluster/${name}`, spec, this.#defaults, material),
+            });
+          endpoints = spec.endpoints.length;
+          conditions = [
+            { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'serving' },
+            {
+              type: 'ResolvedRefs',
+              status: 'True',
+              reason: 'Resolved',
+              message: 'all Secret references resolved',
+            },
+          ];
+        } catch (err) {
+          if (!(err instanceof RefError)) throw err;
+          conditions = fail('ResolvedRefs', 'SecretNotUsable', err.message);
+        }
+      }
+      if (conditions[0].status === 'False') {
+        const still = this.#good.has(name) ? ' (the last accepted version keeps serving)' : '';
+        conditions[0].message += still;
+        this.#log.error(
+          {
+            kind: 'config',
+            source: `UpstreamCluster/${name}`,
+            generation: gen,
+            reason: conditions[0].reason,
+            message: conditions[0].message,
+          },
+          'UpstreamCluster rejected',
+        );
+      }
+    }
+    await this.#writeStatus(obj, conditions, endpoints);
+  }
+
+  async #material(spec: CRDClusterSpec): Promise<ClusterMaterial> {
+    const ca = await this.#secretKey(spec.upstreamCA.secretRef, 'ca.crt', 'spec.upstreamCA');
+    const creds = await this.#secret(spec.credentials.secretRef, 'spec.credentials');
+    const cert = creds['tls.crt'];
+    const key = creds['tls.key'];
+    const token = creds.token;
+    if (!(cert && key) && !token)
+      throw new RefError(
+        `spec.credentials: Secret ${ref(spec.credentials.secretRef)} has neither tls.crt+tls.key nor token`,
+      );
+    const clientCA =
+      spec.clientCA && (await this.#secretKey(spec.clientCA.secretRef, 'ca.crt', 'spec.clientCA'));
+    return { ca, cert, key, token: token?.trim(), clientCA };
+  }
+
+  async #secretKey(r: { namespace: string; name: string }, key: string, field: string): Promise<string> {
+    const v = (await this.#secret(r, field))[key];
+    if (!v) throw new RefError(`${field}: Secret ${ref(r)} has no key ${key}`);
+    return v;
+  }
+
+  async #secret(
+    r: { namespace: string; name: string },
+    field: string,
+  ): Promise<Record<string, string | undefined>> {
+    try {
+      const s = await this.#client.json<{ data?: Record<string, string> }>(
+        'GET',
+        `/api/v1/namespaces/${r.namespace}/secrets/${r.name}`,
+      );
+      return Object.fromEntries(
+        Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+      );
+    } catch (err) {
+      if (err instanceof KubeAPIError)
+        throw new RefError(`${field}: Secret ${ref(r)}: ${err.reason || err.status}`);
+      throw err;
+    }
+  }
+
+  async #writeStatus(obj: UpstreamClusterObject, conditions: Condition[], endpoints: number): Promise<void> {
+    const gen = obj.metadata.generation;
+    const old = obj.status?.conditions ?? [];
+    const same =
+      obj.status?.observedGeneration === gen &&
+      conditions.every((c) => {
+        const o = old.find((x) => x.type === c.type);
+        return o && o.status === c.status && o.reason === c.reason && o.message === c.message;
+      });
+    if (same) return;
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const status = {
+      observedGeneration: gen,
+      endpoints,
+      conditions: conditions.map((c) => {
+        const o = old.find((x) => x.type === c.type);
+        return {
+          ...c,
+          observedGeneration: gen,
+          lastTransitionTime: o && o.status === c.status && o.lastTransitionTime ? o.lastTransitionTime : now,
+        };
+      }),
+    };
+    try {
+      await this.#client.json('PATCH', `${PATH}/${obj.metadata.name}/status`, { status });
+    } catch (err) {
+      this.#log.warn(
+        { kind: 'config', source: `UpstreamCluster/${obj.metadata.name}`, err: (err as Error).message },
+        'could not write status',
+      );
+    }
+  }
+
+  stop(): void {
+    this.#informer.stop();
+    if (this.#resync) clearInterval(this.#resync);
+  }
+}
+
+function ref(r: { namespace: string; name: string }): string {
+  return `${r.namespace}/${r.name}`;
+}

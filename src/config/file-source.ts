@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { loadConfigFile } from './file-config.ts';
+import { ConfigError } from './issues.ts';
+import type { GatewayConfig } from './model.ts';
+
+/** Options of `FileSource`. */
+export interface FileSourceOptions {
+  /** Quiet time after the last change event before the file is read (default 100 ms). */
+  debounceMs?: number;
+  /** Also re-read on this interval, for file systems whose events are unreliable (default 5 s). */
+  pollMs?: number;
+}
+
+/**
+ * Watches a configuration file for changes. The folder is watched, not the file, so that a
+ * Kubernetes ConfigMap volume's atomic `..data` symlink swap is seen. A change whose content hash
+ * (the file plus every file it names) equals the last applied one is ignored; an invalid file is
+ * logged with every field path and changes nothing.
+ */
+export class FileSource {
+  readonly #file: string;
+  readonly #apply: (cfg: GatewayConfig) => Promise<void>;
+  readonly #log: Logger;
+  readonly #debounceMs: number;
+  readonly #pollMs: number;
+  #hash: string;
+  #watcher: FSWatcher | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #poll: NodeJS.Timeout | null = null;
+  #running: Promise<void> = Promise.resolve();
+  /** Successful and failed reloads, for metrics and tests. */
+  reloads = 0;
+  failures = 0;
+
+  constructor(
+    file: string,
+    initial: GatewayConfig,
+    apply: (cfg: GatewayConfig) => Promise<void>,
+    log: Logger,
+    opts: FileSourceOptions = {},
+  ) {
+    this.#file = resolve(file);
+    this.#apply = apply;
+    this.#log = log;
+    this.#debounceMs = opts.debounceMs ?? 100;
+    this.#pollMs = opts.pollMs ?? 5000;
+    this.#hash = '';
+    void configHash(this.#file, initial).then((h) => (this.#hash ||= h));
+  }
+
+  start(): void {
+    const name = basename(this.#file);
+    this.#watcher = watch(dirname(this.#file), (_event, changed) => {
+      if (changed === null || changed === name || changed.startsWith('..')) this.#schedule();
+    });
+    this.#watcher.on('error', (err) =>
+      this.#log.warn({ kind: 'config', err: err.message }, 'config watch failed'),
+    );
+    this.#poll = setInterval(() => this.#schedule(), this.#pollMs);
+    this.#poll.unref();
+  }
+
+  #schedule(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#running = this.#running.then(() => this.#check());
+    }, this.#debounceMs);
+  }
+
+  /** Reads the file now and applies it if it changed; resolves when done (for tests). */
+  check(): Promise<void> {
+    this.#running = this.#running.then(() => this.#check());
+    return this.#running;
+  }
+
+  async #check(): Promise<void> {
+    let cfg: GatewayConfig;
+    try {
+      cfg = await loadConfigFile(this.#file);
+    } catch (err) {
+      const issues =
+        err instanceof ConfigError ? err.issues : [{ path: '(document)', message: (err as Error).message }];
+      const hash = JSON.stringify(issues);
+      if (hash === this.#hash) return;
+      this.#hash = hash;
+      this.failures++;
+      this.#log.error(
+        { kind: 'config', file: this.#file, issues },
+        'configuration rejected; the last good one keeps serving',
+      );
+      return;
+    }
+    const hash = await configHash(this.#file, cfg);
+    if (hash === this.#hash) return;
+    try {
+      await this.#apply(cfg);
+      this.#hash = hash;
+      this.reloads++;
+      this.#log.info({ kind: 'config', file: this.#file, hash: hash.slice(0, 12) }, 'configuration reloaded');
+    } catch (err) {
+      this.failures++;
+      this.#log.error(
+        { kind: 'config', file: this.#file, err: (err as Error).message },
+        'configuration could not be applied',
+      );
+    }
+  }
+
+  stop(): void {
+    this.#watcher?.close();
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#poll) clearInterval(this.#poll);
+  }
+}
+
+/** A hash of the configuration and of the listener certificate files it names. */
+async function configHash(file: string, cfg: GatewayConfig): Promise<string> {
+  const h = createHash('sha256');
+  h.update(await readFile(file).catch(() => Buffer.alloc(0)));
+  h.update(JSON.stringify(cfg.clusters.map((c) => c.material)));
+  for (const l of cfg.listeners)
+    for (const f of [l.certFile, l.keyFile, l.clientCAFile])
+      if (f) h.update(await readFile(f).catch(() => Buffer.alloc(0)));
+  return h.digest('hex');
+}

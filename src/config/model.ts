@@ -1,0 +1,90 @@
+import type { BalancerKind } from '../upstream/balancers/index.ts';
+import type { HealthCheckOptions } from '../upstream/health-check.ts';
+import type { Defaults } from './schema/cluster.ts';
+import type { DefaultRule, Rule } from './schema/rule.ts';
+
+/** PEM and token material a cluster needs, read from files or Secrets. */
+export interface ClusterMaterial {
+  /** Verifies the apiservers. */
+  ca: string;
+  cert?: string;
+  key?: string;
+  token?: string;
+  /** Verifies this cluster's client certificates. */
+  clientCA?: string;
+}
+
+/** Authentication of one cluster's clients. */
+export interface AuthenticationConfig {
+  anonymous: boolean;
+  tokenReview: { enabled: boolean; successTTLMs: number; failureTTLMs: number; maxEntries: number };
+  serviceAccountJWT?: { issuers: readonly string[]; audiences: readonly string[]; refreshMs: number };
+}
+
+/** The per-cluster fuse. */
+export interface BreakerConfig {
+  forceOpen: boolean;
+  message: string;
+  automatic?: {
+    windowMs: number;
+    minRequests: number;
+    errorRatio: number;
+    slowCallMs?: number;
+    slowRatio?: number;
+    openMs: number;
+    halfOpenProbes: number;
+  };
+}
+
+/** Who may use a cluster at all. */
+export interface AccessConfig {
+  allow?: { users?: readonly string[]; groups?: readonly string[]; clientCIDRs?: readonly string[] };
+  deny?: { users?: readonly string[]; groups?: readonly string[]; clientCIDRs?: readonly string[] };
+}
+
+/** One upstream cluster, validated, with defaults applied and material loaded. Immutable. */
+export interface ClusterConfig {
+  readonly name: string;
+  /** Where it came from, for logs and status: `file`, `UpstreamCluster/<name>`, … */
+  readonly origin: string;
+  readonly endpoints: readonly { readonly name: string; readonly url: string }[];
+  readonly material: ClusterMaterial;
+  readonly balancer: BalancerKind;
+  readonly healthCheck: HealthCheckOptions;
+  readonly pingIntervalMs: number;
+  readonly requestTimeoutMs: number;
+  readonly authentication: AuthenticationConfig;
+  readonly circuitBreaker: BreakerConfig;
+  readonly access: AccessConfig;
+  readonly rules: readonly Rule[];
+  readonly defaultRule: DefaultRule;
+}
+
+/** A listener: one TLS port serving one cluster. */
+export interface ListenerConfig {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCAFile?: string;
+  readonly cluster: string;
+}
+
+/** Where custom-resource clusters come from. */
+export interface KubernetesSourceConfig {
+  readonly kubeconfigFile?: string;
+  readonly upstreamClusters: boolean;
+  readonly kubeGatewayClusters: boolean;
+}
+
+/** The whole gateway configuration from the file, validated. */
+export interface GatewayConfig {
+  readonly listeners: readonly ListenerConfig[];
+  readonly clusters: readonly ClusterConfig[];
+  /** Applied to clusters defined as custom resources. */
+  readonly defaults: Defaults;
+  readonly kubernetes?: KubernetesSourceConfig;
+  readonly accessLog: { readonly path?: string };
+  readonly shutdownDrainMs: number;
+}

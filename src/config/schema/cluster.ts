@@ -1,0 +1,241 @@
+import { Type, type Static, type TSchema } from 'typebox';
+import { Name, SecretRef, Seconds, Text, TextList } from './common.ts';
+import { DefaultRule, Rule } from './rule.ts';
+
+const Endpoint = Type.Object(
+  {
+    name: Name,
+    url: Type.String({
+      pattern: '^https://[^/?#]+/?$',
+      description: 'https://host:port of one kube-apiserver replica',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const Balancer = Type.Union(
+  [Type.Literal('round-robin'), Type.Literal('random'), Type.Literal('least-request')],
+  { description: 'how requests are spread over healthy endpoints (default round-robin)' },
+);
+
+const HealthCheck = Type.Object(
+  {
+    path: Type.Optional(Type.String({ pattern: '^/', description: 'probed with GET (default /readyz)' })),
+    intervalSeconds: Type.Optional(Seconds('between probes (default 2)', 0.1, 3600)),
+    timeoutSeconds: Type.Optional(Seconds('per probe (default 1)', 0.1, 60)),
+    rise: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        description: 'successes in a row that bring an endpoint back (default 1)',
+      }),
+    ),
+    fall: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        description: 'failures in a row that take it out (default 2)',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'active health checks of each endpoint' },
+);
+
+const CircuitBreaker = Type.Object(
+  {
+    forceOpen: Type.Optional(
+      Type.Boolean({ description: 'manual fuse: answer every non-exempt request with 503 at once' }),
+    ),
+    message: Type.Optional(Text),
+    automatic: Type.Optional(
+      Type.Object(
+        {
+          windowSeconds: Type.Optional(
+            Seconds('sliding window the ratios are computed over (default 10)', 1, 600),
+          ),
+          minRequests: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 1e6,
+              description: 'requests in the window before the breaker may open (default 20)',
+            }),
+          ),
+          errorRatio: Type.Optional(
+            Type.Number({
+              exclusiveMinimum: 0,
+              maximum: 1,
+              description: 'opens when this share of requests fail with 5xx or time out (default 0.5)',
+            }),
+          ),
+          slowCallSeconds: Type.Optional(
+            Seconds('a short request slower than this counts as slow', 0.001, 600),
+          ),
+          slowRatio: Type.Optional(
+            Type.Number({
+              exclusiveMinimum: 0,
+              maximum: 1,
+              description: 'opens when this share of requests is slow (needs slowCallSeconds)',
+            }),
+          ),
+          openSeconds: Type.Optional(
+            Seconds('how long it stays open before half-open probes (default 5)', 0.1, 3600),
+          ),
+          halfOpenProbes: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 1000,
+              description: 'trial requests let through when half-open; all must succeed to close (default 3)',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'opens on upstream errors or latency, closes after successful probes',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'per-cluster fuse' },
+);
+
+const principals = (description: string) =>
+  Type.Object(
+    {
+      users: Type.Optional(TextList('user name patterns')),
+      groups: Type.Optional(TextList('group patterns')),
+      clientCIDRs: Type.Optional(TextList('client address ranges')),
+    },
+    { additionalProperties: false, description },
+  );
+
+const Access = Type.Object(
+  {
+    allow: Type.Optional(
+      principals('when given, only requests from a listed user, group or address pass (any one suffices)'),
+    ),
+    deny: Type.Optional(principals('requests from a listed user, group or address are refused with 403')),
+  },
+  {
+    additionalProperties: false,
+    description: 'who may use this cluster through kubegate at all; checked before the rules',
+  },
+);
+
+const Authentication = Type.Object(
+  {
+    anonymous: Type.Optional(
+      Type.Boolean({
+        description: 'let requests without a credential through as system:anonymous (default false)',
+      }),
+    ),
+    tokenReview: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            Type.Boolean({ description: 'check bearer tokens with TokenReview (default true)' }),
+          ),
+          successTTLSeconds: Type.Optional(
+            Seconds('cache time of an accepted token (default 120)', 0, 86400),
+          ),
+          failureTTLSeconds: Type.Optional(Seconds('cache time of a refused token (default 10)', 0, 86400)),
+          maxEntries: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 10000000, description: 'cache size (default 10000)' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    serviceAccountJWT: Type.Optional(
+      Type.Object(
+        {
+          issuers: Type.Array(Text, {
+            minItems: 1,
+            description: "accepted `iss` values (the apiserver's --service-account-issuer)",
+          }),
+          audiences: Type.Optional(TextList('accepted `aud` values (default: the issuers)')),
+          jwksRefreshSeconds: Type.Optional(
+            Seconds('how often /openid/v1/jwks is fetched again (default 300)', 10, 86400),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "verify service-account tokens locally against the cluster's JWKS before falling back to TokenReview",
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const fileRef = (what: string) =>
+  Type.Object({ file: Text }, { additionalProperties: false, description: `${what} (PEM file)` });
+const secretKeyRef = (what: string) =>
+  Type.Object(
+    { secretRef: SecretRef },
+    { additionalProperties: false, description: `${what} (Secret key ca.crt)` },
+  );
+
+const FileCredentials = Type.Object(
+  {
+    certFile: Type.Optional(Text),
+    keyFile: Type.Optional(Text),
+    tokenFile: Type.Optional(Text),
+  },
+  {
+    additionalProperties: false,
+    description: "kubegate's own identity toward the apiservers: certFile+keyFile, or tokenFile",
+  },
+);
+const SecretCredentials = Type.Object(
+  { secretRef: SecretRef },
+  {
+    additionalProperties: false,
+    description: "kubegate's own identity toward the apiservers: a Secret with tls.crt+tls.key, or token",
+  },
+);
+
+/** Fields a cluster may take from `defaults`. */
+export const inheritable = {
+  balancer: Type.Optional(Balancer),
+  healthCheck: Type.Optional(HealthCheck),
+  pingIntervalSeconds: Type.Optional(
+    Seconds('HTTP/2 PING keep-alive of upstream sessions (default 30)', 1, 3600),
+  ),
+  requestTimeoutSeconds: Type.Optional(
+    Seconds('limit for short requests; watches, logs -f, exec… have none (default 65)', 0, 86400),
+  ),
+  authentication: Type.Optional(Authentication),
+  circuitBreaker: Type.Optional(CircuitBreaker),
+  access: Type.Optional(Access),
+  defaultRule: Type.Optional(DefaultRule),
+};
+
+/** The fields of one upstream cluster; file form names PEM files, CRD form Secrets. */
+function clusterFields<R extends TSchema, C extends TSchema>(ref: (what: string) => R, credentials: C) {
+  return {
+    endpoints: Type.Array(Endpoint, { minItems: 1, description: 'the kube-apiserver replicas' }),
+    upstreamCA: ref("CA that verifies the apiservers' serving certificates; never skipped"),
+    credentials,
+    clientCA: Type.Optional(ref("CA that signs the client certificates of this cluster's users")),
+    ...inheritable,
+    rules: Type.Optional(
+      Type.Array(Rule, { description: 'first match wins; a request matching none gets defaultRule' }),
+    ),
+  };
+}
+
+export const FileCluster = Type.Object(
+  { name: Name, ...clusterFields(fileRef, FileCredentials) },
+  { additionalProperties: false },
+);
+export type FileCluster = Static<typeof FileCluster>;
+export const CRDClusterSpec = Type.Object(clusterFields(secretKeyRef, SecretCredentials), {
+  additionalProperties: false,
+});
+export type CRDClusterSpec = Static<typeof CRDClusterSpec>;
+export const Defaults = Type.Object(inheritable, {
+  additionalProperties: false,
+  description: 'what every cluster gets unless it sets the field itself (whole fields, not merged)',
+});
+export type Defaults = Static<typeof Defaults>;

@@ -1,0 +1,84 @@
+import { Type, type Static } from 'typebox';
+import { Name, Seconds, Text } from './common.ts';
+import { Defaults, FileCluster } from './cluster.ts';
+
+const Listener = Type.Object(
+  {
+    name: Name,
+    address: Type.Optional(
+      Type.String({ minLength: 1, description: 'IP address to bind (default 127.0.0.1)' }),
+    ),
+    port: Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' }),
+    tls: Type.Object(
+      {
+        certFile: Text,
+        keyFile: Text,
+        clientCAFile: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: "verifies client certificates; default: the cluster's clientCA",
+          }),
+        ),
+      },
+      {
+        additionalProperties: false,
+        description: 'serving certificate; client certificates are requested, never required',
+      },
+    ),
+    cluster: Type.String({
+      minLength: 1,
+      description: 'the cluster this listener serves, from clusters or an UpstreamCluster object',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const Kubernetes = Type.Object(
+  {
+    kubeconfigFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'cluster to read custom resources from; default: in-cluster service account',
+      }),
+    ),
+    upstreamClusters: Type.Optional(
+      Type.Boolean({ description: 'watch kubegate.io/v1alpha1 UpstreamCluster objects (default true)' }),
+    ),
+    kubeGatewayClusters: Type.Optional(
+      Type.Boolean({
+        description: 'also read proxy.kubegateway.io/v1alpha1 UpstreamCluster objects (default false)',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'clusters defined as custom resources, watched live' },
+);
+
+/** The configuration file: `kubegate.io/v1alpha1 GatewayConfiguration`. */
+export const GatewayConfiguration = Type.Object(
+  {
+    apiVersion: Type.Literal('kubegate.io/v1alpha1'),
+    kind: Type.Literal('GatewayConfiguration'),
+    listeners: Type.Array(Listener, { minItems: 1 }),
+    clusters: Type.Optional(Type.Array(FileCluster, { description: 'clusters defined in this file' })),
+    defaults: Type.Optional(Defaults),
+    kubernetes: Type.Optional(Kubernetes),
+    accessLog: Type.Optional(
+      Type.Object(
+        { path: Type.Optional(Text) },
+        { additionalProperties: false, description: 'JSON lines; default stdout' },
+      ),
+    ),
+    shutdown: Type.Optional(
+      Type.Object(
+        {
+          drainSeconds: Type.Optional(
+            Seconds('time in-flight short requests get to finish (default 10)', 0, 3600),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type GatewayConfiguration = Static<typeof GatewayConfiguration>;

@@ -1,0 +1,47 @@
+import type { AuthenticationInput } from '../auth/index.ts';
+import { admit } from '../cluster/admission.ts';
+import type { RulePolicy } from '../cluster/rule-policy.ts';
+import type { ClusterRuntime } from '../cluster/runtime.ts';
+import { GatewayError } from '../errors.ts';
+import type { AccessRecord } from '../observe/access-log.ts';
+import type { Permit } from '../policy/index.ts';
+import type { Gateway } from './context.ts';
+
+/** A request past cluster → authenticate → route → govern, ready to pick and forward. */
+export interface Admitted {
+  cluster: ClusterRuntime;
+  policy: RulePolicy;
+  permit: Permit;
+}
+
+/**
+ * The stages between parse and pick, shared by streams and upgrades. Fills the access record
+ * (cluster, identity, rule) as it goes; throws the `GatewayError` the client gets.
+ */
+export async function admitRequest(
+  gw: Gateway,
+  clusterName: string,
+  record: AccessRecord,
+  input: AuthenticationInput,
+  longRunning: boolean,
+  signal: AbortSignal | undefined,
+): Promise<Admitted> {
+  const cluster = gw.cluster(clusterName);
+  if (!cluster)
+    throw new GatewayError(
+      'KG_CLUSTER_NOT_FOUND',
+      'ServiceUnavailable',
+      `cluster "${clusterName}" is not configured in kubegate (yet)`,
+      { retryAfter: 5 },
+    );
+  const identity = await cluster.authenticator.authenticate(input);
+  record.identity = identity;
+  const refusal = cluster.access.refusal(record.info, identity, record.client);
+  if (refusal)
+    throw new GatewayError('KG_ACCESS_DENIED', 'Forbidden', `user "${identity.user}" is ${refusal}`);
+  const rule = cluster.routes.match(record.info, identity, record.client);
+  record.rule = rule.name;
+  const policy = cluster.policy(rule);
+  const permit = await admit(cluster, policy, record.info, identity, longRunning, signal);
+  return { cluster, policy, permit };
+}
