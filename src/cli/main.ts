@@ -1,24 +1,46 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { dev } from './dev.ts';
 import { UsageError } from './errors.ts';
+import { explain } from './explain.ts';
 import { serve } from './serve.ts';
+import { validate } from './validate.ts';
 
 const USAGE = `usage: kubegate <command> [flags]
 
 commands:
   dev    [--dir D] [--apiservers N] [--port P]   a local control plane with kubegate in front
-  serve  -f FILE                                  run the gateway from a configuration file
+  serve  -f FILE                                  run the gateway from a configuration file (reloaded live)
+  validate -f FILE                                check a GatewayConfiguration or UpstreamCluster file;
+                                                  prints every problem with its field path
+  explain -f FILE [--cluster C] --user U [--group G]... [--client-ip IP] METHOD PATH
+                                                  which rule a request hits, and why earlier ones did not
 `;
 
 const COMMANDS: Record<
   string,
-  { options: ParseArgsConfig['options']; run: (v: Record<string, unknown>) => Promise<number> }
+  {
+    options: ParseArgsConfig['options'];
+    positionals?: boolean;
+    run: (v: Record<string, unknown>, positionals: string[]) => Promise<number>;
+  }
 > = {
   dev: {
     options: { dir: { type: 'string' }, apiservers: { type: 'string' }, port: { type: 'string' } },
     run: (v) => dev(v),
   },
   serve: { options: { file: { type: 'string', short: 'f' } }, run: (v) => serve(v) },
+  validate: { options: { file: { type: 'string', short: 'f' } }, run: (v) => validate(v) },
+  explain: {
+    options: {
+      file: { type: 'string', short: 'f' },
+      cluster: { type: 'string' },
+      user: { type: 'string' },
+      group: { type: 'string', multiple: true },
+      'client-ip': { type: 'string' },
+    },
+    positionals: true,
+    run: (v, p) => explain(v, p),
+  },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -30,12 +52,18 @@ async function main(argv: string[]): Promise<number> {
   const cmd = COMMANDS[name];
   if (!cmd) throw new UsageError(`unknown command "${name}" (known: ${Object.keys(COMMANDS).join(', ')})`);
   let values: Record<string, unknown>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: false }));
+    ({ values, positionals } = parseArgs({
+      args: rest,
+      options: cmd.options,
+      strict: true,
+      allowPositionals: cmd.positionals === true,
+    }));
   } catch (err) {
     throw new UsageError(`${name}: ${(err as Error).message.split('\n')[0]}`);
   }
-  return cmd.run(values);
+  return cmd.run(values, positionals);
 }
 
 main(process.argv.slice(2)).then(

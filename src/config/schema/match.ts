@@ -11,11 +11,15 @@ const fields = {
       'Kubernetes verbs (get, list, watch, create, update, patch, delete, deletecollection, proxy…) or, for non-resource URLs, lowercase HTTP methods; `*` for all',
     ),
   ),
-  apiGroups: Type.Optional(TextList('API groups; "" is the core group; `*` for all')),
+  apiGroups: Type.Optional(
+    Type.Array(Type.String(), { description: 'API groups; "" is the core group; `*` for all' }),
+  ),
   resources: Type.Optional(
     TextList('resources as RBAC writes them: `pods` (no subresource), `pods/log`, `pods/*`, `*/scale`, `*`'),
   ),
-  namespaces: Type.Optional(TextList('namespace patterns; "" matches cluster-scoped requests')),
+  namespaces: Type.Optional(
+    Type.Array(Type.String(), { description: 'namespace patterns; "" matches cluster-scoped requests' }),
+  ),
   names: Type.Optional(TextList('object name patterns')),
   users: Type.Optional(TextList('user name patterns (as the apiserver sees them after impersonation)')),
   groups: Type.Optional(TextList("group patterns; any of the user's groups may match")),
