@@ -15,7 +15,9 @@ const fields = {
     Type.Array(Type.String(), { description: 'API groups; "" is the core group; `*` for all' }),
   ),
   resources: Type.Optional(
-    TextList('resources as RBAC writes them: `pods` (no subresource), `pods/log`, `pods/*`, `*/scale`, `*`'),
+    TextList(
+      'resources as RBAC writes them: `pods` (no subresource), `pods/log`, `*/scale` (the scale subresource of any resource), `*` (everything)',
+    ),
   ),
   namespaces: Type.Optional(
     Type.Array(Type.String(), { description: 'namespace patterns; "" matches cluster-scoped requests' }),
