@@ -1,0 +1,162 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, type ClientHttp2Session } from 'node:http2';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { freePort } from '../../src/dev/ports.ts';
+import { devDir, devState, jsonLines } from './env.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/kubegate', import.meta.url));
+
+/** Cluster fields of the test's own gateway (rules, limits, breaker…) on top of the dev apiservers. */
+export type ClusterPatch = Record<string, unknown>;
+
+/**
+ * A `kubegate serve` process of the test's own, in front of the shared dev apiservers, with a
+ * configuration file the test rewrites to exercise rules and live reload. Cluster `e2e` is the
+ * file's; listener `crd` (optional) serves a cluster defined by an UpstreamCluster object.
+ */
+export class OwnGateway {
+  readonly dir: string;
+  readonly file: string;
+  readonly url: string;
+  readonly crdURL: string | null;
+  readonly #ports: { main: number; crd: number | null };
+  #child: ChildProcess | null = null;
+
+  private constructor(dir: string, ports: { main: number; crd: number | null }) {
+    this.dir = dir;
+    this.file = join(dir, 'kubegate.yaml');
+    this.#ports = ports;
+    this.url = `https://127.0.0.1:${ports.main}`;
+    this.crdURL = ports.crd === null ? null : `https://127.0.0.1:${ports.crd}`;
+  }
+
+  /** Starts `kubegate serve` with cluster `e2e` = dev apiservers + `patch`; `crdCluster` adds a listener for it. */
+  static async start(patch: ClusterPatch, opts: { crdCluster?: string } = {}): Promise<OwnGateway> {
+    const dir = await mkdtemp(join(tmpdir(), 'kubegate-own-'));
+    const gw = new OwnGateway(dir, {
+      main: await freePort(),
+      crd: opts.crdCluster ? await freePort() : null,
+    });
+    await gw.write(patch, opts.crdCluster);
+    gw.#child = spawn(BIN, ['serve', '-f', gw.file], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await gw.#waitListening();
+    return gw;
+  }
+
+  /** The configuration document for `patch` (rewritten in place by `write`). */
+  configuration(patch: ClusterPatch, crdCluster?: string): Record<string, unknown> {
+    const d = devDir();
+    const pki = (f: string) => join(d, 'pki', f);
+    const tls = { certFile: pki('gateway.crt'), keyFile: pki('gateway.key'), clientCAFile: pki('ca.crt') };
+    const listeners: Record<string, unknown>[] = [
+      { name: 'main', address: '127.0.0.1', port: this.#ports.main, tls, cluster: 'e2e' },
+    ];
+    if (crdCluster && this.#ports.crd !== null)
+      listeners.push({ name: 'crd', address: '127.0.0.1', port: this.#ports.crd, tls, cluster: crdCluster });
+    return {
+      apiVersion: 'kubegate.io/v1alpha1',
+      kind: 'GatewayConfiguration',
+      listeners,
+      clusters: [
+        {
+          name: 'e2e',
+          endpoints: devState().apiservers.map((url, i) => ({ name: `apiserver-${i}`, url })),
+          upstreamCA: { file: pki('ca.crt') },
+          credentials: { certFile: pki('gateway-upstream.crt'), keyFile: pki('gateway-upstream.key') },
+          healthCheck: { intervalSeconds: 1, timeoutSeconds: 1, rise: 1, fall: 2 },
+          ...patch,
+        },
+      ],
+      kubernetes: crdCluster ? { kubeconfigFile: join(d, 'gateway-upstream.kubeconfig') } : undefined,
+      accessLog: { path: join(this.dir, 'kubegate.log') },
+      shutdown: { drainSeconds: 2 },
+    };
+  }
+
+  /** Rewrites the configuration file atomically (the gateway reloads it live). */
+  async write(patch: ClusterPatch, crdCluster?: string): Promise<void> {
+    const tmp = `${this.file}.tmp`;
+    await writeFile(tmp, stringify(this.configuration(patch, crdCluster)));
+    const { rename } = await import('node:fs/promises');
+    await rename(tmp, this.file);
+  }
+
+  /** The gateway's log lines (access log and events). */
+  logs(): Record<string, unknown>[] {
+    return jsonLines(join(this.dir, 'kubegate.log'));
+  }
+
+  /** An HTTP/2 session to the gateway (or `url`) as the dev admin, or with `cert`/`key` of another user. */
+  session(url = this.url, user?: { cert: string; key: string }): ClientHttp2Session {
+    const d = devDir();
+    return connect(url, {
+      ca: readFileSync(join(d, 'pki', 'ca.crt')),
+      cert: user ? readFileSync(user.cert) : readFileSync(join(d, 'pki', 'admin.crt')),
+      key: user ? readFileSync(user.key) : readFileSync(join(d, 'pki', 'admin.key')),
+    });
+  }
+
+  async #waitListening(): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (this.#child?.exitCode !== null)
+        throw new Error(`kubegate serve exited with ${this.#child?.exitCode}`);
+      const ok = await new Promise<boolean>((resolve) => {
+        const s = this.session();
+        s.on('error', () => resolve(false));
+        const r = s.request({ ':path': '/readyz' });
+        r.on('response', (h) => {
+          resolve(h[':status'] === 200);
+          s.close();
+        });
+        r.on('error', () => resolve(false));
+        r.end();
+      });
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('kubegate serve did not answer /readyz within 30s');
+  }
+
+  /** SIGTERM (graceful), then removes the folder. */
+  async stop(): Promise<void> {
+    const c = this.#child;
+    if (c && c.exitCode === null) {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (c.exitCode === null) c.kill('SIGKILL');
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** One request over an HTTP/2 session: status, headers and body text. */
+export function h2request(
+  s: ClientHttp2Session,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const r = s.request(
+      { ':method': opts.method ?? 'GET', ':path': path, ...opts.headers },
+      { endStream: opts.body === undefined },
+    );
+    let status = 0;
+    let headers: Record<string, unknown> = {};
+    const chunks: Buffer[] = [];
+    r.on('response', (h) => {
+      status = Number(h[':status']);
+      headers = h;
+    });
+    r.on('data', (c: Buffer) => chunks.push(c));
+    r.on('end', () => resolve({ status, headers, body: Buffer.concat(chunks).toString('utf8') }));
+    r.on('error', reject);
+    if (opts.body !== undefined) r.end(opts.body);
+  });
+}
