@@ -46,6 +46,8 @@ export class ProxiedRequest {
     return this.#longRunning;
   }
   #endpoint: Endpoint | null = null;
+  /** The upstream stream whose response is being relayed. */
+  #relayed: ClientHttp2Stream | null = null;
   #responded = false;
   #logged = false;
 
@@ -194,6 +196,7 @@ export class ProxiedRequest {
       let relayed = false;
       stream.once('response', (headers) => {
         relayed = true;
+        this.#relayed = stream;
         this.#respond(headers);
         stream.on('data', (c: Buffer) => (this.#record.bytesOut += c.length));
         // Not `end`: Node ends the stream's readable side also when the session dies under it, and
@@ -323,6 +326,20 @@ export class ProxiedRequest {
     this.#record.error ??= `kube-apiserver closed the stream (${stream.rstCode})`;
     if (this.#record.info.verb === 'watch') res.end();
     else res.destroy();
+  }
+
+  /**
+   * Graceful shutdown: a relayed watch ends as if its apiserver had ended it, so its client resumes
+   * from its last resourceVersion (see #endRelayed); anything else still open is cut.
+   */
+  shutdown(): void {
+    const res = this.#res;
+    if (res.writableEnded || res.destroyed) return;
+    this.#record.error ??= 'kubegate is shutting down';
+    if (this.#record.info.verb === 'watch' && this.#relayed !== null) {
+      this.#relayed.unpipe(res as NodeJS.WritableStream);
+      res.end();
+    } else res.destroy();
   }
 
   #fail(err: GatewayError): void {

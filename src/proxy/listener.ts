@@ -43,6 +43,8 @@ export class Listener {
   /** Short (not long-running) requests in flight: graceful shutdown waits for these only. */
   #short = 0;
   readonly #shortDone = () => this.#short--;
+  /** Long-running requests in flight: graceful shutdown ends them in batches after the drain. */
+  readonly #long = new Set<ProxiedRequest>();
 
   constructor(gw: Gateway, opts: ListenerOptions) {
     this.#opts = opts;
@@ -52,6 +54,9 @@ export class Listener {
       if (!p.longRunning) {
         this.#short++;
         res.once('close', this.#shortDone);
+      } else {
+        this.#long.add(p);
+        res.once('close', () => this.#long.delete(p));
       }
       void p.run();
     };
@@ -100,8 +105,10 @@ export class Listener {
 
   /**
    * Graceful stop: no new connections, GOAWAY to HTTP/2 clients, idle HTTP/1 connections closed,
-   * in-flight short requests given up to `drainMs` to finish, then the rest (watches, logs -f,
-   * exec) closed in small jittered batches so their clients do not all reconnect at once.
+   * in-flight short requests given up to `drainMs` to finish, then the long-running requests ended
+   * in small jittered batches so their clients do not all reconnect at once: watches cleanly (a cut
+   * body stops some clients for good, see ProxiedRequest.shutdown), logs -f cut; then the
+   * connections left (upgrade tunnels: exec, attach, port-forward) closed in batches too.
    */
   async close(drainMs = 10_000): Promise<void> {
     this.#tls.close();
@@ -109,6 +116,11 @@ export class Listener {
     this.#h1.closeIdleConnections();
     const deadline = Date.now() + drainMs;
     while (this.#short > 0 && Date.now() < deadline) await sleep(20);
+    const long = [...this.#long];
+    for (let i = 0; i < long.length; i += 50) {
+      for (const p of long.slice(i, i + 50)) p.shutdown();
+      await sleep(10 + Math.random() * 40);
+    }
     this.#h1.closeIdleConnections();
     const rest = [...this.#sockets];
     for (let i = 0; i < rest.length; i += 50) {
