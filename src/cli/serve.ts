@@ -39,7 +39,8 @@ export async function serveFile(file: string, log: Logger, initial?: GatewayConf
     cfg,
     async (next) => {
       await gateway.reload(next);
-      await crds?.update(next.defaults, reserved(next));
+      // Custom-resource clusters see new defaults and reserved names on their own queue.
+      void crds?.update(next.defaults, reserved(next));
     },
     log,
   );

@@ -95,11 +95,15 @@ export class UpstreamClusterSource {
     const objects = this.#informer.items;
     const names = new Set(objects.map((o) => o.metadata.name));
     for (const name of this.#good.keys()) if (!names.has(name)) this.#good.delete(name);
-    for (const obj of objects) await this.#evaluate(obj);
+    const statuses: (() => Promise<void>)[] = [];
+    for (const obj of objects) statuses.push(await this.#evaluate(obj));
     await this.#apply([...this.#good.values()].map((g) => g.config));
+    // Status is written after the clusters are live, so a slow status write never delays a change.
+    await Promise.all(statuses.map((write) => write()));
   }
 
-  async #evaluate(obj: UpstreamClusterObject): Promise<void> {
+  /** Validates one object and updates its accepted version; returns the status write to do. */
+  async #evaluate(obj: UpstreamClusterObject): Promise<() => Promise<void>> {
     const name = obj.metadata.name;
     const gen = obj.metadata.generation;
     const fail = (type: 'Accepted' | 'ResolvedRefs', reason: string, message: string): Condition[] => {
@@ -176,7 +180,7 @@ export class UpstreamClusterSource {
         );
       }
     }
-    await this.#writeStatus(obj, conditions, endpoints);
+    return () => this.#writeStatus(obj, conditions, endpoints);
   }
 
   async #material(spec: CRDClusterSpec): Promise<ClusterMaterial> {

@@ -121,9 +121,9 @@ async function readMaterial(
   return { ca, cert, key, token: token?.trim(), clientCA };
 }
 
-/** Reads, parses and validates a configuration file; every problem is reported at once. */
-export async function loadConfigFile(file: string): Promise<GatewayConfig> {
-  const text = await readFile(file, 'utf8');
+/** Reads (unless `text` is given), parses and validates a configuration file; every problem is reported at once. */
+export async function loadConfigFile(file: string, text?: string): Promise<GatewayConfig> {
+  text ??= await readFile(file, 'utf8');
   try {
     return await resolveGatewayConfiguration(parseYAML(text, file), dirname(resolve(file)));
   } catch (err) {

@@ -49,7 +49,10 @@ export class FileSource {
     this.#debounceMs = opts.debounceMs ?? 100;
     this.#pollMs = opts.pollMs ?? 5000;
     this.#hash = '';
-    void configHash(this.#file, initial).then((h) => (this.#hash ||= h));
+    void readFile(this.#file, 'utf8')
+      .then((text) => configHash(text, initial))
+      .then((h) => (this.#hash ||= h))
+      .catch(() => {});
   }
 
   start(): void {
@@ -80,8 +83,11 @@ export class FileSource {
 
   async #check(): Promise<void> {
     let cfg: GatewayConfig;
+    let text = '';
     try {
-      cfg = await loadConfigFile(this.#file);
+      // One read: the hash must describe the very bytes that were applied.
+      text = await readFile(this.#file, 'utf8');
+      cfg = await loadConfigFile(this.#file, text);
     } catch (err) {
       const issues =
         err instanceof ConfigError ? err.issues : [{ path: '(document)', message: (err as Error).message }];
@@ -95,7 +101,7 @@ export class FileSource {
       );
       return;
     }
-    const hash = await configHash(this.#file, cfg);
+    const hash = await configHash(text, cfg);
     if (hash === this.#hash) return;
     try {
       await this.#apply(cfg);
@@ -119,9 +125,9 @@ export class FileSource {
 }
 
 /** A hash of the configuration and of the listener certificate files it names. */
-async function configHash(file: string, cfg: GatewayConfig): Promise<string> {
+async function configHash(text: string, cfg: GatewayConfig): Promise<string> {
   const h = createHash('sha256');
-  h.update(await readFile(file).catch(() => Buffer.alloc(0)));
+  h.update(text);
   h.update(JSON.stringify(cfg.clusters.map((c) => c.material)));
   for (const l of cfg.listeners)
     for (const f of [l.certFile, l.keyFile, l.clientCAFile])

@@ -112,6 +112,7 @@ export class OwnGateway {
         const r = s.request({ ':path': '/readyz' });
         r.on('response', (h) => {
           resolve(h[':status'] === 200);
+          r.resume();
           s.close();
         });
         r.on('error', () => resolve(false));
