@@ -83,7 +83,7 @@ export class FileSource {
 
   async #check(): Promise<void> {
     let cfg: GatewayConfig;
-    let text = '';
+    let text: string;
     try {
       // One read: the hash must describe the very bytes that were applied.
       text = await readFile(this.#file, 'utf8');
