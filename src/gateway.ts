@@ -29,7 +29,7 @@ export class RunningGateway implements Gateway {
   readonly clusters: ClusterSet;
   draining = false;
   #config: GatewayConfig;
-  #dynamic: readonly ClusterConfig[] = [];
+  readonly #dynamic = new Map<string, readonly ClusterConfig[]>();
   #listeners: OpenListener[] = [];
 
   private constructor(config: GatewayConfig, log: Logger) {
@@ -94,18 +94,29 @@ export class RunningGateway implements Gateway {
     await Promise.all(gone.map((o) => o.listener.close(config.shutdownDrainMs)));
   }
 
-  /** Sets the clusters defined by custom resources (file clusters win a name clash). */
-  async setDynamicClusters(clusters: readonly ClusterConfig[]): Promise<void> {
-    this.#dynamic = clusters;
+  /**
+   * Sets the clusters one custom-resource source defines. A name clash is won by the file, then by
+   * the source registered first (kubegate.io before proxy.kubegateway.io).
+   */
+  async setDynamicClusters(source: string, clusters: readonly ClusterConfig[]): Promise<void> {
+    this.#dynamic.set(source, clusters);
     await this.#applyClusters();
   }
 
+  #all(): ClusterConfig[] {
+    const all = [...this.#config.clusters];
+    const taken = new Set(all.map((c) => c.name));
+    for (const list of this.#dynamic.values())
+      for (const c of list)
+        if (!taken.has(c.name)) {
+          taken.add(c.name);
+          all.push(c);
+        }
+    return all;
+  }
+
   #applyClusters(): Promise<void> {
-    const fromFile = new Set(this.#config.clusters.map((c) => c.name));
-    return this.clusters.apply([
-      ...this.#config.clusters,
-      ...this.#dynamic.filter((c) => !fromFile.has(c.name)),
-    ]);
+    return this.clusters.apply(this.#all());
   }
 
   async #tlsOf(l: ListenerConfig): Promise<{ cert: string; key: string; clientCA: string | undefined }> {
@@ -114,8 +125,7 @@ export class RunningGateway implements Gateway {
       readFile(l.keyFile, 'utf8'),
       l.clientCAFile === undefined ? undefined : readFile(l.clientCAFile, 'utf8'),
     ]);
-    const clientCA =
-      ca ?? [...this.#config.clusters, ...this.#dynamic].find((c) => c.name === l.cluster)?.material.clientCA;
+    const clientCA = ca ?? this.#all().find((c) => c.name === l.cluster)?.material.clientCA;
     return { cert, key, clientCA };
   }
 

@@ -2,7 +2,8 @@ import { pino, type Logger } from 'pino';
 import { UpstreamClusterSource } from '../config/crd-source.ts';
 import { loadConfigFile } from '../config/file-config.ts';
 import { FileSource } from '../config/file-source.ts';
-import type { GatewayConfig } from '../config/model.ts';
+import { KubeGatewayClusterSource } from '../config/kubegateway-source.ts';
+import type { ClusterConfig, GatewayConfig } from '../config/model.ts';
 import { RunningGateway } from '../gateway.ts';
 import { KubeClient } from '../kube/client.ts';
 import { loadKubeTarget } from '../kube/kubeconfig.ts';
@@ -13,6 +14,7 @@ export interface ServingGateway {
   gateway: RunningGateway;
   file: FileSource;
   crds: UpstreamClusterSource | null;
+  kubeGateway: KubeGatewayClusterSource | null;
   stop(drainMs?: number): Promise<void>;
 }
 
@@ -21,18 +23,23 @@ export async function serveFile(file: string, log: Logger, initial?: GatewayConf
   const cfg = initial ?? (await loadConfigFile(file));
   const gateway = await RunningGateway.start(cfg, log);
   let crds: UpstreamClusterSource | null = null;
+  let kubeGateway: KubeGatewayClusterSource | null = null;
   let client: KubeClient | null = null;
   const reserved = (c: GatewayConfig) => new Set(c.clusters.map((x) => x.name));
-  if (cfg.kubernetes?.upstreamClusters) {
-    client = new KubeClient(await loadKubeTarget(cfg.kubernetes.kubeconfigFile));
-    crds = new UpstreamClusterSource(
-      client,
-      cfg.defaults,
-      reserved(cfg),
-      (list) => gateway.setDynamicClusters(list),
-      log,
-    );
-    await crds.start();
+  const k = cfg.kubernetes;
+  if (k && (k.upstreamClusters || k.kubeGatewayClusters)) {
+    client = new KubeClient(await loadKubeTarget(k.kubeconfigFile));
+    if (k.upstreamClusters) {
+      const apply = (list: readonly ClusterConfig[]) => gateway.setDynamicClusters('kubegate.io', list);
+      crds = new UpstreamClusterSource(client, cfg.defaults, reserved(cfg), apply, log);
+      await crds.start();
+    }
+    if (k.kubeGatewayClusters) {
+      const apply = (list: readonly ClusterConfig[]) =>
+        gateway.setDynamicClusters('proxy.kubegateway.io', list);
+      kubeGateway = new KubeGatewayClusterSource(client, cfg.defaults, reserved(cfg), apply, log);
+      await kubeGateway.start();
+    }
   }
   const source = new FileSource(
     file,
@@ -41,6 +48,7 @@ export async function serveFile(file: string, log: Logger, initial?: GatewayConf
       await gateway.reload(next);
       // Custom-resource clusters see new defaults and reserved names on their own queue.
       void crds?.update(next.defaults, reserved(next));
+      void kubeGateway?.update(next.defaults, reserved(next));
     },
     log,
   );
@@ -49,9 +57,11 @@ export async function serveFile(file: string, log: Logger, initial?: GatewayConf
     gateway,
     file: source,
     crds,
+    kubeGateway,
     async stop(drainMs?: number) {
       source.stop();
       crds?.stop();
+      kubeGateway?.stop();
       await gateway.stop(drainMs);
       client?.close();
     },

@@ -26,6 +26,7 @@ export class OwnGateway {
   readonly crdURL: string | null;
   readonly #ports: { main: number; crd: number | null };
   #child: ChildProcess | null = null;
+  #kubeGateway = false;
 
   private constructor(dir: string, ports: { main: number; crd: number | null }) {
     this.dir = dir;
@@ -36,12 +37,16 @@ export class OwnGateway {
   }
 
   /** Starts `kubegate serve` with cluster `e2e` = dev apiservers + `patch`; `crdCluster` adds a listener for it. */
-  static async start(patch: ClusterPatch, opts: { crdCluster?: string } = {}): Promise<OwnGateway> {
+  static async start(
+    patch: ClusterPatch,
+    opts: { crdCluster?: string; kubeGatewayClusters?: boolean } = {},
+  ): Promise<OwnGateway> {
     const dir = await mkdtemp(join(tmpdir(), 'kubegate-own-'));
     const gw = new OwnGateway(dir, {
       main: await freePort(),
       crd: opts.crdCluster ? await freePort() : null,
     });
+    gw.#kubeGateway = opts.kubeGatewayClusters === true;
     await gw.write(patch, opts.crdCluster);
     gw.#child = spawn(BIN, ['serve', '-f', gw.file], { stdio: ['ignore', 'ignore', 'inherit'] });
     await gw.#waitListening();
@@ -72,7 +77,10 @@ export class OwnGateway {
           ...patch,
         },
       ],
-      kubernetes: crdCluster ? { kubeconfigFile: join(d, 'gateway-upstream.kubeconfig') } : undefined,
+      kubernetes:
+        crdCluster || this.#kubeGateway
+          ? { kubeconfigFile: join(d, 'gateway-upstream.kubeconfig'), kubeGatewayClusters: this.#kubeGateway }
+          : undefined,
       accessLog: { path: join(this.dir, 'kubegate.log') },
       shutdown: { drainSeconds: 2 },
     };
