@@ -1,3 +1,4 @@
+import type { JWK } from 'jose';
 import type { Logger } from 'pino';
 import {
   Authenticator,
@@ -74,7 +75,7 @@ export class ClusterRuntime {
     this.authenticator =
       previous && previous.#authKey === this.#authKey
         ? previous.authenticator
-        : buildAuthenticator(config, () => lookup(config.name)?.upstream ?? null);
+        : buildAuthenticator(config, () => lookup(config.name)?.upstream ?? null, log);
 
     this.#breakerKey = JSON.stringify(config.circuitBreaker);
     this.breaker =
@@ -105,7 +106,11 @@ export class ClusterRuntime {
   }
 }
 
-function buildAuthenticator(config: ClusterConfig, upstream: () => Upstream | null): Authenticator {
+function buildAuthenticator(
+  config: ClusterConfig,
+  upstream: () => Upstream | null,
+  log: Logger,
+): Authenticator {
   const a = config.authentication;
   const reviews = new UpstreamJSONClient(upstream, config.material.token);
   return new Authenticator({
@@ -122,7 +127,14 @@ function buildAuthenticator(config: ClusterConfig, upstream: () => Upstream | nu
           issuers: a.serviceAccountJWT.issuers,
           audiences: a.serviceAccountJWT.audiences,
           refreshMs: a.serviceAccountJWT.refreshMs,
-          fetchJWKS: () => reviews.json('GET', '/openid/v1/jwks'),
+          fetchJWKS: () =>
+            reviews.json<{ keys: JWK[] }>('GET', '/openid/v1/jwks').catch((err: unknown) => {
+              log.warn(
+                { kind: 'jwks', cluster: config.name, err: (err as Error).message },
+                'fetching the JWKS failed',
+              );
+              throw err;
+            }),
         })
       : undefined,
     accessReviewer: kubeAccessReviewer(reviews),

@@ -29,6 +29,8 @@ export const gatewayClusterRole = {
     { apiGroups: ['kubegate.io'], resources: ['upstreamclusters/status'], verbs: ['get', 'patch', 'update'] },
     { apiGroups: ['proxy.kubegateway.io'], resources: ['upstreamclusters'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+    // Local service-account token checks read the issuer's public keys.
+    { nonResourceURLs: ['/openid/v1/jwks', '/.well-known/openid-configuration'], verbs: ['get'] },
   ],
 };
 

@@ -33,7 +33,8 @@ export class UpstreamJSONClient implements JSONClient {
     const headers: OutgoingHttpHeaders = {
       ':method': method,
       ':path': path,
-      accept: 'application/json',
+      // /openid/v1/jwks only answers application/jwk-set+json (JSON too).
+      accept: 'application/json, application/jwk-set+json',
       'user-agent': 'kubegate',
     };
     if (payload) headers['content-type'] = 'application/json';

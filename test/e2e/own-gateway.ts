@@ -99,11 +99,16 @@ export class OwnGateway {
     return jsonLines(join(this.dir, 'kubegate.log'));
   }
 
-  /** An HTTP/2 session to the gateway (or `url`) as the dev admin, or with `cert`/`key` of another user. */
-  session(url = this.url, user?: { cert: string; key: string }): ClientHttp2Session {
+  /**
+   * An HTTP/2 session to the gateway (or `url`) as the dev admin, as another x509 user, or with no
+   * client certificate at all (`'none'`, for bearer tokens).
+   */
+  session(url = this.url, user?: { cert: string; key: string } | 'none'): ClientHttp2Session {
     const d = devDir();
+    const ca = readFileSync(join(d, 'pki', 'ca.crt'));
+    if (user === 'none') return connect(url, { ca });
     return connect(url, {
-      ca: readFileSync(join(d, 'pki', 'ca.crt')),
+      ca,
       cert: user ? readFileSync(user.cert) : readFileSync(join(d, 'pki', 'admin.crt')),
       key: user ? readFileSync(user.key) : readFileSync(join(d, 'pki', 'admin.key')),
     });
