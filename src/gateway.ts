@@ -135,9 +135,13 @@ export class RunningGateway implements Gateway {
     return { config: l, listener, address: await listener.listen() };
   }
 
-  /** Graceful shutdown: readiness off, drain short requests, close watches in batches, then upstreams. */
-  async stop(drainMs = this.#config.shutdownDrainMs): Promise<void> {
+  /**
+   * Graceful shutdown: readiness off (and still serving for `delayMs`), then no new connections,
+   * short requests drained, watches ended in batches, upstream sessions closed.
+   */
+  async stop(drainMs = this.#config.shutdownDrainMs, delayMs = this.#config.shutdownDelayMs): Promise<void> {
     this.draining = true;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     await Promise.all(this.#listeners.map((l) => l.listener.close(drainMs)));
     this.clusters.close();
   }

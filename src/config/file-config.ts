@@ -86,6 +86,7 @@ export async function resolveGatewayConfiguration(doc: unknown, baseDir: string)
       kubeGatewayClusters: doc.kubernetes.kubeGatewayClusters ?? false,
     },
     accessLog: { path: doc.accessLog?.path === undefined ? undefined : path(doc.accessLog.path) },
+    shutdownDelayMs: (doc.shutdown?.delaySeconds ?? 0) * 1000,
     shutdownDrainMs: (doc.shutdown?.drainSeconds ?? 10) * 1000,
   };
 }

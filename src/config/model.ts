@@ -86,5 +86,7 @@ export interface GatewayConfig {
   readonly defaults: Defaults;
   readonly kubernetes?: KubernetesSourceConfig;
   readonly accessLog: { readonly path?: string };
+  /** Readiness off but still serving, before the drain. */
+  readonly shutdownDelayMs: number;
   readonly shutdownDrainMs: number;
 }

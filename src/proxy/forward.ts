@@ -285,6 +285,8 @@ export class ProxiedRequest {
 
   #respond(headers: IncomingHttpHeaders): void {
     this.#responded = true;
+    // HTTP/1.1's counterpart of GOAWAY: no further request on this connection while draining.
+    if (this.#gw.draining && 'shouldKeepAlive' in this.#res) this.#res.shouldKeepAlive = false;
     const status = Number(headers[':status']);
     this.#record.status = status;
     this.#outcome(status < 500);

@@ -71,8 +71,15 @@ export const GatewayConfiguration = Type.Object(
     shutdown: Type.Optional(
       Type.Object(
         {
+          delaySeconds: Type.Optional(
+            Seconds(
+              'after SIGTERM, keep serving (with /readyz answering 503) this long so load balancers take the gateway out first (default 0)',
+              0,
+              600,
+            ),
+          ),
           drainSeconds: Type.Optional(
-            Seconds('time in-flight short requests get to finish (default 10)', 0, 3600),
+            Seconds('then, time in-flight short requests get to finish (default 10)', 0, 3600),
           ),
         },
         { additionalProperties: false },
