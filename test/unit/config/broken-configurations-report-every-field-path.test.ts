@@ -51,7 +51,8 @@ test('kubegate validate exits 1 and prints one line per problem with the file an
   assert.equal(err.code, 1);
   const lines = err.stdout.trim().split('\n');
   assert.equal(lines.length, expectations(file).length);
-  for (const l of lines) assert.match(l, /^.*listeners-and-clusters\.yaml: kubegate\.io\/v1alpha1 GatewayConfiguration: \S+: .+$/);
+  for (const l of lines)
+    assert.match(l, /^.*listeners-and-clusters\.yaml: kubegate\.io\/v1alpha1 GatewayConfiguration: \S+: .+$/);
 });
 
 test('every example in examples/ validates (exit 0)', async () => {

@@ -66,7 +66,10 @@ test('a ConfigMap-style symlink swap is applied once; an invalid version changes
   const file = join(dir, 'kubegate.yaml');
   const applied: GatewayConfig[] = [];
   const logged: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => logged.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   const src = new FileSource(file, await loadConfigFile(file), async (c) => void applied.push(c), log, {
     debounceMs: 20,
     pollMs: 60_000,
@@ -96,10 +99,16 @@ test('rewriting the same content applies nothing (content hash)', async () => {
   const dir = await configMapDir();
   const file = join(dir, 'kubegate.yaml');
   let applied = 0;
-  const src = new FileSource(file, await loadConfigFile(file), async () => void applied++, pino({ level: 'silent' }), {
-    debounceMs: 10,
-    pollMs: 60_000,
-  });
+  const src = new FileSource(
+    file,
+    await loadConfigFile(file),
+    async () => void applied++,
+    pino({ level: 'silent' }),
+    {
+      debounceMs: 10,
+      pollMs: 60_000,
+    },
+  );
   src.start();
   after(() => src.stop());
   await swap(dir, '..v2', config(5));

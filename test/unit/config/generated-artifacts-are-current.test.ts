@@ -22,7 +22,9 @@ test('the generated CRD schema is structural: every node has a type, no anyOf/co
 });
 
 test('an example object validates against the generated CRD schema (read as JSON Schema)', () => {
-  const crd = upstreamClusterCRD() as { spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] } };
+  const crd = upstreamClusterCRD() as {
+    spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] };
+  };
   const spec = (crd.spec.versions[0].schema.openAPIV3Schema.properties as Record<string, object>).spec;
   // OpenAPI's boolean exclusiveMinimum is not JSON Schema's; drop it for this check.
   const json = JSON.parse(JSON.stringify(spec).replaceAll('"exclusiveMinimum":true', '"x-excl":true'));
