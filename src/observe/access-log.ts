@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { GatewayErrorCode } from '../errors.ts';
 import type { Identity, RequestInfo } from '../request/types.ts';
 
 /** One finished request, as the access log records it. Never holds credentials. */
@@ -19,6 +20,8 @@ export interface AccessRecord {
   durationMs: number;
   auditID: string | null;
   error: string | null;
+  /** The gateway's own error code when it answered or failed the request itself. */
+  code: GatewayErrorCode | null;
   retried: boolean;
 }
 
@@ -63,6 +66,7 @@ export class AccessLog {
         auditID: r.auditID,
         retried: r.retried || undefined,
         error: r.error ?? undefined,
+        code: r.code ?? undefined,
       },
       'request',
     );

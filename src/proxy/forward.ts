@@ -74,6 +74,7 @@ export class ProxiedRequest {
       durationMs: 0,
       auditID: null,
       error: null,
+      code: null,
       retried: false,
     };
     res.once('close', () => this.#finish());
@@ -345,6 +346,7 @@ export class ProxiedRequest {
   }
 
   #fail(err: GatewayError): void {
+    this.#record.code ??= err.code;
     if (this.#record.error === null)
       this.#record.error = err.code === 'KG_INTERNAL' ? `${err.message}: ${String(err.cause)}` : err.message;
     if (

@@ -31,7 +31,7 @@ export async function tunnelUpgrade(
   const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
   const record: AccessRecord = {
     method: req.method ?? '', uri: req.url ?? '', protocol: 'http/1.1', client: req.socket.remoteAddress ?? '', cluster: clusterName, info,
-    identity: null, rule: null, upstream: null, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0, auditID: null, error: null, retried: false,
+    identity: null, rule: null, upstream: null, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0, auditID: null, error: null, code: null, retried: false,
   }; // prettier-ignore
   socket.on('error', () => {});
   let permit: Permit | null = null;
@@ -147,6 +147,7 @@ export async function tunnelUpgrade(
 function writeStatus(socket: Duplex, err: GatewayError, record: AccessRecord): void {
   if (socket.destroyed) return;
   record.status = err.status;
+  record.code ??= err.code;
   const body = JSON.stringify(err.toStatus());
   const retry = err.retryAfter !== undefined ? `retry-after: ${err.retryAfter}\r\n` : '';
   socket.end(
