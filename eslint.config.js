@@ -20,4 +20,12 @@ export default tseslint.config(
     files: ['eslint.config.js'],
     rules: { 'no-restricted-syntax': 'off' },
   },
+  {
+    // The status page is a plain browser script served as is (no build step, no modules).
+    files: ['src/observe/status-page/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', fetch: 'readonly', AbortSignal: 'readonly', setTimeout: 'readonly' },
+    },
+  },
 );
