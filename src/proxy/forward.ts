@@ -14,6 +14,7 @@ import type { RulePolicy } from '../cluster/rule-policy.ts';
 import type { ClusterRuntime } from '../cluster/runtime.ts';
 import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
+import { tracer, type RequestTrace } from '../observe/tracing.ts';
 import type { Permit } from '../policy/index.ts';
 import { isLongRunning, parseRequestInfo } from '../request/request-info.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
@@ -39,6 +40,8 @@ export class ProxiedRequest {
   readonly #req: AnyRequest;
   readonly #res: AnyResponse;
   readonly #record: AccessRecord;
+  /** The request's span; null when tracing is off. */
+  readonly #trace: RequestTrace | null;
   readonly #start = performance.now();
   readonly #longRunning: boolean;
   /** Watches, logs -f, exec…: no timeout, and not waited for by graceful shutdown. */
@@ -77,6 +80,7 @@ export class ProxiedRequest {
       code: null,
       retried: false,
     };
+    this.#trace = tracer === null ? null : tracer.start(this.#record, req.headers);
     res.once('close', () => this.#finish());
   }
 
@@ -97,6 +101,7 @@ export class ProxiedRequest {
         authenticationInput(tlsSocketOf(req), req.headers.authorization, req.rawHeaders),
         this.#longRunning,
         left.signal,
+        this.#trace,
       );
       this.#cluster = a.cluster;
       this.#policy = a.policy;
@@ -128,6 +133,7 @@ export class ProxiedRequest {
     }
     this.#endpoint = ep;
     this.#record.upstream = ep.name;
+    this.#trace?.picked(ep.name);
     let h2: ClientHttp2Session;
     try {
       h2 = await ep.pool.acquire();
@@ -150,13 +156,17 @@ export class ProxiedRequest {
     else ep.inflight++;
     ep.requests++;
     const hasBody = requestHasBody(this.#req);
+    const headers = this.#upstreamHeaders();
+    // Tracing on: the upstream continues the trace from this attempt's CLIENT span.
+    const call = this.#trace === null ? null : this.#trace.upstream(ep.name, ep.url, headers);
     let stream: ClientHttp2Stream;
     try {
-      stream = h2.request(this.#upstreamHeaders(), { endStream: !hasBody });
+      stream = h2.request(headers, { endStream: !hasBody });
     } catch (err) {
       ep.pool.release(h2);
       if (long) ep.longRunning--;
       else ep.inflight--;
+      call?.end(String(err));
       throw err;
     }
     stream.once('close', () => {
@@ -198,6 +208,7 @@ export class ProxiedRequest {
       stream.once('response', (headers) => {
         relayed = true;
         this.#relayed = stream;
+        call?.response(Number(headers[':status']));
         this.#respond(headers);
         stream.on('data', (c: Buffer) => (this.#record.bytesOut += c.length));
         // Not `end`: Node ends the stream's readable side also when the session dies under it, and
@@ -235,6 +246,7 @@ export class ProxiedRequest {
       });
       stream.once('close', () => {
         clear();
+        if (call !== null) call.end(resetError(stream.rstCode));
         if (relayed) this.#endRelayed(stream);
         // After 'error' the error handler owns the outcome (possibly a retry still in flight).
         else if (
@@ -369,6 +381,7 @@ export class ProxiedRequest {
     this.#permit?.release();
     this.#record.durationMs = performance.now() - this.#start;
     if (this.#record.status === 0) this.#record.status = this.#res.statusCode;
+    this.#trace?.end(this.#record);
     this.#gw.accessLog.write(this.#record);
   }
 }
@@ -380,6 +393,13 @@ function isReadyz(path: string): boolean {
 function tlsSocketOf(req: AnyRequest): TLSSocket {
   if ('stream' in req && req.stream) return req.stream.session!.socket as TLSSocket;
   return req.socket as TLSSocket;
+}
+
+/** An upstream stream's reset code as a trace error. CANCEL is the gateway's own (client gone, timeout). */
+function resetError(rst: number): string | null {
+  return rst === constants.NGHTTP2_NO_ERROR || rst === constants.NGHTTP2_CANCEL
+    ? null
+    : `stream reset (${rst})`;
 }
 
 function requestHasBody(req: AnyRequest): boolean {

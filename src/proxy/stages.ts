@@ -4,6 +4,7 @@ import type { RulePolicy } from '../cluster/rule-policy.ts';
 import type { ClusterRuntime } from '../cluster/runtime.ts';
 import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
+import type { RequestTrace } from '../observe/tracing.ts';
 import type { Permit } from '../policy/index.ts';
 import type { Gateway } from './context.ts';
 
@@ -16,7 +17,8 @@ export interface Admitted {
 
 /**
  * The stages between parse and pick, shared by streams and upgrades. Fills the access record
- * (cluster, identity, rule) as it goes; throws the `GatewayError` the client gets.
+ * (cluster, identity, rule) as it goes, and the trace's events when tracing is on; throws the
+ * `GatewayError` the client gets.
  */
 export async function admitRequest(
   gw: Gateway,
@@ -25,6 +27,7 @@ export async function admitRequest(
   input: AuthenticationInput,
   longRunning: boolean,
   signal: AbortSignal | undefined,
+  trace: RequestTrace | null,
 ): Promise<Admitted> {
   const cluster = gw.cluster(clusterName);
   if (!cluster)
@@ -36,12 +39,15 @@ export async function admitRequest(
     );
   const identity = await cluster.authenticator.authenticate(input);
   record.identity = identity;
+  trace?.authenticated(identity);
   const refusal = cluster.access.refusal(record.info, identity, record.client);
   if (refusal)
     throw new GatewayError('KG_ACCESS_DENIED', 'Forbidden', `user "${identity.user}" is ${refusal}`);
   const rule = cluster.routes.match(record.info, identity, record.client);
   record.rule = rule.name;
+  trace?.routed(rule.name);
   const policy = cluster.policy(rule);
   const permit = await admit(cluster, policy, record.info, identity, longRunning, signal);
+  trace?.admitted();
   return { cluster, policy, permit };
 }

@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { impersonationHeaders } from '../auth/index.ts';
 import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
+import { tracer } from '../observe/tracing.ts';
 import { parseRequestInfo } from '../request/request-info.ts';
 import { appendHeader, authenticationInput } from './client-credentials.ts';
 import type { Permit } from '../policy/index.ts';
@@ -33,11 +34,14 @@ export async function tunnelUpgrade(
     method: req.method ?? '', uri: req.url ?? '', protocol: 'http/1.1', client: req.socket.remoteAddress ?? '', cluster: clusterName, info,
     identity: null, rule: null, upstream: null, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0, auditID: null, error: null, code: null, retried: false,
   }; // prettier-ignore
+  // The span ends when the tunnel (or the relayed answer) closes.
+  const trace = tracer === null ? null : tracer.start(record, req.headers);
   socket.on('error', () => {});
   let permit: Permit | null = null;
   socket.once('close', () => {
     permit?.release();
     record.durationMs = performance.now() - start;
+    trace?.end(record);
     gw.accessLog.write(record);
   });
   try {
@@ -48,7 +52,7 @@ export async function tunnelUpgrade(
       cluster,
       policy,
       permit: p,
-    } = await admitRequest(gw, clusterName, record, input, true, left.signal);
+    } = await admitRequest(gw, clusterName, record, input, true, left.signal, trace);
     permit = p;
     if (socket.destroyed) permit.release();
     const outcome = (ok: boolean) => {
@@ -63,6 +67,7 @@ export async function tunnelUpgrade(
         { retryAfter: jitteredRetryAfter() },
       );
     record.upstream = ep.name;
+    trace?.picked(ep.name);
 
     const headers: Record<string, string | string[]> = {};
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -73,6 +78,7 @@ export async function tunnelUpgrade(
     headers.host = ep.url.host;
     if (cluster.upstreamToken) headers.authorization = `Bearer ${cluster.upstreamToken}`;
     for (const [k, v] of impersonationHeaders(record.identity!)) appendHeader(headers, k, v);
+    const call = trace === null ? null : trace.upstream(ep.name, ep.url, headers);
 
     const { ca, cert, key, servername } = cluster.upstreamTLS;
     const up = request({
@@ -87,6 +93,7 @@ export async function tunnelUpgrade(
     };
     up.once('upgrade', (res, upSocket, upHead) => {
       record.status = res.statusCode ?? 101;
+      call?.response(record.status);
       outcome(true);
       record.auditID = single(res.headers['audit-id']);
       socket.write(rawHead(res));
@@ -106,6 +113,7 @@ export async function tunnelUpgrade(
     });
     up.once('response', (res) => {
       record.status = res.statusCode ?? 0;
+      call?.response(record.status);
       outcome(record.status < 500);
       record.auditID = single(res.headers['audit-id']);
       const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`];
@@ -124,6 +132,7 @@ export async function tunnelUpgrade(
       done();
       if (record.status === 0) outcome(false);
       record.error = err.message;
+      call?.end(err.message);
       writeStatus(
         socket,
         new GatewayError(

@@ -1,0 +1,122 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  connect,
+  createSecureServer,
+  type Http2SecureServer,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// The tracing tests' gateway: in-process, in front of a fake kube-apiserver (TLS HTTP/2, port 0)
+// that records the headers each request arrives with. The gateway's modules are imported only
+// when `startGateway` runs, so a test sets the `OTEL_*` variables first (tracing reads them once).
+
+/** One request as the fake apiserver saw it. */
+export interface Arrival {
+  path: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface TestGateway {
+  url: string;
+  arrivals: Arrival[];
+  /** GET over HTTP/2 as alice; resolves with the status. */
+  get(path: string, headers?: OutgoingHttpHeaders): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** A rule in front of the default one: `secrets` are refused by the gateway itself. */
+const RULES = [{ name: 'no-secrets', match: { resources: ['secrets'] }, action: 'deny' }];
+
+export async function startGateway(): Promise<TestGateway> {
+  const { createCA, issueCert } = await import('../../../src/dev/pki.ts');
+  const { resolveGatewayConfiguration } = await import('../../../src/config/file-config.ts');
+  const { RunningGateway } = await import('../../../src/gateway.ts');
+  const { pino } = await import('pino');
+
+  const dir = await mkdtemp(join(tmpdir(), 'kubegate-tracing-'));
+  const ca = await createCA(dir, 'ca', 'tracing-test-ca');
+  const local = { dns: ['localhost'], ips: ['127.0.0.1'] };
+  const [apiserver, , alice] = await Promise.all([
+    issueCert(dir, 'apiserver', ca, { cn: 'fake-apiserver', usage: 'server', ...local }),
+    issueCert(dir, 'gateway', ca, { cn: 'kubegate', usage: 'server', ...local }),
+    issueCert(dir, 'alice', ca, { cn: 'alice', orgs: ['team-a'], usage: 'client' }),
+  ]);
+  await writeFile(join(dir, 'gateway.token'), 'gateway-upstream-token\n');
+  const pem = (f: string) => readFile(f, 'utf8');
+  const client = { ca: await pem(ca.cert), cert: await pem(alice.cert), key: await pem(alice.key) };
+
+  const arrivals: Arrival[] = [];
+  const upstream: Http2SecureServer = createSecureServer({
+    cert: await pem(apiserver.cert),
+    key: await pem(apiserver.key),
+  });
+  upstream.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    const path = String(headers[':path']);
+    if (path !== '/readyz') arrivals.push({ path, headers });
+    stream.resume();
+    stream.respond({ ':status': 200, 'content-type': 'application/json' });
+    stream.end(JSON.stringify({ kind: 'Status', status: 'Success' }));
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const port = (upstream.address() as AddressInfo).port;
+
+  const cfg = await resolveGatewayConfiguration(
+    {
+      apiVersion: 'kubegate.io/v1alpha1',
+      kind: 'GatewayConfiguration',
+      listeners: [
+        {
+          name: 'main',
+          address: '127.0.0.1',
+          port: 0,
+          tls: { certFile: 'gateway.crt', keyFile: 'gateway.key', clientCAFile: 'ca.crt' },
+          cluster: 'fake',
+        },
+      ],
+      clusters: [
+        {
+          name: 'fake',
+          endpoints: [{ name: 'fake-apiserver', url: `https://127.0.0.1:${port}` }],
+          upstreamCA: { file: 'ca.crt' },
+          credentials: { tokenFile: 'gateway.token' },
+          healthCheck: { intervalSeconds: 0.5, timeoutSeconds: 1, rise: 1, fall: 2 },
+          rules: RULES,
+        },
+      ],
+    },
+    dir,
+  );
+  const gateway = await RunningGateway.start(cfg, pino({ level: 'silent' }));
+  const url = `https://127.0.0.1:${gateway.address.port}`;
+
+  return {
+    url,
+    arrivals,
+    get: (path, headers = {}) =>
+      new Promise((resolve, reject) => {
+        const session = connect(url, client);
+        session.on('error', reject);
+        const s = session.request({ ':path': path, ...headers });
+        s.setTimeout(10_000, () => s.close());
+        let status = 0;
+        s.on('response', (h) => (status = Number(h[':status'])));
+        s.resume();
+        s.on('close', () => {
+          session.close();
+          resolve(status);
+        });
+        s.on('error', reject);
+        s.end();
+      }),
+    async stop() {
+      await gateway.stop(0);
+      await new Promise((r) => upstream.close(r));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
