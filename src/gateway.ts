@@ -1,10 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { observeQueueWaits } from './cluster/admission.ts';
 import { ClusterSet } from './cluster/cluster-set.ts';
 import type { ClusterRuntime } from './cluster/runtime.ts';
 import type { ClusterConfig, GatewayConfig, ListenerConfig } from './config/model.ts';
 import { AccessLog } from './observe/access-log.ts';
+import { AdminServer } from './observe/admin.ts';
+import { GatewayMetrics, type ConfigSourceState } from './observe/metrics.ts';
+import { StatusBoard } from './observe/status.ts';
 import type { Gateway } from './proxy/context.ts';
 import { Listener } from './proxy/listener.ts';
 
@@ -27,15 +31,47 @@ interface OpenListener {
 export class RunningGateway implements Gateway {
   readonly accessLog: AccessLog;
   readonly clusters: ClusterSet;
+  readonly metrics: GatewayMetrics;
+  readonly status: StatusBoard;
+  /** The admin listener; null when the configuration has none. */
+  admin: AdminServer | null = null;
   draining = false;
   #config: GatewayConfig;
   readonly #dynamic = new Map<string, readonly ClusterConfig[]>();
+  readonly #configSources = new Map<string, () => ConfigSourceState>();
+  readonly #unobserveQueues: () => void;
   #listeners: OpenListener[] = [];
 
   private constructor(config: GatewayConfig, log: Logger) {
     this.#config = config;
     this.accessLog = new AccessLog(log);
     this.clusters = new ClusterSet(log);
+    const clusters = () => this.#liveClusters();
+    this.metrics = new GatewayMetrics(
+      {
+        clusters,
+        listeners: () =>
+          this.#listeners.map((l) => ({
+            name: l.config.name,
+            connections: l.listener.connectionsByProtocol(),
+          })),
+        configSources: () => [...this.#configSources].map(([source, read]) => [source, read()] as const),
+      },
+      { perUser: config.metrics?.perUser },
+    );
+    const isDraining = () => this.draining;
+    this.status = new StatusBoard({
+      clusters,
+      version: () => this.configVersion,
+      get draining() {
+        return isDraining();
+      },
+    });
+    this.accessLog.observe((r) => this.metrics.observe(r));
+    this.accessLog.observe((r) => this.status.observe(r));
+    this.#unobserveQueues = observeQueueWaits((cluster, rule, ms) => {
+      if (this.clusters.get(cluster) !== undefined) this.metrics.queueWait(cluster, rule, ms);
+    });
   }
 
   static async start(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
@@ -51,6 +87,60 @@ export class RunningGateway implements Gateway {
       'kubegate listening',
     );
     return gw;
+  }
+
+  /**
+   * Opens the admin listener the configuration asks for (`kubegate serve` and `dev` do; tests that
+   * embed the gateway need not). Its address is read once: a reload does not move it.
+   */
+  async startAdmin(log: Logger): Promise<AdminServer | null> {
+    const a = this.#config.admin;
+    if (!a || this.admin) return this.admin;
+    this.admin = new AdminServer(this.#adminView(), a, log);
+    await this.admin.listen();
+    log.info({ kind: 'start', admin: this.admin.url }, 'kubegate admin listening');
+    return this.admin;
+  }
+
+  /**
+   * Registers a configuration source's reload counters and current hash for `kubegate_config_*`
+   * metrics and the status page's version (`file`, `kubegate.io`, `proxy.kubegateway.io`).
+   */
+  addConfigSource(source: string, read: () => ConfigSourceState): void {
+    this.#configSources.set(source, read);
+  }
+
+  /** The configuration version the status page shows: the file's hash (12 hex digits), else the first source's. */
+  get configVersion(): string {
+    const file = this.#configSources.get('file')?.().hash;
+    if (file) return file.slice(0, 12);
+    for (const read of this.#configSources.values()) {
+      const h = read().hash;
+      if (h) return h.slice(0, 12);
+    }
+    return '';
+  }
+
+  /** null when ready to serve; else why not: draining, or a served cluster without a healthy endpoint. */
+  notReady(): string | null {
+    if (this.draining) return 'shutting down';
+    for (const l of this.#config.listeners) {
+      const c = this.clusters.get(l.cluster);
+      if (!c) return `cluster "${l.cluster}" of listener "${l.name}" is not configured (yet)`;
+      if (c.upstream.healthyCount === 0) return `cluster "${l.cluster}" has no healthy endpoint`;
+    }
+    return null;
+  }
+
+  #adminView() {
+    return { notReady: () => this.notReady(), metrics: this.metrics, status: this.status };
+  }
+
+  *#liveClusters(): Iterable<ClusterRuntime> {
+    for (const name of this.clusters.names) {
+      const c = this.clusters.get(name);
+      if (c) yield c;
+    }
   }
 
   cluster(name: string): ClusterRuntime | undefined {
@@ -144,5 +234,8 @@ export class RunningGateway implements Gateway {
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     await Promise.all(this.#listeners.map((l) => l.listener.close(drainMs)));
     this.clusters.close();
+    this.#unobserveQueues();
+    this.status.stop();
+    await this.admin?.close();
   }
 }

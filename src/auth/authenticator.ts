@@ -60,11 +60,20 @@ export class Authenticator {
   readonly anonymous: boolean;
   readonly #tokens: TokenAuthenticator[];
   readonly #access: AccessReviewer | undefined;
+  readonly #tokenReview: TokenAuthenticator | undefined;
 
   constructor(opts: AuthenticatorOptions = {}) {
+    this.#tokenReview = opts.tokenReview;
     this.anonymous = opts.anonymous ?? false;
     this.#tokens = [opts.serviceAccountJWT, opts.tokenReview].filter((t) => t !== undefined);
     this.#access = opts.accessReviewer;
+  }
+
+  /** Cache hits and misses of the TokenReview authenticator (for metrics); null without one. */
+  tokenReviewStats(): { hits: number; misses: number } | null {
+    const t = this.#tokenReview as
+      (TokenAuthenticator & { stats?(): { hits: number; misses: number } }) | undefined;
+    return t?.stats ? t.stats() : null;
   }
 
   /** The identity to act as upstream; throws GatewayError 401/400/403 (or KG_AUTH_BACKEND). */

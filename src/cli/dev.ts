@@ -57,7 +57,7 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
   claimDir(dir);
   // A previous run's cluster is not reused: start clean, keep only what is ours to remove.
   for (const d of ['pki', 'etcd', 'audit', 'logs']) await rm(join(dir, d), { recursive: true, force: true });
-  await rm(join(dir, 'kubegate.log'), { force: true });
+  for (const f of ['kubegate.log', 'admin.url']) await rm(join(dir, f), { force: true });
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, MARKER), 'made by kubegate dev\n');
   await writeFile(join(dir, PIDFILE), String(process.pid));
@@ -104,7 +104,7 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
       cp.pki.ca.cert,
       cp.pki.gatewayUpstream,
     );
-    const cfg = devConfiguration(cp, gwPort, dir, upstreamKubeconfig);
+    const cfg = devConfiguration(cp, gwPort, await freePort(), dir, upstreamKubeconfig);
     const file = join(dir, 'kubegate.yaml');
     await writeFile(file, DEV_CONFIG_HEADER + stringify(cfg));
     const log = pino({ base: undefined }, pino.destination({ dest: join(dir, 'kubegate.log'), sync: true }));
@@ -129,7 +129,10 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
         ),
       );
     await writeState();
+    const adminURL = gw.admin?.url ?? '';
+    await writeFile(join(dir, 'admin.url'), adminURL + '\n');
     say(`gateway       ${url}`);
+    say(`admin         ${adminURL}   (/metrics, /readyz, /status.json, status page at /)`);
     for (const a of cp.apiservers) say(`apiserver-${a.index}   ${a.url}   (audit: ${a.auditLog})`);
     say(`kubeconfig    ${kubeconfig}`);
     say(`logs          ${join(dir, 'kubegate.log')}, ${join(dir, 'logs')}`);
@@ -186,6 +189,7 @@ const DEV_CONFIG_HEADER = `# Written by kubegate dev. Edit it while kubegate dev
 function devConfiguration(
   cp: ControlPlane,
   port: number,
+  adminPort: number,
   dir: string,
   kubeconfig: string,
 ): Record<string, unknown> {
@@ -218,5 +222,6 @@ function devConfiguration(
     ],
     kubernetes: { kubeconfigFile: kubeconfig },
     accessLog: { path: join(dir, 'kubegate.log') },
+    admin: { address: '127.0.0.1', port: adminPort },
   };
 }

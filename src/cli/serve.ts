@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { UpstreamClusterSource } from '../config/crd-source.ts';
 import { loadConfigFile } from '../config/file-config.ts';
@@ -22,21 +23,44 @@ export interface ServingGateway {
 export async function serveFile(file: string, log: Logger, initial?: GatewayConfig): Promise<ServingGateway> {
   const cfg = initial ?? (await loadConfigFile(file));
   const gateway = await RunningGateway.start(cfg, log);
+  try {
+    await gateway.startAdmin(log);
+  } catch (err) {
+    await gateway.stop(0, 0);
+    throw err;
+  }
   let crds: UpstreamClusterSource | null = null;
   let kubeGateway: KubeGatewayClusterSource | null = null;
   let client: KubeClient | null = null;
   const reserved = (c: GatewayConfig) => new Set(c.clusters.map((x) => x.name));
+  /** Reload counters of a custom-resource source: a change of what it serves counts once. */
+  const dynamic = (source: string) => {
+    const state = { reloads: 0, failures: 0, hash: '' };
+    gateway.addConfigSource(source, () => state);
+    return async (list: readonly ClusterConfig[]) => {
+      const hash = createHash('sha256').update(JSON.stringify(list)).digest('hex');
+      try {
+        await gateway.setDynamicClusters(source, list);
+      } catch (err) {
+        state.failures++;
+        throw err;
+      }
+      if (hash !== state.hash) {
+        if (state.hash !== '' || list.length > 0) state.reloads++;
+        state.hash = hash;
+      }
+    };
+  };
   const k = cfg.kubernetes;
   if (k && (k.upstreamClusters || k.kubeGatewayClusters)) {
     client = new KubeClient(await loadKubeTarget(k.kubeconfigFile));
     if (k.upstreamClusters) {
-      const apply = (list: readonly ClusterConfig[]) => gateway.setDynamicClusters('kubegate.io', list);
+      const apply = dynamic('kubegate.io');
       crds = new UpstreamClusterSource(client, cfg.defaults, reserved(cfg), apply, log);
       await crds.start();
     }
     if (k.kubeGatewayClusters) {
-      const apply = (list: readonly ClusterConfig[]) =>
-        gateway.setDynamicClusters('proxy.kubegateway.io', list);
+      const apply = dynamic('proxy.kubegateway.io');
       kubeGateway = new KubeGatewayClusterSource(client, cfg.defaults, reserved(cfg), apply, log);
       await kubeGateway.start();
     }
@@ -52,6 +76,11 @@ export async function serveFile(file: string, log: Logger, initial?: GatewayConf
     },
     log,
   );
+  gateway.addConfigSource('file', () => ({
+    reloads: source.reloads,
+    failures: source.failures,
+    hash: source.hash,
+  }));
   source.start();
   return {
     gateway,

@@ -59,9 +59,14 @@ export function admit(
       `too many long-running requests: kubegate rule "${policy.rule.name}" allows ${spec.limits?.maxLongRunning} at once`,
       { retryAfter: retryAfter(0) },
     );
+  const queuedAt = performance.now();
   return limiter.acquire(signal).then(
-    (p) => withBreaker(cluster, p),
+    (p) => {
+      queueWaited(cluster.name, policy.rule.name, queuedAt);
+      return withBreaker(cluster, p);
+    },
     (err: unknown) => {
+      queueWaited(cluster.name, policy.rule.name, queuedAt);
       if (!(err instanceof QueueError)) throw err;
       throw new GatewayError(
         err.code === 'KG_QUEUE_TIMEOUT' ? 'KG_QUEUE_TIMEOUT' : 'KG_QUEUE_FULL',
@@ -71,6 +76,23 @@ export function admit(
       );
     },
   );
+}
+
+/** Told how long a request waited in a rule's queue (served, timed out or gone), for metrics. */
+export type QueueWaitObserver = (cluster: string, rule: string, waitMs: number) => void;
+
+const queueWaitObservers = new Set<QueueWaitObserver>();
+
+/** Registers `fn` for every queue wait in this process; returns its removal. */
+export function observeQueueWaits(fn: QueueWaitObserver): () => void {
+  queueWaitObservers.add(fn);
+  return () => queueWaitObservers.delete(fn);
+}
+
+function queueWaited(cluster: string, rule: string, since: number): void {
+  if (queueWaitObservers.size === 0) return;
+  const ms = performance.now() - since;
+  for (const fn of queueWaitObservers) fn(cluster, rule, ms);
 }
 
 function withBreaker(cluster: ClusterRuntime, permit: Permit): Permit {

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
 import { ConfigError, join, type ConfigIssue } from './issues.ts';
-import type { ClusterConfig, ClusterMaterial, GatewayConfig } from './model.ts';
+import { DEFAULT_ADMIN_PORT, type ClusterConfig, type ClusterMaterial, type GatewayConfig } from './model.ts';
 import { GatewayConfiguration } from './schema/gateway-configuration.ts';
 import type { FileCluster } from './schema/cluster.ts';
 import { SchemaCheck } from './schema-check.ts';
@@ -86,6 +86,16 @@ export async function resolveGatewayConfiguration(doc: unknown, baseDir: string)
       kubeGatewayClusters: doc.kubernetes.kubeGatewayClusters ?? false,
     },
     accessLog: { path: doc.accessLog?.path === undefined ? undefined : path(doc.accessLog.path) },
+    admin:
+      doc.admin?.enabled === false
+        ? null
+        : { address: doc.admin?.address ?? '127.0.0.1', port: doc.admin?.port ?? DEFAULT_ADMIN_PORT },
+    metrics: {
+      perUser: {
+        enabled: doc.metrics?.perUser?.enabled ?? false,
+        maxUsers: doc.metrics?.perUser?.maxUsers ?? 100,
+      },
+    },
     shutdownDelayMs: (doc.shutdown?.delaySeconds ?? 0) * 1000,
     shutdownDrainMs: (doc.shutdown?.drainSeconds ?? 10) * 1000,
   };

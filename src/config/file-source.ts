@@ -28,6 +28,7 @@ export class FileSource {
   readonly #debounceMs: number;
   readonly #pollMs: number;
   #hash: string;
+  #applied = '';
   #watcher: FSWatcher | null = null;
   #timer: NodeJS.Timeout | null = null;
   #poll: NodeJS.Timeout | null = null;
@@ -51,8 +52,16 @@ export class FileSource {
     this.#hash = '';
     void readFile(this.#file, 'utf8')
       .then((text) => configHash(text, initial))
-      .then((h) => (this.#hash ||= h))
+      .then((h) => {
+        this.#hash ||= h;
+        this.#applied ||= h;
+      })
       .catch(() => {});
+  }
+
+  /** The hash of the configuration serving now (hex; '' until the first read). */
+  get hash(): string {
+    return this.#applied;
   }
 
   start(): void {
@@ -106,6 +115,7 @@ export class FileSource {
     try {
       await this.#apply(cfg);
       this.#hash = hash;
+      this.#applied = hash;
       this.reloads++;
       this.#log.info({ kind: 'config', file: this.#file, hash: hash.slice(0, 12) }, 'configuration reloaded');
     } catch (err) {

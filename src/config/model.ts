@@ -78,6 +78,20 @@ export interface KubernetesSourceConfig {
   readonly kubeGatewayClusters: boolean;
 }
 
+/** The admin listener (plain HTTP); null = off. */
+export interface AdminConfig {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** The admin listener's port when the file names none. */
+export const DEFAULT_ADMIN_PORT = 9443;
+
+/** Metrics options. */
+export interface MetricsConfig {
+  readonly perUser: { readonly enabled: boolean; readonly maxUsers: number };
+}
+
 /** The whole gateway configuration from the file, validated. */
 export interface GatewayConfig {
   readonly listeners: readonly ListenerConfig[];
@@ -86,6 +100,9 @@ export interface GatewayConfig {
   readonly defaults: Defaults;
   readonly kubernetes?: KubernetesSourceConfig;
   readonly accessLog: { readonly path?: string };
+  /** Default: 127.0.0.1:9443; null when `admin.enabled` is false. */
+  readonly admin?: AdminConfig | null;
+  readonly metrics?: MetricsConfig;
   /** Readiness off but still serving, before the drain. */
   readonly shutdownDelayMs: number;
   readonly shutdownDrainMs: number;

@@ -25,15 +25,29 @@ export interface AccessRecord {
   retried: boolean;
 }
 
-/** Writes one JSON line per request. */
+/** Sees every finished request after it is logged (metrics, the status page). */
+export type AccessObserver = (r: AccessRecord) => void;
+
+/** Writes one JSON line per request, and hands the record to its observers. */
 export class AccessLog {
   readonly #log: Logger;
+  readonly #observers: AccessObserver[] = [];
 
   constructor(log: Logger) {
     this.#log = log;
   }
 
+  /** Adds an observer; it must not keep the record or throw. */
+  observe(fn: AccessObserver): void {
+    this.#observers.push(fn);
+  }
+
   write(r: AccessRecord): void {
+    this.#line(r);
+    for (const fn of this.#observers) fn(r);
+  }
+
+  #line(r: AccessRecord): void {
     const i = r.info;
     this.#log.info(
       {

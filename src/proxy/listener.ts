@@ -103,6 +103,13 @@ export class Listener {
     return this.#sockets.size;
   }
 
+  /** Client connections open by ALPN protocol, for metrics. */
+  connectionsByProtocol(): { h2: number; 'http/1.1': number } {
+    let h2 = 0;
+    for (const s of this.#sockets) if ((s as TLSSocket).alpnProtocol === 'h2') h2++;
+    return { h2, 'http/1.1': this.#sockets.size - h2 };
+  }
+
   /**
    * Graceful stop: no new connections, GOAWAY to HTTP/2 clients, idle HTTP/1 connections closed,
    * in-flight short requests given up to `drainMs` to finish, then the long-running requests ended

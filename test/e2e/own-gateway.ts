@@ -24,27 +24,31 @@ export class OwnGateway {
   readonly file: string;
   readonly url: string;
   readonly crdURL: string | null;
-  readonly #ports: { main: number; crd: number | null };
+  /** The admin listener's base URL (`http://127.0.0.1:PORT`) when started with `admin: true`. */
+  readonly adminURL: string | null;
+  readonly #ports: { main: number; crd: number | null; admin: number | null };
   #child: ChildProcess | null = null;
   #kubeGateway = false;
 
-  private constructor(dir: string, ports: { main: number; crd: number | null }) {
+  private constructor(dir: string, ports: { main: number; crd: number | null; admin: number | null }) {
     this.dir = dir;
     this.file = join(dir, 'kubegate.yaml');
     this.#ports = ports;
     this.url = `https://127.0.0.1:${ports.main}`;
     this.crdURL = ports.crd === null ? null : `https://127.0.0.1:${ports.crd}`;
+    this.adminURL = ports.admin === null ? null : `http://127.0.0.1:${ports.admin}`;
   }
 
   /** Starts `kubegate serve` with cluster `e2e` = dev apiservers + `patch`; `crdCluster` adds a listener for it. */
   static async start(
     patch: ClusterPatch,
-    opts: { crdCluster?: string; kubeGatewayClusters?: boolean } = {},
+    opts: { crdCluster?: string; kubeGatewayClusters?: boolean; admin?: boolean } = {},
   ): Promise<OwnGateway> {
     const dir = await mkdtemp(join(tmpdir(), 'kubegate-own-'));
     const gw = new OwnGateway(dir, {
       main: await freePort(),
       crd: opts.crdCluster ? await freePort() : null,
+      admin: opts.admin ? await freePort() : null,
     });
     gw.#kubeGateway = opts.kubeGatewayClusters === true;
     await gw.write(patch, opts.crdCluster);
@@ -82,6 +86,8 @@ export class OwnGateway {
           ? { kubeconfigFile: join(d, 'gateway-upstream.kubeconfig'), kubeGatewayClusters: this.#kubeGateway }
           : undefined,
       accessLog: { path: join(this.dir, 'kubegate.log') },
+      // Without `admin: true` a free port all the same: the default (9443) would clash between tests.
+      admin: { address: '127.0.0.1', port: this.#ports.admin ?? 0 },
       shutdown: { drainSeconds: 2 },
     };
   }

@@ -53,6 +53,46 @@ const Kubernetes = Type.Object(
   { additionalProperties: false, description: 'clusters defined as custom resources, watched live' },
 );
 
+const Admin = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ description: 'serve the admin listener (default true)' })),
+    address: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'IP address to bind (default 127.0.0.1); plain HTTP, so keep it off public networks',
+      }),
+    ),
+    port: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 65535, description: 'default 9443; 0 picks a free port' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'plain-HTTP admin listener: /healthz, /livez, /readyz, /metrics, /status.json, status page',
+  },
+);
+
+const Metrics = Type.Object(
+  {
+    perUser: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Boolean({ description: 'count requests per user (kubegate_user_requests_total)' }),
+          maxUsers: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 100000,
+              description: 'distinct users with their own series (default 100); later ones count as "other"',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'Prometheus metrics on the admin listener' },
+);
+
 /** The configuration file: `kubegate.io/v1alpha1 GatewayConfiguration`. */
 export const GatewayConfiguration = Type.Object(
   {
@@ -68,6 +108,8 @@ export const GatewayConfiguration = Type.Object(
         { additionalProperties: false, description: 'JSON lines; default stdout' },
       ),
     ),
+    admin: Type.Optional(Admin),
+    metrics: Type.Optional(Metrics),
     shutdown: Type.Optional(
       Type.Object(
         {

@@ -1,0 +1,300 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ClusterRuntime } from '../cluster/runtime.ts';
+import type { GatewayErrorCode } from '../errors.ts';
+import { isLongRunning } from '../request/request-info.ts';
+import type { AccessRecord } from './access-log.ts';
+import { BoundedLabel, VERBS } from './bounded-label.ts';
+
+/** The Prometheus name prefix of every kubegate metric. */
+export const PREFIX = 'kubegate_';
+
+/** Distinct values kept per client- or config-derived label before `other`. */
+export const MAX_LABEL_VALUES = 256;
+
+/** `metrics` configuration: per-user series only when enabled, with a cap. */
+export interface MetricsOptions {
+  perUser?: { enabled: boolean; maxUsers: number };
+  /** Node process metrics (default true; tests with several registries turn them off). */
+  processMetrics?: boolean;
+}
+
+/** Config-reload counters of one configuration source, read at scrape time. */
+export interface ConfigSourceState {
+  readonly reloads: number;
+  readonly failures: number;
+  /** Hash (or generation) of what serves now; '' when nothing was applied. */
+  readonly hash: string;
+}
+
+/** What the gateway exposes for metrics read at scrape time. */
+export interface MetricsView {
+  clusters(): Iterable<ClusterRuntime>;
+  listeners(): Iterable<{ name: string; connections: { h2: number; 'http/1.1': number } }>;
+  configSources(): Iterable<[source: string, state: ConfigSourceState]>;
+}
+
+/** Rejection reasons by gateway error code. */
+export const REJECTION_REASONS: Partial<Record<GatewayErrorCode, string>> = {
+  KG_RATE_LIMITED: 'rate_limited',
+  KG_QUEUE_FULL: 'queue_full',
+  KG_QUEUE_TIMEOUT: 'queue_timeout',
+  KG_LONG_RUNNING_LIMIT: 'long_running_limit',
+  KG_CIRCUIT_OPEN: 'circuit_open',
+  KG_RULE_DENIED: 'rule_denied',
+  KG_ACCESS_DENIED: 'access_denied',
+  KG_UNAUTHENTICATED: 'unauthenticated',
+  KG_NO_HEALTHY_UPSTREAM: 'no_healthy_upstream',
+};
+
+const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
+const REQUEST_LABELS = ['cluster', 'verb', 'resource', 'code_class', 'rule', 'endpoint'] as const;
+/** Seconds; short requests, like kube-apiserver's apiserver_request_duration_seconds. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const QUEUE_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** `2xx`…`5xx` for a status; `other` outside 100–599 (nothing was answered). */
+export function codeClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+}
+
+/** The resource label: `pods`, `pods/log`; '' for non-resource requests. */
+function resourceOf(r: AccessRecord): string {
+  const i = r.info;
+  if (!i.isResourceRequest) return '';
+  return i.subresource ? `${i.resource}/${i.subresource}` : i.resource;
+}
+
+/**
+ * kubegate's Prometheus metrics (prom-client, prefix `kubegate_`). Request counters are fed from
+ * finished access records; gauges of live state (health, sessions, queues, breaker, connections)
+ * are read from the running objects at scrape time, so the request path does no metrics work
+ * beyond one `observe` per request. Every client- or config-derived label goes through a
+ * `BoundedLabel`, see docs/metrics.md.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly #clusterL = new BoundedLabel(MAX_LABEL_VALUES);
+  readonly #verbL = new BoundedLabel(0, VERBS);
+  readonly #resourceL = new BoundedLabel(MAX_LABEL_VALUES);
+  readonly #ruleL = new BoundedLabel(MAX_LABEL_VALUES);
+  readonly #endpointL = new BoundedLabel(MAX_LABEL_VALUES);
+  readonly #userL: BoundedLabel | null;
+  readonly #requests: Counter<(typeof REQUEST_LABELS)[number]>;
+  readonly #duration: Histogram<(typeof REQUEST_LABELS)[number]>;
+  readonly #rejections: Counter<'cluster' | 'rule' | 'reason'>;
+  readonly #queueWait: Histogram<'cluster' | 'rule'>;
+  readonly #users: Counter<'cluster' | 'user'> | null;
+
+  constructor(view: MetricsView, opts: MetricsOptions = {}) {
+    const registers = [this.registry];
+    const clusterL = this.#clusterL;
+    const ruleL = this.#ruleL;
+    const endpointL = this.#endpointL;
+    this.#requests = new Counter({
+      name: `${PREFIX}requests_total`,
+      help: 'Requests answered, by cluster, verb, resource, status class, rule and upstream endpoint.',
+      labelNames: REQUEST_LABELS,
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: `${PREFIX}request_duration_seconds`,
+      help: 'Duration of short (not long-running) requests, from the first byte in to the last byte out.',
+      labelNames: REQUEST_LABELS,
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.#rejections = new Counter({
+      name: `${PREFIX}rejections_total`,
+      help: 'Requests the gateway refused itself, by reason (limits, breaker, rules, access, authentication, no upstream).',
+      labelNames: ['cluster', 'rule', 'reason'],
+      registers,
+    });
+    this.#queueWait = new Histogram({
+      name: `${PREFIX}queue_wait_seconds`,
+      help: 'Time queued requests waited for an in-flight slot (served, timed out or gone).',
+      labelNames: ['cluster', 'rule'],
+      buckets: QUEUE_BUCKETS,
+      registers,
+    });
+    const u = opts.perUser;
+    this.#userL = u?.enabled ? new BoundedLabel(u.maxUsers) : null;
+    this.#users = u?.enabled
+      ? new Counter({
+          name: `${PREFIX}user_requests_total`,
+          help: `Requests by user (the first ${u.maxUsers} distinct users; later ones count as "other").`,
+          labelNames: ['cluster', 'user'],
+          registers,
+        })
+      : null;
+
+    new Gauge({
+      name: `${PREFIX}inflight_requests`,
+      help: 'Requests being relayed upstream now, short and long-running (watches, logs -f, exec…) apart.',
+      labelNames: ['cluster', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of view.clusters()) {
+          let short = 0;
+          let long = 0;
+          for (const ep of c.upstream.endpoints) {
+            short += ep.inflight;
+            long += ep.longRunning;
+          }
+          const cluster = clusterL.value(c.name);
+          this.inc({ cluster, kind: 'short' }, short);
+          this.inc({ cluster, kind: 'long_running' }, long);
+        }
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}queue_length`,
+      help: 'Requests waiting for an in-flight slot, by rule.',
+      labelNames: ['cluster', 'rule'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of view.clusters())
+          for (const rule of [...c.routes.rules, c.routes.defaultRule]) {
+            const l = c.policy(rule).limiters;
+            this.inc(
+              { cluster: clusterL.value(c.name), rule: ruleL.value(rule.name) },
+              l.readOnly.queued + l.mutating.queued,
+            );
+          }
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}circuit_breaker_state`,
+      help: 'The circuit breaker state of each cluster: 1 for the current state, 0 for the others.',
+      labelNames: ['cluster', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of view.clusters())
+          for (const state of BREAKER_STATES)
+            this.set({ cluster: clusterL.value(c.name), state }, c.breaker.state === state ? 1 : 0);
+      },
+    });
+    const perEndpoint = (name: string, help: string, read: (c: ClusterRuntime, i: number) => number) =>
+      new Gauge({
+        name: `${PREFIX}${name}`,
+        help,
+        labelNames: ['cluster', 'endpoint'],
+        registers,
+        collect() {
+          this.reset();
+          for (const c of view.clusters())
+            c.upstream.endpoints.forEach((ep, i) =>
+              this.inc({ cluster: clusterL.value(c.name), endpoint: endpointL.value(ep.name) }, read(c, i)),
+            );
+        },
+      });
+    perEndpoint(
+      'upstream_healthy',
+      '1 when the endpoint takes traffic (health checks pass, not ejected).',
+      (c, i) => (c.upstream.endpoints[i].healthy ? 1 : 0),
+    );
+    perEndpoint(
+      'upstream_sessions',
+      'HTTP/2 sessions open to the endpoint.',
+      (c, i) => c.upstream.endpoints[i].pool.size,
+    );
+    perEndpoint(
+      'upstream_active_streams',
+      'Requests relayed to the endpoint now (HTTP/2 streams, and upgrade tunnels).',
+      (c, i) => c.upstream.endpoints[i].inflight + c.upstream.endpoints[i].longRunning,
+    );
+    new Gauge({
+      name: `${PREFIX}client_connections`,
+      help: 'Client connections open, by listener and ALPN protocol.',
+      labelNames: ['listener', 'protocol'],
+      registers,
+      collect() {
+        this.reset();
+        for (const l of view.listeners()) {
+          this.set({ listener: l.name, protocol: 'h2' }, l.connections.h2);
+          this.set({ listener: l.name, protocol: 'http/1.1' }, l.connections['http/1.1']);
+        }
+      },
+    });
+    // Counters kept by other objects: set from their totals at scrape time. A cluster whose token
+    // cache was rebuilt (authentication settings changed) starts again from 0, a counter reset.
+    new Counter({
+      name: `${PREFIX}token_review_cache_total`,
+      help: 'Bearer tokens looked up in the TokenReview cache: hit, or miss (a TokenReview was needed).',
+      labelNames: ['cluster', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of view.clusters()) {
+          const s = c.authenticator.tokenReviewStats();
+          if (s === null) continue;
+          const cluster = clusterL.value(c.name);
+          this.inc({ cluster, result: 'hit' }, s.hits);
+          this.inc({ cluster, result: 'miss' }, s.misses);
+        }
+      },
+    });
+    new Counter({
+      name: `${PREFIX}config_reloads_total`,
+      help: 'Configuration changes applied (success) or rejected (failure), by source.',
+      labelNames: ['source', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, s] of view.configSources()) {
+          this.inc({ source, result: 'success' }, s.reloads);
+          this.inc({ source, result: 'failure' }, s.failures);
+        }
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}config_info`,
+      help: 'Always 1; the hash of the configuration each source serves now.',
+      labelNames: ['source', 'hash'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, s] of view.configSources()) if (s.hash) this.set({ source, hash: s.hash }, 1);
+      },
+    });
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  }
+
+  /** Counts one finished request. */
+  observe(r: AccessRecord): void {
+    const cluster = this.#clusterL.value(r.cluster);
+    const rule = r.rule === null ? 'none' : this.#ruleL.value(r.rule);
+    const labels = {
+      cluster,
+      verb: this.#verbL.value(r.info.verb),
+      resource: this.#resourceL.value(resourceOf(r)),
+      code_class: codeClass(r.status),
+      rule,
+      endpoint: r.upstream === null ? 'none' : this.#endpointL.value(r.upstream),
+    };
+    this.#requests.inc(labels);
+    if (!isLongRunning(r.info)) this.#duration.observe(labels, r.durationMs / 1000);
+    const reason = r.code === null ? undefined : REJECTION_REASONS[r.code];
+    if (reason !== undefined) this.#rejections.inc({ cluster, rule, reason });
+    if (this.#users !== null) this.#users.inc({ cluster, user: this.#userL!.value(r.identity?.user ?? '') });
+  }
+
+  /** Records how long a request waited in a rule's queue. */
+  queueWait(cluster: string, rule: string, waitMs: number): void {
+    this.#queueWait.observe(
+      { cluster: this.#clusterL.value(cluster), rule: this.#ruleL.value(rule) },
+      waitMs / 1000,
+    );
+  }
+
+  /** The Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
