@@ -194,3 +194,36 @@ test('without a client traceparent the gateway starts the trace and the apiserve
   assert.equal(client.spanId, m[2]);
   assert.equal(client.parentSpanId, server.spanId);
 });
+
+test('an upgrade is traced too, and its span ends when the tunnel closes', async () => {
+  const traceId = '0123456789abcdef0123456789abcdef';
+  const path = '/api/v1/namespaces/default/pods/p1/exec?command=sh&stdin=true';
+  const tunnel = await gw.upgrade(path, { traceparent: `00-${traceId}-${CLIENT_SPAN_ID}-01` });
+  tunnel.write('ping');
+  const echo = await new Promise<string>((r) => tunnel.once('data', (d: Buffer) => r(d.toString())));
+  assert.equal(echo, 'ping');
+  const { tracer } = await import('../../../src/observe/tracing.ts');
+  await tracer?.flush();
+  assert.equal(
+    spans().filter((s) => s.traceId === traceId && s.kind === SERVER).length,
+    0,
+    'no server span while the tunnel is open',
+  );
+
+  tunnel.destroy();
+  const found = await traceOf(traceId, (s) => s.length === 2);
+  const server = found.find((s) => s.kind === SERVER)!;
+  const client = found.find((s) => s.kind === CLIENT)!;
+  assert.equal(server.parentSpanId, CLIENT_SPAN_ID);
+  assert.equal(server.name, 'get pods/exec');
+  assert.equal(attr(server, 'http.response.status_code'), 101);
+  assert.deepEqual(
+    server.events?.map((e) => e.name),
+    ['authenticated', 'routed', 'admitted', 'picked', 'response head'],
+  );
+  assert.equal(client.parentSpanId, server.spanId);
+  assert.equal(attr(client, 'http.response.status_code'), 101);
+  const arrived = gw.arrivals.filter((a) => a.path === path);
+  assert.equal(arrived.length, 1);
+  assert.equal(arrived[0].headers.traceparent, `00-${traceId}-${client.spanId}-01`);
+});

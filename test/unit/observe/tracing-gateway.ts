@@ -1,4 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { request as h1Request } from 'node:https';
 import {
   connect,
   createSecureServer,
@@ -7,12 +9,14 @@ import {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // The tracing tests' gateway: in-process, in front of a fake kube-apiserver (TLS HTTP/2, port 0)
-// that records the headers each request arrives with. The gateway's modules are imported only
+// that records the headers each request arrives with and answers an `Upgrade` with a 101 and an
+// echo tunnel. The gateway's modules are imported only
 // when `startGateway` runs, so a test sets the `OTEL_*` variables first (tracing reads them once).
 
 /** One request as the fake apiserver saw it. */
@@ -26,6 +30,8 @@ export interface TestGateway {
   arrivals: Arrival[];
   /** GET over HTTP/2 as alice; resolves with the status. */
   get(path: string, headers?: OutgoingHttpHeaders): Promise<number>;
+  /** An HTTP/1.1 `Upgrade: SPDY/3.1` request as alice; resolves with the tunnel after the 101. */
+  upgrade(path: string, headers?: Record<string, string>): Promise<Socket>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +60,13 @@ export async function startGateway(): Promise<TestGateway> {
   const upstream: Http2SecureServer = createSecureServer({
     cert: await pem(apiserver.cert),
     key: await pem(apiserver.key),
+    allowHTTP1: true, // upgrades go upstream over HTTP/1.1
+  });
+  upstream.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    arrivals.push({ path: req.url ?? '', headers: req.headers });
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n');
+    socket.on('error', () => {});
+    socket.pipe(socket);
   });
   upstream.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     const path = String(headers[':path']);
@@ -112,6 +125,18 @@ export async function startGateway(): Promise<TestGateway> {
         });
         s.on('error', reject);
         s.end();
+      }),
+    upgrade: (path, headers = {}) =>
+      new Promise((resolve, reject) => {
+        const req = h1Request(`${url}${path}`, {
+          ...client,
+          agent: false,
+          headers: { connection: 'Upgrade', upgrade: 'SPDY/3.1', ...headers },
+        });
+        req.on('upgrade', (_res, socket) => resolve(socket));
+        req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+        req.on('error', reject);
+        req.end();
       }),
     async stop() {
       await gateway.stop(0);
