@@ -149,7 +149,8 @@ export class OwnGateway {
     if (c && c.exitCode === null) {
       const exited = new Promise((r) => c.once('exit', r));
       c.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      // unref: a timer left after the exit would hold the test process for 10 s.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
       if (c.exitCode === null) c.kill('SIGKILL');
     }
     await rm(this.dir, { recursive: true, force: true });

@@ -1,7 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, StubStatusServer } from './status-page-browser.ts';
+import { devState } from './env.ts';
+import { h2request, OwnGateway } from './own-gateway.ts';
+import { launchChromium, StubStatusServer, TcpForwarder } from './status-page-browser.ts';
+
+const SECRETS = '/api/v1/namespaces/default/secrets';
+const SCREENSHOT = fileURLToPath(new URL('../../docs/status-page.png', import.meta.url));
 
 let browser: Browser;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -33,6 +40,15 @@ function endpointRows(page: Page, cluster: string) {
         };
       }),
   );
+}
+
+/** Resolves once `check` is true, polling every 200 ms; rejects after `ms`. */
+async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not true within ${ms} ms: ${check.toString()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 function stubStatus(clusters: unknown[], recentErrors: unknown[] = []) {
@@ -168,3 +184,161 @@ test('status page follows clusters and endpoints as they come and go, and shows 
   assert.equal(await page.locator('[data-cluster="beta"] tr[data-endpoint="b-0"]').count(), 1);
   await page.close();
 });
+
+/** GETs through the gateway from `workers` loops until stopped; failures are counted, not thrown. */
+class Load {
+  ok = 0;
+  failed = 0;
+  #stopped = false;
+  #sent = 0;
+  #session: ClientHttp2Session;
+  readonly #gw: OwnGateway;
+  readonly #loops: Promise<void>[];
+
+  constructor(gw: OwnGateway, workers: number) {
+    this.#gw = gw;
+    this.#session = gw.session();
+    this.#session.on('error', () => {}); // replaced below when it dies
+    this.#loops = Array.from({ length: workers }, () => this.#loop());
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopped) {
+      if (this.#session.destroyed || this.#session.closed) {
+        this.#session = this.#gw.session();
+        this.#session.on('error', () => {});
+      }
+      // One request in ten asks for secrets, which rule freeze-secrets denies.
+      const denied = this.#sent++ % 10 === 9;
+      try {
+        const r = await h2request(this.#session, denied ? SECRETS : '/api/v1/namespaces/default');
+        if (r.status === (denied ? 403 : 200)) this.ok++;
+        else this.failed++;
+      } catch {
+        this.failed++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all(this.#loops);
+    this.#session.close();
+  }
+}
+
+test(
+  'status page, live during load, shows 3 healthy endpoints with rates, then the stopped one unhealthy',
+  { timeout: 90_000 },
+  async (t) => {
+    // The gateway reaches each dev apiserver through a forwarder of ours: closing one stops that
+    // endpoint for this gateway alone, and the shared apiservers keep running.
+    const forwarders = await Promise.all(devState().apiservers.map((url) => TcpForwarder.start(url)));
+    cleanups.push(() => Promise.all(forwarders.map((f) => f.close())));
+    const gw = await OwnGateway.start(
+      {
+        endpoints: forwarders.map((f, i) => ({ name: `apiserver-${i}`, url: f.url })),
+        rules: [
+          {
+            name: 'freeze-secrets',
+            match: { resources: ['secrets'] },
+            action: 'deny',
+            deny: { message: 'secrets are frozen during the incident' },
+          },
+        ],
+      },
+      { admin: true },
+    );
+    cleanups.push(() => gw.stop());
+    const load = new Load(gw, 4);
+    cleanups.push(() => load.stop());
+    const watch: ClientHttp2Stream = gw.session().request({ ':path': '/api/v1/namespaces?watch=1' });
+    watch.on('error', () => {});
+    watch.resume();
+    cleanups.push(async () => watch.session?.destroy());
+
+    const page = await browser.newPage({ viewport: { width: 1200, height: 720 } });
+    await page.goto(`${gw.adminURL}/`, { timeout: 10_000 });
+    const started = Date.now();
+    await until(async () => {
+      const rows = await endpointRows(page, 'e2e');
+      return rows.length === 3 && rows.every((e) => e.healthy && e.rate > 0);
+    }, 20_000);
+    const healthyAfter = Date.now() - started;
+    const before = await endpointRows(page, 'e2e');
+    assert.deepEqual(
+      before.map((e) => [e.name, e.healthy]),
+      [
+        ['apiserver-0', true],
+        ['apiserver-1', true],
+        ['apiserver-2', true],
+      ],
+    );
+    for (const e of before) assert.ok(e.rate > 0 && e.sessions >= 1, `${e.name}: ${JSON.stringify(e)}`);
+    assert.equal(
+      await page.locator('[data-cluster="e2e"] [data-testid="endpoint-summary"]').textContent(),
+      '3/3 endpoints healthy',
+    );
+    assert.equal(await page.locator('[data-testid="connection"]').getAttribute('data-state'), 'live');
+    assert.match((await page.locator('[data-testid="config-version"]').textContent()) ?? '', /\w/);
+    const rules = await page.$$eval('[data-cluster="e2e"] tr[data-testid="rule"]', (rows) =>
+      rows.map((r) => Number(r.querySelector('[data-field="rate"]')?.textContent)),
+    );
+    assert.ok(
+      rules.some((rate) => rate > 0),
+      `a rule shows the load: ${JSON.stringify(rules)}`,
+    );
+
+    const watches = before.reduce((n, e) => n + Number(e.watches), 0);
+    assert.equal(watches, 1, `the one watch is shown: ${JSON.stringify(before)}`);
+    await until(async () => {
+      const deny = page.locator('[data-cluster="e2e"] tr[data-rule="freeze-secrets"]');
+      const total = Number(await deny.locator('[data-field="rejections-total"]').textContent());
+      const rate = Number(await deny.locator('[data-field="rejections-rate"]').textContent());
+      return total > 0 && rate > 0;
+    }, 5000);
+    const error = page.locator('tr[data-testid="error"]').first();
+    const cells = await error.locator('td').allTextContents();
+    assert.deepEqual(cells.slice(1), [
+      'e2e',
+      'freeze-secrets',
+      '403',
+      'KG_RULE_DENIED',
+      'secrets are frozen during the incident',
+      SECRETS,
+      'kubegate-admin',
+    ]);
+
+    // apiserver-1 goes away (for this gateway): the page must say so within a few seconds.
+    await forwarders[1].close();
+    const stopped = Date.now();
+    await page.waitForSelector('[data-cluster="e2e"] tr[data-endpoint="apiserver-1"][data-healthy="false"]', {
+      timeout: 10_000,
+    });
+    const unhealthyAfter = Date.now() - stopped;
+    const afterStop = await endpointRows(page, 'e2e');
+    assert.deepEqual(
+      afterStop.map((e) => [e.name, e.healthy]),
+      [
+        ['apiserver-0', true],
+        ['apiserver-1', false],
+        ['apiserver-2', true],
+      ],
+    );
+    assert.match(afterStop[1].health, /^unhealthy/);
+    assert.equal(
+      await page.locator('[data-cluster="e2e"] [data-testid="endpoint-summary"]').textContent(),
+      '2/3 endpoints healthy',
+    );
+    // Let the page show a few more seconds of load on the two that are left, for the screenshot.
+    await new Promise((r) => setTimeout(r, 2000));
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await load.stop();
+    assert.ok(load.ok > 100, `load went through: ${load.ok} ok, ${load.failed} failed`);
+    t.diagnostic(
+      `status page: 3 healthy with rates after ${healthyAfter} ms; apiserver-1 unhealthy ${unhealthyAfter} ms after its stop; load ${load.ok} ok / ${load.failed} failed`,
+    );
+    await page.close();
+  },
+);

@@ -159,9 +159,9 @@ function renderErrors(errors) {
       );
       return tr;
     });
-  $('recent-errors')
-    .querySelector('tbody')
-    .replaceChildren(...rows);
+  const table = $('recent-errors');
+  table.querySelector('tbody').replaceChildren(...rows);
+  table.hidden = rows.length === 0;
   $('no-errors').hidden = rows.length > 0;
 }
 
@@ -202,10 +202,11 @@ async function poll() {
       signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
     });
     if (!res.ok) throw new Error(`status.json answered ${res.status}`);
-    render(await res.json());
+    const status = await res.json();
+    render(status);
     polls += 1;
     document.body.dataset.polls = String(polls);
-    feed('live', 'live');
+    feed('live', status.draining ? 'live, draining' : 'live');
   } catch (err) {
     // Keep the last good figures on screen, marked stale, and keep trying.
     feed('stale', `stale: ${err instanceof Error ? err.message : String(err)}`);
