@@ -110,8 +110,8 @@ export class StatusBoard {
   /** Per second over the sampled window, for one counter key. */
   #rate(now: Map<string, number>, at: number, key: string): number {
     const first = this.#samples[0];
-    const seconds = (at - first.at) / 1000;
-    if (seconds < 0.5) return 0;
+    // At least one second: a counter that moved in the first second after start is still a rate.
+    const seconds = Math.max(1, (at - first.at) / 1000);
     const delta = (now.get(key) ?? 0) - (first.counts.get(key) ?? 0);
     return Math.max(0, Math.round((delta / seconds) * 100) / 100);
   }
