@@ -62,8 +62,9 @@ export function createRequestTracer(env: NodeJS.ProcessEnv): RequestTracer {
     diag.warn(
       `kubegate exports traces as OTLP over HTTP with JSON bodies; protocol "${protocol}" is ignored`,
     );
+  const version = packageVersion();
   const resource = defaultResource()
-    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'kubegate', [ATTR_SERVICE_VERSION]: version() }))
+    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'kubegate', [ATTR_SERVICE_VERSION]: version }))
     .merge(detectResources({ detectors: [envDetector] }));
   const provider = new TracerProvider({
     resource,
@@ -78,13 +79,13 @@ export function createRequestTracer(env: NodeJS.ProcessEnv): RequestTracer {
       }),
     ],
   });
-  const tracer = new SdkRequestTracer(provider);
+  const tracer = new SdkRequestTracer(provider, version);
   // `kubegate serve` returns after its drain and lets the event loop empty: export what is left then.
   process.once('beforeExit', () => void tracer.shutdown());
   return tracer;
 }
 
-function version(): string {
+function packageVersion(): string {
   const url = new URL('../../package.json', import.meta.url);
   return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
 }
@@ -94,9 +95,9 @@ class SdkRequestTracer implements RequestTracer {
   readonly #tracer: Tracer;
   #stopped: Promise<void> | null = null;
 
-  constructor(provider: TracerProvider) {
+  constructor(provider: TracerProvider, version: string) {
     this.#provider = provider;
-    this.#tracer = provider.getTracer('kubegate', version());
+    this.#tracer = provider.getTracer('kubegate', version);
   }
 
   start(record: AccessRecord, headers: IncomingHttpHeaders): RequestTrace {
