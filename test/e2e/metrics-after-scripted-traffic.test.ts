@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { kubectl } from './env.ts';
 import { h2request, OwnGateway } from './own-gateway.ts';
 
 // A scripted mix through a gateway of our own (admin listener on): 12 lists that pass, 3 requests a
@@ -152,4 +153,35 @@ test('/readyz is 200 and /status.json lists the cluster with 3 healthy endpoints
   assert.equal(limited.length, 4);
   assert.equal(limited[0].code, 'KG_RATE_LIMITED');
   assert.equal(limited[0].path, `/api/v1/namespaces/${NS}/services`, 'no query string');
+});
+
+test('bearer tokens: the first is a TokenReview cache miss, the next ones hits', async () => {
+  const token = (
+    await kubectl('apiserver-0.kubeconfig', [
+      '-n',
+      'default',
+      'create',
+      'token',
+      'default',
+      '--duration',
+      '10m',
+    ])
+  ).trim();
+  const s = gw.session(gw.url, 'none');
+  try {
+    for (let i = 0; i < 4; i++) {
+      const r = await h2request(s, '/api', { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(r.status, 200, r.body);
+    }
+  } finally {
+    s.close();
+  }
+  const all = parse((await admin('/metrics')).body);
+  assert.equal(sum(all, 'kubegate_token_review_cache_total', { cluster: 'e2e', result: 'miss' }), 1);
+  assert.equal(sum(all, 'kubegate_token_review_cache_total', { cluster: 'e2e', result: 'hit' }), 3);
+  assert.equal(
+    sum(all, 'kubegate_requests_total', { verb: 'get', resource: '', rule: 'default', code_class: '2xx' }) >=
+      4,
+    true,
+  );
 });
