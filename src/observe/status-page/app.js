@@ -5,7 +5,7 @@
 
 const POLL_MS = 1000;
 const FETCH_TIMEOUT_MS = 3000;
-const MAX_ERRORS = 50;
+const MAX_ERROR_ROWS = 20;
 
 const $ = (id) => document.getElementById(id);
 /** Cluster sections by cluster name, kept across polls so a re-render does not rebuild them. */
@@ -135,30 +135,47 @@ function renderCluster(c) {
   return section;
 }
 
+/**
+ * Errors newest first, the same error repeated (same cluster, rule, status, code, message, path and
+ * user) folded into one row with its count and latest time: a denied client retrying in a loop
+ * would otherwise fill the table with one line.
+ */
+function foldErrors(errors) {
+  const groups = new Map();
+  const sorted = [...errors].sort((a, b) => String(b.time).localeCompare(String(a.time)));
+  for (const e of sorted) {
+    const key = JSON.stringify([e.cluster, e.rule, e.status, e.code, e.message, e.path, e.user]);
+    const g = groups.get(key);
+    if (g) g.count += 1;
+    else groups.set(key, { ...e, count: 1 });
+  }
+  return [...groups.values()].slice(0, MAX_ERROR_ROWS);
+}
+
+function errorRow(e) {
+  const tr = document.createElement('tr');
+  tr.dataset.testid = 'error';
+  const time = cell('', 'time');
+  const t = document.createElement('time');
+  t.dateTime = e.time;
+  t.textContent = new Date(e.time).toLocaleTimeString();
+  time.append(t);
+  tr.append(
+    time,
+    cell(String(e.count), 'count', { num: true }),
+    cell(e.cluster ?? '', 'cluster'),
+    cell(e.rule ?? '', 'rule'),
+    cell(count(e.status), 'status', { num: true }),
+    cell(e.code ?? '', 'code'),
+    cell(e.message ?? '', 'message', { title: e.message }),
+    cell(e.path ?? '', 'path', { title: e.path }),
+    cell(e.user ?? '', 'user'),
+  );
+  return tr;
+}
+
 function renderErrors(errors) {
-  const rows = [...errors]
-    .sort((a, b) => String(b.time).localeCompare(String(a.time)))
-    .slice(0, MAX_ERRORS)
-    .map((e) => {
-      const tr = document.createElement('tr');
-      tr.dataset.testid = 'error';
-      const time = cell('', 'time');
-      const t = document.createElement('time');
-      t.dateTime = e.time;
-      t.textContent = new Date(e.time).toLocaleTimeString();
-      time.append(t);
-      tr.append(
-        time,
-        cell(e.cluster ?? '', 'cluster'),
-        cell(e.rule ?? '', 'rule'),
-        cell(count(e.status), 'status', { num: true }),
-        cell(e.code ?? '', 'code'),
-        cell(e.message ?? '', 'message', { title: e.message }),
-        cell(e.path ?? '', 'path', { title: e.path }),
-        cell(e.user ?? '', 'user'),
-      );
-      return tr;
-    });
+  const rows = foldErrors(errors).map(errorRow);
   const table = $('recent-errors');
   table.querySelector('tbody').replaceChildren(...rows);
   table.hidden = rows.length === 0;
