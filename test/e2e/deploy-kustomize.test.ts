@@ -15,6 +15,8 @@ import { devDir, devState, jsonLines, kubectl, kubectlPath } from './env.ts';
 // the CRD read back, and the ServiceAccount's RBAC asked of the apiserver (what it must be able to
 // do, and a sample of what it must not). The Deployment's pods never run: the dev cluster has no
 // nodes, but their creation proves the pod spec passes the namespace's restricted Pod Security.
+// Then the base's own configuration is served outside a pod with the ServiceAccount's token, so
+// the RBAC is shown to be enough for real requests, not only for `can-i`.
 const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
 const NS = 'kubegate-system';
 const SA = `system:serviceaccount:${NS}:kubegate`;
