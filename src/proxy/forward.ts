@@ -255,7 +255,20 @@ export class ProxiedRequest {
           stream.rstCode !== constants.NGHTTP2_NO_ERROR &&
           !this.#res.writableEnded
         ) {
-          // Closed without headers or error event (e.g. REFUSED_STREAM after GOAWAY).
+          // Closed without headers or error event (e.g. REFUSED_STREAM after GOAWAY, or CANCEL
+          // when the apiserver's connection went away): nothing came back, so an idempotent
+          // request may go to another endpoint, once.
+          const retriable =
+            exclude === null &&
+            IDEMPOTENT.has(this.#record.method) &&
+            !long &&
+            !hasBody &&
+            !this.#res.destroyed;
+          if (retriable) {
+            this.#record.retried = true;
+            resolve(this.#forward(ep).catch((e) => this.#fail(toGatewayError(e))));
+            return;
+          }
           this.#fail(
             new GatewayError(
               'KG_UPSTREAM_UNREACHABLE',
