@@ -33,10 +33,13 @@ export async function serveFile(file: string, log: Logger, initial?: GatewayConf
   let kubeGateway: KubeGatewayClusterSource | null = null;
   let client: KubeClient | null = null;
   const reserved = (c: GatewayConfig) => new Set(c.clusters.map((x) => x.name));
-  /** Reload counters of a custom-resource source: a change of what it serves counts once. */
-  const dynamic = (source: string) => {
+  /**
+   * Reload counters of a custom-resource source: a change of what it serves counts once; failures
+   * are failed applies plus object versions the source rejected.
+   */
+  const dynamic = (source: string, rejected: () => number) => {
     const state = { reloads: 0, failures: 0, hash: '' };
-    gateway.addConfigSource(source, () => state);
+    gateway.addConfigSource(source, () => ({ ...state, failures: state.failures + rejected() }));
     return async (list: readonly ClusterConfig[]) => {
       const hash = createHash('sha256').update(JSON.stringify(list)).digest('hex');
       try {
@@ -55,12 +58,12 @@ export async function serveFile(file: string, log: Logger, initial?: GatewayConf
   if (k && (k.upstreamClusters || k.kubeGatewayClusters)) {
     client = new KubeClient(await loadKubeTarget(k.kubeconfigFile));
     if (k.upstreamClusters) {
-      const apply = dynamic('kubegate.io');
+      const apply = dynamic('kubegate.io', () => crds?.rejections ?? 0);
       crds = new UpstreamClusterSource(client, cfg.defaults, reserved(cfg), apply, log);
       await crds.start();
     }
     if (k.kubeGatewayClusters) {
-      const apply = dynamic('proxy.kubegateway.io');
+      const apply = dynamic('proxy.kubegateway.io', () => kubeGateway?.rejections ?? 0);
       kubeGateway = new KubeGatewayClusterSource(client, cfg.defaults, reserved(cfg), apply, log);
       await kubeGateway.start();
     }

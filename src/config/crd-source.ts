@@ -46,6 +46,9 @@ export class UpstreamClusterSource {
   #reserved: ReadonlySet<string>;
   /** Last accepted configuration per object name. */
   readonly #good = new Map<string, { hash: string; config: ClusterConfig }>();
+  /** Object versions rejected (each generation once), for metrics. */
+  rejections = 0;
+  readonly #rejected = new Map<string, string>();
   #resync: NodeJS.Timeout | null = null;
   #queue: Promise<void> = Promise.resolve();
 
@@ -166,6 +169,11 @@ export class UpstreamClusterSource {
         }
       }
       if (conditions[0].status === 'False') {
+        const verdict = `${gen}/${conditions[0].reason}`;
+        if (this.#rejected.get(name) !== verdict) {
+          this.#rejected.set(name, verdict);
+          this.rejections++;
+        }
         const still = this.#good.has(name) ? ' (the last accepted version keeps serving)' : '';
         conditions[0].message += still;
         this.#log.error(

@@ -23,6 +23,8 @@ export class KubeGatewayClusterSource {
   #defaults: Defaults;
   #reserved: ReadonlySet<string>;
   readonly #reported = new Set<string>();
+  /** Object versions not served (each resourceVersion once), for metrics. */
+  rejections = 0;
   readonly #good = new Map<string, { hash: string; config: ClusterConfig }>();
   #queue: Promise<void> = Promise.resolve();
 
@@ -71,7 +73,9 @@ export class KubeGatewayClusterSource {
       const report = !this.#reported.has(version);
       this.#reported.add(version);
       const reject = (message: string) => {
-        if (report) this.#log.error({ kind: 'config', source }, `not served: ${message}`);
+        if (!report) return;
+        this.rejections++;
+        this.#log.error({ kind: 'config', source }, `not served: ${message}`);
       };
       let t;
       try {
