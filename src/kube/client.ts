@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { request, Agent } from 'node:https';
 
 /** Where a Kubernetes API server is and how to authenticate to it with a client certificate. */
@@ -8,6 +9,8 @@ export interface KubeTarget {
   cert?: string;
   key?: string;
   token?: string;
+  /** A file the bearer token is re-read from (projected service-account tokens rotate). */
+  tokenFile?: string;
 }
 
 /** A decoded response from the API server. */
@@ -64,7 +67,8 @@ export class KubeClient implements JSONClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload)
       headers['content-type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
-    if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
+    const token = bearerToken(this.target);
+    if (token) headers.authorization = `Bearer ${token}`;
     return new Promise((resolve, reject) => {
       const req = request(url, { method, headers, agent: this.agent, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
@@ -108,5 +112,23 @@ export class KubeClient implements JSONClient {
 
   close(): void {
     this.agent.destroy();
+  }
+}
+
+const TOKEN_REREAD_MS = 60_000;
+const tokenCache = new Map<string, { token: string; readAt: number }>();
+
+/** The target's bearer token; a `tokenFile` is re-read at most once a minute. */
+export function bearerToken(target: KubeTarget): string | undefined {
+  if (target.tokenFile === undefined) return target.token;
+  const now = Date.now();
+  const cached = tokenCache.get(target.tokenFile);
+  if (cached && now - cached.readAt < TOKEN_REREAD_MS) return cached.token;
+  try {
+    const token = readFileSync(target.tokenFile, 'utf8').trim();
+    tokenCache.set(target.tokenFile, { token, readAt: now });
+    return token;
+  } catch {
+    return cached?.token ?? target.token; // keep the last good token; the request will tell
   }
 }

@@ -35,15 +35,15 @@ export async function loadKubeTarget(kubeconfigFile?: string): Promise<KubeTarge
     throw new Error(
       `${kubeconfigFile}: cluster "${ctx.cluster}" needs a certificate authority (TLS is never skipped)`,
     );
-  const token =
-    user.token ??
-    (user.tokenFile ? (await readFile(resolve(base, user.tokenFile), 'utf8')).trim() : undefined);
+  const tokenFile = user.tokenFile ? resolve(base, user.tokenFile) : undefined;
+  const token = user.token ?? (tokenFile ? (await readFile(tokenFile, 'utf8')).trim() : undefined);
   return {
     server: cluster.server,
     ca,
     cert: await pem(user['client-certificate-data'], user['client-certificate']),
     key: await pem(user['client-key-data'], user['client-key']),
     token,
+    tokenFile: user.token === undefined ? tokenFile : undefined,
   };
 }
 
@@ -56,5 +56,10 @@ async function inCluster(): Promise<KubeTarget> {
     readFile(`${SA_DIR}/ca.crt`, 'utf8'),
     readFile(`${SA_DIR}/token`, 'utf8'),
   ]);
-  return { server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, ca, token: token.trim() };
+  return {
+    server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    ca,
+    token: token.trim(),
+    tokenFile: `${SA_DIR}/token`,
+  };
 }

@@ -1,5 +1,5 @@
 import { request, type Agent } from 'node:https';
-import type { KubeTarget } from './client.ts';
+import { bearerToken, type KubeTarget } from './client.ts';
 
 /** One line of a watch stream. */
 export interface WatchEvent<T> {
@@ -21,7 +21,8 @@ export function watchStream<T>(
   return new Promise((resolve, reject) => {
     const url = new URL(path, target.server);
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (target.token) headers.authorization = `Bearer ${target.token}`;
+    const token = bearerToken(target);
+    if (token) headers.authorization = `Bearer ${token}`;
     const req = request(url, { method: 'GET', headers, agent, signal }, (res) => {
       if (res.statusCode !== 200) {
         let body = '';
