@@ -129,10 +129,10 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
         ),
       );
     await writeState();
-    const adminURL = gw.admin?.url ?? '';
-    await writeFile(join(dir, 'admin.url'), adminURL + '\n');
+    const adminURL = gw.admin?.url;
+    if (adminURL) await writeFile(join(dir, 'admin.url'), adminURL + '\n');
     say(`gateway       ${url}`);
-    say(`admin         ${adminURL}   (/metrics, /readyz, /status.json, status page at /)`);
+    if (adminURL) say(`admin         ${adminURL}   (/metrics, /readyz, /status.json, status page at /)`);
     for (const a of cp.apiservers) say(`apiserver-${a.index}   ${a.url}   (audit: ${a.auditLog})`);
     say(`kubeconfig    ${kubeconfig}`);
     say(`logs          ${join(dir, 'kubegate.log')}, ${join(dir, 'logs')}`);
