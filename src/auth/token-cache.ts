@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 
 /**
  * The cache key of a token review: HMAC-SHA256 under a random per-process key of the
@@ -6,7 +6,8 @@ import { createHmac, randomBytes } from 'node:crypto';
  * raw token is never kept; the secret key stops precomputed lookups and hash-flooding.
  */
 export class TokenKeyHasher {
-  readonly #secret = randomBytes(32);
+  // A KeyObject: createHmac with a raw Buffer would import the key again on every call.
+  readonly #secret = createSecretKey(randomBytes(32));
 
   key(token: string, audiences: readonly string[]): string {
     const h = createHmac('sha256', this.#secret);

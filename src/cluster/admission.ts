@@ -6,6 +6,12 @@ import type { Identity, RequestInfo } from '../request/types.ts';
 import type { RulePolicy } from './rule-policy.ts';
 import type { ClusterRuntime } from './runtime.ts';
 
+/** The client of a request, asked for an abort signal only when the request has to queue. */
+export interface ClientPresence {
+  /** Aborts when the client goes away (the request then leaves the queue). */
+  leftSignal(): AbortSignal;
+}
+
 /** A permit that holds nothing (exempt rules, unlimited kinds). */
 const FREE: Permit = { release() {} };
 
@@ -26,7 +32,8 @@ export function admit(
   info: RequestInfo,
   identity: Identity,
   longRunning: boolean,
-  signal: AbortSignal | undefined,
+  /** Made only when the request has to queue: lets it leave the queue when its client goes away. */
+  client: ClientPresence | undefined,
 ): Permit | Promise<Permit> {
   const spec = policy.rule.spec;
   if (spec.action === 'deny') {
@@ -60,7 +67,7 @@ export function admit(
       { retryAfter: retryAfter(0) },
     );
   const queuedAt = performance.now();
-  return limiter.acquire(signal).then(
+  return limiter.acquire(client?.leftSignal()).then(
     (p) => {
       queueWaited(cluster.name, policy.rule.name, queuedAt);
       return withBreaker(cluster, p);

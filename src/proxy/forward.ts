@@ -10,6 +10,7 @@ import {
 } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { impersonationHeaders } from '../auth/index.ts';
+import type { ClientPresence } from '../cluster/admission.ts';
 import type { RulePolicy } from '../cluster/rule-policy.ts';
 import type { ClusterRuntime } from '../cluster/runtime.ts';
 import { GatewayError } from '../errors.ts';
@@ -30,7 +31,7 @@ type AnyResponse = ServerResponse | Http2ServerResponse;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** One client request on its way through authenticate → route → govern → pick → forward, with its access record. */
-export class ProxiedRequest {
+export class ProxiedRequest implements ClientPresence {
   readonly #gw: Gateway;
   readonly #clusterName: string;
   #cluster: ClusterRuntime | null = null;
@@ -91,16 +92,13 @@ export class ProxiedRequest {
         throw new GatewayError('KG_SHUTTING_DOWN', 'ServiceUnavailable', 'kubegate is shutting down', {
           retryAfter: jitteredRetryAfter(),
         });
-      // Lets a request queued for an in-flight slot leave the queue when its client goes away.
-      const left = new AbortController();
-      this.#res.once('close', () => left.abort());
       const a = await admitRequest(
         this.#gw,
         this.#clusterName,
         this.#record,
         authenticationInput(tlsSocketOf(req), req.headers.authorization, req.rawHeaders),
         this.#longRunning,
-        left.signal,
+        this,
         this.#trace,
       );
       this.#cluster = a.cluster;
@@ -114,6 +112,14 @@ export class ProxiedRequest {
     } catch (err) {
       this.#fail(toGatewayError(err));
     }
+  }
+
+  /** Aborts when the client goes away; asked for only when the request has to queue. */
+  leftSignal(): AbortSignal {
+    const left = new AbortController();
+    if (this.#res.destroyed) left.abort();
+    else this.#res.once('close', () => left.abort());
+    return left.signal;
   }
 
   async #forward(exclude: Endpoint | null): Promise<void> {

@@ -1,5 +1,5 @@
 import type { AuthenticationInput } from '../auth/index.ts';
-import { admit } from '../cluster/admission.ts';
+import { admit, type ClientPresence } from '../cluster/admission.ts';
 import type { RulePolicy } from '../cluster/rule-policy.ts';
 import type { ClusterRuntime } from '../cluster/runtime.ts';
 import { GatewayError } from '../errors.ts';
@@ -26,7 +26,7 @@ export async function admitRequest(
   record: AccessRecord,
   input: AuthenticationInput,
   longRunning: boolean,
-  signal: AbortSignal | undefined,
+  client: ClientPresence | undefined,
   trace: RequestTrace | null,
 ): Promise<Admitted> {
   const cluster = gw.cluster(clusterName);
@@ -47,7 +47,7 @@ export async function admitRequest(
   record.rule = rule.name;
   trace?.routed(rule.name);
   const policy = cluster.policy(rule);
-  const permit = await admit(cluster, policy, record.info, identity, longRunning, signal);
+  const permit = await admit(cluster, policy, record.info, identity, longRunning, client);
   trace?.admitted();
   return { cluster, policy, permit };
 }

@@ -45,14 +45,20 @@ export async function tunnelUpgrade(
     gw.accessLog.write(record);
   });
   try {
-    const left = new AbortController();
-    socket.once('close', () => left.abort());
+    const left = {
+      leftSignal(): AbortSignal {
+        const c = new AbortController();
+        if (socket.destroyed) c.abort();
+        else socket.once('close', () => c.abort());
+        return c.signal;
+      },
+    };
     const input = authenticationInput(req.socket as TLSSocket, req.headers.authorization, req.rawHeaders);
     const {
       cluster,
       policy,
       permit: p,
-    } = await admitRequest(gw, clusterName, record, input, true, left.signal, trace);
+    } = await admitRequest(gw, clusterName, record, input, true, left, trace);
     permit = p;
     if (socket.destroyed) permit.release();
     const outcome = (ok: boolean) => {
