@@ -96,11 +96,13 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     say(`starting in ${dir}`);
     cp = await ControlPlane.start({ dir, apiservers: n, binDir: bin, log: (m) => say(m) });
     const gwPort = port || (await freePort());
+    // The gateway's own identity, pointed at the gateway itself: its UpstreamCluster watch rides the
+    // same balanced upstream sessions as client traffic (no replica of its own, no extra connections).
     const upstreamKubeconfig = join(dir, 'gateway-upstream.kubeconfig');
     await writeKubeconfig(
       upstreamKubeconfig,
       'kubegate-upstream',
-      cp.apiservers[0].url,
+      `https://127.0.0.1:${gwPort}`,
       cp.pki.ca.cert,
       cp.pki.gatewayUpstream,
     );

@@ -23,6 +23,7 @@ import { devDir, devState, jsonLines } from './env.ts';
 // 504 "Too large resource version".
 const BIN = fileURLToPath(new URL('../../bin/kubegate', import.meta.url));
 const DRAIN_SECONDS = 8;
+const DELAY_SECONDS = 1;
 const H2_SESSIONS = 5;
 const WATCHES_PER_SESSION = 10;
 const H1_WATCHES = 150;
@@ -63,7 +64,9 @@ function configuration(): Record<string, unknown> {
       },
     ],
     accessLog: { path: join(dir, 'kubegate.log') },
-    shutdown: { drainSeconds: DRAIN_SECONDS },
+    admin: { port: 0 }, // never the default 9443 another gateway may hold
+    // 1 s of "readiness off but still serving" before the drain, as a load balancer needs.
+    shutdown: { delaySeconds: DELAY_SECONDS, drainSeconds: DRAIN_SECONDS },
   };
 }
 
@@ -230,7 +233,7 @@ test('SIGTERM: readiness off, GOAWAY, short requests answered, then watches ende
     });
   const slowH2 = [timed(h2(sessions[0], SLOW_LIST)), timed(h2(sessions[0], SLOW_LIST))];
   const slowH1 = timed(h1(SLOW_LIST, keepAlive));
-  const readyzAfterSlow = slowH1.then(() => h1('/readyz', keepAlive));
+  // The drain closes HTTP/1.1 keep-alive connections after their answer (HTTP/1.1's GOAWAY).
   await sleep(700);
   const slowLate = timed(h2(sessions[0], SLOW_LIST));
   await sleep(300);
@@ -245,9 +248,17 @@ test('SIGTERM: readiness off, GOAWAY, short requests answered, then watches ende
     assert.equal(r.status, 504, r.body);
     assert.match(r.body, /Too large resource version/, "the apiserver's own answer");
   }
-  const readyz = await readyzAfterSlow;
-  assert.equal(readyz.status, 503, `/readyz while draining: ${readyz.body}`);
-  assert.match(readyz.body, /shutting down/);
+  const h1Slow = await slowH1;
+  assert.equal(
+    h1Slow.headers.connection,
+    'close',
+    'an HTTP/1.1 answer during the drain closes its connection',
+  );
+  assert.match(
+    newConnection,
+    /^\/readyz 503 .*shutting down/,
+    `a new connection during the delay: ${newConnection}`,
+  );
 
   await Promise.all(watches.map((w) => w.closed));
   const { code, signal, at } = await exited;
@@ -256,7 +267,7 @@ test('SIGTERM: readiness off, GOAWAY, short requests answered, then watches ende
 
   assert.equal(goaways.length, sessions.length, 'every HTTP/2 session got GOAWAY');
   const goawayMs = Math.max(...goaways) - sigterm;
-  assert.ok(goawayMs < 1000, `GOAWAY ${goawayMs} ms after SIGTERM`);
+  assert.ok(goawayMs < DELAY_SECONDS * 1000 + 1000, `GOAWAY ${goawayMs} ms after SIGTERM`);
 
   const lastShort = Math.max(...shortDone);
   const closes = watches.map((w) => w.closedAt).sort((a, b) => a - b);
@@ -274,7 +285,7 @@ test('SIGTERM: readiness off, GOAWAY, short requests answered, then watches ende
   const cut = watches.filter((w) => !w.clean).map((w) => w.proto);
   assert.deepEqual(cut, [], 'every watch ended cleanly');
   const exitMs = at - sigterm;
-  assert.ok(exitMs < (DRAIN_SECONDS + 3) * 1000, `exit ${exitMs} ms after SIGTERM`);
+  assert.ok(exitMs < (DELAY_SECONDS + DRAIN_SECONDS + 3) * 1000, `exit ${exitMs} ms after SIGTERM`);
 
   const log = jsonLines(join(dir, 'kubegate.log'));
   const slowLogged = log.filter((l) => l.kind === 'access' && l.uri === SLOW_LIST);
@@ -300,7 +311,7 @@ async function newConnectionReadyz(): Promise<string> {
   return h1('/readyz', false).then(
     (r) => {
       assert.notEqual(r.status, 200, 'a new connection was told the gateway is ready while draining');
-      return `/readyz ${r.status}`;
+      return `/readyz ${r.status} ${r.body}`;
     },
     (e: NodeJS.ErrnoException) => `refused (${e.code ?? e.message})`,
   );

@@ -42,8 +42,16 @@ test('a service-account token is verified against the JWKS without TokenReview; 
       headers: { authorization: `Bearer ${token}` },
     });
     assert.equal(ok.status, 200, ok.body);
-    const line = gw.logs().find((l) => l.kind === 'access' && l.status === 200 && String(l.uri).includes(NS));
-    assert.equal((line?.user as { username: string }).username, `system:serviceaccount:${NS}:reader`);
+    // The access log is written asynchronously: wait for the line.
+    let line: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && !line; i++) {
+      line = gw.logs().find((l) => l.kind === 'access' && l.status === 200 && String(l.uri).includes(NS));
+      if (!line) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(
+      (line?.user as { username: string } | undefined)?.username,
+      `system:serviceaccount:${NS}:reader`,
+    );
 
     const [h, p, sig] = token.split('.');
     const forged = `${h}.${p}.${sig.slice(0, -4)}AAAA`;
