@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KubeAPIError, type KubeClient } from '../kube/client.ts';
-import { Informer, type KubeObject } from '../kube/informer.ts';
+import type { KubeObject } from '../kube/informer.ts';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
 import type { ConfigIssue } from './issues.ts';
+import { ObjectClusterSource } from './object-cluster-source.ts';
 import type { ClusterConfig, ClusterMaterial } from './model.ts';
 import { CRDClusterSpec, type Defaults } from './schema/cluster.ts';
 import { SchemaCheck } from './schema-check.ts';
@@ -37,20 +38,11 @@ class RefError extends Error {
  * accepted version serving. Either way the verdict goes to `status.conditions` (Accepted,
  * ResolvedRefs) with `observedGeneration`.
  */
-export class UpstreamClusterSource {
-  readonly #client: KubeClient;
-  readonly #informer: Informer<UpstreamClusterObject>;
-  readonly #apply: (clusters: readonly ClusterConfig[]) => Promise<void>;
-  readonly #log: Logger;
-  #defaults: Defaults;
-  #reserved: ReadonlySet<string>;
+export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterObject> {
   /** Last accepted configuration per object name. */
   readonly #good = new Map<string, { hash: string; config: ClusterConfig }>();
-  /** Object versions rejected (each generation once), for metrics. */
-  rejections = 0;
   readonly #rejected = new Map<string, string>();
   #resync: NodeJS.Timeout | null = null;
-  #queue: Promise<void> = Promise.resolve();
 
   constructor(
     client: KubeClient,
@@ -59,48 +51,22 @@ export class UpstreamClusterSource {
     apply: (clusters: readonly ClusterConfig[]) => Promise<void>,
     log: Logger,
   ) {
-    this.#client = client;
-    this.#defaults = defaults;
-    this.#reserved = reserved;
-    this.#apply = apply;
-    this.#log = log;
-    this.#informer = new Informer(client, PATH, () => this.#sync(), log);
+    super(client, PATH, 'UpstreamCluster', defaults, reserved, apply, log);
   }
 
-  /** Starts list+watch; resolves once the first list was applied. */
-  async start(): Promise<void> {
-    await this.#informer.start();
-    await this.#queue;
-    this.#resync = setInterval(() => this.#sync(), RESYNC_MS); // picks up rotated Secrets
+  override async start(): Promise<void> {
+    await super.start();
+    this.#resync = setInterval(() => this.sync(), RESYNC_MS); // picks up rotated Secrets
     this.#resync.unref();
   }
 
-  /** New file defaults or file cluster names: re-evaluates every object. */
-  update(defaults: Defaults, reserved: ReadonlySet<string>): Promise<void> {
-    this.#defaults = defaults;
-    this.#reserved = reserved;
-    return this.#sync();
-  }
-
-  #sync(): Promise<void> {
-    this.#queue = this.#queue
-      .then(() => this.#rebuild())
-      .catch((err: unknown) =>
-        this.#log.error(
-          { kind: 'config', source: 'UpstreamCluster', err: (err as Error).message },
-          'sync failed',
-        ),
-      );
-    return this.#queue;
-  }
-
-  async #rebuild(): Promise<void> {
-    const objects = this.#informer.items;
+  protected async rebuild(): Promise<void> {
+    const objects = this.informer.items;
     const names = new Set(objects.map((o) => o.metadata.name));
     for (const name of this.#good.keys()) if (!names.has(name)) this.#good.delete(name);
     const statuses: (() => Promise<void>)[] = [];
     for (const obj of objects) statuses.push(await this.#evaluate(obj));
-    await this.#apply([...this.#good.values()].map((g) => g.config));
+    await this.apply([...this.#good.values()].map((g) => g.config));
     // Status is written after the clusters are live, so a slow status write never delays a change.
     await Promise.all(statuses.map((write) => write()));
   }
@@ -127,7 +93,7 @@ export class UpstreamClusterSource {
     };
     let conditions: Condition[];
     let endpoints = 0;
-    if (this.#reserved.has(name)) {
+    if (this.reserved.has(name)) {
       conditions = fail(
         'Accepted',
         'NameConflict',
@@ -137,7 +103,7 @@ export class UpstreamClusterSource {
     } else {
       const issues: ConfigIssue[] = specCheck.check(obj.spec, 'spec');
       if (issues.length === 0 && specCheck.is(obj.spec))
-        issues.push(...checkClusterSpec(obj.spec, this.#defaults, 'spec'));
+        issues.push(...checkClusterSpec(obj.spec, this.defaults, 'spec'));
       if (issues.length > 0 || !specCheck.is(obj.spec)) {
         conditions = fail('Accepted', 'Invalid', issues.map((i) => `${i.path}: ${i.message}`).join('; '));
       } else {
@@ -145,13 +111,13 @@ export class UpstreamClusterSource {
         try {
           const material = await this.#material(spec);
           const hash = createHash('sha256')
-            .update(JSON.stringify([spec, material, this.#defaults]))
+            .update(JSON.stringify([spec, material, this.defaults]))
             .digest('hex');
           const prev = this.#good.get(name);
           if (prev?.hash !== hash)
             this.#good.set(name, {
               hash,
-              config: resolveCluster(name, `UpstreamCluster/${name}`, spec, this.#defaults, material),
+              config: resolveCluster(name, `UpstreamCluster/${name}`, spec, this.defaults, material),
             });
           endpoints = spec.endpoints.length;
           conditions = [
@@ -176,7 +142,7 @@ export class UpstreamClusterSource {
         }
         const still = this.#good.has(name) ? ' (the last accepted version keeps serving)' : '';
         conditions[0].message += still;
-        this.#log.error(
+        this.log.error(
           {
             kind: 'config',
             source: `UpstreamCluster/${name}`,
@@ -217,7 +183,7 @@ export class UpstreamClusterSource {
     field: string,
   ): Promise<Record<string, string | undefined>> {
     try {
-      const s = await this.#client.json<{ data?: Record<string, string> }>(
+      const s = await this.client.json<{ data?: Record<string, string> }>(
         'GET',
         `/api/v1/namespaces/${r.namespace}/secrets/${r.name}`,
       );
@@ -255,17 +221,17 @@ export class UpstreamClusterSource {
       }),
     };
     try {
-      await this.#client.json('PATCH', `${PATH}/${obj.metadata.name}/status`, { status });
+      await this.client.json('PATCH', `${PATH}/${obj.metadata.name}/status`, { status });
     } catch (err) {
-      this.#log.warn(
+      this.log.warn(
         { kind: 'config', source: `UpstreamCluster/${obj.metadata.name}`, err: (err as Error).message },
         'could not write status',
       );
     }
   }
 
-  stop(): void {
-    this.#informer.stop();
+  override stop(): void {
+    super.stop();
     if (this.#resync) clearInterval(this.#resync);
   }
 }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.ts';
-import { Informer, type KubeObject } from '../kube/informer.ts';
+import type { KubeObject } from '../kube/informer.ts';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
 import { translateKubeGatewayCluster } from './kubegateway/index.ts';
+import { ObjectClusterSource } from './object-cluster-source.ts';
 import type { ClusterConfig } from './model.ts';
 import type { Defaults } from './schema/cluster.ts';
 
@@ -16,17 +17,9 @@ const PATH = '/apis/proxy.kubegateway.io/v1alpha1/upstreamclusters';
  * per object version; an object that cannot be served safely (no CA, invalid after translation) is
  * logged and left out. Their status is KubeGateway's, so nothing is written back.
  */
-export class KubeGatewayClusterSource {
-  readonly #informer: Informer<KubeObject>;
-  readonly #apply: (clusters: readonly ClusterConfig[]) => Promise<void>;
-  readonly #log: Logger;
-  #defaults: Defaults;
-  #reserved: ReadonlySet<string>;
+export class KubeGatewayClusterSource extends ObjectClusterSource<KubeObject> {
   readonly #reported = new Set<string>();
-  /** Object versions not served (each resourceVersion once), for metrics. */
-  rejections = 0;
   readonly #good = new Map<string, { hash: string; config: ClusterConfig }>();
-  #queue: Promise<void> = Promise.resolve();
 
   constructor(
     client: KubeClient,
@@ -35,39 +28,12 @@ export class KubeGatewayClusterSource {
     apply: (clusters: readonly ClusterConfig[]) => Promise<void>,
     log: Logger,
   ) {
-    this.#defaults = defaults;
-    this.#reserved = reserved;
-    this.#apply = apply;
-    this.#log = log;
-    this.#informer = new Informer(client, PATH, () => void this.#sync(), log);
+    super(client, PATH, 'kubegateway', defaults, reserved, apply, log);
   }
 
-  async start(): Promise<void> {
-    await this.#informer.start();
-    await this.#queue;
-  }
-
-  update(defaults: Defaults, reserved: ReadonlySet<string>): Promise<void> {
-    this.#defaults = defaults;
-    this.#reserved = reserved;
-    return this.#sync();
-  }
-
-  #sync(): Promise<void> {
-    this.#queue = this.#queue
-      .then(() => this.#rebuild())
-      .catch((err: unknown) =>
-        this.#log.error(
-          { kind: 'config', source: 'kubegateway', err: (err as Error).message },
-          'sync failed',
-        ),
-      );
-    return this.#queue;
-  }
-
-  async #rebuild(): Promise<void> {
+  protected async rebuild(): Promise<void> {
     const next = new Map<string, { hash: string; config: ClusterConfig }>();
-    for (const obj of this.#informer.items) {
+    for (const obj of this.informer.items) {
       const source = `kubegateway UpstreamCluster/${obj.metadata.name}`;
       const version = `${obj.metadata.name}@${obj.metadata.resourceVersion ?? ''}`;
       const report = !this.#reported.has(version);
@@ -75,7 +41,7 @@ export class KubeGatewayClusterSource {
       const reject = (message: string) => {
         if (!report) return;
         this.rejections++;
-        this.#log.error({ kind: 'config', source }, `not served: ${message}`);
+        this.log.error({ kind: 'config', source }, `not served: ${message}`);
       };
       let t;
       try {
@@ -85,15 +51,15 @@ export class KubeGatewayClusterSource {
         continue;
       }
       if (report && t.unsupported.length > 0)
-        this.#log.warn(
+        this.log.warn(
           { kind: 'config', source, unsupported: t.unsupported },
           'fields kubegate does not carry over',
         );
-      if (this.#reserved.has(t.name)) {
+      if (this.reserved.has(t.name)) {
         reject(`a cluster named "${t.name}" is defined in the kubegate configuration file, which wins`);
         continue;
       }
-      const issues = checkClusterSpec(t.spec, this.#defaults, 'spec');
+      const issues = checkClusterSpec(t.spec, this.defaults, 'spec');
       if (issues.length > 0) {
         reject(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
         continue;
@@ -109,22 +75,18 @@ export class KubeGatewayClusterSource {
       }
       const material = { ca: m.ca, cert: m.cert, key: m.key, token: m.token, clientCA: m.clientCA };
       const hash = createHash('sha256')
-        .update(JSON.stringify([t.spec, material, this.#defaults]))
+        .update(JSON.stringify([t.spec, material, this.defaults]))
         .digest('hex');
       const prev = this.#good.get(t.name);
       next.set(
         t.name,
         prev?.hash === hash
           ? prev
-          : { hash, config: resolveCluster(t.name, source, t.spec, this.#defaults, material) },
+          : { hash, config: resolveCluster(t.name, source, t.spec, this.defaults, material) },
       );
     }
     this.#good.clear();
     for (const [k, v] of next) this.#good.set(k, v);
-    await this.#apply([...next.values()].map((g) => g.config));
-  }
-
-  stop(): void {
-    this.#informer.stop();
+    await this.apply([...next.values()].map((g) => g.config));
   }
 }

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { resolveGatewayConfiguration } from '../../../src/config/file-config.ts';
 import { createCA, issueCert } from '../../../src/dev/pki.ts';
 import { RunningGateway } from '../../../src/gateway.ts';
+import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
 
 // The gateway in-process in front of a fake apiserver whose /readyz answers 200 while `up`: the
 // admin /readyz is 200, 503 with the reason once the only endpoint fails its health checks, 200
@@ -38,29 +39,11 @@ before(async () => {
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const port = (upstream.address() as AddressInfo).port;
   const config = await resolveGatewayConfiguration(
-    {
-      apiVersion: 'kubegate.io/v1alpha1',
-      kind: 'GatewayConfiguration',
-      listeners: [
-        {
-          name: 'main',
-          port: 0,
-          tls: { certFile: 'gateway.crt', keyFile: 'gateway.key', clientCAFile: 'ca.crt' },
-          cluster: 'fake',
-        },
-      ],
-      clusters: [
-        {
-          name: 'fake',
-          endpoints: [{ name: 'fake-apiserver', url: `https://127.0.0.1:${port}` }],
-          upstreamCA: { file: 'ca.crt' },
-          credentials: { certFile: 'gateway.crt', keyFile: 'gateway.key' },
-          healthCheck: { intervalSeconds: 0.2, timeoutSeconds: 1, rise: 1, fall: 1 },
-        },
-      ],
-      admin: { port: 0 },
-      shutdown: { delaySeconds: 1 },
-    },
+    fakeClusterConfiguration(
+      `https://127.0.0.1:${port}`,
+      { healthCheck: { intervalSeconds: 0.2, timeoutSeconds: 1, rise: 1, fall: 1 } },
+      { admin: { port: 0 }, shutdown: { delaySeconds: 1 } },
+    ),
     dir,
   );
   gateway = await RunningGateway.start(config, pino({ level: 'silent' }));

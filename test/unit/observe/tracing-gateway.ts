@@ -13,6 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
 
 // The tracing tests' gateway: in-process, in front of a fake kube-apiserver (TLS HTTP/2, port 0)
 // that records the headers each request arrives with and answers an `Upgrade` with a 101 and an
@@ -79,29 +80,11 @@ export async function startGateway(): Promise<TestGateway> {
   const port = (upstream.address() as AddressInfo).port;
 
   const cfg = await resolveGatewayConfiguration(
-    {
-      apiVersion: 'kubegate.io/v1alpha1',
-      kind: 'GatewayConfiguration',
-      listeners: [
-        {
-          name: 'main',
-          address: '127.0.0.1',
-          port: 0,
-          tls: { certFile: 'gateway.crt', keyFile: 'gateway.key', clientCAFile: 'ca.crt' },
-          cluster: 'fake',
-        },
-      ],
-      clusters: [
-        {
-          name: 'fake',
-          endpoints: [{ name: 'fake-apiserver', url: `https://127.0.0.1:${port}` }],
-          upstreamCA: { file: 'ca.crt' },
-          credentials: { tokenFile: 'gateway.token' },
-          healthCheck: { intervalSeconds: 0.5, timeoutSeconds: 1, rise: 1, fall: 2 },
-          rules: RULES,
-        },
-      ],
-    },
+    fakeClusterConfiguration(
+      `https://127.0.0.1:${port}`,
+      { credentials: { tokenFile: 'gateway.token' }, rules: RULES },
+      {},
+    ),
     dir,
   );
   const gateway = await RunningGateway.start(cfg, pino({ level: 'silent' }));

@@ -18,6 +18,7 @@ import { resolveGatewayConfiguration } from '../../../src/config/file-config.ts'
 import type { GatewayConfig } from '../../../src/config/model.ts';
 import { createCA, issueCert } from '../../../src/dev/pki.ts';
 import { RunningGateway } from '../../../src/gateway.ts';
+import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
 
 // The gateway in-process in front of a fake kube-apiserver (TLS HTTP/2 on 127.0.0.1, port 0) that
 // answers 500 while `failing` is set: relayed 5xx answers count as breaker failures; once open,
@@ -38,38 +39,22 @@ let hits = 0;
 
 function gatewayConfig(dir: string, upstreamURL: string): Promise<GatewayConfig> {
   return resolveGatewayConfiguration(
-    {
-      apiVersion: 'kubegate.io/v1alpha1',
-      kind: 'GatewayConfiguration',
-      listeners: [
-        {
-          name: 'main',
-          address: '127.0.0.1',
-          port: 0,
-          tls: { certFile: 'gateway.crt', keyFile: 'gateway.key', clientCAFile: 'ca.crt' },
-          cluster: 'fake',
-        },
-      ],
-      clusters: [
-        {
-          name: 'fake',
-          endpoints: [{ name: 'fake-apiserver', url: upstreamURL }],
-          upstreamCA: { file: 'ca.crt' },
-          credentials: { certFile: 'gateway.crt', keyFile: 'gateway.key' },
-          healthCheck: { intervalSeconds: 0.5, timeoutSeconds: 1, rise: 1, fall: 2 },
-          circuitBreaker: {
-            message: BREAKER_MESSAGE,
-            automatic: {
-              windowSeconds: 10,
-              minRequests: 4,
-              errorRatio: 0.5,
-              openSeconds: OPEN_MS / 1000,
-              halfOpenProbes: 2,
-            },
+    fakeClusterConfiguration(
+      upstreamURL,
+      {
+        circuitBreaker: {
+          message: BREAKER_MESSAGE,
+          automatic: {
+            windowSeconds: 10,
+            minRequests: 4,
+            errorRatio: 0.5,
+            openSeconds: OPEN_MS / 1000,
+            halfOpenProbes: 2,
           },
         },
-      ],
-    },
+      },
+      {},
+    ),
     dir,
   );
 }

@@ -18,6 +18,7 @@ import { resolveGatewayConfiguration } from '../../../src/config/file-config.ts'
 import type { GatewayConfig } from '../../../src/config/model.ts';
 import { createCA, issueCert } from '../../../src/dev/pki.ts';
 import { RunningGateway } from '../../../src/gateway.ts';
+import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
 
 // The gateway in-process in front of a fake kube-apiserver (TLS HTTP/2 on 127.0.0.1, port 0) that
 // records what reaches it: trace context passes unchanged; client credentials and identity claims
@@ -54,29 +55,7 @@ let allowImpersonation = false;
 /** The gateway configuration: the one place in this file that knows the configuration schema. */
 function gatewayConfig(dir: string, upstreamURL: string): Promise<GatewayConfig> {
   return resolveGatewayConfiguration(
-    {
-      apiVersion: 'kubegate.io/v1alpha1',
-      kind: 'GatewayConfiguration',
-      listeners: [
-        {
-          name: 'main',
-          address: '127.0.0.1',
-          port: 0,
-          tls: { certFile: 'gateway.crt', keyFile: 'gateway.key', clientCAFile: 'ca.crt' },
-          cluster: 'fake',
-        },
-      ],
-      clusters: [
-        {
-          name: 'fake',
-          endpoints: [{ name: 'fake-apiserver', url: upstreamURL }],
-          upstreamCA: { file: 'ca.crt' },
-          credentials: { tokenFile: 'gateway.token' },
-          healthCheck: { intervalSeconds: 0.5, timeoutSeconds: 1, rise: 1, fall: 2 },
-          rules: [],
-        },
-      ],
-    },
+    fakeClusterConfiguration(upstreamURL, { credentials: { tokenFile: 'gateway.token' } }, {}),
     dir,
   );
 }
