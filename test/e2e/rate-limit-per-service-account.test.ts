@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { writeKubeconfig } from '../../src/dev/kubeconfig.ts';
 import { devDir, kubectl, kubectlPath } from './env.ts';
 import { h2request, OwnGateway } from './own-gateway.ts';
-import { x509User } from './users.ts';
+import { x509User, viewerServiceAccount } from './users.ts';
 
 const run = promisify(execFile);
 const ADMIN = 'apiserver-0.kubeconfig';
@@ -27,19 +27,7 @@ let observerKubeconfig = '';
 
 before(
   async () => {
-    await kubectl(ADMIN, ['create', 'namespace', NS]);
-    await kubectl(ADMIN, ['-n', NS, 'create', 'serviceaccount', SA]);
-    await kubectl(ADMIN, [
-      '-n',
-      NS,
-      'create',
-      'rolebinding',
-      'view',
-      '--clusterrole=view',
-      `--serviceaccount=${NS}:${SA}`,
-      `--user=${OBSERVER}`,
-    ]);
-    const token = (await kubectl(ADMIN, ['-n', NS, 'create', 'token', SA, '--duration', '1h'])).trim();
+    const token = await viewerServiceAccount(NS, SA, OBSERVER);
     gw = await OwnGateway.start({
       rules: [
         {

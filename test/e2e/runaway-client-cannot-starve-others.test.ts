@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { devDir, kubectl } from './env.ts';
 import { h2request, OwnGateway } from './own-gateway.ts';
-import { x509User } from './users.ts';
+import { x509User, viewerServiceAccount } from './users.ts';
 
 const ADMIN = 'apiserver-0.kubeconfig';
 const NS = `runaway-${process.pid}`;
@@ -27,19 +27,7 @@ let childExit: Promise<never>;
 
 before(
   async () => {
-    await kubectl(ADMIN, ['create', 'namespace', NS]);
-    await kubectl(ADMIN, ['-n', NS, 'create', 'serviceaccount', SA]);
-    await kubectl(ADMIN, [
-      '-n',
-      NS,
-      'create',
-      'rolebinding',
-      'view',
-      '--clusterrole=view',
-      `--serviceaccount=${NS}:${SA}`,
-      `--user=${MEASURER}`,
-    ]);
-    const token = (await kubectl(ADMIN, ['-n', NS, 'create', 'token', SA, '--duration', '1h'])).trim();
+    const token = await viewerServiceAccount(NS, SA, MEASURER);
     gw = await OwnGateway.start({
       rules: [
         {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { writeKubeconfig } from '../../src/dev/kubeconfig.ts';
 import { issueCert } from '../../src/dev/pki.ts';
-import { devDir } from './env.ts';
+import { devDir, kubectl } from './env.ts';
 
 /** Mints an x509 user signed by the dev cluster CA; returns the kubeconfig name (relative to the dev dir). */
 export async function x509User(user: string, groups: string[] = []): Promise<string> {
@@ -35,4 +35,18 @@ export async function tokenUser(label: string, token: string): Promise<string> {
   };
   await writeFile(join(dir, name), stringify(doc), { mode: 0o600 });
   return name;
+}
+
+/**
+ * A namespace with a service account that may read it (`view`), as may `alsoUser`; returns a
+ * one-hour token of the service account. Runs as the dev admin, straight to apiserver-0.
+ */
+export async function viewerServiceAccount(ns: string, sa: string, alsoUser: string): Promise<string> {
+  const admin = 'apiserver-0.kubeconfig';
+  await kubectl(admin, ['create', 'namespace', ns]);
+  await kubectl(admin, ['-n', ns, 'create', 'serviceaccount', sa]);
+  await kubectl(admin, [
+    '-n', ns, 'create', 'rolebinding', 'view', '--clusterrole=view', `--serviceaccount=${ns}:${sa}`, `--user=${alsoUser}`,
+  ]); // prettier-ignore
+  return (await kubectl(admin, ['-n', ns, 'create', 'token', sa, '--duration', '1h'])).trim();
 }
