@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { stopChild, waitPort } from './haproxy.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface GatewayOptions {
+  port: number;
+  adminPort: number;
+  upstreams: readonly string[];
+  /** Listener TLS: serving cert/key and the client CA. */
+  tls: { certFile: string; keyFile: string; clientCAFile: string };
+  upstreamCA: string;
+  credentials: { certFile: string; keyFile: string };
+  /** Folder for the config file, the access log and any CPU profile. */
+  dir: string;
+  /** Write a V8 CPU profile into this folder on exit. */
+  cpuProfDir?: string;
+  /** Extra rules ahead of the defaults (the reload scenario swaps them). */
+  rules?: readonly Record<string, unknown>[];
+}
+
+// Full pipeline, nothing ever triggers: rules a request walks past, limits far above the load.
+const RULES: readonly Record<string, unknown>[] = [
+  { name: 'probes', match: { nonResourceURLs: ['/healthz*', '/livez*', '/readyz*'] }, exempt: true },
+  {
+    name: 'shed-pod-lists',
+    match: { verbs: ['list'], apiGroups: [''], resources: ['pods'], namespaces: [''] },
+  },
+  {
+    name: 'ci',
+    match: { serviceAccounts: ['ci:*'] },
+    limits: { qps: 5, burst: 10, perUser: { key: 'serviceAccount' } },
+  },
+  {
+    name: 'everyone',
+    exclude: { namespaces: ['kube-system'] },
+    limits: {
+      qps: 1000000,
+      burst: 1000000,
+      maxInflightReadOnly: 100000,
+      maxInflightMutating: 10000,
+      maxLongRunning: 100000,
+      queue: { length: 1000, timeoutSeconds: 10 },
+    },
+  },
+];
+
+/** The GatewayConfiguration document the bench runs kubegate with. */
+export function gatewayConfiguration(o: GatewayOptions): Record<string, unknown> {
+  return {
+    apiVersion: 'kubegate.io/v1alpha1',
+    kind: 'GatewayConfiguration',
+    listeners: [{ name: 'main', address: '127.0.0.1', port: o.port, tls: o.tls, cluster: 'bench' }],
+    clusters: [
+      {
+        name: 'bench',
+        endpoints: o.upstreams.map((url, i) => ({ name: `upstream-${i}`, url })),
+        upstreamCA: { file: o.upstreamCA },
+        credentials: o.credentials,
+        balancer: 'least-request',
+        healthCheck: { intervalSeconds: 2, timeoutSeconds: 1, rise: 1, fall: 2 },
+        rules: [...(o.rules ?? []), ...RULES],
+        defaultRule: { limits: { maxInflightReadOnly: 100000, maxInflightMutating: 10000 } },
+      },
+    ],
+    accessLog: { path: join(o.dir, 'access.log') },
+    admin: { address: '127.0.0.1', port: o.adminPort },
+    shutdown: { drainSeconds: 1 },
+  };
+}
+
+/** `kubegate serve` as a child process (node directly, so its pid is the gateway's). */
+export class Gateway {
+  readonly opts: GatewayOptions;
+  readonly file: string;
+  #child: ChildProcess | null = null;
+
+  constructor(opts: GatewayOptions) {
+    this.opts = opts;
+    this.file = join(opts.dir, 'kubegate.yaml');
+  }
+
+  get pid(): number {
+    return this.#child?.pid ?? 0;
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.opts.port}`;
+  }
+
+  /** Rewrites the configuration atomically (kubegate reloads it live). */
+  async write(rules?: readonly Record<string, unknown>[]): Promise<void> {
+    const { rename } = await import('node:fs/promises');
+    const tmp = `${this.file}.tmp`;
+    await writeFile(tmp, stringify(gatewayConfiguration({ ...this.opts, rules: rules ?? this.opts.rules })));
+    await rename(tmp, this.file);
+  }
+
+  /** Starts the gateway and waits until its admin /readyz answers 200. */
+  async start(): Promise<void> {
+    await this.write();
+    const args = this.opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${this.opts.cpuProfDir}`] : [];
+    this.#child = spawn(process.execPath, [...args, MAIN, 'serve', '-f', this.file], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await waitPort(this.opts.port, 30_000);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const res = await fetch(`http://127.0.0.1:${this.opts.adminPort}/readyz`).catch(() => null);
+      if (res?.status === 200) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('kubegate did not become ready within 30 s');
+  }
+
+  /** SIGTERM (a CPU profile is written on a clean exit), SIGKILL after 10 s. */
+  async stop(): Promise<void> {
+    await stopChild(this.#child, 10_000);
+    this.#child = null;
+  }
+}

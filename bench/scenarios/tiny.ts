@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import { createBenchPKI } from '../lib/pki.ts';
+import { profileUnderMaxLoad } from '../lib/profile-run.ts';
+import { table } from '../lib/results.ts';
+import type { Scenario } from '../lib/scenario.ts';
+import { sideBySide } from '../lib/side-by-side.ts';
+import { BENCH_TOKEN, TinyUpstream } from '../lib/tiny-upstream.ts';
+
+const PATH = '/api/v1/namespaces/default/configmaps/bench';
+
+/** Direct vs kubegate vs HAProxy L7/L4 in front of a tiny HTTP/2 server, so the gateway's own cost shows. */
+export const tiny: Scenario = {
+  name: 'tiny',
+  describe:
+    'tiny TLS h2 upstream (1 KiB JSON): direct, kubegate, HAProxy L7, HAProxy L4 at 500/2000/5000 req/s and max',
+  async run(ctx) {
+    const pki = await createBenchPKI(join(ctx.dir, 'pki'));
+    const upstream = new TinyUpstream(pki);
+    await upstream.start();
+    // h2load cannot present a client certificate, so clients authenticate with a bearer token that
+    // the gateway reviews once (TokenReview to the tiny upstream) and then finds in its token cache.
+    const headers = [`authorization: Bearer ${BENCH_TOKEN}`];
+    const setup = {
+      upstreams: [upstream.url],
+      tls: { certFile: pki.server.cert, keyFile: pki.server.key, clientCAFile: pki.ca.cert },
+      serverPem: pki.serverPem,
+      caFile: pki.ca.cert,
+      credentials: { certFile: pki.gatewayClient.cert, keyFile: pki.gatewayClient.key },
+      dir: ctx.dir,
+    };
+    try {
+      const r = await sideBySide(setup, {
+        rates: [500, 2000, 5000, 'max'],
+        reps: ctx.reps,
+        durationSeconds: ctx.durationSeconds,
+        warmupSeconds: ctx.warmupSeconds,
+        headers,
+        path: PATH,
+      });
+      console.log('  cpu profile of kubegate under max load');
+      const prof = await profileUnderMaxLoad(
+        {
+          upstreams: [upstream.url],
+          tls: setup.tls,
+          upstreamCA: pki.ca.cert,
+          credentials: { certFile: pki.gatewayClient.cert, keyFile: pki.gatewayClient.key },
+          dir: join(ctx.dir, 'prof'),
+        },
+        { path: PATH, headers, seconds: 10, name: 'tiny-max' },
+      );
+      const profMd = table(
+        ['function', 'where', 'self ms', '%'],
+        prof.top.map((t) => [t.fn, t.where, t.selfMs, t.percent]),
+      );
+      return {
+        name: 'tiny',
+        data: {
+          upstream: 'tiny TLS HTTP/2 server in the harness process, 1 KiB JSON',
+          auth: 'bearer token, TokenReview cached by the gateway',
+          cells: r.cells,
+          kubegateVsDirect: r.kubegateVsDirect,
+          kubegateVsHAProxyL7: r.kubegateVsHAProxyL7,
+          profile: { reqPerSec: prof.load.reqPerSec, topSelfTime: prof.top },
+          runs: r.runs,
+        },
+        markdown: [
+          '## tiny',
+          '',
+          r.markdown,
+          '',
+          `CPU profile of kubegate at max load (${prof.load.reqPerSec.toFixed(0)} req/s while profiling), top self time:`,
+          '',
+          profMd,
+        ].join('\n'),
+      };
+    } finally {
+      await upstream.stop();
+    }
+  },
+};
