@@ -7,9 +7,12 @@ import { describeMachine } from './lib/machine.ts';
 import { saveResult } from './lib/results.ts';
 import type { Scenario } from './lib/scenario.ts';
 import { ensureTools } from './lib/tools.ts';
+import { apiserver } from './scenarios/apiserver.ts';
+import { connections } from './scenarios/connections.ts';
+import { reload } from './scenarios/reload.ts';
 import { tiny } from './scenarios/tiny.ts';
 
-const SCENARIOS: readonly Scenario[] = [tiny];
+const SCENARIOS: readonly Scenario[] = [tiny, apiserver, connections, reload];
 
 function envInt(name: string, def: number): number {
   const v = process.env[name];

@@ -49,3 +49,33 @@ export async function topSelfTime(file: string, top: number): Promise<SelfTime[]
       percent: Math.round((t.us / all) * 1000) / 10,
     }));
 }
+
+/** Self time summed per source file (node internals, each dependency, each src/ file), top `top`. */
+export async function selfTimeByFile(file: string, top: number): Promise<SelfTime[]> {
+  const p = JSON.parse(await readFile(file, 'utf8')) as Profile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const totals = new Map<string, number>();
+  let all = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const n = byId.get(p.samples[i]!);
+    const dt = p.timeDeltas[i] ?? 0;
+    if (!n) continue;
+    all += dt;
+    const url = n.callFrame.url;
+    const key = url
+      ? url
+          .replace(/^file:\/\/.*?\/node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, 'npm:$1')
+          .replace(/^file:\/\/.*?\/src\//, 'src/')
+      : n.callFrame.functionName || '(native)';
+    totals.set(key, (totals.get(key) ?? 0) + dt);
+  }
+  return [...totals.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([where, us]) => ({
+      fn: '',
+      where,
+      selfMs: Math.round(us / 1000),
+      percent: Math.round((us / all) * 1000) / 10,
+    }));
+}

@@ -1,0 +1,95 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { stopChild } from './haproxy.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/kubegate', import.meta.url));
+const run = promisify(execFile);
+
+/** A `kubegate dev` control plane (etcd, 3 apiservers) the bench starts in its temp folder. */
+export class DevCluster {
+  readonly dir: string;
+  apiservers: string[] = [];
+  #child: ChildProcess | null = null;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  pki(file: string): string {
+    return join(this.dir, 'pki', file);
+  }
+
+  /** Starts it and waits for `kubegate dev: ready` (at most 3 minutes: the first run may build binaries). */
+  async start(apiservers = 3): Promise<void> {
+    const c = spawn(BIN, ['dev', '--dir', this.dir, '--apiservers', String(apiservers)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    this.#child = c;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('kubegate dev not ready after 180 s')), 180_000);
+      let out = '';
+      c.stdout!.setEncoding('utf8');
+      c.stdout!.on('data', (d: string) => {
+        out += d;
+        if (out.includes('kubegate dev: ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      c.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`kubegate dev exited with ${code}:\n${out}`));
+      });
+    });
+    c.stdout!.resume();
+    const state = JSON.parse(await readFile(join(this.dir, 'state.json'), 'utf8')) as {
+      apiservers: string[];
+    };
+    this.apiservers = state.apiservers;
+  }
+
+  /** kubectl as the dev admin, straight to apiserver 0. */
+  async kubectl(...args: string[]): Promise<string> {
+    const { stdout } = await run(
+      'kubectl',
+      ['--kubeconfig', join(this.dir, 'apiserver-0.kubeconfig'), ...args],
+      {
+        timeout: 30_000,
+      },
+    );
+    return stdout.trim();
+  }
+
+  /**
+   * A ConfigMap `default/bench` of about 1 KiB and a bearer token of service account `default/bench`
+   * (view role) that h2load sends: it cannot present a client certificate.
+   */
+  async benchObjects(): Promise<string> {
+    await this.kubectl(
+      'create',
+      'configmap',
+      'bench',
+      '-n',
+      'default',
+      `--from-literal=pad=${'x'.repeat(900)}`,
+    );
+    await this.kubectl('create', 'serviceaccount', 'bench', '-n', 'default');
+    await this.kubectl(
+      'create',
+      'clusterrolebinding',
+      'bench-view',
+      '--clusterrole=view',
+      '--serviceaccount=default:bench',
+    );
+    return this.kubectl('create', 'token', 'bench', '-n', 'default', '--duration=2h');
+  }
+
+  /** SIGTERM: kubegate dev stops every process it started. */
+  async stop(): Promise<void> {
+    await stopChild(this.#child, 20_000);
+    this.#child = null;
+  }
+}

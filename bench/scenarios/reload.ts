@@ -1,0 +1,136 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freePort } from '../../src/dev/ports.ts';
+import { Gateway } from '../lib/gateway.ts';
+import { runLoad } from '../lib/h2load.ts';
+import { createBenchPKI } from '../lib/pki.ts';
+import { table } from '../lib/results.ts';
+import type { Scenario } from '../lib/scenario.ts';
+import { median, round } from '../lib/stats.ts';
+import { BENCH_TOKEN, TinyUpstream } from '../lib/tiny-upstream.ts';
+
+const PATH = '/api/v1/namespaces/default/configmaps/bench';
+const RULES = 1000;
+const RELOADS = 4;
+// FileSource debounces folder events by 100 ms before it reads the file.
+const DEBOUNCE_MS = 100;
+
+/** 1000 rules ahead of the bench's own, none matching the bench user; `gen` changes names and limits. */
+function manyRules(gen: number): Record<string, unknown>[] {
+  return Array.from({ length: RULES }, (_, i) => ({
+    name: `team-${i}-g${gen}`,
+    match: { users: [`team-${i}-*`], verbs: ['get', 'list'] },
+    limits: { qps: 10 + gen, burst: 20, maxInflightReadOnly: 50 },
+  }));
+}
+
+async function reloadedAt(log: string, after: number): Promise<number | null> {
+  const text = await readFile(log, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    if (!line.includes('configuration reloaded')) continue;
+    const t = (JSON.parse(line) as { time?: number }).time ?? 0;
+    if (t >= after) return t;
+  }
+  return null;
+}
+
+/** Reload under load: a 1000-rule file rewritten 4 times during 2000 req/s through kubegate. */
+export const reload: Scenario = {
+  name: 'reload',
+  describe: `${RULES} rules reloaded ${RELOADS}× during 2000 req/s (tiny upstream): reload delay, failed requests`,
+  async run(ctx) {
+    const pki = await createBenchPKI(join(ctx.dir, 'pki'));
+    const upstream = new TinyUpstream(pki);
+    await upstream.start();
+    const gw = new Gateway({
+      port: await freePort(),
+      adminPort: await freePort(),
+      upstreams: [upstream.url],
+      tls: { certFile: pki.server.cert, keyFile: pki.server.key, clientCAFile: pki.ca.cert },
+      upstreamCA: pki.ca.cert,
+      credentials: { certFile: pki.gatewayClient.cert, keyFile: pki.gatewayClient.key },
+      dir: ctx.dir,
+      rules: manyRules(0),
+    });
+    const delays: number[] = [];
+    try {
+      await gw.start();
+      const seconds = 4 + RELOADS * 3;
+      const load = runLoad(
+        {
+          url: gw.url + PATH,
+          rate: 2000,
+          durationSeconds: seconds,
+          warmupSeconds: 1,
+          headers: [`authorization: Bearer ${BENCH_TOKEN}`],
+        },
+        ctx.dir,
+      );
+      const log = join(ctx.dir, 'access.log');
+      for (let gen = 1; gen <= RELOADS; gen++) {
+        await new Promise((r) => setTimeout(r, 3000));
+        const t0 = Date.now();
+        await gw.write(manyRules(gen));
+        let at: number | null = null;
+        while (at === null && Date.now() - t0 < 2500) {
+          await new Promise((r) => setTimeout(r, 20));
+          at = await reloadedAt(log, t0);
+        }
+        const d = at === null ? null : at - t0;
+        console.log(
+          `  reload ${gen}: ${d === null ? 'not seen within 2.5 s' : `${d} ms from write to 'configuration reloaded'`}`,
+        );
+        if (d !== null) delays.push(d);
+      }
+      const r = await load;
+      console.log(
+        `  load: ${r.reqPerSec.toFixed(0)} req/s, failed ${r.failed}, non-2xx ${r.non2xx}, p99 ${r.p99} µs`,
+      );
+      const med = median(delays);
+      return {
+        name: 'reload',
+        data: {
+          rules: RULES,
+          reloads: RELOADS,
+          writeToReloadedMs: delays,
+          medianMs: med,
+          medianMinusDebounceMs: med - DEBOUNCE_MS,
+          load: r,
+        },
+        markdown: [
+          '## reload',
+          '',
+          `A file with ${RULES} rules (ahead of the bench's own, so every request walks past them) rewritten ${RELOADS}× with new rule names and limits during 2000 req/s. Delay = file rename → the gateway's \`configuration reloaded\` log line; it includes the file watcher's ${DEBOUNCE_MS} ms debounce.`,
+          '',
+          table(
+            [
+              'reloads seen',
+              'delays ms',
+              'median ms',
+              'median − debounce ms',
+              'req/s',
+              'p99 µs',
+              'failed',
+              'non-2xx',
+            ],
+            [
+              [
+                delays.length,
+                delays.join(', '),
+                round(med),
+                round(med - DEBOUNCE_MS),
+                r.reqPerSec,
+                r.p99,
+                r.failed,
+                r.non2xx,
+              ],
+            ],
+          ),
+        ].join('\n'),
+      };
+    } finally {
+      await gw.stop();
+      await upstream.stop();
+    }
+  },
+};
