@@ -11,8 +11,9 @@ import { apiserver } from './scenarios/apiserver.ts';
 import { connections } from './scenarios/connections.ts';
 import { reload } from './scenarios/reload.ts';
 import { tiny } from './scenarios/tiny.ts';
+import { watches } from './scenarios/watches.ts';
 
-const SCENARIOS: readonly Scenario[] = [tiny, apiserver, connections, reload];
+const SCENARIOS: readonly Scenario[] = [tiny, apiserver, connections, watches, reload];
 
 function envInt(name: string, def: number): number {
   const v = process.env[name];

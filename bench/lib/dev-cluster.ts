@@ -1,5 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -85,6 +86,31 @@ export class DevCluster {
       '--serviceaccount=default:bench',
     );
     return this.kubectl('create', 'token', 'bench', '-n', 'default', '--duration=2h');
+  }
+
+  /** Sets label `bench-write` on ConfigMap default/bench, as the dev admin straight to apiserver 0 (no kubectl start-up). */
+  async labelBench(value: string): Promise<void> {
+    const [ca, cert, key] = await Promise.all(
+      ['ca.crt', 'admin.crt', 'admin.key'].map((f) => readFile(this.pki(f))),
+    );
+    const s = connect(this.apiservers[0]!, { ca, cert, key, servername: 'localhost' });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const r = s.request({
+          ':method': 'PATCH',
+          ':path': '/api/v1/namespaces/default/configmaps/bench',
+          'content-type': 'application/merge-patch+json',
+        });
+        r.on('response', (h) =>
+          h[':status'] === 200 ? resolve() : reject(new Error(`PATCH answered ${h[':status']}`)),
+        );
+        r.on('error', reject);
+        r.resume();
+        r.end(JSON.stringify({ metadata: { labels: { 'bench-write': value } } }));
+      });
+    } finally {
+      s.close();
+    }
   }
 
   /** SIGTERM: kubegate dev stops every process it started. */
