@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+
+const temps: string[] = [];
+after(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+/** A temp folder removed when the file's tests end. */
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
 
 const BIN = fileURLToPath(new URL('../../../bin/kubegate', import.meta.url));
 
@@ -33,7 +44,7 @@ test('an unknown command gives one clear line and a non-zero exit', async () => 
 });
 
 test('a --dir in use by a running kubegate dev is refused', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kubegate-busy-'));
+  const dir = tempDir('kubegate-busy-');
   writeFileSync(join(dir, '.kubegate-dev'), '');
   writeFileSync(join(dir, 'kubegate-dev.pid'), String(process.pid)); // this test process: alive
   const r = await kubegate(['dev', '--dir', dir]);
@@ -43,7 +54,7 @@ test('a --dir in use by a running kubegate dev is refused', async () => {
 });
 
 test('a --dir with foreign files is refused', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kubegate-foreign-'));
+  const dir = tempDir('kubegate-foreign-');
   writeFileSync(join(dir, 'thesis.tex'), '');
   const r = await kubegate(['dev', '--dir', dir]);
   assert.notEqual(r.code, 0);
@@ -51,7 +62,7 @@ test('a --dir with foreign files is refused', async () => {
 });
 
 test('no binaries and no Go toolchain gives one clear line naming what is missing', async () => {
-  const cache = mkdtempSync(join(tmpdir(), 'kubegate-nocache-'));
+  const cache = tempDir('kubegate-nocache-');
   mkdirSync(join(cache, 'x'));
   const env = { HOME: cache, KUBEGATE_CACHE: cache, PATH: `${dirname(process.execPath)}:/usr/bin:/bin` };
   const r = await kubegate(['dev', '--dir', join(cache, 'd')], env);
