@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { request as h1Request } from 'node:https';
 import {
-  connect,
   createSecureServer,
   type Http2SecureServer,
   type IncomingHttpHeaders,
@@ -14,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
+import { h2Get } from '../helpers/h2-get.ts';
 
 // The tracing tests' gateway: in-process, in front of a fake kube-apiserver (TLS HTTP/2, port 0)
 // that records the headers each request arrives with and answers an `Upgrade` with a 101 and an
@@ -93,22 +93,7 @@ export async function startGateway(): Promise<TestGateway> {
   return {
     url,
     arrivals,
-    get: (path, headers = {}) =>
-      new Promise((resolve, reject) => {
-        const session = connect(url, client);
-        session.on('error', reject);
-        const s = session.request({ ':path': path, ...headers });
-        s.setTimeout(10_000, () => s.close());
-        let status = 0;
-        s.on('response', (h) => (status = Number(h[':status'])));
-        s.resume();
-        s.on('close', () => {
-          session.close();
-          resolve(status);
-        });
-        s.on('error', reject);
-        s.end();
-      }),
+    get: (path, headers = {}) => h2Get(url, client, path, headers),
     upgrade: (path, headers = {}) =>
       new Promise((resolve, reject) => {
         const req = h1Request(`${url}${path}`, {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as h1Request } from 'node:https';
 import {
-  connect,
   createSecureServer,
   type Http2SecureServer,
   type IncomingHttpHeaders,
@@ -19,6 +18,7 @@ import type { GatewayConfig } from '../../../src/config/model.ts';
 import { createCA, issueCert } from '../../../src/dev/pki.ts';
 import { RunningGateway } from '../../../src/gateway.ts';
 import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
+import { h2Get as h2GetAs } from '../helpers/h2-get.ts';
 
 // The gateway in-process in front of a fake kube-apiserver (TLS HTTP/2 on 127.0.0.1, port 0) that
 // records what reaches it: trace context passes unchanged; client credentials and identity claims
@@ -115,21 +115,7 @@ after(async () => {
 
 /** One request over HTTP/2 as alice; resolves with the status. */
 function h2Get(path: string, headers: OutgoingHttpHeaders): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const session = connect(gatewayURL, client);
-    session.on('error', reject);
-    const s = session.request({ ':path': path, ...headers });
-    s.setTimeout(10_000, () => s.close());
-    let status = 0;
-    s.on('response', (h) => (status = Number(h[':status'])));
-    s.resume();
-    s.on('close', () => {
-      session.close();
-      resolve(status);
-    });
-    s.on('error', reject);
-    s.end();
-  });
+  return h2GetAs(gatewayURL, client, path, headers);
 }
 
 /** One request over HTTP/1.1 as alice, with headers given as raw lines. */
