@@ -10,7 +10,8 @@ import { identityFromCertificate } from './x509.ts';
 
 /** Turns a bearer token into an identity: null = not recognised; a KG_UNAUTHENTICATED throw = rejected. */
 export interface TokenAuthenticator {
-  authenticateToken(token: string): Promise<Identity | null>;
+  /** `connection` identifies the client connection, for authenticators that remember per connection. */
+  authenticateToken(token: string, connection?: object): Promise<Identity | null>;
 }
 
 /** How the gateway authenticates its clients. */
@@ -37,6 +38,8 @@ export interface AuthenticationInput {
   headers?: HeaderMap;
   /** Receives warnings kube-apiserver would send in a `Warning` header. */
   warn?: (message: string) => void;
+  /** The client connection (any object that lives as long as it), for per-connection memos. */
+  connection?: object;
 }
 
 const ANONYMOUS: Identity = freezeIdentity({
@@ -108,7 +111,7 @@ export class Authenticator {
     if (warning !== undefined) input.warn?.(warning);
     // Like kube-apiserver, a token is only looked at when some token authenticator exists.
     if (token !== null && this.#tokens.length > 0) {
-      const identity = await this.#authenticateToken(token, failures);
+      const identity = await this.#authenticateToken(token, failures, input.connection);
       if (identity !== null) return identity;
     }
 
@@ -118,11 +121,15 @@ export class Authenticator {
     });
   }
 
-  async #authenticateToken(token: string, failures: unknown[]): Promise<Identity | null> {
+  async #authenticateToken(
+    token: string,
+    failures: unknown[],
+    connection: object | undefined,
+  ): Promise<Identity | null> {
     for (const authenticator of this.#tokens) {
       let identity: Identity | null;
       try {
-        identity = await authenticator.authenticateToken(token);
+        identity = await authenticator.authenticateToken(token, connection);
       } catch (err) {
         if (!isRejection(err)) throw err;
         failures.push(err); // our own token, and invalid: no point asking anyone else

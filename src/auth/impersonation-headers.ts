@@ -28,7 +28,19 @@ export function escapeExtraKey(key: string): string {
  * for HTTP/2; values as byte strings, see `toHeaderValue`). `system:authenticated` is left out
  * whenever kube-apiserver would add it back itself, keeping the list short.
  */
-export function impersonationHeaders(identity: Identity): Array<[string, string]> {
+export function impersonationHeaders(identity: Identity): ReadonlyArray<readonly [string, string]> {
+  // Identities are frozen and a cached one serves many requests: build its headers once.
+  let h = byIdentity.get(identity);
+  if (h === undefined) {
+    h = build(identity);
+    if (Object.isFrozen(identity)) byIdentity.set(identity, h);
+  }
+  return h;
+}
+
+const byIdentity = new WeakMap<Identity, ReadonlyArray<readonly [string, string]>>();
+
+function build(identity: Identity): Array<[string, string]> {
   if (identity.user === '') throw new Error('cannot impersonate an empty user name');
   const out: Array<[string, string]> = [['impersonate-user', toHeaderValue(identity.user)]];
   if (identity.uid !== '') out.push(['impersonate-uid', toHeaderValue(identity.uid)]);

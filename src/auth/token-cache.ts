@@ -25,9 +25,11 @@ export class TokenKeyHasher {
   }
 }
 
-interface Entry<V> {
-  value: V;
-  expiresAt: number;
+/** One cached value; `live` turns false when it is replaced, deleted, evicted or found expired. */
+export interface Entry<V> {
+  readonly value: V;
+  readonly expiresAt: number;
+  live: boolean;
 }
 
 /** A size-bounded LRU map whose entries also expire after their own TTL. */
@@ -44,28 +46,39 @@ export class ExpiringLRU<V> {
 
   /** The live value for `key`, marking it most recently used. */
   get(key: string): V | undefined {
+    return this.entry(key)?.value;
+  }
+
+  /** The live entry for `key`, marking it most recently used. */
+  entry(key: string): Entry<V> | undefined {
     const e = this.#entries.get(key);
     if (e === undefined) return undefined;
-    // Like k8s.io/apimachinery's Expiring cache, an entry is still valid at its expiry instant.
-    if (this.#now() > e.expiresAt) {
-      this.#entries.delete(key);
-      return undefined;
-    }
     this.#entries.delete(key);
+    if (!this.isLive(e)) return undefined;
     this.#entries.set(key, e);
-    return e.value;
+    return e;
+  }
+
+  /** Whether an entry handed out earlier still holds (not replaced, deleted, evicted or expired). */
+  isLive(e: Entry<V>): boolean {
+    // Like k8s.io/apimachinery's Expiring cache, an entry is still valid at its expiry instant.
+    if (e.live && this.#now() > e.expiresAt) e.live = false;
+    return e.live;
   }
 
   set(key: string, value: V, ttlMs: number): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs });
+    this.delete(key);
+    this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs, live: true });
     while (this.#entries.size > this.maxEntries) {
       const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
+      this.delete(oldest);
     }
   }
 
   delete(key: string): void {
+    const e = this.#entries.get(key);
+    if (e === undefined) return;
+    e.live = false;
     this.#entries.delete(key);
   }
 

@@ -1,7 +1,7 @@
 import type { JSONClient } from '../kube/client.ts';
 import type { Identity } from '../request/types.ts';
 import { backendError } from './backend-error.ts';
-import { ExpiringLRU, TokenKeyHasher } from './token-cache.ts';
+import { ExpiringLRU, TokenKeyHasher, type Entry } from './token-cache.ts';
 import { freezeIdentity, withAuthenticatedGroup } from './user.ts';
 
 /** The user a TokenReview vouches for (authentication.k8s.io/v1 UserInfo). */
@@ -73,6 +73,12 @@ export class TokenReviewAuthenticator {
   readonly #hasher = new TokenKeyHasher();
   readonly #cache: ExpiringLRU<CacheRecord>;
   readonly #inflight = new Map<string, Promise<Identity | null>>();
+  /**
+   * The cache entry the last token of a connection found, so the next request with the same
+   * token on that connection skips the HMAC; it holds exactly as long as the entry does. Kept
+   * only while the connection lives (a WeakMap of it), and replaced when its token changes.
+   */
+  readonly #byConnection = new WeakMap<object, { token: string; entry: Entry<CacheRecord> }>();
   #hits = 0;
   #misses = 0;
   #reviews = 0;
@@ -87,12 +93,20 @@ export class TokenReviewAuthenticator {
   }
 
   /** The identity behind `token`, or null when the reviewer rejects it; throws KG_AUTH_BACKEND on backend failure. */
-  authenticateToken(token: string): Promise<Identity | null> {
+  authenticateToken(token: string, connection?: object): Promise<Identity | null> {
+    if (connection !== undefined) {
+      const m = this.#byConnection.get(connection);
+      if (m !== undefined && m.token === token && this.#cache.isLive(m.entry)) {
+        this.#hits++;
+        return Promise.resolve(m.entry.value.identity);
+      }
+    }
     const key = this.#hasher.key(token, this.audiences);
-    const record = this.#cache.get(key);
-    if (record !== undefined) {
+    const entry = this.#cache.entry(key);
+    if (entry !== undefined) {
       this.#hits++;
-      return Promise.resolve(record.identity);
+      if (connection !== undefined) this.#byConnection.set(connection, { token, entry });
+      return Promise.resolve(entry.value.identity);
     }
     this.#misses++;
     let flight = this.#inflight.get(key);

@@ -20,6 +20,17 @@ function values(v: string | string[] | undefined): string[] {
  */
 export function identityFromCertificate(cert: PeerCertificate | null | undefined): Identity | null {
   if (!cert?.subject || !cert.raw) return null;
+  // A connection hands the same certificate object to each of its requests.
+  const known = byCertificate.get(cert);
+  if (known !== undefined) return known;
+  const identity = compute(cert);
+  byCertificate.set(cert, identity);
+  return identity;
+}
+
+const byCertificate = new WeakMap<PeerCertificate, Identity | null>();
+
+function compute(cert: PeerCertificate): Identity | null {
   const subject = cert.subject as unknown as Record<string, string | string[] | undefined>;
   // Go keeps the last CN when the subject has several.
   const cn = values(subject.CN).at(-1) ?? '';

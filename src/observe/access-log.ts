@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { GatewayErrorCode } from '../errors.ts';
 import type { Identity, RequestInfo } from '../request/types.ts';
 
@@ -48,41 +48,32 @@ export class AccessLog {
   }
 
   #line(r: AccessRecord): void {
+    const log = this.#log;
+    if (!log.isLevelEnabled('info')) return;
+    // Built by hand: pino's generic serialiser walks the object and escapes every key, which was
+    // the largest single cost of a request after HTTP/2 itself. Same line, same field order.
     const i = r.info;
-    this.#log.info(
-      {
-        kind: 'access',
-        method: r.method,
-        uri: r.uri,
-        proto: r.protocol,
-        client: r.client,
-        cluster: r.cluster,
-        verb: i.verb,
-        resource: i.isResourceRequest
-          ? {
-              apiGroup: i.apiGroup,
-              apiVersion: i.apiVersion,
-              namespace: i.namespace,
-              resource: i.resource,
-              subresource: i.subresource,
-              name: i.name,
-            }
-          : undefined,
-        user: r.identity
-          ? { username: r.identity.user, uid: r.identity.uid || undefined, groups: r.identity.groups }
-          : undefined,
-        rule: r.rule ?? undefined,
-        upstream: r.upstream,
-        status: r.status,
-        bytesIn: r.bytesIn,
-        bytesOut: r.bytesOut,
-        durationMs: Math.round(r.durationMs * 1000) / 1000,
-        auditID: r.auditID,
-        retried: r.retried || undefined,
-        error: r.error ?? undefined,
-        code: r.code ?? undefined,
-      },
-      'request',
-    );
+    let l = `{"level":30,"time":${Date.now()}${(log as unknown as Record<symbol, string>)[CHINDINGS]},"kind":"access","method":${str(r.method)},"uri":${str(r.uri)},"proto":${str(r.protocol)},"client":${str(r.client)},"cluster":${str(r.cluster)},"verb":${str(i.verb)}`;
+    if (i.isResourceRequest)
+      l += `,"resource":{"apiGroup":${str(i.apiGroup)},"apiVersion":${str(i.apiVersion)},"namespace":${str(i.namespace)},"resource":${str(i.resource)},"subresource":${str(i.subresource)},"name":${str(i.name)}}`;
+    const id = r.identity;
+    if (id !== null) {
+      l += `,"user":{"username":${str(id.user)}`;
+      if (id.uid) l += `,"uid":${str(id.uid)}`;
+      l += ',"groups":[';
+      for (let g = 0; g < id.groups.length; g++) l += (g === 0 ? '' : ',') + str(id.groups[g]);
+      l += ']}';
+    }
+    if (r.rule !== null) l += `,"rule":${str(r.rule)}`;
+    l += `,"upstream":${r.upstream === null ? 'null' : str(r.upstream)},"status":${r.status},"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"durationMs":${Math.round(r.durationMs * 1000) / 1000},"auditID":${r.auditID === null ? 'null' : str(r.auditID)}`;
+    if (r.retried) l += ',"retried":true';
+    if (r.error !== null) l += `,"error":${str(r.error)}`;
+    if (r.code !== null) l += `,"code":${str(r.code)}`;
+    l += ',"msg":"request"}\n';
+    (log as unknown as Record<symbol, { write(s: string): void }>)[STREAM].write(l);
   }
 }
+
+const CHINDINGS = pino.symbols.chindingsSym;
+const STREAM = pino.symbols.streamSym;
+const str = JSON.stringify as (s: string) => string;

@@ -1,14 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   constants,
   type ClientHttp2Session,
   type ClientHttp2Stream,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http2';
-import type { TLSSocket } from 'node:tls';
 import { impersonationHeaders } from '../auth/index.ts';
 import type { ClientPresence } from '../cluster/admission.ts';
 import type { RulePolicy } from '../cluster/rule-policy.ts';
@@ -21,12 +17,10 @@ import { isLongRunning, parseRequestInfo } from '../request/request-info.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
 import { appendHeader, authenticationInput } from './client-credentials.ts';
 import type { Gateway } from './context.ts';
+import type { ClientExchange } from './exchange.ts';
 import { admitRequest } from './stages.ts';
 import { connectionTokens, isDroppedRequestHeader, isDroppedResponseHeader } from './headers.ts';
-import { jitteredRetryAfter, sendStatus, toGatewayError, writeHead } from './status.ts';
-
-type AnyRequest = IncomingMessage | Http2ServerRequest;
-type AnyResponse = ServerResponse | Http2ServerResponse;
+import { jitteredRetryAfter, sendStatus, toGatewayError } from './status.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -38,8 +32,7 @@ export class ProxiedRequest implements ClientPresence {
   #policy: RulePolicy | null = null;
   #permit: Permit | null = null;
   #outcomeRecorded = false;
-  readonly #req: AnyRequest;
-  readonly #res: AnyResponse;
+  readonly #x: ClientExchange;
   readonly #record: AccessRecord;
   /** The request's span; null when tracing is off. */
   readonly #trace: RequestTrace | null;
@@ -55,18 +48,19 @@ export class ProxiedRequest implements ClientPresence {
   #responded = false;
   #logged = false;
 
-  constructor(gw: Gateway, clusterName: string, req: AnyRequest, res: AnyResponse) {
+  constructor(gw: Gateway, clusterName: string, x: ClientExchange) {
     this.#gw = gw;
     this.#clusterName = clusterName;
-    this.#req = req;
-    this.#res = res;
-    const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
+    this.#x = x;
+    const method = x.method;
+    const url = x.url;
+    const info = parseRequestInfo(method, url);
     this.#longRunning = isLongRunning(info);
     this.#record = {
-      method: req.method ?? '',
-      uri: req.url ?? '',
-      protocol: req.httpVersion === '2.0' ? 'h2' : 'http/1.1',
-      client: req.socket?.remoteAddress ?? '',
+      method,
+      uri: url,
+      protocol: x.protocol,
+      client: x.connection.remoteAddress,
       cluster: clusterName,
       info,
       identity: null,
@@ -81,13 +75,13 @@ export class ProxiedRequest implements ClientPresence {
       code: null,
       retried: false,
     };
-    this.#trace = tracer === null ? null : tracer.start(this.#record, req.headers);
-    res.once('close', () => this.#finish());
+    this.#trace = tracer === null ? null : tracer.start(this.#record, x.headers);
+    x.onClose(this.#finish);
   }
 
   async run(): Promise<void> {
     try {
-      const req = this.#req;
+      const x = this.#x;
       if (this.#gw.draining && isReadyz(this.#record.info.path))
         throw new GatewayError('KG_SHUTTING_DOWN', 'ServiceUnavailable', 'kubegate is shutting down', {
           retryAfter: jitteredRetryAfter(),
@@ -96,7 +90,7 @@ export class ProxiedRequest implements ClientPresence {
         this.#gw,
         this.#clusterName,
         this.#record,
-        authenticationInput(tlsSocketOf(req), req.headers.authorization, req.rawHeaders),
+        authenticationInput(x.connection, x.headers.authorization, x.rawHeaders),
         this.#longRunning,
         this,
         this.#trace,
@@ -104,7 +98,7 @@ export class ProxiedRequest implements ClientPresence {
       this.#cluster = a.cluster;
       this.#policy = a.policy;
       this.#permit = a.permit;
-      if (this.#logged || this.#res.destroyed) {
+      if (this.#logged || x.gone) {
         this.#permit.release(); // the client left while queued
         return;
       }
@@ -117,8 +111,8 @@ export class ProxiedRequest implements ClientPresence {
   /** Aborts when the client goes away; asked for only when the request has to queue. */
   leftSignal(): AbortSignal {
     const left = new AbortController();
-    if (this.#res.destroyed) left.abort();
-    else this.#res.once('close', () => left.abort());
+    if (this.#x.gone) left.abort();
+    else this.#x.onClose(() => left.abort());
     return left.signal;
   }
 
@@ -161,7 +155,7 @@ export class ProxiedRequest implements ClientPresence {
     if (long) ep.longRunning++;
     else ep.inflight++;
     ep.requests++;
-    const hasBody = requestHasBody(this.#req);
+    const hasBody = this.#x.hasBody;
     const headers = this.#upstreamHeaders();
     // Tracing on: the upstream continues the trace from this attempt's CLIENT span.
     const call = this.#trace === null ? null : this.#trace.upstream(ep.name, ep.url, headers);
@@ -202,10 +196,10 @@ export class ProxiedRequest implements ClientPresence {
     };
 
     if (hasBody) {
-      this.#req.on('data', (c: Buffer) => (this.#record.bytesIn += c.length));
-      this.#req.pipe(stream);
+      this.#x.body.on('data', (c: Buffer) => (this.#record.bytesIn += c.length));
+      this.#x.body.pipe(stream);
     }
-    this.#res.once('close', () => {
+    this.#x.onClose(() => {
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
     });
 
@@ -219,7 +213,7 @@ export class ProxiedRequest implements ClientPresence {
         stream.on('data', (c: Buffer) => (this.#record.bytesOut += c.length));
         // Not `end`: Node ends the stream's readable side also when the session dies under it, and
         // only the close (rstCode) tells a whole body from a cut one; see #endRelayed.
-        stream.pipe(this.#res as NodeJS.WritableStream, { end: false });
+        stream.pipe(this.#x.sink, { end: false });
       });
       stream.once('end', () => {
         clear();
@@ -259,17 +253,13 @@ export class ProxiedRequest implements ClientPresence {
           !errored &&
           !this.#responded &&
           stream.rstCode !== constants.NGHTTP2_NO_ERROR &&
-          !this.#res.writableEnded
+          !this.#x.ended
         ) {
           // Closed without headers or error event (e.g. REFUSED_STREAM after GOAWAY, or CANCEL
           // when the apiserver's connection went away): nothing came back, so an idempotent
           // request may go to another endpoint, once.
           const retriable =
-            exclude === null &&
-            IDEMPOTENT.has(this.#record.method) &&
-            !long &&
-            !hasBody &&
-            !this.#res.destroyed;
+            exclude === null && IDEMPOTENT.has(this.#record.method) && !long && !hasBody && !this.#x.gone;
           if (retriable) {
             this.#record.retried = true;
             resolve(this.#forward(ep).catch((e) => this.#fail(toGatewayError(e))));
@@ -290,21 +280,21 @@ export class ProxiedRequest implements ClientPresence {
   }
 
   #upstreamHeaders(): OutgoingHttpHeaders {
-    const req = this.#req;
+    const x = this.#x;
     const out: OutgoingHttpHeaders = {
-      ':method': req.method,
-      ':path': req.url,
+      ':method': this.#record.method,
+      ':path': this.#record.uri,
       ':authority': this.#endpoint!.url.host,
     };
-    const hop = connectionTokens(req.headers.connection);
-    const raw = req.rawHeaders;
+    const hop = connectionTokens(x.headers.connection);
+    const raw = x.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i].toLowerCase();
       if (isDroppedRequestHeader(name) || hop?.has(name)) continue;
       if (name === 'te' && raw[i + 1].trim().toLowerCase() !== 'trailers') continue;
       appendHeader(out, name, raw[i + 1]);
     }
-    const xff = req.socket?.remoteAddress;
+    const xff = this.#record.client;
     if (xff)
       out['x-forwarded-for'] = out['x-forwarded-for'] ? `${String(out['x-forwarded-for'])}, ${xff}` : xff;
     const token = this.#cluster!.upstreamToken;
@@ -318,21 +308,20 @@ export class ProxiedRequest implements ClientPresence {
   #respond(headers: IncomingHttpHeaders): void {
     this.#responded = true;
     // HTTP/1.1's counterpart of GOAWAY: no further request on this connection while draining.
-    if (this.#gw.draining && 'shouldKeepAlive' in this.#res) this.#res.shouldKeepAlive = false;
+    if (this.#gw.draining) this.#x.closeConnection();
     const status = Number(headers[':status']);
     this.#record.status = status;
     this.#outcome(status < 500);
     const audit = headers['audit-id'];
     this.#record.auditID = typeof audit === 'string' ? audit : null;
-    const out: Record<string, string | string[]> = {};
+    const out: OutgoingHttpHeaders = {};
     for (const name in headers) {
       if (isDroppedResponseHeader(name)) continue;
       const v = headers[name];
-      if (v !== undefined) out[name] = v as string | string[];
+      if (v !== undefined) out[name] = v;
     }
-    writeHead(this.#res, status, out);
     // Watches and logs -f: send headers now so the client sees the stream open.
-    if (this.#longRunning) (this.#res as ServerResponse).flushHeaders?.();
+    this.#x.respond(status, out, this.#longRunning);
   }
 
   /** Tells the breaker how the upstream did, once, for requests the breaker admitted. */
@@ -351,15 +340,15 @@ export class ProxiedRequest implements ClientPresence {
    * never saw its resourceVersion, so it is sent again.
    */
   #endRelayed(stream: ClientHttp2Stream): void {
-    const res = this.#res;
-    if (res.writableEnded || res.destroyed) return;
+    const x = this.#x;
+    if (x.ended || x.gone) return;
     if (stream.rstCode === constants.NGHTTP2_NO_ERROR && stream.readableEnded) {
-      res.end();
+      x.end();
       return;
     }
     this.#record.error ??= `kube-apiserver closed the stream (${stream.rstCode})`;
-    if (this.#record.info.verb === 'watch') res.end();
-    else res.destroy();
+    if (this.#record.info.verb === 'watch') x.end();
+    else x.destroy();
   }
 
   /**
@@ -367,13 +356,13 @@ export class ProxiedRequest implements ClientPresence {
    * from its last resourceVersion (see #endRelayed); anything else still open is cut.
    */
   shutdown(): void {
-    const res = this.#res;
-    if (res.writableEnded || res.destroyed) return;
+    const x = this.#x;
+    if (x.ended || x.gone) return;
     this.#record.error ??= 'kubegate is shutting down';
     if (this.#record.info.verb === 'watch' && this.#relayed !== null) {
-      this.#relayed.unpipe(res as NodeJS.WritableStream);
-      res.end();
-    } else res.destroy();
+      this.#relayed.unpipe(x.sink);
+      x.end();
+    } else x.destroy();
   }
 
   #fail(err: GatewayError): void {
@@ -385,33 +374,28 @@ export class ProxiedRequest implements ClientPresence {
       (err.code === 'KG_UPSTREAM_TIMEOUT' || err.code === 'KG_UPSTREAM_UNREACHABLE')
     )
       this.#outcome(false);
-    if (this.#responded || this.#res.headersSent) {
-      this.#res.destroy();
+    if (this.#responded || this.#x.headersSent) {
+      this.#x.destroy();
       return;
     }
     this.#responded = true;
     this.#record.status = err.status;
-    sendStatus(this.#res, err);
+    sendStatus(this.#x, err);
   }
 
-  #finish(): void {
+  readonly #finish = (): void => {
     if (this.#logged) return;
     this.#logged = true;
     this.#permit?.release();
     this.#record.durationMs = performance.now() - this.#start;
-    if (this.#record.status === 0) this.#record.status = this.#res.statusCode;
+    if (this.#record.status === 0) this.#record.status = this.#x.status;
     this.#trace?.end(this.#record);
     this.#gw.accessLog.write(this.#record);
-  }
+  };
 }
 
 function isReadyz(path: string): boolean {
   return path === '/readyz' || path.startsWith('/readyz/');
-}
-
-function tlsSocketOf(req: AnyRequest): TLSSocket {
-  if ('stream' in req && req.stream) return req.stream.session!.socket as TLSSocket;
-  return req.socket as TLSSocket;
 }
 
 /** An upstream stream's reset code as a trace error. CANCEL is the gateway's own (client gone, timeout). */
@@ -419,12 +403,4 @@ function resetError(rst: number): string | null {
   return rst === constants.NGHTTP2_NO_ERROR || rst === constants.NGHTTP2_CANCEL
     ? null
     : `stream reset (${rst})`;
-}
-
-function requestHasBody(req: AnyRequest): boolean {
-  if ('stream' in req && req.stream) return !req.stream.endAfterHeaders;
-  const h = req.headers;
-  return (
-    h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')
-  );
 }

@@ -7,14 +7,15 @@ import {
 import {
   createServer as createH2,
   type Http2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
+  type IncomingHttpHeaders,
   type ServerHttp2Session,
+  type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer as createTLS, type Server as TLSServer, type TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Gateway } from './context.ts';
+import { H1Exchange, H2Exchange, type ClientExchange } from './exchange.ts';
 import { ProxiedRequest } from './forward.ts';
 import { tunnelUpgrade } from './upgrade.ts';
 
@@ -49,20 +50,29 @@ export class Listener {
   constructor(gw: Gateway, opts: ListenerOptions) {
     this.#opts = opts;
     const cluster = opts.cluster;
-    const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-      const p = new ProxiedRequest(gw, cluster, req, res);
+    const handle = (x: ClientExchange) => {
+      const p = new ProxiedRequest(gw, cluster, x);
       if (!p.longRunning) {
         this.#short++;
-        res.once('close', this.#shortDone);
+        x.onClose(this.#shortDone);
       } else {
         this.#long.add(p);
-        res.once('close', () => this.#long.delete(p));
+        x.onClose(() => this.#long.delete(p));
       }
       void p.run();
     };
-    this.#h1 = createH1({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, handle);
+    this.#h1 = createH1(
+      { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
+      (req: IncomingMessage, res: ServerResponse) => handle(new H1Exchange(req, res)),
+    );
     this.#h1.on('upgrade', (req, socket, head) => void tunnelUpgrade(gw, cluster, req, socket, head));
-    this.#h2 = createH2({ settings: { maxConcurrentStreams: 1000 } }, handle);
+    // The core stream API, not the compatibility one (no `request` listener): see H2Exchange.
+    this.#h2 = createH2({ settings: { maxConcurrentStreams: 1000 } });
+    this.#h2.on(
+      'stream',
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+        handle(new H2Exchange(stream, headers, rawHeaders)),
+    );
     this.#h2.on('session', (s) => {
       this.#sessions.add(s);
       s.once('close', () => this.#sessions.delete(s));

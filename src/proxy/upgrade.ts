@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { request } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { impersonationHeaders } from '../auth/index.ts';
 import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
 import { tracer } from '../observe/tracing.ts';
 import { parseRequestInfo } from '../request/request-info.ts';
 import { appendHeader, authenticationInput } from './client-credentials.ts';
+import { socketConnection } from './connection.ts';
 import type { Permit } from '../policy/index.ts';
 import type { Gateway } from './context.ts';
 import { admitRequest } from './stages.ts';
@@ -53,7 +53,11 @@ export async function tunnelUpgrade(
         return c.signal;
       },
     };
-    const input = authenticationInput(req.socket as TLSSocket, req.headers.authorization, req.rawHeaders);
+    const input = authenticationInput(
+      socketConnection(req.socket),
+      req.headers.authorization,
+      req.rawHeaders,
+    );
     const {
       cluster,
       policy,

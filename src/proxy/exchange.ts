@@ -1,0 +1,212 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Readable, Writable } from 'node:stream';
+import { sessionConnection, socketConnection, type ClientConnection } from './connection.ts';
+
+/**
+ * One client request and its response, whatever the protocol: the HTTP/2 adapter works on the
+ * core `ServerHttp2Stream` (not the compatibility API, which costs two objects and a dozen
+ * listeners per stream), the HTTP/1.1 adapter on Node's `IncomingMessage` / `ServerResponse`.
+ */
+export interface ClientExchange {
+  readonly method: string;
+  /** The request target as sent (origin form). */
+  readonly url: string;
+  readonly protocol: 'h2' | 'http/1.1';
+  /** Lowercase names; repeated lines joined as Node joins them (use `rawHeaders` to keep them apart). */
+  readonly headers: IncomingHttpHeaders;
+  /** Name, value, name, value… as received. */
+  readonly rawHeaders: readonly string[];
+  readonly connection: ClientConnection;
+  /** Whether a request body follows the headers. */
+  readonly hasBody: boolean;
+  /** The request body. */
+  readonly body: Readable;
+  /** Where the response body goes. */
+  readonly sink: Writable;
+  /** The client went away or the exchange is over. */
+  readonly gone: boolean;
+  readonly headersSent: boolean;
+  /** The response was ended. */
+  readonly ended: boolean;
+  /** The status sent, 0 before. */
+  readonly status: number;
+  /** Runs once when the exchange is over (answered, reset or the connection lost). */
+  onClose(fn: () => void): void;
+  /** Sends the response head; `flush` sends it at once even before any body (watches). */
+  respond(status: number, headers: OutgoingHttpHeaders, flush: boolean): void;
+  /** Ends the response, with a last chunk if given. */
+  end(body?: string | Buffer): void;
+  /** Cuts the response (a client must not take a cut body for a whole one). */
+  destroy(): void;
+  /** HTTP/1.1: no further request on this connection (the counterpart of GOAWAY while draining). */
+  closeConnection(): void;
+}
+
+function ignore(): void {}
+
+/** The HTTP/2 adapter over a core server stream. */
+export class H2Exchange implements ClientExchange {
+  readonly #stream: ServerHttp2Stream;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: readonly string[];
+  readonly connection: ClientConnection;
+  status = 0;
+
+  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: readonly string[]) {
+    this.#stream = stream;
+    this.headers = headers;
+    this.rawHeaders = rawHeaders;
+    this.connection = sessionConnection(stream.session!);
+    // A client's RST_STREAM surfaces as an 'error' on the stream; the 'close' that follows is what counts.
+    stream.on('error', ignore);
+  }
+
+  get method(): string {
+    return (this.headers[':method'] as string | undefined) ?? 'GET';
+  }
+
+  get url(): string {
+    return (this.headers[':path'] as string | undefined) ?? '/';
+  }
+
+  get protocol(): 'h2' {
+    return 'h2';
+  }
+
+  get hasBody(): boolean {
+    return !this.#stream.endAfterHeaders;
+  }
+
+  get body(): Readable {
+    return this.#stream;
+  }
+
+  get sink(): Writable {
+    return this.#stream;
+  }
+
+  get gone(): boolean {
+    return this.#stream.destroyed;
+  }
+
+  get headersSent(): boolean {
+    return this.#stream.headersSent;
+  }
+
+  get ended(): boolean {
+    return this.#stream.writableEnded;
+  }
+
+  onClose(fn: () => void): void {
+    this.#stream.once('close', fn);
+  }
+
+  respond(status: number, headers: OutgoingHttpHeaders, _flush: boolean): void {
+    if (this.#stream.destroyed) return;
+    headers[':status'] = status;
+    this.status = status;
+    this.#stream.respond(headers); // HEADERS goes out at once on HTTP/2
+  }
+
+  end(body?: string | Buffer): void {
+    const s = this.#stream;
+    if (s.destroyed) return;
+    if (body === undefined) s.end();
+    else s.end(body);
+    // An answer given before the request body was read (a refusal): discard the rest of it, so
+    // the stream can close and flow control does not stall the connection.
+    if (!s.readableEnded) s.resume();
+  }
+
+  destroy(): void {
+    this.#stream.destroy();
+  }
+
+  closeConnection(): void {}
+}
+
+/** The HTTP/1.1 adapter. */
+export class H1Exchange implements ClientExchange {
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly connection: ClientConnection;
+  status = 0;
+
+  constructor(req: IncomingMessage, res: ServerResponse) {
+    this.#req = req;
+    this.#res = res;
+    this.connection = socketConnection(req.socket);
+  }
+
+  get method(): string {
+    return this.#req.method ?? 'GET';
+  }
+
+  get url(): string {
+    return this.#req.url ?? '/';
+  }
+
+  get protocol(): 'http/1.1' {
+    return 'http/1.1';
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.#req.headers;
+  }
+
+  get rawHeaders(): readonly string[] {
+    return this.#req.rawHeaders;
+  }
+
+  get hasBody(): boolean {
+    const h = this.#req.headers;
+    return (
+      h['transfer-encoding'] !== undefined ||
+      (h['content-length'] !== undefined && h['content-length'] !== '0')
+    );
+  }
+
+  get body(): Readable {
+    return this.#req;
+  }
+
+  get sink(): Writable {
+    return this.#res;
+  }
+
+  get gone(): boolean {
+    return this.#res.destroyed;
+  }
+
+  get headersSent(): boolean {
+    return this.#res.headersSent;
+  }
+
+  get ended(): boolean {
+    return this.#res.writableEnded;
+  }
+
+  onClose(fn: () => void): void {
+    this.#res.once('close', fn);
+  }
+
+  respond(status: number, headers: OutgoingHttpHeaders, flush: boolean): void {
+    this.status = status;
+    this.#res.writeHead(status, headers);
+    if (flush) this.#res.flushHeaders();
+  }
+
+  end(body?: string | Buffer): void {
+    if (body === undefined) this.#res.end();
+    else this.#res.end(body);
+  }
+
+  destroy(): void {
+    this.#res.destroy();
+  }
+
+  closeConnection(): void {
+    this.#res.shouldKeepAlive = false;
+  }
+}
