@@ -136,7 +136,7 @@ export class ProxiedRequest implements ClientPresence {
     this.#trace?.picked(ep.name);
     let h2: ClientHttp2Session;
     try {
-      h2 = await ep.pool.acquire();
+      h2 = await ep.pool.acquire(this.#longRunning);
     } catch (err) {
       // Nothing was sent: any request may go to another endpoint, once.
       cluster.upstream.eject(ep);
@@ -163,14 +163,14 @@ export class ProxiedRequest implements ClientPresence {
     try {
       stream = h2.request(headers, { endStream: !hasBody });
     } catch (err) {
-      ep.pool.release(h2);
+      ep.pool.release(h2, long);
       if (long) ep.longRunning--;
       else ep.inflight--;
       call?.end(String(err));
       throw err;
     }
     stream.once('close', () => {
-      ep.pool.release(h2);
+      ep.pool.release(h2, long);
       if (long) ep.longRunning--;
       else ep.inflight--;
     });

@@ -15,22 +15,30 @@ export interface UpstreamTLS {
 interface Session {
   readonly h2: ClientHttp2Session;
   streams: number;
+  /** Of `streams`, those of short requests (not watches, logs -f…). */
+  short: number;
   settings: boolean;
   connected: Promise<void>;
 }
 
 const DEFAULT_MAX_STREAMS = 100;
+/** Sessions per endpoint (per worker) at most; see `acquire`. */
+export const DEFAULT_MAX_SESSIONS = 2;
 const BACKOFF_MS = [0, 100, 250, 500, 1000, 2000];
+/** TCP, TLS and the server's SETTINGS frame, at most this long. */
+const CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * The HTTP/2 sessions to one endpoint. A new session is opened only when every open one is at the
- * server's advertised `SETTINGS_MAX_CONCURRENT_STREAMS`, so hundreds of clients share a few
- * connections. Sessions are kept alive with PINGs; a session that fails a PING is dropped.
+ * server's advertised `SETTINGS_MAX_CONCURRENT_STREAMS`, and never more than `maxSessions`, so
+ * thousands of clients share one or two connections. Sessions are kept alive with PINGs; a session
+ * that fails a PING is dropped.
  */
 export class SessionPool {
   readonly #url: URL;
   readonly #tls: UpstreamTLS;
   readonly #pingIntervalMs: number;
+  readonly #maxSessions: number;
   readonly #sessions: Session[] = [];
   #failures = 0;
   #nextAttempt = 0;
@@ -38,10 +46,11 @@ export class SessionPool {
   /** Sessions opened since start (for metrics and tests). */
   opened = 0;
 
-  constructor(url: URL, tls: UpstreamTLS, opts: { pingIntervalMs: number }) {
+  constructor(url: URL, tls: UpstreamTLS, opts: { pingIntervalMs: number; maxSessions?: number }) {
     this.#url = url;
     this.#tls = tls;
     this.#pingIntervalMs = opts.pingIntervalMs;
+    this.#maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
   }
 
   /** Open sessions, for metrics and tests. */
@@ -53,9 +62,14 @@ export class SessionPool {
    * Reserves one stream slot on a connected session. Rejects (without consuming anything) when the
    * endpoint cannot be reached; the caller may then try another endpoint.
    */
-  async acquire(): Promise<ClientHttp2Session> {
+  async acquire(longRunning = false): Promise<ClientHttp2Session> {
     if (this.#closed) throw new Error('session pool closed');
     let s = this.#sessions.find((x) => x.streams < maxStreams(x));
+    // Every session full and no room for another: a short request takes a stream on the session
+    // with the most short requests in flight anyway, and nghttp2 holds it back until one of them
+    // ends (soon). Long-running requests (watches) never wait so: they may hold their streams for
+    // hours, so they, and short requests on sessions full of them, get a new session.
+    if (!s && !longRunning && this.#sessions.length >= this.#maxSessions) s = mostShort(this.#sessions);
     if (!s) {
       const wait = this.#nextAttempt - Date.now();
       if (wait > 0)
@@ -63,19 +77,23 @@ export class SessionPool {
       s = this.#open();
     }
     s.streams++;
+    if (!longRunning) s.short++;
     try {
       await s.connected;
     } catch (err) {
       s.streams--;
+      if (!longRunning) s.short--;
       throw err;
     }
     return s.h2;
   }
 
-  /** Returns the slot taken by `acquire()`. */
-  release(h2: ClientHttp2Session): void {
+  /** Returns the slot taken by `acquire()`, with the same `longRunning`. */
+  release(h2: ClientHttp2Session, longRunning = false): void {
     const s = this.#sessions.find((x) => x.h2 === h2);
-    if (s) s.streams--;
+    if (!s) return;
+    s.streams--;
+    if (!longRunning) s.short--;
   }
 
   #open(): Session {
@@ -93,16 +111,33 @@ export class SessionPool {
     const s: Session = {
       h2,
       streams: 0,
+      short: 0,
       settings: false,
+      // Ready once the server's SETTINGS are in, not at 'connect': a request submitted before
+      // nghttp2 knows SETTINGS_MAX_CONCURRENT_STREAMS goes out at once and may be refused, one
+      // submitted after it waits in nghttp2 for a free stream.
       connected: new Promise<void>((resolve, reject) => {
-        h2.once('connect', () => {
+        const timer = setTimeout(
+          () =>
+            h2.destroy(
+              new Error(`no HTTP/2 SETTINGS from ${this.#url.host} within ${CONNECT_TIMEOUT_MS} ms`),
+            ),
+          CONNECT_TIMEOUT_MS,
+        );
+        h2.once('remoteSettings', () => {
+          clearTimeout(timer);
           this.#failures = 0;
           resolve();
         });
         h2.once('error', (err) => {
+          clearTimeout(timer);
           this.#failures++;
           this.#nextAttempt = Date.now() + BACKOFF_MS[Math.min(this.#failures, BACKOFF_MS.length - 1)];
           reject(err);
+        });
+        h2.once('close', () => {
+          clearTimeout(timer);
+          reject(new Error(`connection to ${this.#url.host} closed before it was ready`));
         });
       }),
     };
@@ -141,6 +176,13 @@ export class SessionPool {
     this.#closed = true;
     for (const s of this.#sessions.splice(0)) s.h2.destroy();
   }
+}
+
+/** The session with the most short requests in flight; undefined when none has any. */
+function mostShort(sessions: readonly Session[]): Session | undefined {
+  let best: Session | undefined;
+  for (const s of sessions) if (s.short > 0 && (best === undefined || s.short > best.short)) best = s;
+  return best;
 }
 
 // Until the server's SETTINGS frame arrives, Node reports "unlimited"; assume a modest limit.
