@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { sessionConnection, socketConnection, type ClientConnection } from './connection.ts';
 
 /**
@@ -22,8 +22,6 @@ export interface ClientExchange {
   readonly hasBody: boolean;
   /** The request body. */
   readonly body: Readable;
-  /** Where the response body goes. */
-  readonly sink: Writable;
   /** The client went away or the exchange is over. */
   readonly gone: boolean;
   readonly headersSent: boolean;
@@ -35,6 +33,10 @@ export interface ClientExchange {
   onClose(fn: () => void): void;
   /** Sends the response head; `flush` sends it at once even before any body (watches). */
   respond(status: number, headers: OutgoingHttpHeaders, flush: boolean): void;
+  /** Writes a chunk of the response body; false when the client's buffer is full (wait for `onDrain`). */
+  write(chunk: Buffer): boolean;
+  /** Runs `fn` once when the client's buffer has room again. */
+  onDrain(fn: () => void): void;
   /** Ends the response, with a last chunk if given. */
   end(body?: string | Buffer): void;
   /** Cuts the response (a client must not take a cut body for a whole one). */
@@ -82,10 +84,6 @@ export class H2Exchange implements ClientExchange {
     return this.#stream;
   }
 
-  get sink(): Writable {
-    return this.#stream;
-  }
-
   get gone(): boolean {
     return this.#stream.destroyed;
   }
@@ -107,6 +105,14 @@ export class H2Exchange implements ClientExchange {
     headers[':status'] = status;
     this.status = status;
     this.#stream.respond(headers); // HEADERS goes out at once on HTTP/2
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.#stream.write(chunk);
+  }
+
+  onDrain(fn: () => void): void {
+    this.#stream.once('drain', fn);
   }
 
   end(body?: string | Buffer): void {
@@ -171,10 +177,6 @@ export class H1Exchange implements ClientExchange {
     return this.#req;
   }
 
-  get sink(): Writable {
-    return this.#res;
-  }
-
   get gone(): boolean {
     return this.#res.destroyed;
   }
@@ -195,6 +197,14 @@ export class H1Exchange implements ClientExchange {
     this.status = status;
     this.#res.writeHead(status, headers);
     if (flush) this.#res.flushHeaders();
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.#res.write(chunk);
+  }
+
+  onDrain(fn: () => void): void {
+    this.#res.once('drain', fn);
   }
 
   end(body?: string | Buffer): void {

@@ -32,6 +32,9 @@ let session: ClientHttp2Session;
 const slowClosed: boolean[] = [];
 let lastHeaders: IncomingHttpHeaders = {};
 let lastRaw: string[] = [];
+const BIG_BYTES = 8 * 1024 * 1024;
+/** How much of the big answer the fake apiserver managed to write so far. */
+let bigWritten = 0;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kubegate-h2-streams-'));
@@ -51,6 +54,25 @@ before(async () => {
       if (path === '/readyz') {
         stream.respond({ ':status': 200 });
         stream.end('ok');
+        return;
+      }
+      if (path.startsWith('/api/v1/namespaces/default/configmaps/big')) {
+        // 8 MiB in 64 KiB chunks, written only as fast as the gateway takes them.
+        stream.respond({ ':status': 200, 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 'z');
+        let sent = 0;
+        const more = (): void => {
+          while (sent < BIG_BYTES) {
+            sent += chunk.length;
+            bigWritten = sent;
+            if (!stream.write(chunk)) {
+              stream.once('drain', more);
+              return;
+            }
+          }
+          stream.end();
+        };
+        more();
         return;
       }
       if (path.startsWith('/api/v1/namespaces/default/configmaps/slow')) {
@@ -184,4 +206,24 @@ test('a client reset mid-response cancels the upstream stream; the connection se
   assert.deepEqual(slowClosed, [true], 'the apiserver saw its stream cancelled');
   const ok = await call({ ':path': '/api/v1/namespaces/default/configmaps/c' });
   assert.equal(ok.status, 200);
+});
+
+test('a client that does not read holds the apiserver back (back-pressure), then gets every byte', async () => {
+  const s = session.request({ ':path': '/api/v1/namespaces/default/configmaps/big' });
+  s.pause();
+  await new Promise<void>((resolve, reject) => {
+    s.once('response', () => resolve());
+    s.once('error', reject);
+  });
+  await sleep(500);
+  const before = bigWritten;
+  assert.ok(before < 2 * 1024 * 1024, `the apiserver wrote ${before} bytes to a client that read nothing`);
+  let got = 0;
+  s.on('data', (c: Buffer) => (got += c.length));
+  s.resume();
+  await new Promise<void>((resolve, reject) => {
+    s.once('end', () => resolve());
+    s.once('error', reject);
+  });
+  assert.equal(got, BIG_BYTES);
 });
