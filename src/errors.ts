@@ -31,7 +31,8 @@ export type GatewayErrorCode =
   | 'KG_QUEUE_FULL'
   | 'KG_QUEUE_TIMEOUT'
   | 'KG_LONG_RUNNING_LIMIT'
-  | 'KG_CIRCUIT_OPEN';
+  | 'KG_CIRCUIT_OPEN'
+  | 'KG_REQUEST_TOO_LARGE';
 
 const REASON_STATUS: Record<StatusReason, number> = {
   BadRequest: 400,

@@ -4,7 +4,13 @@ import type { Logger } from 'pino';
 import { observeQueueWaits } from './cluster/admission.ts';
 import { ClusterSet } from './cluster/cluster-set.ts';
 import type { ClusterRuntime } from './cluster/runtime.ts';
-import type { ClusterConfig, GatewayConfig, ListenerConfig } from './config/model.ts';
+import {
+  DEFAULT_CLIENT_LIMITS,
+  type ClientLimitsConfig,
+  type ClusterConfig,
+  type GatewayConfig,
+  type ListenerConfig,
+} from './config/model.ts';
 import { AccessLog } from './observe/access-log.ts';
 import { AdminServer } from './observe/admin.ts';
 import { GatewayMetrics, type ConfigSourceState } from './observe/metrics.ts';
@@ -54,6 +60,7 @@ export class RunningGateway implements Gateway {
           this.#listeners.map((l) => ({
             name: l.config.name,
             connections: l.listener.connectionsByProtocol(),
+            refused: l.listener.refused,
           })),
         configSources: () => [...this.#configSources].map(([source, read]) => [source, read()] as const),
       },
@@ -161,6 +168,10 @@ export class RunningGateway implements Gateway {
     return this.#config;
   }
 
+  get clientLimits(): ClientLimitsConfig {
+    return this.#config.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+  }
+
   /** Applies a new file configuration: clusters swapped, listeners opened, closed or re-keyed. */
   async reload(config: GatewayConfig): Promise<void> {
     this.#config = config;
@@ -176,6 +187,7 @@ export class RunningGateway implements Gateway {
       ) {
         const tls = await this.#tlsOf(l);
         old.listener.setCertificates(tls.cert, tls.key, tls.clientCA);
+        old.listener.setLimits(this.clientLimits);
         keep.push({ ...old, config: l });
       } else keep.push(await this.#open(l));
     }
@@ -221,7 +233,13 @@ export class RunningGateway implements Gateway {
 
   async #open(l: ListenerConfig): Promise<OpenListener> {
     const tls = await this.#tlsOf(l);
-    const listener = new Listener(this, { host: l.address, port: l.port, cluster: l.cluster, ...tls });
+    const listener = new Listener(this, {
+      host: l.address,
+      port: l.port,
+      cluster: l.cluster,
+      limits: this.clientLimits,
+      ...tls,
+    });
     return { config: l, listener, address: await listener.listen() };
   }
 

@@ -3,7 +3,14 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
 import { ConfigError, join, type ConfigIssue } from './issues.ts';
-import { DEFAULT_ADMIN_PORT, type ClusterConfig, type ClusterMaterial, type GatewayConfig } from './model.ts';
+import {
+  DEFAULT_ADMIN_PORT,
+  DEFAULT_CLIENT_LIMITS,
+  type ClientLimitsConfig,
+  type ClusterConfig,
+  type ClusterMaterial,
+  type GatewayConfig,
+} from './model.ts';
 import { GatewayConfiguration } from './schema/gateway-configuration.ts';
 import type { FileCluster } from './schema/cluster.ts';
 import { SchemaCheck } from './schema-check.ts';
@@ -96,8 +103,25 @@ export async function resolveGatewayConfiguration(doc: unknown, baseDir: string)
         maxUsers: doc.metrics?.perUser?.maxUsers ?? 100,
       },
     },
+    clientLimits: clientLimits(doc.clientLimits ?? {}),
     shutdownDelayMs: (doc.shutdown?.delaySeconds ?? 0) * 1000,
     shutdownDrainMs: (doc.shutdown?.drainSeconds ?? 10) * 1000,
+  };
+}
+
+function clientLimits(l: NonNullable<GatewayConfiguration['clientLimits']>): ClientLimitsConfig {
+  const d = DEFAULT_CLIENT_LIMITS;
+  const ms = (s: number | undefined, fallback: number) => (s === undefined ? fallback : s * 1000);
+  return {
+    maxHeaderBytes: l.maxHeaderBytes ?? d.maxHeaderBytes,
+    maxHeaderCount: l.maxHeaderCount ?? d.maxHeaderCount,
+    maxRequestBodyBytes: l.maxRequestBodyBytes ?? d.maxRequestBodyBytes,
+    maxConcurrentStreams: l.maxConcurrentStreams ?? d.maxConcurrentStreams,
+    maxConnectionsPerClientIP: l.maxConnectionsPerClientIP ?? d.maxConnectionsPerClientIP,
+    handshakeTimeoutMs: ms(l.handshakeTimeoutSeconds, d.handshakeTimeoutMs),
+    headersTimeoutMs: ms(l.headersTimeoutSeconds, d.headersTimeoutMs),
+    idleTimeoutMs: ms(l.idleTimeoutSeconds, d.idleTimeoutMs),
+    streamResets: l.streamResets ?? d.streamResets,
   };
 }
 

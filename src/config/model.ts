@@ -92,6 +92,32 @@ export interface MetricsConfig {
   readonly perUser: { readonly enabled: boolean; readonly maxUsers: number };
 }
 
+/** Per-client resource bounds, with the defaults filled in (see `src/config/schema/client-limits.ts`). */
+export interface ClientLimitsConfig {
+  readonly maxHeaderBytes: number;
+  readonly maxHeaderCount: number;
+  readonly maxRequestBodyBytes: number;
+  readonly maxConcurrentStreams: number;
+  readonly maxConnectionsPerClientIP: number;
+  readonly handshakeTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly streamResets: { readonly burst: number; readonly ratePerSecond: number };
+}
+
+/** The bounds a gateway applies when the file sets none. */
+export const DEFAULT_CLIENT_LIMITS: ClientLimitsConfig = Object.freeze({
+  maxHeaderBytes: 65536,
+  maxHeaderCount: 256,
+  maxRequestBodyBytes: 16 * 1024 * 1024,
+  maxConcurrentStreams: 1000,
+  maxConnectionsPerClientIP: 1000,
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 30_000,
+  idleTimeoutMs: 90_000,
+  streamResets: Object.freeze({ burst: 1000, ratePerSecond: 33 }),
+});
+
 /** The whole gateway configuration from the file, validated. */
 export interface GatewayConfig {
   readonly listeners: readonly ListenerConfig[];
@@ -103,6 +129,8 @@ export interface GatewayConfig {
   /** Default: 127.0.0.1:9443; null when `admin.enabled` is false. */
   readonly admin?: AdminConfig | null;
   readonly metrics?: MetricsConfig;
+  /** Default: DEFAULT_CLIENT_LIMITS. */
+  readonly clientLimits?: ClientLimitsConfig;
   /** Readiness off but still serving, before the drain. */
   readonly shutdownDelayMs: number;
   readonly shutdownDrainMs: number;

@@ -29,7 +29,11 @@ export interface ConfigSourceState {
 /** What the gateway exposes for metrics read at scrape time. */
 export interface MetricsView {
   clusters(): Iterable<ClusterRuntime>;
-  listeners(): Iterable<{ name: string; connections: { h2: number; 'http/1.1': number } }>;
+  listeners(): Iterable<{
+    name: string;
+    connections: { h2: number; 'http/1.1': number };
+    refused: { perIPLimit: number; handshakeTimeout: number };
+  }>;
   configSources(): Iterable<[source: string, state: ConfigSourceState]>;
 }
 
@@ -44,6 +48,7 @@ export const REJECTION_REASONS: Partial<Record<GatewayErrorCode, string>> = {
   KG_ACCESS_DENIED: 'access_denied',
   KG_UNAUTHENTICATED: 'unauthenticated',
   KG_NO_HEALTHY_UPSTREAM: 'no_healthy_upstream',
+  KG_REQUEST_TOO_LARGE: 'request_too_large',
 };
 
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
@@ -215,6 +220,19 @@ export class GatewayMetrics {
         for (const l of view.listeners()) {
           this.set({ listener: l.name, protocol: 'h2' }, l.connections.h2);
           this.set({ listener: l.name, protocol: 'http/1.1' }, l.connections['http/1.1']);
+        }
+      },
+    });
+    new Counter({
+      name: `${PREFIX}client_connections_refused_total`,
+      help: 'Client connections closed before HTTP: over clientLimits.maxConnectionsPerClientIP, or a TLS handshake slower than handshakeTimeoutSeconds.',
+      labelNames: ['listener', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const l of view.listeners()) {
+          this.inc({ listener: l.name, reason: 'per_ip_limit' }, l.refused.perIPLimit);
+          this.inc({ listener: l.name, reason: 'handshake_timeout' }, l.refused.handshakeTimeout);
         }
       },
     });

@@ -1,4 +1,5 @@
 import type { ClusterRuntime } from '../cluster/runtime.ts';
+import type { ClientLimitsConfig } from '../config/model.ts';
 import type { AccessLog } from '../observe/access-log.ts';
 
 /** What every request handler shares: the live clusters and the access log. */
@@ -6,6 +7,8 @@ export interface Gateway {
   /** The live runtime of a cluster, read once per request. */
   cluster(name: string): ClusterRuntime | undefined;
   readonly accessLog: AccessLog;
+  /** Per-client bounds in force (the request body limit is read per request). */
+  readonly clientLimits: ClientLimitsConfig;
   /** True once graceful shutdown began: `/readyz` through the gateway answers 503. */
   readonly draining: boolean;
 }

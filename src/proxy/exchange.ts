@@ -1,5 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import {
+  constants,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { Readable } from 'node:stream';
 import { sessionConnection, socketConnection, type ClientConnection } from './connection.ts';
 
@@ -85,7 +90,7 @@ export class H2Exchange implements ClientExchange {
   }
 
   get gone(): boolean {
-    return this.#stream.destroyed;
+    return this.#stream.closed;
   }
 
   get headersSent(): boolean {
@@ -101,7 +106,8 @@ export class H2Exchange implements ClientExchange {
   }
 
   respond(status: number, headers: OutgoingHttpHeaders, _flush: boolean): void {
-    if (this.#stream.destroyed) return;
+    // A stream the client reset is closed (and respond() would throw) before it is destroyed.
+    if (this.#stream.closed) return;
     headers[':status'] = status;
     this.status = status;
     this.#stream.respond(headers); // HEADERS goes out at once on HTTP/2
@@ -117,12 +123,16 @@ export class H2Exchange implements ClientExchange {
 
   end(body?: string | Buffer): void {
     const s = this.#stream;
-    if (s.destroyed) return;
+    if (s.closed) return;
     if (body === undefined) s.end();
     else s.end(body);
-    // An answer given before the request body was read (a refusal): discard the rest of it, so
-    // the stream can close and flow control does not stall the connection.
-    if (!s.readableEnded) s.resume();
+    // An answer given before the request body was all read (a refusal): stop the client sending
+    // the rest with RST_STREAM(NO_ERROR) once the answer is out (RFC 9113 §8.1); Node sends it
+    // after the response's last frame. Until then what arrives is discarded.
+    if (!s.endAfterHeaders && !s.readableEnded) {
+      s.resume();
+      s.close(constants.NGHTTP2_NO_ERROR);
+    }
   }
 
   destroy(): void {

@@ -102,6 +102,9 @@ export class ProxiedRequest implements ClientPresence {
         this.#permit.release(); // the client left while queued
         return;
       }
+      const max = this.#gw.clientLimits.maxRequestBodyBytes;
+      const length = Number(x.headers['content-length']);
+      if (length > max) throw tooLarge(max);
       await this.#forward(null);
     } catch (err) {
       this.#fail(toGatewayError(err));
@@ -196,8 +199,20 @@ export class ProxiedRequest implements ClientPresence {
     };
 
     if (hasBody) {
-      this.#x.body.on('data', (c: Buffer) => (this.#record.bytesIn += c.length));
-      this.#x.body.pipe(stream);
+      const body = this.#x.body;
+      const max = this.#gw.clientLimits.maxRequestBodyBytes;
+      const count = (c: Buffer): void => {
+        this.#record.bytesIn += c.length;
+        if (this.#record.bytesIn <= max) return;
+        // A chunked body (or a false Content-Length) past the limit: nothing more goes upstream,
+        // and the apiserver's half-read request is cancelled.
+        body.off('data', count);
+        body.unpipe(stream);
+        this.#fail(tooLarge(max));
+        stream.close(constants.NGHTTP2_CANCEL);
+      };
+      body.on('data', count);
+      body.pipe(stream);
     }
     this.#x.onClose(() => {
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
@@ -407,6 +422,14 @@ export class ProxiedRequest implements ClientPresence {
     this.#trace?.end(this.#record);
     this.#gw.accessLog.write(this.#record);
   };
+}
+
+function tooLarge(max: number): GatewayError {
+  return new GatewayError(
+    'KG_REQUEST_TOO_LARGE',
+    'RequestEntityTooLarge',
+    `the request body is larger than kubegate's limit of ${max} bytes (clientLimits.maxRequestBodyBytes)`,
+  );
 }
 
 function isReadyz(path: string): boolean {

@@ -1,22 +1,13 @@
-import {
-  createServer as createH1,
-  type IncomingMessage,
-  type Server as H1Server,
-  type ServerResponse,
-} from 'node:http';
-import {
-  createServer as createH2,
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import type { ServerHttp2Session } from 'node:http2';
 import { createServer as createTLS, type Server as TLSServer, type TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClientLimitsConfig } from '../config/model.ts';
+import { ConnectionGuard, type GuardCounts } from './connection-guard.ts';
 import type { Gateway } from './context.ts';
-import { H1Exchange, H2Exchange, type ClientExchange } from './exchange.ts';
+import type { ClientExchange } from './exchange.ts';
 import { ProxiedRequest } from './forward.ts';
+import { ProtocolServers, stopProtocolServers, type ProtocolHandlers } from './protocol-servers.ts';
 import { tunnelUpgrade } from './upgrade.ts';
 
 export interface ListenerOptions {
@@ -28,6 +19,8 @@ export interface ListenerOptions {
   clientCA: string | undefined;
   /** The cluster this listener serves. */
   cluster: string;
+  /** Per-client bounds; `setLimits` changes them for new connections. */
+  limits: ClientLimitsConfig;
 }
 
 /**
@@ -36,8 +29,11 @@ export interface ListenerOptions {
  */
 export class Listener {
   readonly #tls: TLSServer;
-  readonly #h1: H1Server;
-  readonly #h2: Http2Server;
+  /** The protocol servers new connections go to; `#older` keep serving the connections they have. */
+  #servers: ProtocolServers;
+  readonly #older = new Set<ProtocolServers>();
+  readonly #handlers: ProtocolHandlers;
+  readonly #guard: ConnectionGuard;
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
   readonly #opts: ListenerOptions;
@@ -50,34 +46,26 @@ export class Listener {
   constructor(gw: Gateway, opts: ListenerOptions) {
     this.#opts = opts;
     const cluster = opts.cluster;
-    const handle = (x: ClientExchange) => {
-      const p = new ProxiedRequest(gw, cluster, x);
-      if (!p.longRunning) {
-        this.#short++;
-        x.onClose(this.#shortDone);
-      } else {
-        this.#long.add(p);
-        x.onClose(() => this.#long.delete(p));
-      }
-      void p.run();
+    this.#handlers = {
+      request: (x: ClientExchange) => {
+        const p = new ProxiedRequest(gw, cluster, x);
+        if (!p.longRunning) {
+          this.#short++;
+          x.onClose(this.#shortDone);
+        } else {
+          this.#long.add(p);
+          x.onClose(() => this.#long.delete(p));
+        }
+        void p.run();
+      },
+      upgrade: (req, socket, head) => void tunnelUpgrade(gw, cluster, req, socket, head),
+      session: (s) => {
+        this.#sessions.add(s);
+        s.once('close', () => this.#sessions.delete(s));
+      },
     };
-    this.#h1 = createH1(
-      { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
-      (req: IncomingMessage, res: ServerResponse) => handle(new H1Exchange(req, res)),
-    );
-    this.#h1.on('upgrade', (req, socket, head) => void tunnelUpgrade(gw, cluster, req, socket, head));
-    // The core stream API, not the compatibility one (no `request` listener): see H2Exchange.
-    this.#h2 = createH2({ settings: { maxConcurrentStreams: 1000 } });
-    this.#h2.on(
-      'stream',
-      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
-        handle(new H2Exchange(stream, headers, rawHeaders)),
-    );
-    this.#h2.on('session', (s) => {
-      this.#sessions.add(s);
-      s.once('close', () => this.#sessions.delete(s));
-    });
-    this.#h2.setTimeout(0);
+    this.#servers = new ProtocolServers(opts.limits, this.#handlers);
+    this.#guard = new ConnectionGuard(() => this.#servers.limits);
     this.#tls = createTLS({
       cert: opts.cert,
       key: opts.key,
@@ -87,13 +75,34 @@ export class Listener {
       rejectUnauthorized: false,
       ALPNProtocols: ['h2', 'http/1.1'],
     });
+    this.#tls.on('connection', (raw: Socket) => this.#guard.admit(raw));
     this.#tls.on('secureConnection', (socket: TLSSocket) => {
+      this.#guard.handshaken((socket as TLSSocket & { _parent?: Socket })._parent);
+      const servers = this.#servers;
       this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-      if (socket.alpnProtocol === 'h2') this.#h2.emit('connection', socket);
-      else this.#h1.emit('connection', socket);
+      servers.connections++;
+      socket.once('close', () => {
+        this.#sockets.delete(socket);
+        if (--servers.connections === 0 && servers !== this.#servers && this.#older.delete(servers))
+          stopProtocolServers(servers);
+      });
+      if (socket.alpnProtocol === 'h2') servers.h2.emit('connection', socket);
+      else servers.h1.emit('connection', socket);
     });
     this.#tls.on('tlsClientError', () => {}); // a failed handshake concerns that client only
+  }
+
+  /** New client limits, for connections accepted from now on. */
+  setLimits(limits: ClientLimitsConfig): void {
+    if (JSON.stringify(limits) === JSON.stringify(this.#servers.limits)) return;
+    if (this.#servers.connections > 0) this.#older.add(this.#servers);
+    else stopProtocolServers(this.#servers);
+    this.#servers = new ProtocolServers(limits, this.#handlers);
+  }
+
+  /** Connections refused before HTTP: over the per-address cap, or a handshake too slow. */
+  get refused(): Readonly<GuardCounts> {
+    return this.#guard.counts;
   }
 
   listen(): Promise<AddressInfo> {
@@ -130,7 +139,8 @@ export class Listener {
   async close(drainMs = 10_000): Promise<void> {
     this.#tls.close();
     for (const s of this.#sessions) s.close();
-    this.#h1.closeIdleConnections();
+    const all = [this.#servers, ...this.#older];
+    for (const p of all) p.h1.closeIdleConnections();
     const deadline = Date.now() + drainMs;
     while (this.#short > 0 && Date.now() < deadline) await sleep(20);
     const long = [...this.#long];
@@ -138,11 +148,13 @@ export class Listener {
       for (const p of long.slice(i, i + 50)) p.shutdown();
       await sleep(10 + Math.random() * 40);
     }
-    this.#h1.closeIdleConnections();
+    for (const p of all) p.h1.closeIdleConnections();
     const rest = [...this.#sockets];
     for (let i = 0; i < rest.length; i += 50) {
       for (const s of rest.slice(i, i + 50)) s.destroy();
       await sleep(10 + Math.random() * 40);
     }
+    for (const p of all) stopProtocolServers(p);
+    this.#older.clear();
   }
 }

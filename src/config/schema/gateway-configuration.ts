@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Name, Seconds, Text } from './common.ts';
+import { ClientLimits } from './client-limits.ts';
 import { Defaults, FileCluster } from './cluster.ts';
 
 const Listener = Type.Object(
@@ -110,6 +111,7 @@ export const GatewayConfiguration = Type.Object(
     ),
     admin: Type.Optional(Admin),
     metrics: Type.Optional(Metrics),
+    clientLimits: Type.Optional(ClientLimits),
     shutdown: Type.Optional(
       Type.Object(
         {

@@ -39,7 +39,13 @@ test('live-state gauges and counters read at scrape time', async () => {
   const m = new GatewayMetrics(
     {
       clusters: () => [fakeCluster('prod', 'half-open')],
-      listeners: () => [{ name: 'main', connections: { h2: 7, 'http/1.1': 2 } }],
+      listeners: () => [
+        {
+          name: 'main',
+          connections: { h2: 7, 'http/1.1': 2 },
+          refused: { perIPLimit: 3, handshakeTimeout: 1 },
+        },
+      ],
       configSources: () => [
         ['file', { reloads: 3, failures: 1, hash: 'f00d' }],
         ['kubegate.io', { reloads: 0, failures: 2, hash: '' }],
@@ -63,6 +69,8 @@ test('live-state gauges and counters read at scrape time', async () => {
     'kubegate_upstream_active_streams{cluster="prod",endpoint="a"} 14',
     'kubegate_client_connections{listener="main",protocol="h2"} 7',
     'kubegate_client_connections{listener="main",protocol="http/1.1"} 2',
+    'kubegate_client_connections_refused_total{listener="main",reason="per_ip_limit"} 3',
+    'kubegate_client_connections_refused_total{listener="main",reason="handshake_timeout"} 1',
     'kubegate_token_review_cache_total{cluster="prod",result="hit"} 41',
     'kubegate_token_review_cache_total{cluster="prod",result="miss"} 9',
     'kubegate_config_reloads_total{source="file",result="success"} 3',
@@ -80,4 +88,5 @@ test('live-state gauges and counters read at scrape time', async () => {
   const again = new Set((await m.text()).split('\n'));
   assert.ok(again.has('kubegate_token_review_cache_total{cluster="prod",result="hit"} 41'));
   assert.ok(again.has('kubegate_config_reloads_total{source="file",result="success"} 3'));
+  assert.ok(again.has('kubegate_client_connections_refused_total{listener="main",reason="per_ip_limit"} 3'));
 });

@@ -1,0 +1,65 @@
+import type { Socket } from 'node:net';
+
+/** What the guard refused, for metrics. */
+export interface GuardCounts {
+  /** Connections closed because their address already had the most allowed. */
+  perIPLimit: number;
+  /** Connections closed because their TLS handshake did not finish in time. */
+  handshakeTimeout: number;
+}
+
+/**
+ * Bounds on raw client connections, before TLS: at most `maxPerIP` open from one address, and a
+ * handshake that must finish within `handshakeTimeoutMs` (slowloris before the first byte of
+ * HTTP). Limits are read per connection, so a reload applies to the next one.
+ */
+export class ConnectionGuard {
+  readonly #perIP = new Map<string, number>();
+  readonly #limits: () => { maxConnectionsPerClientIP: number; handshakeTimeoutMs: number };
+  readonly counts: GuardCounts = { perIPLimit: 0, handshakeTimeout: 0 };
+
+  constructor(limits: () => { maxConnectionsPerClientIP: number; handshakeTimeoutMs: number }) {
+    this.#limits = limits;
+  }
+
+  /** Called for each accepted TCP connection; false when it was closed at once. */
+  admit(socket: Socket): boolean {
+    const ip = socket.remoteAddress ?? '';
+    const n = this.#perIP.get(ip) ?? 0;
+    const l = this.#limits();
+    if (n >= l.maxConnectionsPerClientIP) {
+      this.counts.perIPLimit++;
+      socket.destroy();
+      return false;
+    }
+    this.#perIP.set(ip, n + 1);
+    const timer = setTimeout(() => {
+      this.counts.handshakeTimeout++;
+      socket.destroy();
+    }, l.handshakeTimeoutMs);
+    timer.unref();
+    // The TLS layer marks the raw socket once the handshake is done; see `handshaken`.
+    (socket as GuardedSocket)[HANDSHAKE_TIMER] = timer;
+    socket.once('close', () => {
+      clearTimeout(timer);
+      const left = (this.#perIP.get(ip) ?? 1) - 1;
+      if (left === 0) this.#perIP.delete(ip);
+      else this.#perIP.set(ip, left);
+    });
+    return true;
+  }
+
+  /** The TLS handshake on `raw` finished: its timer stops. */
+  handshaken(raw: Socket | undefined): void {
+    const t = raw === undefined ? undefined : (raw as GuardedSocket)[HANDSHAKE_TIMER];
+    if (t !== undefined) clearTimeout(t);
+  }
+
+  /** Connections open from `ip` (tests, diagnostics). */
+  openFrom(ip: string): number {
+    return this.#perIP.get(ip) ?? 0;
+  }
+}
+
+const HANDSHAKE_TIMER = Symbol('kubegate.handshakeTimer');
+type GuardedSocket = Socket & { [HANDSHAKE_TIMER]?: NodeJS.Timeout };
