@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { freePort } from '../../src/dev/ports.ts';
 import { Gateway } from '../lib/gateway.ts';
 import { runLoad } from '../lib/h2load.ts';
+import { manyRules } from '../lib/many-rules.ts';
 import { createBenchPKI } from '../lib/pki.ts';
 import { table } from '../lib/results.ts';
 import type { Scenario } from '../lib/scenario.ts';
@@ -10,19 +11,11 @@ import { median, round } from '../lib/stats.ts';
 import { BENCH_TOKEN, TinyUpstream } from '../lib/tiny-upstream.ts';
 
 const PATH = '/api/v1/namespaces/default/configmaps/bench';
+// Rules ahead of the bench's own (so every request walks past them), none matching the bench user.
 const RULES = 1000;
 const RELOADS = 4;
 // FileSource debounces folder events by 100 ms before it reads the file.
 const DEBOUNCE_MS = 100;
-
-/** 1000 rules ahead of the bench's own, none matching the bench user; `gen` changes names and limits. */
-function manyRules(gen: number): Record<string, unknown>[] {
-  return Array.from({ length: RULES }, (_, i) => ({
-    name: `team-${i}-g${gen}`,
-    match: { users: [`team-${i}-*`], verbs: ['get', 'list'] },
-    limits: { qps: 10 + gen, burst: 20, maxInflightReadOnly: 50 },
-  }));
-}
 
 async function reloadedAt(log: string, after: number): Promise<number | null> {
   const text = await readFile(log, 'utf8').catch(() => '');
@@ -50,7 +43,7 @@ export const reload: Scenario = {
       upstreamCA: pki.ca.cert,
       credentials: { certFile: pki.gatewayClient.cert, keyFile: pki.gatewayClient.key },
       dir: ctx.dir,
-      rules: manyRules(0),
+      rules: manyRules(RULES, 0),
     });
     const delays: number[] = [];
     try {
@@ -70,7 +63,7 @@ export const reload: Scenario = {
       for (let gen = 1; gen <= RELOADS; gen++) {
         await new Promise((r) => setTimeout(r, 3000));
         const t0 = Date.now();
-        await gw.write(manyRules(gen));
+        await gw.write(manyRules(RULES, gen));
         let at: number | null = null;
         while (at === null && Date.now() - t0 < 2500) {
           await new Promise((r) => setTimeout(r, 20));
