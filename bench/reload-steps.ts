@@ -13,13 +13,13 @@ import { ClusterRuntime } from '../src/cluster/runtime.ts';
 import {
   checkGatewayConfiguration,
   loadConfigFile,
-  parseYAML,
   resolveGatewayConfiguration,
 } from '../src/config/file-config.ts';
 import { FileSource } from '../src/config/file-source.ts';
 import type { GatewayConfig } from '../src/config/model.ts';
 import { GatewayConfiguration } from '../src/config/schema/index.ts';
 import { SchemaCheck } from '../src/config/schema-check.ts';
+import { parseYAML } from '../src/config/yaml.ts';
 import { compileRules } from '../src/routing/index.ts';
 import { gatewayConfiguration } from './lib/gateway.ts';
 import { manyRules } from './lib/many-rules.ts';

@@ -1,25 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
 import { ConfigError, join, type ConfigIssue } from './issues.ts';
 import { DEFAULT_ADMIN_PORT, type ClusterConfig, type ClusterMaterial, type GatewayConfig } from './model.ts';
 import { GatewayConfiguration } from './schema/gateway-configuration.ts';
 import type { FileCluster } from './schema/cluster.ts';
 import { SchemaCheck } from './schema-check.ts';
+import { parseYAML } from './yaml.ts';
 
 const schema = new SchemaCheck<GatewayConfiguration>(GatewayConfiguration);
-
-/** Parses YAML text into one document; a syntax error is a `ConfigError` with the line. */
-export function parseYAML(text: string, source: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0)
-    throw new ConfigError(
-      doc.errors.map((e) => ({ path: '(document)', message: `not valid YAML: ${e.message.split('\n')[0]}` })),
-      source,
-    );
-  return doc.toJS() as unknown;
-}
 
 /** Every schema and semantic problem of a `GatewayConfiguration` document (no files are read). */
 export function checkGatewayConfiguration(doc: unknown): ConfigIssue[] {
