@@ -12,8 +12,14 @@ const schema = new SchemaCheck<GatewayConfiguration>(GatewayConfiguration);
 
 /** Every schema and semantic problem of a `GatewayConfiguration` document (no files are read). */
 export function checkGatewayConfiguration(doc: unknown): ConfigIssue[] {
-  const issues = schema.check(doc);
-  if (issues.length > 0 || !schema.is(doc)) return issues;
+  return examine(doc).issues;
+}
+
+/** The document as a `GatewayConfiguration` when the schema holds (else null), and every problem. */
+function examine(input: unknown): { doc: GatewayConfiguration | null; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const doc = schema.accept(input, issues);
+  if (doc === null) return { doc, issues };
   const dup = (list: readonly { name: string }[], field: string) => {
     const seen = new Set<string>();
     list.forEach((x, i) => {
@@ -38,13 +44,13 @@ export function checkGatewayConfiguration(doc: unknown): ConfigIssue[] {
       });
   });
   clusters.forEach((c, i) => issues.push(...checkClusterSpec(c, doc.defaults ?? {}, `clusters[${i}]`)));
-  return issues;
+  return { doc, issues };
 }
 
 /** Validates a parsed document and reads the files it names (relative to `baseDir`). */
-export async function resolveGatewayConfiguration(doc: unknown, baseDir: string): Promise<GatewayConfig> {
-  const issues = checkGatewayConfiguration(doc);
-  if (issues.length > 0 || !schema.is(doc)) throw new ConfigError(issues);
+export async function resolveGatewayConfiguration(input: unknown, baseDir: string): Promise<GatewayConfig> {
+  const { doc, issues } = examine(input);
+  if (issues.length > 0 || doc === null) throw new ConfigError(issues);
   const path = (p: string) => resolve(baseDir, p);
   const defaults = doc.defaults ?? {};
   const clusters: ClusterConfig[] = [];
