@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -94,8 +94,10 @@ export class FileSource {
     let cfg: GatewayConfig;
     let text: string;
     try {
-      // One read: the hash must describe the very bytes that were applied.
-      text = await readFile(this.#file, 'utf8');
+      // One read: the hash must describe the very bytes that were applied. Every file of a reload is
+      // read synchronously (see readMaterial in file-config.ts): under load each asynchronous read
+      // waits behind several turns of the event loop serving requests.
+      text = readFileSync(this.#file, 'utf8');
       cfg = await loadConfigFile(this.#file, text);
     } catch (err) {
       const issues =
@@ -110,7 +112,7 @@ export class FileSource {
       );
       return;
     }
-    const hash = await configHash(text, cfg);
+    const hash = configHash(text, cfg);
     if (hash === this.#hash) return;
     try {
       await this.#apply(cfg);
@@ -135,12 +137,20 @@ export class FileSource {
 }
 
 /** A hash of the configuration and of the listener certificate files it names. */
-async function configHash(text: string, cfg: GatewayConfig): Promise<string> {
+function configHash(text: string, cfg: GatewayConfig): string {
   const h = createHash('sha256');
   h.update(text);
   h.update(JSON.stringify(cfg.clusters.map((c) => c.material)));
   for (const l of cfg.listeners)
-    for (const f of [l.certFile, l.keyFile, l.clientCAFile])
-      if (f) h.update(await readFile(f).catch(() => Buffer.alloc(0)));
+    for (const f of [l.certFile, l.keyFile, l.clientCAFile]) if (f) h.update(readOrEmpty(f));
   return h.digest('hex');
+}
+
+/** A file's bytes, or none when it cannot be read (the listener reports that when it loads it). */
+function readOrEmpty(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
