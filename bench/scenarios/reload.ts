@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULT_DEBOUNCE_MS } from '../../src/config/file-source.ts';
 import { freePort } from '../../src/dev/ports.ts';
 import { Gateway } from '../lib/gateway.ts';
 import { runLoad } from '../lib/h2load.ts';
@@ -14,8 +15,8 @@ const PATH = '/api/v1/namespaces/default/configmaps/bench';
 // Rules ahead of the bench's own (so every request walks past them), none matching the bench user.
 const RULES = 1000;
 const RELOADS = 4;
-// FileSource debounces folder events by 100 ms before it reads the file.
-const DEBOUNCE_MS = 100;
+// FileSource waits this long after the last folder event before it reads the file.
+const DEBOUNCE_MS = DEFAULT_DEBOUNCE_MS;
 
 /**
  * The gateway's log (the access log shares it), read incrementally: it grows by ~1 MB/s at 2000

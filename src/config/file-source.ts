@@ -7,9 +7,23 @@ import { loadConfigFile } from './file-config.ts';
 import { ConfigError } from './issues.ts';
 import type { GatewayConfig } from './model.ts';
 
+/**
+ * Quiet time after the last change event before the file is read. What it must cover is one
+ * change's burst of events: an atomic rename (editors, the bench) fires one or two for the file
+ * within a millisecond; a ConfigMap volume's swap (new `..<timestamp>` folder, `..data_tmp`
+ * symlink renamed over `..data`, old folder removed) fires five within ~10 ms (measured on a busy
+ * 2-core machine); an in-place write fires one per write call, well under a millisecond apart.
+ * 20 ms coalesces each of these into one read and adds no more than that to a reload (it was
+ * 100 ms). A read that lands mid-swap sees the old content (same hash: nothing happens) and the
+ * swap's last event reads again. Only an in-place write can be read half-written, at any debounce
+ * (a partial file is usually rejected, and the write's last event reads again): replace files by
+ * rename, as editors and the kubelet do.
+ */
+export const DEFAULT_DEBOUNCE_MS = 20;
+
 /** Options of `FileSource`. */
 export interface FileSourceOptions {
-  /** Quiet time after the last change event before the file is read (default 100 ms). */
+  /** Quiet time after the last change event before the file is read (default `DEFAULT_DEBOUNCE_MS`). */
   debounceMs?: number;
   /** Also re-read on this interval, for file systems whose events are unreliable (default 5 s). */
   pollMs?: number;
@@ -47,7 +61,7 @@ export class FileSource {
     this.#file = resolve(file);
     this.#apply = apply;
     this.#log = log;
-    this.#debounceMs = opts.debounceMs ?? 100;
+    this.#debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.#pollMs = opts.pollMs ?? 5000;
     this.#hash = '';
     void readFile(this.#file, 'utf8')

@@ -70,8 +70,8 @@ test('a ConfigMap-style symlink swap is applied once; an invalid version changes
     { level: 'info' },
     { write: (line: string) => logged.push(JSON.parse(line) as Record<string, unknown>) },
   );
+  // The default debounce: it must see a kubelet-style swap through (and apply it once).
   const src = new FileSource(file, await loadConfigFile(file), async (c) => void applied.push(c), log, {
-    debounceMs: 20,
     pollMs: 60_000,
   });
   src.start();
