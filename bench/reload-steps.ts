@@ -98,6 +98,7 @@ try {
     await writeFile(`${file}.tmp`, yaml);
     await rename(`${file}.tmp`, file);
     await timeAsync('FileSource.check (read → applied)', () => source.check());
+    await timeAsync('FileSource.check again, nothing changed (the poll)', () => source.check());
     previous = cfg;
   }
   source.stop();

@@ -3,7 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
 import { ConfigError, join, type ConfigIssue } from './issues.ts';
-import { DEFAULT_ADMIN_PORT, type ClusterConfig, type ClusterMaterial, type GatewayConfig } from './model.ts';
+import {
+  DEFAULT_ADMIN_PORT,
+  type ClusterConfig,
+  type ClusterMaterial,
+  type GatewayConfig,
+  type SourceFile,
+} from './model.ts';
 import { GatewayConfiguration } from './schema/gateway-configuration.ts';
 import type { FileCluster } from './schema/cluster.ts';
 import { SchemaCheck } from './schema-check.ts';
@@ -56,8 +62,9 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
   const defaults = doc.defaults ?? {};
   const clusters: ClusterConfig[] = [];
   const problems: ConfigIssue[] = [];
+  const sourceFiles: SourceFile[] = [];
   (doc.clusters ?? []).forEach((c, i) => {
-    const material = readMaterial(c, baseDir, `clusters[${i}]`, problems);
+    const material = readMaterial(c, baseDir, `clusters[${i}]`, problems, sourceFiles);
     if (material) clusters[i] = resolveCluster(c.name, 'file', c, defaults, material);
   });
   if (problems.length > 0) throw new ConfigError(problems);
@@ -73,6 +80,7 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
     })),
     clusters,
     defaults,
+    sourceFiles,
     kubernetes: doc.kubernetes && {
       kubeconfigFile:
         doc.kubernetes.kubeconfigFile === undefined ? undefined : path(doc.kubernetes.kubeconfigFile),
@@ -99,18 +107,22 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
  * The PEM and token files of a cluster. Read synchronously, as a live reload reads every file: they
  * are a few small local files, while under load each asynchronous read (open, stat, read, close)
  * waits behind four turns of an event loop busy with requests, which made most of a reload's delay.
+ * Each file read is appended to `read` with its content.
  */
 function readMaterial(
   c: FileCluster,
   baseDir: string,
   at: string,
   issues: ConfigIssue[],
+  read: SourceFile[],
 ): ClusterMaterial | null {
-  const read = (file: string | undefined, field: string): string | undefined => {
+  const load = (file: string | undefined, field: string): string | undefined => {
     if (file === undefined) return undefined;
     const full = resolve(baseDir, file);
     try {
-      return readFileSync(full, 'utf8');
+      const content = readFileSync(full, 'utf8');
+      read.push({ path: full, content });
+      return content;
     } catch (err) {
       issues.push({
         path: join(at, field),
@@ -120,11 +132,11 @@ function readMaterial(
     }
   };
   const before = issues.length;
-  const ca = read(c.upstreamCA.file, 'upstreamCA.file');
-  const cert = read(c.credentials.certFile, 'credentials.certFile');
-  const key = read(c.credentials.keyFile, 'credentials.keyFile');
-  const token = read(c.credentials.tokenFile, 'credentials.tokenFile');
-  const clientCA = read(c.clientCA?.file, 'clientCA.file');
+  const ca = load(c.upstreamCA.file, 'upstreamCA.file');
+  const cert = load(c.credentials.certFile, 'credentials.certFile');
+  const key = load(c.credentials.keyFile, 'credentials.keyFile');
+  const token = load(c.credentials.tokenFile, 'credentials.tokenFile');
+  const clientCA = load(c.clientCA?.file, 'clientCA.file');
   if (issues.length > before || ca === undefined) return null;
   return { ca, cert, key, token: token?.trim(), clientCA };
 }

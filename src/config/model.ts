@@ -92,6 +92,12 @@ export interface MetricsConfig {
   readonly perUser: { readonly enabled: boolean; readonly maxUsers: number };
 }
 
+/** A file a configuration named, and its content as read. */
+export interface SourceFile {
+  readonly path: string;
+  readonly content: string;
+}
+
 /** The whole gateway configuration from the file, validated. */
 export interface GatewayConfig {
   readonly listeners: readonly ListenerConfig[];
@@ -103,6 +109,11 @@ export interface GatewayConfig {
   /** Default: 127.0.0.1:9443; null when `admin.enabled` is false. */
   readonly admin?: AdminConfig | null;
   readonly metrics?: MetricsConfig;
+  /**
+   * The files the clusters named (PEM, token), resolved, with the content they were loaded with, in
+   * order: a file source re-reads them to tell that nothing changed without parsing the file again.
+   */
+  readonly sourceFiles?: readonly SourceFile[];
   /** Readiness off but still serving, before the drain. */
   readonly shutdownDelayMs: number;
   readonly shutdownDrainMs: number;

@@ -116,3 +116,27 @@ test('rewriting the same content applies nothing (content hash)', async () => {
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(applied, 0);
 });
+
+test('a file the configuration names that changes (a rotated CA) is applied though the text is the same', async () => {
+  const dir = await configMapDir();
+  const file = join(dir, 'kubegate.yaml');
+  const applied: GatewayConfig[] = [];
+  const src = new FileSource(
+    file,
+    await loadConfigFile(file),
+    async (c) => void applied.push(c),
+    pino({ level: 'silent' }),
+    { pollMs: 60_000 },
+  );
+  await src.check();
+  assert.equal(applied.length, 0, 'nothing changed yet');
+  await writeFile(join(dir, 'ca.crt'), 'rotated\n');
+  await src.check();
+  assert.equal(applied.length, 1);
+  assert.equal(applied[0].clusters[0].material.ca, 'rotated\n');
+  await src.check();
+  assert.equal(applied.length, 1, 'and once only');
+  await writeFile(join(dir, 'tls.crt'), 'new listener certificate\n');
+  await src.check();
+  assert.equal(applied.length, 2, 'a listener certificate counts too');
+});
