@@ -89,7 +89,9 @@ try {
       resolveGatewayConfiguration(doc, dir),
     );
     const c = cfg.clusters[0];
-    time('compileRules', () => compileRules(c.rules, c.defaultRule));
+    time('compileRules (from the previous table)', () =>
+      compileRules(c.rules, c.defaultRule, runtime.routes),
+    );
     runtime = time(
       'new ClusterRuntime (from previous)',
       () => new ClusterRuntime(c, log, () => undefined, runtime),
