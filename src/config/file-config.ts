@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -145,9 +146,15 @@ function readMaterial(
 export async function loadConfigFile(file: string, text?: string): Promise<GatewayConfig> {
   text ??= await readFile(file, 'utf8');
   try {
-    return await resolveGatewayConfiguration(parseYAML(text, file), dirname(resolve(file)));
+    const cfg = await resolveGatewayConfiguration(parseYAML(text, file), dirname(resolve(file)));
+    return { ...cfg, textHash: textHash(text) };
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(err.issues, file);
     throw err;
   }
+}
+
+/** SHA-256 (hex) of a configuration's text. */
+export function textHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

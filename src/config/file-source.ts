@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { loadConfigFile } from './file-config.ts';
+import { loadConfigFile, textHash } from './file-config.ts';
 import { ConfigError } from './issues.ts';
 import type { GatewayConfig } from './model.ts';
 
@@ -65,15 +65,16 @@ export class FileSource {
     this.#debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.#pollMs = opts.pollMs ?? 5000;
     this.#serving = initial;
-    // The file as it is now stands for `initial` (read synchronously, so that the first check
-    // cannot race it and apply the same configuration again).
-    let text: string | null = null;
-    try {
-      text = readFileSync(this.#file, 'utf8');
-    } catch (err) {
-      log.warn({ kind: 'config', file: this.#file, err: (err as Error).message }, 'config file unreadable');
-    }
-    this.#hash = text === null ? '' : configHash(text, initial);
+    // The text `initial` was parsed from, so that a change written since (while the gateway
+    // started) is applied by the first check. Without it, the file as it is now stands for it.
+    let digest = initial.textHash;
+    if (digest === undefined)
+      try {
+        digest = textHash(readFileSync(this.#file, 'utf8'));
+      } catch (err) {
+        log.warn({ kind: 'config', file: this.#file, err: (err as Error).message }, 'config file unreadable');
+      }
+    this.#hash = digest === undefined ? '' : configHash(digest, initial);
     this.#applied = this.#hash;
   }
 
@@ -111,14 +112,16 @@ export class FileSource {
   async #check(): Promise<void> {
     let cfg: GatewayConfig;
     let text: string;
+    let digest: string;
     try {
       // One read: the hash must describe the very bytes that were applied. Every file of a reload is
       // read synchronously (see readMaterial in file-config.ts): under load each asynchronous read
       // waits behind several turns of the event loop serving requests.
       text = readFileSync(this.#file, 'utf8');
+      digest = textHash(text);
       // The usual case of the 5 s poll: the file and every file it names are as applied. Hashing
       // them costs ~1 ms; parsing and checking 1000 rules again cost ~30 ms of the event loop.
-      if (this.#hash === this.#applied && hashOf(text, namedFilesNow(this.#serving)) === this.#applied)
+      if (this.#hash === this.#applied && hashOf(digest, namedFilesNow(this.#serving)) === this.#applied)
         return;
       cfg = await loadConfigFile(this.#file, text);
     } catch (err) {
@@ -134,7 +137,7 @@ export class FileSource {
       );
       return;
     }
-    const hash = configHash(text, cfg);
+    const hash = configHash(digest, cfg);
     if (hash === this.#hash) return;
     try {
       await this.#apply(cfg);
@@ -163,13 +166,13 @@ export class FileSource {
 type NamedFile = readonly [path: string, content: string | Buffer];
 
 /**
- * The hash of a configuration: its text, the clusters' files with the content they were loaded
+ * The hash of a configuration: its text's hash, the clusters' files with the content they were loaded
  * with (so a file that changes right after it was read makes the next check differ, never match),
  * and the listeners' certificate files as they are now (the gateway reads them after this).
  */
-function configHash(text: string, cfg: GatewayConfig): string {
+function configHash(textHash: string, cfg: GatewayConfig): string {
   const files: NamedFile[] = (cfg.sourceFiles ?? []).map((f) => [f.path, f.content]);
-  return hashOf(text, [...files, ...listenerFiles(cfg)]);
+  return hashOf(textHash, [...files, ...listenerFiles(cfg)]);
 }
 
 /** The files `cfg` named as they are now, in `configHash`'s order and form. */
@@ -185,9 +188,9 @@ function listenerFiles(cfg: GatewayConfig): NamedFile[] {
   return out;
 }
 
-function hashOf(text: string, files: readonly NamedFile[]): string {
+function hashOf(textHash: string, files: readonly NamedFile[]): string {
   const h = createHash('sha256');
-  h.update(text);
+  h.update(textHash);
   for (const [path, content] of files) h.update(`\0${path}\0`).update(content);
   return h.digest('hex');
 }

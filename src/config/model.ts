@@ -114,6 +114,8 @@ export interface GatewayConfig {
    * order: a file source re-reads them to tell that nothing changed without parsing the file again.
    */
   readonly sourceFiles?: readonly SourceFile[];
+  /** SHA-256 (hex) of the text it was parsed from, when it came from a file. */
+  readonly textHash?: string;
   /** Readiness off but still serving, before the drain. */
   readonly shutdownDelayMs: number;
   readonly shutdownDrainMs: number;

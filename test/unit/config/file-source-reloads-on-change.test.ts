@@ -140,3 +140,16 @@ test('a file the configuration names that changes (a rotated CA) is applied thou
   await src.check();
   assert.equal(applied.length, 2, 'a listener certificate counts too');
 });
+
+test('a change written after the initial configuration was loaded (while the gateway started) is applied by the first check', async () => {
+  const dir = await configMapDir();
+  const file = join(dir, 'kubegate.yaml');
+  const initial = await loadConfigFile(file);
+  await swap(dir, '..v2', config(6));
+  const applied: GatewayConfig[] = [];
+  const src = new FileSource(file, initial, async (c) => void applied.push(c), pino({ level: 'silent' }), {
+    pollMs: 60_000,
+  });
+  await src.check();
+  assert.deepEqual(applied.map(qpsOf), [6]);
+});
