@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { observeQueueWaits } from './cluster/admission.ts';
@@ -222,11 +222,10 @@ export class RunningGateway implements Gateway {
   }
 
   async #tlsOf(l: ListenerConfig): Promise<{ cert: string; key: string; clientCA: string | undefined }> {
-    const [cert, key, ca] = await Promise.all([
-      readFile(l.certFile, 'utf8'),
-      readFile(l.keyFile, 'utf8'),
-      l.clientCAFile === undefined ? undefined : readFile(l.clientCAFile, 'utf8'),
-    ]);
+    // Synchronous: under load each asynchronous read waits behind turns of the busy event loop.
+    const cert = readFileSync(l.certFile, 'utf8');
+    const key = readFileSync(l.keyFile, 'utf8');
+    const ca = l.clientCAFile === undefined ? undefined : readFileSync(l.clientCAFile, 'utf8');
     const clientCA = ca ?? this.#all().find((c) => c.name === l.cluster)?.material.clientCA;
     return { cert, key, clientCA };
   }

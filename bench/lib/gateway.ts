@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -92,12 +92,25 @@ export class Gateway {
     return `https://127.0.0.1:${this.opts.port}`;
   }
 
+  /** The configuration file's text with `rules` ahead of the defaults (default: the options' rules). */
+  render(rules?: readonly Record<string, unknown>[]): string {
+    return stringify(gatewayConfiguration({ ...this.opts, rules: rules ?? this.opts.rules }));
+  }
+
+  /**
+   * Replaces the configuration file with `text` atomically (written beside it, then renamed; kubegate
+   * reloads it live). Synchronous, so that a clock read just before brackets the rename: this process
+   * also serves the tiny upstream, and each asynchronous step would wait behind its requests.
+   */
+  replace(text: string): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, this.file);
+  }
+
   /** Rewrites the configuration atomically (kubegate reloads it live). */
   async write(rules?: readonly Record<string, unknown>[]): Promise<void> {
-    const { rename } = await import('node:fs/promises');
-    const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, stringify(gatewayConfiguration({ ...this.opts, rules: rules ?? this.opts.rules })));
-    await rename(tmp, this.file);
+    this.replace(this.render(rules));
   }
 
   /** Starts the gateway and waits until its admin /readyz answers 200. */

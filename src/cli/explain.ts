@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { checkClusterSpec } from '../config/cluster-spec.ts';
-import { checkGatewayConfiguration, parseYAML } from '../config/file-config.ts';
+import { checkGatewayConfiguration } from '../config/file-config.ts';
 import { ConfigError } from '../config/issues.ts';
 import type { CRDClusterSpec, FileCluster } from '../config/schema/cluster.ts';
 import type { GatewayConfiguration } from '../config/schema/gateway-configuration.ts';
 import { CRDClusterSpec as SpecSchema } from '../config/schema/cluster.ts';
 import { SchemaCheck } from '../config/schema-check.ts';
+import { parseYAML } from '../config/yaml.ts';
 import { parseRequestInfo } from '../request/request-info.ts';
 import type { Identity } from '../request/types.ts';
 import { compileRules, formatExplanation } from '../routing/index.ts';

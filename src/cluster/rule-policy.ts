@@ -25,9 +25,9 @@ export class Limiters {
   readonly mutating: ConcurrencyLimiter;
   readonly longRunning: ConcurrencyLimiter;
 
-  constructor(limits: Limits | undefined) {
+  constructor(limits: Limits | undefined, key = limitsKey(limits)) {
     const l = limits ?? {};
-    this.key = JSON.stringify(l);
+    this.key = key;
     const burst = l.burst ?? Math.max(1, Math.ceil(l.qps ?? 1));
     this.perUser = l.perUser ? (l.perUser.key ?? 'user') : 'none';
     this.rate =
@@ -54,6 +54,11 @@ export class Limiters {
   }
 }
 
+/** What identifies a rule's limits across reloads (equal keys, equal limits). */
+export function limitsKey(limits: Limits | undefined): string {
+  return JSON.stringify(limits ?? {});
+}
+
 /** What the govern and pick stages need for one rule of one cluster generation. */
 export class RulePolicy {
   readonly rule: RouteRule;
@@ -65,8 +70,8 @@ export class RulePolicy {
   constructor(rule: RouteRule, upstream: Upstream, previous: Limiters | undefined) {
     this.rule = rule;
     const spec = rule.spec;
-    const fresh = new Limiters(spec.limits);
-    this.limiters = previous && previous.key === fresh.key ? previous : fresh;
+    const key = limitsKey(spec.limits);
+    this.limiters = previous && previous.key === key ? previous : new Limiters(spec.limits, key);
     this.subset = spec.upstream ? upstream.subset(spec.upstream) : null;
     this.exempt = spec.exempt === true;
   }

@@ -82,7 +82,7 @@ export class ClusterRuntime {
       previous && previous.#breakerKey === this.#breakerKey ? previous.breaker : buildBreaker(config, log);
 
     this.access = new AccessPolicy(config.access);
-    this.routes = compileRules(config.rules, config.defaultRule);
+    this.routes = compileRules(config.rules, config.defaultRule, previous?.routes);
     const old = new Map<string, Limiters>();
     if (previous) for (const p of previous.#policies.values()) old.set(p.rule.name, p.limiters);
     this.#policies = new Map();

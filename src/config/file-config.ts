@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
 import { ConfigError, join, type ConfigIssue } from './issues.ts';
 import {
@@ -10,28 +11,25 @@ import {
   type ClusterConfig,
   type ClusterMaterial,
   type GatewayConfig,
+  type SourceFile,
 } from './model.ts';
 import { GatewayConfiguration } from './schema/gateway-configuration.ts';
 import type { FileCluster } from './schema/cluster.ts';
 import { SchemaCheck } from './schema-check.ts';
+import { parseYAML } from './yaml.ts';
 
 const schema = new SchemaCheck<GatewayConfiguration>(GatewayConfiguration);
 
-/** Parses YAML text into one document; a syntax error is a `ConfigError` with the line. */
-export function parseYAML(text: string, source: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0)
-    throw new ConfigError(
-      doc.errors.map((e) => ({ path: '(document)', message: `not valid YAML: ${e.message.split('\n')[0]}` })),
-      source,
-    );
-  return doc.toJS() as unknown;
-}
-
 /** Every schema and semantic problem of a `GatewayConfiguration` document (no files are read). */
 export function checkGatewayConfiguration(doc: unknown): ConfigIssue[] {
-  const issues = schema.check(doc);
-  if (issues.length > 0 || !schema.is(doc)) return issues;
+  return examine(doc).issues;
+}
+
+/** The document as a `GatewayConfiguration` when the schema holds (else null), and every problem. */
+function examine(input: unknown): { doc: GatewayConfiguration | null; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const doc = schema.accept(input, issues);
+  if (doc === null) return { doc, issues };
   const dup = (list: readonly { name: string }[], field: string) => {
     const seen = new Set<string>();
     list.forEach((x, i) => {
@@ -56,23 +54,22 @@ export function checkGatewayConfiguration(doc: unknown): ConfigIssue[] {
       });
   });
   clusters.forEach((c, i) => issues.push(...checkClusterSpec(c, doc.defaults ?? {}, `clusters[${i}]`)));
-  return issues;
+  return { doc, issues };
 }
 
 /** Validates a parsed document and reads the files it names (relative to `baseDir`). */
-export async function resolveGatewayConfiguration(doc: unknown, baseDir: string): Promise<GatewayConfig> {
-  const issues = checkGatewayConfiguration(doc);
-  if (issues.length > 0 || !schema.is(doc)) throw new ConfigError(issues);
+export async function resolveGatewayConfiguration(input: unknown, baseDir: string): Promise<GatewayConfig> {
+  const { doc, issues } = examine(input);
+  if (issues.length > 0 || doc === null) throw new ConfigError(issues);
   const path = (p: string) => resolve(baseDir, p);
   const defaults = doc.defaults ?? {};
   const clusters: ClusterConfig[] = [];
   const problems: ConfigIssue[] = [];
-  await Promise.all(
-    (doc.clusters ?? []).map(async (c, i) => {
-      const material = await readMaterial(c, baseDir, `clusters[${i}]`, problems);
-      if (material) clusters[i] = resolveCluster(c.name, 'file', c, defaults, material);
-    }),
-  );
+  const sourceFiles: SourceFile[] = [];
+  (doc.clusters ?? []).forEach((c, i) => {
+    const material = readMaterial(c, baseDir, `clusters[${i}]`, problems, sourceFiles);
+    if (material) clusters[i] = resolveCluster(c.name, 'file', c, defaults, material);
+  });
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     listeners: doc.listeners.map((l) => ({
@@ -86,6 +83,7 @@ export async function resolveGatewayConfiguration(doc: unknown, baseDir: string)
     })),
     clusters,
     defaults,
+    sourceFiles,
     kubernetes: doc.kubernetes && {
       kubeconfigFile:
         doc.kubernetes.kubeconfigFile === undefined ? undefined : path(doc.kubernetes.kubeconfigFile),
@@ -125,17 +123,26 @@ function clientLimits(l: NonNullable<GatewayConfiguration['clientLimits']>): Cli
   };
 }
 
-async function readMaterial(
+/**
+ * The PEM and token files of a cluster. Read synchronously, as a live reload reads every file: they
+ * are a few small local files, while under load each asynchronous read (open, stat, read, close)
+ * waits behind four turns of an event loop busy with requests, which made most of a reload's delay.
+ * Each file read is appended to `read` with its content.
+ */
+function readMaterial(
   c: FileCluster,
   baseDir: string,
   at: string,
   issues: ConfigIssue[],
-): Promise<ClusterMaterial | null> {
-  const read = async (file: string | undefined, field: string): Promise<string | undefined> => {
+  read: SourceFile[],
+): ClusterMaterial | null {
+  const load = (file: string | undefined, field: string): string | undefined => {
     if (file === undefined) return undefined;
     const full = resolve(baseDir, file);
     try {
-      return await readFile(full, 'utf8');
+      const content = readFileSync(full, 'utf8');
+      read.push({ path: full, content });
+      return content;
     } catch (err) {
       issues.push({
         path: join(at, field),
@@ -145,13 +152,11 @@ async function readMaterial(
     }
   };
   const before = issues.length;
-  const [ca, cert, key, token, clientCA] = await Promise.all([
-    read(c.upstreamCA.file, 'upstreamCA.file'),
-    read(c.credentials.certFile, 'credentials.certFile'),
-    read(c.credentials.keyFile, 'credentials.keyFile'),
-    read(c.credentials.tokenFile, 'credentials.tokenFile'),
-    read(c.clientCA?.file, 'clientCA.file'),
-  ]);
+  const ca = load(c.upstreamCA.file, 'upstreamCA.file');
+  const cert = load(c.credentials.certFile, 'credentials.certFile');
+  const key = load(c.credentials.keyFile, 'credentials.keyFile');
+  const token = load(c.credentials.tokenFile, 'credentials.tokenFile');
+  const clientCA = load(c.clientCA?.file, 'clientCA.file');
   if (issues.length > before || ca === undefined) return null;
   return { ca, cert, key, token: token?.trim(), clientCA };
 }
@@ -160,9 +165,15 @@ async function readMaterial(
 export async function loadConfigFile(file: string, text?: string): Promise<GatewayConfig> {
   text ??= await readFile(file, 'utf8');
   try {
-    return await resolveGatewayConfiguration(parseYAML(text, file), dirname(resolve(file)));
+    const cfg = await resolveGatewayConfiguration(parseYAML(text, file), dirname(resolve(file)));
+    return { ...cfg, textHash: textHash(text) };
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(err.issues, file);
     throw err;
   }
+}
+
+/** SHA-256 (hex) of a configuration's text. */
+export function textHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -118,6 +118,12 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimitsConfig = Object.freeze({
   streamResets: Object.freeze({ burst: 1000, ratePerSecond: 33 }),
 });
 
+/** A file a configuration named, and its content as read. */
+export interface SourceFile {
+  readonly path: string;
+  readonly content: string;
+}
+
 /** The whole gateway configuration from the file, validated. */
 export interface GatewayConfig {
   readonly listeners: readonly ListenerConfig[];
@@ -131,6 +137,13 @@ export interface GatewayConfig {
   readonly metrics?: MetricsConfig;
   /** Default: DEFAULT_CLIENT_LIMITS. */
   readonly clientLimits?: ClientLimitsConfig;
+  /**
+   * The files the clusters named (PEM, token), resolved, with the content they were loaded with, in
+   * order: a file source re-reads them to tell that nothing changed without parsing the file again.
+   */
+  readonly sourceFiles?: readonly SourceFile[];
+  /** SHA-256 (hex) of the text it was parsed from, when it came from a file. */
+  readonly textHash?: string;
   /** Readiness off but still serving, before the drain. */
   readonly shutdownDelayMs: number;
   readonly shutdownDrainMs: number;

@@ -90,32 +90,32 @@ function resourceFieldsOf(m: Match): string {
 /** What is wrong with one entry of `field`, or null. */
 function entryProblem(field: MatchField, entry: string): string | null {
   if (entry === '') return EMPTY_ALLOWED.has(field) ? null : 'empty pattern';
-  const q = JSON.stringify(entry);
   switch (field) {
     case 'verbs':
       return entry === entry.toLowerCase()
         ? null
-        : `${q} never matches: verbs and HTTP methods are lowercase`;
+        : `${JSON.stringify(entry)} never matches: verbs and HTTP methods are lowercase`;
     case 'resources':
-      return resourceProblem(entry, q);
+      return resourceProblem(entry);
     case 'nonResourceURLs': {
-      if (!entry.startsWith('/') && !entry.startsWith('*')) return `${q} does not start with "/" (or is "*")`;
+      if (!entry.startsWith('/') && !entry.startsWith('*'))
+        return `${JSON.stringify(entry)} does not start with "/" (or is "*")`;
       const star = entry.indexOf('*');
       if (star >= 0 && !/^\**$/.test(entry.slice(star))) {
-        return `${q}: "*" works only at the end (RBAC compares the rest literally)`;
+        return `${JSON.stringify(entry)}: "*" works only at the end (RBAC compares the rest literally)`;
       }
       return null;
     }
     case 'serviceAccounts': {
       const parts = entry.split(':');
       if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
-        return `${q} is not namespace:name (e.g. kube-system:default or kube-system:*)`;
+        return `${JSON.stringify(entry)} is not namespace:name (e.g. kube-system:default or kube-system:*)`;
       }
       return null;
     }
     case 'clientCIDRs':
       return parseCIDR(entry) === null
-        ? `${q} is not an address range like 10.0.0.0/8 or 2001:db8::/32`
+        ? `${JSON.stringify(entry)} is not an address range like 10.0.0.0/8 or 2001:db8::/32`
         : null;
     default:
       return null;
@@ -123,14 +123,14 @@ function entryProblem(field: MatchField, entry: string): string | null {
 }
 
 /** RBAC resource entries: `*`, `resource`, `resource/subresource`, `*` + `/subresource`. */
-function resourceProblem(entry: string, q: string): string | null {
+function resourceProblem(entry: string): string | null {
   if (entry === '*') return null;
   const parts = entry.split('/');
   if (parts.length > 2 || parts.some((p) => p === '')) {
-    return `${q} never matches: write resource, resource/subresource or */subresource`;
+    return `${JSON.stringify(entry)} never matches: write resource, resource/subresource or */subresource`;
   }
   if (entry.includes('*') && !(parts.length === 2 && parts[0] === '*' && !parts[1].includes('*'))) {
-    return `${q} never matches: RBAC knows only "*" and "*/<subresource>" as wildcards; list subresources (e.g. pods/log) instead`;
+    return `${JSON.stringify(entry)} never matches: RBAC knows only "*" and "*/<subresource>" as wildcards; list subresources (e.g. pods/log) instead`;
   }
   return null;
 }

@@ -21,21 +21,37 @@ import type { Explanation, RouteRule, RouteTable } from './types.ts';
  * `serviceAccounts` (`namespace:name`) never holds for users that are not service accounts;
  * `clientCIDRs` treat an IPv4-mapped IPv6 client address as IPv4.
  */
-export function compileRules(rules: readonly Rule[], defaultRule: DefaultRule): RouteTable {
-  return new CompiledRouteTable(rules, defaultRule);
+export function compileRules(
+  rules: readonly Rule[],
+  defaultRule: DefaultRule,
+  /** The table these rules replace: predicates of rules whose match and exclude are unchanged are reused. */
+  previous?: RouteTable,
+): RouteTable {
+  return new CompiledRouteTable(rules, defaultRule, previous instanceof CompiledRouteTable ? previous : null);
+}
+
+/** What a rule's predicates are built from; equal keys, equal predicates. */
+function contentKey(spec: Rule): string {
+  return JSON.stringify([spec.match ?? null, spec.exclude ?? null]);
 }
 
 class CompiledRouteTable implements RouteTable {
   readonly rules: readonly RouteRule[];
   readonly defaultRule: RouteRule;
   readonly #compiled: readonly CompiledRule[];
+  /** Compiled rules by content key, for the next table. */
+  readonly #byContent = new Map<string, CompiledRule>();
 
-  constructor(rules: readonly Rule[], defaultRule: DefaultRule) {
+  constructor(rules: readonly Rule[], defaultRule: DefaultRule, previous: CompiledRouteTable | null) {
+    const reuse = previous === null ? undefined : previous.#byContent;
     this.#compiled = Object.freeze(
-      rules.map(
-        (spec, index) =>
-          new CompiledRule(Object.freeze({ name: spec.name, index, spec }), spec.match, spec.exclude),
-      ),
+      rules.map((spec, index) => {
+        const key = contentKey(spec);
+        const route = Object.freeze({ name: spec.name, index, spec });
+        const compiled = new CompiledRule(route, spec.match, spec.exclude, reuse?.get(key));
+        this.#byContent.set(key, compiled);
+        return compiled;
+      }),
     );
     this.rules = Object.freeze(this.#compiled.map((c) => c.route));
     this.defaultRule = Object.freeze({ name: 'default', index: -1, spec: defaultRule });

@@ -45,10 +45,16 @@ export class CompiledRule {
   readonly match: readonly FieldMatcher[];
   readonly exclude: readonly FieldMatcher[];
 
-  constructor(route: RouteRule, match: Match | undefined, exclude: Match | undefined) {
+  constructor(
+    route: RouteRule,
+    match: Match | undefined,
+    exclude: Match | undefined,
+    /** A rule with the same `match` and `exclude` whose predicates can be shared (they are immutable). */
+    same?: CompiledRule,
+  ) {
     this.route = route;
-    this.match = compileMatch(match);
-    this.exclude = compileMatch(exclude);
+    this.match = same ? same.match : compileMatch(match);
+    this.exclude = same ? same.exclude : compileMatch(exclude);
   }
 
   /** True when the rule applies to the request. Allocation-free. */

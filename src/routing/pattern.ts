@@ -37,8 +37,12 @@ export class PatternList {
   readonly #prefixes: readonly string[];
   readonly #suffixes: readonly string[];
   readonly #regexps: readonly RegExp[];
-  /** One tester per source, in order, used only by `find` (it may be slower, never different). */
-  readonly #each: readonly (string | RegExp)[];
+  /**
+   * One tester per source, in order, used only by `find` (it may be slower, never different). Built
+   * on the first `find`: only explanations need it, and compiling a RegExp per wildcard pattern up
+   * front was most of the time a reload of many rules spent here.
+   */
+  #each: readonly (string | RegExp)[] | null = null;
 
   constructor(patterns: readonly string[]) {
     this.sources = Object.freeze([...patterns]);
@@ -47,22 +51,23 @@ export class PatternList {
     const suffixes: string[] = [];
     const regexps: RegExp[] = [];
     let all = false;
+    let wildcards = false;
     for (const p of patterns) {
       const star = p.indexOf('*');
+      if (star >= 0) wildcards = true;
       if (star < 0) exact.add(p);
       else if (isMatchAll(p)) all = true;
       else if (star === p.length - 1) prefixes.push(p.slice(0, -1));
       else if (star === 0 && p.indexOf('*', 1) < 0) suffixes.push(p.slice(1));
       else regexps.push(globRegExp(p));
     }
-    this.hasWildcards = patterns.some((p) => p.includes('*'));
+    this.hasWildcards = wildcards;
     this.#all = all;
     this.#few = exact.size <= FEW ? [...exact] : [];
     this.#exact = exact.size <= FEW ? null : exact;
     this.#prefixes = prefixes;
     this.#suffixes = suffixes;
     this.#regexps = regexps;
-    this.#each = patterns.map((p) => (p.includes('*') ? globRegExp(p) : p));
   }
 
   /** True when `value` matches one of the patterns. Allocation-free. */
@@ -82,7 +87,7 @@ export class PatternList {
 
   /** The index of the first pattern (in written order) that `value` matches, or -1. */
   find(value: string): number {
-    const each = this.#each;
+    const each = (this.#each ??= this.sources.map((p) => (p.includes('*') ? globRegExp(p) : p)));
     for (let i = 0; i < each.length; i++) {
       const t = each[i];
       if (typeof t === 'string' ? t === value : t.test(value)) return i;

@@ -43,7 +43,8 @@ export class Upstream {
   readonly balancer: Balancer;
   readonly #members: readonly Member[];
   readonly #fresh: readonly Member[];
-  readonly #subsets: UpstreamSubset[] = [];
+  /** By the names they list: rules that name the same endpoints share one. */
+  readonly #subsets = new Map<string, UpstreamSubset>();
   readonly #onChange: ((ep: Endpoint) => void) | undefined;
   #healthy: Endpoint[] = [];
 
@@ -85,9 +86,13 @@ export class Upstream {
 
   /** The subset of endpoints named (kept current with health changes). */
   subset(names: readonly string[]): UpstreamSubset {
+    const key = names.join('\0');
+    const known = this.#subsets.get(key);
+    if (known) return known;
     const s = new UpstreamSubset(names);
-    this.#subsets.push(s);
-    this.#refresh();
+    // Only this subset: refreshing every subset here made a reload of many rules quadratic.
+    s.healthy = this.#healthy.filter((e) => s.names.has(e.name));
+    this.#subsets.set(key, s);
     return s;
   }
 
@@ -108,7 +113,7 @@ export class Upstream {
 
   #refresh(): void {
     this.#healthy = this.endpoints.filter((e) => e.healthy);
-    for (const s of this.#subsets) s.healthy = this.#healthy.filter((e) => s.names.has(e.name));
+    for (const s of this.#subsets.values()) s.healthy = this.#healthy.filter((e) => s.names.has(e.name));
   }
 
   get healthyCount(): number {

@@ -70,8 +70,8 @@ test('a ConfigMap-style symlink swap is applied once; an invalid version changes
     { level: 'info' },
     { write: (line: string) => logged.push(JSON.parse(line) as Record<string, unknown>) },
   );
+  // The default debounce: it must see a kubelet-style swap through (and apply it once).
   const src = new FileSource(file, await loadConfigFile(file), async (c) => void applied.push(c), log, {
-    debounceMs: 20,
     pollMs: 60_000,
   });
   src.start();
@@ -115,4 +115,41 @@ test('rewriting the same content applies nothing (content hash)', async () => {
   await src.check();
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(applied, 0);
+});
+
+test('a file the configuration names that changes (a rotated CA) is applied though the text is the same', async () => {
+  const dir = await configMapDir();
+  const file = join(dir, 'kubegate.yaml');
+  const applied: GatewayConfig[] = [];
+  const src = new FileSource(
+    file,
+    await loadConfigFile(file),
+    async (c) => void applied.push(c),
+    pino({ level: 'silent' }),
+    { pollMs: 60_000 },
+  );
+  await src.check();
+  assert.equal(applied.length, 0, 'nothing changed yet');
+  await writeFile(join(dir, 'ca.crt'), 'rotated\n');
+  await src.check();
+  assert.equal(applied.length, 1);
+  assert.equal(applied[0].clusters[0].material.ca, 'rotated\n');
+  await src.check();
+  assert.equal(applied.length, 1, 'and once only');
+  await writeFile(join(dir, 'tls.crt'), 'new listener certificate\n');
+  await src.check();
+  assert.equal(applied.length, 2, 'a listener certificate counts too');
+});
+
+test('a change written after the initial configuration was loaded (while the gateway started) is applied by the first check', async () => {
+  const dir = await configMapDir();
+  const file = join(dir, 'kubegate.yaml');
+  const initial = await loadConfigFile(file);
+  await swap(dir, '..v2', config(6));
+  const applied: GatewayConfig[] = [];
+  const src = new FileSource(file, initial, async (c) => void applied.push(c), pino({ level: 'silent' }), {
+    pollMs: 60_000,
+  });
+  await src.check();
+  assert.deepEqual(applied.map(qpsOf), [6]);
 });
