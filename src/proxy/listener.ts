@@ -7,6 +7,7 @@ import { ConnectionGuard, type GuardCounts } from './connection-guard.ts';
 import type { Gateway } from './context.ts';
 import type { ClientExchange } from './exchange.ts';
 import { ProxiedRequest } from './forward.ts';
+import { TLS_POLICY } from './tls-policy.ts';
 import { ProtocolServers, stopProtocolServers, type ProtocolHandlers } from './protocol-servers.ts';
 import { tunnelUpgrade } from './upgrade.ts';
 
@@ -67,6 +68,7 @@ export class Listener {
     this.#servers = new ProtocolServers(opts.limits, this.#handlers);
     this.#guard = new ConnectionGuard(() => this.#servers.limits);
     this.#tls = createTLS({
+      ...TLS_POLICY,
       cert: opts.cert,
       key: opts.key,
       ca: opts.clientCA,
@@ -114,7 +116,7 @@ export class Listener {
 
   /** Replaces the serving certificate and client CA for new connections (rotation without restart). */
   setCertificates(cert: string, key: string, clientCA: string | undefined): void {
-    this.#tls.setSecureContext({ cert, key, ca: clientCA });
+    this.#tls.setSecureContext({ ...TLS_POLICY, cert, key, ca: clientCA });
   }
 
   /** Client connections open, for tests and metrics. */

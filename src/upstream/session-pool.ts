@@ -99,6 +99,8 @@ export class SessionPool {
   #open(): Session {
     const { ca, cert, key, servername } = this.#tls;
     const h2 = connect(this.#url.origin, {
+      // The same floor as towards clients (src/proxy/tls-policy.ts), less the server-only options.
+      minVersion: 'TLSv1.2',
       ca,
       cert,
       key,
