@@ -32,7 +32,8 @@ export type GatewayErrorCode =
   | 'KG_QUEUE_TIMEOUT'
   | 'KG_LONG_RUNNING_LIMIT'
   | 'KG_CIRCUIT_OPEN'
-  | 'KG_REQUEST_TOO_LARGE';
+  | 'KG_REQUEST_TOO_LARGE'
+  | 'KG_USER_LONG_RUNNING_LIMIT';
 
 const REASON_STATUS: Record<StatusReason, number> = {
   BadRequest: 400,

@@ -17,6 +17,7 @@ import { GatewayMetrics, type ConfigSourceState } from './observe/metrics.ts';
 import { StatusBoard } from './observe/status.ts';
 import type { Gateway } from './proxy/context.ts';
 import { Listener } from './proxy/listener.ts';
+import { KeyedCap } from './policy/index.ts';
 
 interface OpenListener {
   readonly config: ListenerConfig;
@@ -42,6 +43,7 @@ export class RunningGateway implements Gateway {
   /** The admin listener; null when the configuration has none. */
   admin: AdminServer | null = null;
   draining = false;
+  readonly longRunningByUser = new KeyedCap(() => this.clientLimits.maxLongRunningPerUser);
   #config: GatewayConfig;
   readonly #dynamic = new Map<string, readonly ClusterConfig[]>();
   readonly #configSources = new Map<string, () => ConfigSourceState>();

@@ -119,6 +119,7 @@ function clientLimits(l: NonNullable<GatewayConfiguration['clientLimits']>): Cli
     handshakeTimeoutMs: ms(l.handshakeTimeoutSeconds, d.handshakeTimeoutMs),
     headersTimeoutMs: ms(l.headersTimeoutSeconds, d.headersTimeoutMs),
     idleTimeoutMs: ms(l.idleTimeoutSeconds, d.idleTimeoutMs),
+    maxLongRunningPerUser: l.maxLongRunningPerUser ?? d.maxLongRunningPerUser,
     streamResets: l.streamResets ?? d.streamResets,
   };
 }

@@ -102,6 +102,8 @@ export interface ClientLimitsConfig {
   readonly handshakeTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** 0: no cap. */
+  readonly maxLongRunningPerUser: number;
   readonly streamResets: { readonly burst: number; readonly ratePerSecond: number };
 }
 
@@ -111,10 +113,11 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimitsConfig = Object.freeze({
   maxHeaderCount: 256,
   maxRequestBodyBytes: 16 * 1024 * 1024,
   maxConcurrentStreams: 1000,
-  maxConnectionsPerClientIP: 1000,
+  maxConnectionsPerClientIP: 10_000,
   handshakeTimeoutMs: 10_000,
   headersTimeoutMs: 30_000,
   idleTimeoutMs: 90_000,
+  maxLongRunningPerUser: 0,
   streamResets: Object.freeze({ burst: 1000, ratePerSecond: 33 }),
 });
 

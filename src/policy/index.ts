@@ -18,3 +18,4 @@ export {
   type Outcome,
 } from './circuit-breaker.ts';
 export { AdaptiveBreaker, type AdaptiveBreakerOptions } from './adaptive-breaker.ts';
+export { KeyedCap } from './keyed-cap.ts';

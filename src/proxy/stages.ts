@@ -47,7 +47,29 @@ export async function admitRequest(
   record.rule = rule.name;
   trace?.routed(rule.name);
   const policy = cluster.policy(rule);
-  const permit = await admit(cluster, policy, record.info, identity, longRunning, client);
+  let permit = await admit(cluster, policy, record.info, identity, longRunning, client);
+  if (longRunning && !policy.exempt && gw.clientLimits.maxLongRunningPerUser > 0)
+    permit = withUserSlot(gw, identity.user, permit);
   trace?.admitted();
   return { cluster, policy, permit };
+}
+
+/** The rule's permit plus one of the user's long-running slots; both released together. */
+function withUserSlot(gw: Gateway, user: string, permit: Permit): Permit {
+  const slot = gw.longRunningByUser.tryAcquire(user);
+  if (slot === null) {
+    permit.release();
+    throw new GatewayError(
+      'KG_USER_LONG_RUNNING_LIMIT',
+      'TooManyRequests',
+      `too many long-running requests (watches, logs -f, exec…) open for user "${user}": kubegate allows ${gw.clientLimits.maxLongRunningPerUser} (clientLimits.maxLongRunningPerUser)`,
+      { retryAfter: 1 + Math.floor(Math.random() * 3) },
+    );
+  }
+  return {
+    release() {
+      permit.release();
+      slot.release();
+    },
+  };
 }

@@ -22,7 +22,11 @@ export const ClientLimits = Type.Object(
       Int('HTTP/2 streams one connection may have open at once (default 1000)', 1, 100000),
     ),
     maxConnectionsPerClientIP: Type.Optional(
-      Int('connections open from one client address; more are closed at once (default 1000)', 1, 1000000),
+      Int(
+        'connections open from one client address; more are closed at once (default 10000: clients behind a load balancer that does not keep their address share its)',
+        1,
+        10000000,
+      ),
     ),
     handshakeTimeoutSeconds: Type.Optional(
       Seconds('time a client gets to finish the TLS handshake (default 10)', 0.1, 300),
@@ -35,6 +39,13 @@ export const ClientLimits = Type.Object(
         'a connection with no request in flight for this long is closed: GOAWAY on HTTP/2, keep-alive end on HTTP/1.1 (default 90)',
         0.1,
         86400,
+      ),
+    ),
+    maxLongRunningPerUser: Type.Optional(
+      Int(
+        'watches, logs -f, exec, attach and port-forward one user may have open at once, over all clusters; more get 429. Default 0: no cap, since the pods of a DaemonSet on every node share one service account (exempt rules are never counted)',
+        0,
+        10000000,
       ),
     ),
     streamResets: Type.Optional(
