@@ -18,3 +18,7 @@ export {
   type Outcome,
 } from './circuit-breaker.ts';
 export { AdaptiveBreaker, type AdaptiveBreakerOptions } from './adaptive-breaker.ts';
+export { sharedNow } from './clock.ts';
+export { SharedTokenBucket, type SharedRateLimitOptions } from './shared-token-bucket.ts';
+export { SharedKeyedTokenBuckets, type SharedKeyedRateLimitOptions } from './shared-keyed-token-buckets.ts';
+export { SharedInflightLimiter, type SharedInflightLimiterOptions } from './shared-inflight-limiter.ts';
