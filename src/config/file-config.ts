@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
@@ -96,6 +97,7 @@ export async function resolveGatewayConfiguration(doc: unknown, baseDir: string)
         maxUsers: doc.metrics?.perUser?.maxUsers ?? 100,
       },
     },
+    workers: doc.workers === 'auto' ? availableParallelism() : (doc.workers ?? 1),
     shutdownDelayMs: (doc.shutdown?.delaySeconds ?? 0) * 1000,
     shutdownDrainMs: (doc.shutdown?.drainSeconds ?? 10) * 1000,
   };

@@ -103,6 +103,8 @@ export interface GatewayConfig {
   /** Default: 127.0.0.1:9443; null when `admin.enabled` is false. */
   readonly admin?: AdminConfig | null;
   readonly metrics?: MetricsConfig;
+  /** Worker threads serving requests (`auto` resolved); 1 = the main thread serves, as before. */
+  readonly workers?: number;
   /** Readiness off but still serving, before the drain. */
   readonly shutdownDelayMs: number;
   readonly shutdownDrainMs: number;

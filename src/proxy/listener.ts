@@ -27,6 +27,8 @@ export interface ListenerOptions {
   clientCA: string | undefined;
   /** The cluster this listener serves. */
   cluster: string;
+  /** SO_REUSEPORT: worker threads each listen on the same port and the kernel spreads connections. */
+  reusePort?: boolean;
 }
 
 /**
@@ -89,7 +91,8 @@ export class Listener {
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.#tls.once('error', reject);
-      this.#tls.listen(this.#opts.port, this.#opts.host, () => resolve(this.#tls.address() as AddressInfo));
+      const { port, host, reusePort } = this.#opts;
+      this.#tls.listen({ port, host, reusePort }, () => resolve(this.#tls.address() as AddressInfo));
     });
   }
 
