@@ -31,7 +31,10 @@ export async function profileUnderMaxLoad(
   }
   const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
   if (files.length === 0) return { load, top: [], file: null };
-  const src = join(profDir, files[0]!);
+  // One profile per thread: with worker threads the largest is a busy worker's (the main thread
+  // serves no requests), and the workers' profiles look alike.
+  const sizes = await Promise.all(files.map(async (f) => (await stat(join(profDir, f))).size));
+  const src = join(profDir, files[sizes.indexOf(Math.max(...sizes))]!);
   const top = await topSelfTime(src, 15);
   // Kept next to the results, but git-ignored: profiles are megabytes.
   await mkdir(RESULTS_DIR, { recursive: true });
