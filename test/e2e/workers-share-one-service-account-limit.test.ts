@@ -113,6 +113,17 @@ test(
         .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
     assert.equal(sum('kubegate_requests_total{', 'rule="sa-pod-lists"'), total);
     assert.equal(sum('kubegate_rejections_total{', 'reason="rate_limited"'), limited);
+    // Upstream, each worker keeps its own sessions: at most 2 per apiserver per worker.
+    const sessionsPerEndpoint = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('kubegate_upstream_sessions{'))
+      .map((l) => Number(l.split(' ').at(-1)));
+    t.diagnostic(`upstream sessions per apiserver (both workers): ${sessionsPerEndpoint.join(', ')}`);
+    assert.equal(sessionsPerEndpoint.length, 3);
+    assert.ok(
+      sessionsPerEndpoint.every((n) => n >= 1 && n <= 4),
+      'between 1 and 2 × 2 sessions per apiserver',
+    );
     const ready = await fetch(`${gw.adminURL}/readyz`);
     assert.equal(ready.status, 200, await ready.text());
   },
