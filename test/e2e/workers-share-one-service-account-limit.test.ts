@@ -46,8 +46,14 @@ before(
     headers = { authorization: `Bearer ${token}` };
     sessions = Array.from({ length: CONNECTIONS }, () => connect(gw.url, { ca }));
     // Warms each worker's TokenReview cache with requests the rule does not match (not charged).
+    // The new RoleBinding reaches the three apiservers' RBAC caches a moment apart: until it has,
+    // an apiserver may still answer 403.
     for (const s of sessions) {
-      const warm = await h2request(s, `/api/v1/namespaces/${NS}/configmaps`, { headers });
+      let warm = await h2request(s, `/api/v1/namespaces/${NS}/configmaps`, { headers });
+      for (let i = 0; i < 50 && warm.status === 403; i++) {
+        await sleep(100);
+        warm = await h2request(s, `/api/v1/namespaces/${NS}/configmaps`, { headers });
+      }
       assert.equal(warm.status, 200);
     }
   },
