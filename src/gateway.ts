@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { observeQueueWaits } from './cluster/admission.ts';
 import { ClusterSet } from './cluster/cluster-set.ts';
+import type { SharedLimits } from './cluster/shared-limits.ts';
 import type { ClusterRuntime } from './cluster/runtime.ts';
 import {
   DEFAULT_CLIENT_LIMITS,
@@ -18,6 +19,27 @@ import { StatusBoard } from './observe/status.ts';
 import type { Gateway } from './proxy/context.ts';
 import { Listener } from './proxy/listener.ts';
 import { KeyedCap } from './policy/index.ts';
+
+/** The file's hash (12 hex digits), else the first source's that has one; '' before any. */
+export function configVersionOf(sources: ReadonlyMap<string, () => ConfigSourceState>): string {
+  const file = sources.get('file')?.().hash;
+  if (file) return file.slice(0, 12);
+  for (const read of sources.values()) {
+    const h = read().hash;
+    if (h) return h.slice(0, 12);
+  }
+  return '';
+}
+
+/** How a gateway serves when it is one of several worker threads (see src/workers/). */
+export interface ServeOptions {
+  /** Listen with SO_REUSEPORT, so other threads can listen on the same ports. */
+  reusePort?: boolean;
+  /** The limiters' shared memory for the first configuration. */
+  shared?: SharedLimits;
+  /** Node process metrics in this gateway's registry (default true; the main thread has them). */
+  processMetrics?: boolean;
+}
 
 interface OpenListener {
   readonly config: ListenerConfig;
@@ -49,9 +71,13 @@ export class RunningGateway implements Gateway {
   readonly #configSources = new Map<string, () => ConfigSourceState>();
   readonly #unobserveQueues: () => void;
   #listeners: OpenListener[] = [];
+  readonly #reusePort: boolean;
+  #shared: SharedLimits | undefined;
 
-  private constructor(config: GatewayConfig, log: Logger) {
+  private constructor(config: GatewayConfig, log: Logger, opts: ServeOptions) {
     this.#config = config;
+    this.#reusePort = opts.reusePort === true;
+    this.#shared = opts.shared;
     this.accessLog = new AccessLog(log);
     this.clusters = new ClusterSet(log);
     const clusters = () => this.#liveClusters();
@@ -66,7 +92,7 @@ export class RunningGateway implements Gateway {
           })),
         configSources: () => [...this.#configSources].map(([source, read]) => [source, read()] as const),
       },
-      { perUser: config.metrics?.perUser },
+      { perUser: config.metrics?.perUser, processMetrics: opts.processMetrics },
     );
     const isDraining = () => this.draining;
     this.status = new StatusBoard({
@@ -83,9 +109,9 @@ export class RunningGateway implements Gateway {
     });
   }
 
-  static async start(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
-    const gw = new RunningGateway(config, log);
-    await gw.clusters.apply(config.clusters);
+  static async start(config: GatewayConfig, log: Logger, opts: ServeOptions = {}): Promise<RunningGateway> {
+    const gw = new RunningGateway(config, log, opts);
+    await gw.clusters.apply(config.clusters, gw.#shared);
     for (const l of config.listeners) gw.#listeners.push(await gw.#open(l));
     log.info(
       {
@@ -121,13 +147,7 @@ export class RunningGateway implements Gateway {
 
   /** The configuration version the status page shows: the file's hash (12 hex digits), else the first source's. */
   get configVersion(): string {
-    const file = this.#configSources.get('file')?.().hash;
-    if (file) return file.slice(0, 12);
-    for (const read of this.#configSources.values()) {
-      const h = read().hash;
-      if (h) return h.slice(0, 12);
-    }
-    return '';
+    return configVersionOf(this.#configSources);
   }
 
   /** null when ready to serve; else why not: draining, or a served cluster without a healthy endpoint. */
@@ -174,9 +194,13 @@ export class RunningGateway implements Gateway {
     return this.#config.clientLimits ?? DEFAULT_CLIENT_LIMITS;
   }
 
-  /** Applies a new file configuration: clusters swapped, listeners opened, closed or re-keyed. */
-  async reload(config: GatewayConfig): Promise<void> {
+  /**
+   * Applies a new file configuration: clusters swapped, listeners opened, closed or re-keyed.
+   * `shared`: the limiters' shared memory for it (worker threads).
+   */
+  async reload(config: GatewayConfig, shared?: SharedLimits): Promise<void> {
     this.#config = config;
+    if (shared) this.#shared = shared;
     await this.#applyClusters();
     const keep: OpenListener[] = [];
     for (const l of config.listeners) {
@@ -202,8 +226,13 @@ export class RunningGateway implements Gateway {
    * Sets the clusters one custom-resource source defines. A name clash is won by the file, then by
    * the source registered first (kubegate.io before proxy.kubegateway.io).
    */
-  async setDynamicClusters(source: string, clusters: readonly ClusterConfig[]): Promise<void> {
+  async setDynamicClusters(
+    source: string,
+    clusters: readonly ClusterConfig[],
+    shared?: SharedLimits,
+  ): Promise<void> {
     this.#dynamic.set(source, clusters);
+    if (shared) this.#shared = shared;
     await this.#applyClusters();
   }
 
@@ -220,7 +249,7 @@ export class RunningGateway implements Gateway {
   }
 
   #applyClusters(): Promise<void> {
-    return this.clusters.apply(this.#all());
+    return this.clusters.apply(this.#all(), this.#shared);
   }
 
   async #tlsOf(l: ListenerConfig): Promise<{ cert: string; key: string; clientCA: string | undefined }> {
@@ -239,6 +268,7 @@ export class RunningGateway implements Gateway {
       port: l.port,
       cluster: l.cluster,
       limits: this.clientLimits,
+      reusePort: this.#reusePort,
       ...tls,
     });
     return { config: l, listener, address: await listener.listen() };

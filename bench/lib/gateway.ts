@@ -49,6 +49,11 @@ const RULES: readonly Record<string, unknown>[] = [
   },
 ];
 
+function workersSetting(): number | 'auto' {
+  const w = process.env.BENCH_KUBEGATE_WORKERS;
+  return w === undefined || w === 'auto' ? 'auto' : Number(w);
+}
+
 /** The GatewayConfiguration document the bench runs kubegate with. */
 export function gatewayConfiguration(o: GatewayOptions): Record<string, unknown> {
   return {
@@ -70,6 +75,8 @@ export function gatewayConfiguration(o: GatewayOptions): Record<string, unknown>
     accessLog: { path: join(o.dir, 'access.log') },
     admin: { address: '127.0.0.1', port: o.adminPort },
     shutdown: { drainSeconds: 1 },
+    // One worker thread per core; BENCH_KUBEGATE_WORKERS=1 measures a single thread.
+    workers: workersSetting(),
   };
 }
 

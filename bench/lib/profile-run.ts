@@ -31,7 +31,12 @@ export async function profileUnderMaxLoad(
   }
   const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
   if (files.length === 0) return { load, top: [], file: null };
-  const src = join(profDir, files[0]!);
+  // One profile per thread (CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile): with worker
+  // threads the main thread (id 0) serves no requests, so take the largest worker's (they look alike).
+  const workers = files.filter((f) => f.split('.')[4] !== '0');
+  const pool = workers.length > 0 ? workers : files;
+  const sizes = await Promise.all(pool.map(async (f) => (await stat(join(profDir, f))).size));
+  const src = join(profDir, pool[sizes.indexOf(Math.max(...sizes))]!);
   const top = await topSelfTime(src, 15);
   // Kept next to the results, but git-ignored: profiles are megabytes.
   await mkdir(RESULTS_DIR, { recursive: true });

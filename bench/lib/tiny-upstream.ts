@@ -94,6 +94,8 @@ export class TinyUpstream {
   async stop(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#sessions) s.destroy();
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+    // Not unref'd: should the close callback never come (seen once with kubegate's worker threads
+    // stopping), an unref'd timer would leave the harness with an empty loop and an unsettled await.
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
   }
 }

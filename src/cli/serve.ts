@@ -7,12 +7,23 @@ import { KubeGatewayClusterSource } from '../config/kubegateway-source.ts';
 import type { ClusterConfig, GatewayConfig } from '../config/model.ts';
 import { RunningGateway } from '../gateway.ts';
 import { KubeClient } from '../kube/client.ts';
+import type { ConfigSourceState } from '../observe/metrics.ts';
+import { ThreadedGateway } from '../workers/index.ts';
 import { loadKubeTarget } from '../kube/kubeconfig.ts';
 import { UsageError } from './errors.ts';
 
+/** What the configuration sources drive: one `RunningGateway`, or a `ThreadedGateway` over workers. */
+export interface ConfigTarget {
+  reload(config: GatewayConfig): Promise<void>;
+  setDynamicClusters(source: string, clusters: readonly ClusterConfig[]): Promise<void>;
+  addConfigSource(source: string, read: () => ConfigSourceState): void;
+  startAdmin(log: Logger): Promise<unknown>;
+  stop(drainMs?: number, delayMs?: number): Promise<void>;
+}
+
 /** A gateway with its configuration sources: the file (watched) and, if configured, custom resources. */
-export interface ServingGateway {
-  gateway: RunningGateway;
+export interface ServingGateway<G extends ConfigTarget = RunningGateway> {
+  gateway: G;
   file: FileSource;
   crds: UpstreamClusterSource | null;
   kubeGateway: KubeGatewayClusterSource | null;
@@ -22,7 +33,28 @@ export interface ServingGateway {
 /** Starts the gateway from a configuration file and keeps it in step with the file and the CRDs. */
 export async function serveFile(file: string, log: Logger, initial?: GatewayConfig): Promise<ServingGateway> {
   const cfg = initial ?? (await loadConfigFile(file));
-  const gateway = await RunningGateway.start(cfg, log);
+  return withSources(await RunningGateway.start(cfg, log), file, cfg, log);
+}
+
+/**
+ * `serveFile` on `cfg.workers` worker threads: the sources and the admin listener stay in this
+ * thread, requests are served by the workers. A worker that dies calls `onWorkerExit`.
+ */
+export async function serveThreaded(
+  file: string,
+  log: Logger,
+  cfg: GatewayConfig,
+  onWorkerExit: (index: number, code: number) => void,
+): Promise<ServingGateway<ThreadedGateway>> {
+  return withSources(await ThreadedGateway.start(cfg, log, onWorkerExit), file, cfg, log);
+}
+
+async function withSources<G extends ConfigTarget>(
+  gateway: G,
+  file: string,
+  cfg: GatewayConfig,
+  log: Logger,
+): Promise<ServingGateway<G>> {
   try {
     await gateway.startAdmin(log);
   } catch (err) {
@@ -72,6 +104,11 @@ export async function serveFile(file: string, log: Logger, initial?: GatewayConf
     file,
     cfg,
     async (next) => {
+      if ((next.workers ?? 1) !== (cfg.workers ?? 1))
+        log.warn(
+          { kind: 'config', workers: next.workers, running: cfg.workers },
+          'a change of workers applies at the next restart',
+        );
       await gateway.reload(next);
       // Custom-resource clusters see new defaults and reserved names on their own queue.
       void crds?.update(next.defaults, reserved(next));
@@ -108,7 +145,15 @@ export async function serve(v: Record<string, unknown>): Promise<number> {
   const log = pino(
     cfg.accessLog.path ? pino.destination({ dest: cfg.accessLog.path, mkdir: true }) : undefined,
   );
-  const running = await serveFile(file, log, cfg);
+  const running =
+    (cfg.workers ?? 1) > 1
+      ? await serveThreaded(file, log, cfg, (index, code) => {
+          // Its requests' slots in shared limits are lost with it: restart whole rather than limp on.
+          log.fatal({ kind: 'worker', worker: index, code }, 'a worker thread exited; stopping');
+          log.flush();
+          process.exit(1);
+        })
+      : await serveFile(file, log, cfg);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config/model.ts';
 import { ClusterRuntime } from './runtime.ts';
+import type { SharedLimits } from './shared-limits.ts';
 
 /** How long a reload waits for the first probe of new endpoints before swapping anyway. */
 const START_WAIT_MS = 3000;
@@ -28,20 +29,23 @@ export class ClusterSet {
     return [...this.#current.keys()];
   }
 
-  /** Replaces the set of clusters; applies are serialized in call order. */
-  apply(configs: readonly ClusterConfig[]): Promise<void> {
-    const run = this.#queue.then(() => this.#apply(configs));
+  /**
+   * Replaces the set of clusters; applies are serialized in call order. `shared`: the limiters'
+   * shared memory for these configurations when worker threads serve together.
+   */
+  apply(configs: readonly ClusterConfig[], shared?: SharedLimits): Promise<void> {
+    const run = this.#queue.then(() => this.#apply(configs, shared));
     this.#queue = run.catch(() => {});
     return run;
   }
 
-  async #apply(configs: readonly ClusterConfig[]): Promise<void> {
+  async #apply(configs: readonly ClusterConfig[], shared: SharedLimits | undefined): Promise<void> {
     const prev = this.#current;
     const next = new Map<string, ClusterRuntime>();
     const lookup = (name: string) => this.#current.get(name);
     for (const c of configs) {
       const old = prev.get(c.name);
-      next.set(c.name, old && old.config === c ? old : new ClusterRuntime(c, this.#log, lookup, old));
+      next.set(c.name, old && old.config === c ? old : new ClusterRuntime(c, this.#log, lookup, old, shared));
     }
     const fresh = [...next.values()].filter((r) => prev.get(r.name) !== r);
     await Promise.race([

@@ -16,6 +16,7 @@ import type { UpstreamTLS } from '../upstream/session-pool.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import { AccessPolicy } from './access.ts';
 import { RulePolicy, type Limiters } from './rule-policy.ts';
+import { sharedBuffers, type SharedLimits } from './shared-limits.ts';
 
 /** Finds the live runtime of a cluster by name (reviews always use the current upstream). */
 export type ClusterLookup = (name: string) => ClusterRuntime | undefined;
@@ -41,7 +42,14 @@ export class ClusterRuntime {
   readonly #authKey: string;
   readonly #breakerKey: string;
 
-  constructor(config: ClusterConfig, log: Logger, lookup: ClusterLookup, previous?: ClusterRuntime) {
+  /** `shared`: the limiters' shared memory when worker threads serve together (see SharedLimitRegistry). */
+  constructor(
+    config: ClusterConfig,
+    log: Logger,
+    lookup: ClusterLookup,
+    previous?: ClusterRuntime,
+    shared?: SharedLimits,
+  ) {
     this.name = config.name;
     this.config = config;
     const m = config.material;
@@ -87,7 +95,15 @@ export class ClusterRuntime {
     if (previous) for (const p of previous.#policies.values()) old.set(p.rule.name, p.limiters);
     this.#policies = new Map();
     for (const rule of [...this.routes.rules, this.routes.defaultRule])
-      this.#policies.set(rule, new RulePolicy(rule, this.upstream, old.get(rule.name)));
+      this.#policies.set(
+        rule,
+        new RulePolicy(
+          rule,
+          this.upstream,
+          old.get(rule.name),
+          sharedBuffers(shared, config.name, rule.index === -1 ? null : rule.name),
+        ),
+      );
   }
 
   /** The policy of a rule returned by `routes.match`. */

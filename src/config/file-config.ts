@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
 import { ConfigError, join, type ConfigIssue } from './issues.ts';
@@ -102,6 +103,7 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
       },
     },
     clientLimits: clientLimits(doc.clientLimits ?? {}),
+    workers: doc.workers === 'auto' ? availableParallelism() : (doc.workers ?? 1),
     shutdownDelayMs: (doc.shutdown?.delaySeconds ?? 0) * 1000,
     shutdownDrainMs: (doc.shutdown?.drainSeconds ?? 10) * 1000,
   };

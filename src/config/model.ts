@@ -147,6 +147,8 @@ export interface GatewayConfig {
   readonly sourceFiles?: readonly SourceFile[];
   /** SHA-256 (hex) of the text it was parsed from, when it came from a file. */
   readonly textHash?: string;
+  /** Worker threads serving requests (`auto` resolved); 1 = the main thread serves, as before. */
+  readonly workers?: number;
   /** Readiness off but still serving, before the drain. */
   readonly shutdownDelayMs: number;
   readonly shutdownDrainMs: number;

@@ -2,8 +2,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { STATUS_PAGE_DIR, staticFile } from './admin-static.ts';
-import type { GatewayMetrics } from './metrics.ts';
-import type { StatusBoard } from './status.ts';
 
 /** Where the admin listener binds. Plain HTTP: keep it on loopback or a pod-internal port. */
 export interface AdminOptions {
@@ -13,12 +11,15 @@ export interface AdminOptions {
   staticDir?: string;
 }
 
-/** What the admin endpoints read from the gateway. */
+/**
+ * What the admin endpoints read from the gateway: a `RunningGateway`'s own objects, or for worker
+ * threads the main thread's view over all of them (hence the promises).
+ */
 export interface AdminView {
   /** null when ready; else why not (for `/readyz`). */
-  notReady(): string | null;
-  readonly metrics: GatewayMetrics;
-  readonly status: StatusBoard;
+  notReady(): string | null | Promise<string | null>;
+  readonly metrics: { readonly contentType: string; text(): Promise<string> };
+  readonly status: { json(): unknown };
 }
 
 /**
@@ -81,7 +82,7 @@ export class AdminServer {
         case '/livez':
           return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
         case '/readyz': {
-          const why = this.#view.notReady();
+          const why = await this.#view.notReady();
           return why === null
             ? send(res, 200, 'text/plain; charset=utf-8', 'ok\n')
             : send(res, 503, 'text/plain; charset=utf-8', `not ready: ${why}\n`);
@@ -92,7 +93,12 @@ export class AdminServer {
         }
         case '/status.json':
           res.setHeader('cache-control', 'no-store');
-          return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(this.#view.status.json()));
+          return send(
+            res,
+            200,
+            'application/json; charset=utf-8',
+            JSON.stringify(await this.#view.status.json()),
+          );
       }
       const file = await staticFile(this.#opts.staticDir ?? STATUS_PAGE_DIR, path);
       if (file === null) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');

@@ -175,6 +175,8 @@ export class GatewayMetrics {
       help: 'The circuit breaker state of each cluster: 1 for the current state, 0 for the others.',
       labelNames: ['cluster', 'state'],
       registers,
+      // Worker threads each have their breaker: aggregated over them, 1 if any worker is in the state.
+      aggregator: 'max',
       collect() {
         this.reset();
         for (const c of view.clusters())
@@ -182,12 +184,18 @@ export class GatewayMetrics {
             this.set({ cluster: clusterL.value(c.name), state }, c.breaker.state === state ? 1 : 0);
       },
     });
-    const perEndpoint = (name: string, help: string, read: (c: ClusterRuntime, i: number) => number) =>
+    const perEndpoint = (
+      name: string,
+      help: string,
+      read: (c: ClusterRuntime, i: number) => number,
+      aggregator: 'sum' | 'min' = 'sum',
+    ) =>
       new Gauge({
         name: `${PREFIX}${name}`,
         help,
         labelNames: ['cluster', 'endpoint'],
         registers,
+        aggregator,
         collect() {
           this.reset();
           for (const c of view.clusters())
@@ -200,6 +208,8 @@ export class GatewayMetrics {
       'upstream_healthy',
       '1 when the endpoint takes traffic (health checks pass, not ejected).',
       (c, i) => (c.upstream.endpoints[i].healthy ? 1 : 0),
+      // Each worker thread health-checks on its own: aggregated over them, 1 only if healthy in all.
+      'min',
     );
     perEndpoint(
       'upstream_sessions',

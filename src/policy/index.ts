@@ -19,3 +19,7 @@ export {
 } from './circuit-breaker.ts';
 export { AdaptiveBreaker, type AdaptiveBreakerOptions } from './adaptive-breaker.ts';
 export { KeyedCap } from './keyed-cap.ts';
+export { sharedNow } from './clock.ts';
+export { SharedTokenBucket, type SharedRateLimitOptions } from './shared-token-bucket.ts';
+export { SharedKeyedTokenBuckets, type SharedKeyedRateLimitOptions } from './shared-keyed-token-buckets.ts';
+export { SharedInflightLimiter, type SharedInflightLimiterOptions } from './shared-inflight-limiter.ts';

@@ -1,6 +1,7 @@
-import { QueueAbortedError, QueueFullError, QueueTimeoutError } from './errors.ts';
+import { QueueAbortedError, QueueFullError } from './errors.ts';
 import { SlotPermit, type ConcurrencyLimiter, type Permit, type SlotOwner } from './concurrency-limiter.ts';
 import { validateInteger, validatePositive } from './validate.ts';
+import { Waiter, WaiterQueue, type WaiterOwner } from './waiter-queue.ts';
 
 /** Slots, queue length and how long a request may wait in the queue. */
 export interface InflightLimiterOptions {
@@ -15,37 +16,13 @@ export interface InflightLimiterOptions {
 // setTimeout fires at once for delays above this, so longer finite timeouts are refused.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/**
- * A queued request: a node of the limiter's intrusive FIFO list (so an abort leaves the queue in O(1))
- * and its own abort listener (handleEvent), so queueing needs no closures of ours.
- */
-class Waiter {
-  readonly limiter: InflightLimiter;
-  readonly signal: AbortSignal | undefined;
-  readonly settle: PromiseWithResolvers<Permit>;
-  timer: NodeJS.Timeout | undefined = undefined;
-  prev: Waiter | null = null;
-  next: Waiter | null = null;
-
-  constructor(limiter: InflightLimiter, signal: AbortSignal | undefined) {
-    this.limiter = limiter;
-    this.signal = signal;
-    this.settle = Promise.withResolvers<Permit>();
+/** @internal Checks the queue timeout option. */
+export function validateQueueTimeout(value: unknown): number {
+  const t = validatePositive(value, 'queueTimeoutMs', Infinity);
+  if (t !== Infinity && t > MAX_TIMER_MS) {
+    throw new RangeError(`The "queueTimeoutMs" option must be <= ${MAX_TIMER_MS} or Infinity. Received ${t}`);
   }
-
-  handleEvent(): void {
-    this.limiter.leave(this, new QueueAbortedError(this.signal?.reason));
-  }
-
-  /** Stops the timer and the abort listener once the waiter is settled. */
-  disarm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this);
-  }
-}
-
-function onQueueTimeout(w: Waiter): void {
-  w.limiter.leave(w, new QueueTimeoutError(w.limiter.queueTimeoutMs));
+  return t;
 }
 
 /**
@@ -53,25 +30,17 @@ function onQueueTimeout(w: Waiter): void {
  * slot passes straight to the head of the queue (never back to the pool), so waiters are served in
  * order, nobody barges in through tryAcquire meanwhile, and a release wakes exactly one waiter.
  */
-export class InflightLimiter implements ConcurrencyLimiter, SlotOwner {
+export class InflightLimiter implements ConcurrencyLimiter, SlotOwner, WaiterOwner {
   readonly maxInflight: number;
   readonly queueLength: number;
   readonly queueTimeoutMs: number;
   #inflight = 0;
-  #queued = 0;
-  #head: Waiter | null = null;
-  #tail: Waiter | null = null;
+  readonly #queue = new WaiterQueue();
 
   constructor(opts: InflightLimiterOptions) {
     this.maxInflight = validateInteger(opts.maxInflight, 'maxInflight', 1);
     this.queueLength = validateInteger(opts.queueLength, 'queueLength', 0);
-    const t = validatePositive(opts.queueTimeoutMs, 'queueTimeoutMs', Infinity);
-    if (t !== Infinity && t > MAX_TIMER_MS) {
-      throw new RangeError(
-        `The "queueTimeoutMs" option must be <= ${MAX_TIMER_MS} or Infinity. Received ${t}`,
-      );
-    }
-    this.queueTimeoutMs = t;
+    this.queueTimeoutMs = validateQueueTimeout(opts.queueTimeoutMs);
   }
 
   get inflight(): number {
@@ -79,7 +48,7 @@ export class InflightLimiter implements ConcurrencyLimiter, SlotOwner {
   }
 
   get queued(): number {
-    return this.#queued;
+    return this.#queue.length;
   }
 
   tryAcquire(): Permit | null {
@@ -92,25 +61,20 @@ export class InflightLimiter implements ConcurrencyLimiter, SlotOwner {
     if (signal?.aborted) return Promise.reject(new QueueAbortedError(signal.reason));
     const permit = this.tryAcquire();
     if (permit !== null) return Promise.resolve(permit);
-    if (this.#queued >= this.queueLength) return Promise.reject(new QueueFullError());
+    if (this.#queue.length >= this.queueLength) return Promise.reject(new QueueFullError());
     const w = new Waiter(this, signal);
-    if (this.queueTimeoutMs !== Infinity) {
-      // Unref'd: a queued request is held by its socket, and its timer must not delay shutdown.
-      w.timer = setTimeout(onQueueTimeout, this.queueTimeoutMs, w).unref();
-    }
-    signal?.addEventListener('abort', w, { once: true });
-    this.#enqueue(w);
+    this.#queue.push(w);
     return w.settle.promise;
   }
 
   /** @internal Hands the slot to the oldest waiter, or frees it. */
   releaseSlot(): void {
-    const w = this.#head;
+    const w = this.#queue.head;
     if (w === null) {
       this.#inflight--;
       return;
     }
-    this.#unlink(w);
+    this.#queue.remove(w);
     w.disarm();
     w.settle.resolve(new SlotPermit(this));
   }
@@ -118,26 +82,9 @@ export class InflightLimiter implements ConcurrencyLimiter, SlotOwner {
   /** @internal A waiter gives up (timeout or abort) and leaves the queue. */
   leave(w: Waiter, error: Error): void {
     // A waiter already served or gone is neither in the list nor the head.
-    if (w.prev === null && this.#head !== w) return;
-    this.#unlink(w);
+    if (!this.#queue.has(w)) return;
+    this.#queue.remove(w);
     w.disarm();
     w.settle.reject(error);
-  }
-
-  #enqueue(w: Waiter): void {
-    w.prev = this.#tail;
-    if (this.#tail === null) this.#head = w;
-    else this.#tail.next = w;
-    this.#tail = w;
-    this.#queued++;
-  }
-
-  #unlink(w: Waiter): void {
-    if (w.prev === null) this.#head = w.next;
-    else w.prev.next = w.next;
-    if (w.next === null) this.#tail = w.prev;
-    else w.next.prev = w.prev;
-    w.prev = w.next = null;
-    this.#queued--;
   }
 }

@@ -22,6 +22,8 @@ export interface ListenerOptions {
   cluster: string;
   /** Per-client bounds; `setLimits` changes them for new connections. */
   limits: ClientLimitsConfig;
+  /** SO_REUSEPORT: worker threads each listen on the same port and the kernel spreads connections. */
+  reusePort?: boolean;
 }
 
 /**
@@ -110,7 +112,8 @@ export class Listener {
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.#tls.once('error', reject);
-      this.#tls.listen(this.#opts.port, this.#opts.host, () => resolve(this.#tls.address() as AddressInfo));
+      const { port, host, reusePort } = this.#opts;
+      this.#tls.listen({ port, host, reusePort }, () => resolve(this.#tls.address() as AddressInfo));
     });
   }
 

@@ -29,6 +29,7 @@ export class OwnGateway {
   readonly #ports: { main: number; crd: number | null; admin: number | null };
   #child: ChildProcess | null = null;
   #kubeGateway = false;
+  #top: Record<string, unknown> = {};
 
   private constructor(dir: string, ports: { main: number; crd: number | null; admin: number | null }) {
     this.dir = dir;
@@ -39,10 +40,18 @@ export class OwnGateway {
     this.adminURL = ports.admin === null ? null : `http://127.0.0.1:${ports.admin}`;
   }
 
-  /** Starts `kubegate serve` with cluster `e2e` = dev apiservers + `patch`; `crdCluster` adds a listener for it. */
+  /**
+   * Starts `kubegate serve` with cluster `e2e` = dev apiservers + `patch`; `crdCluster` adds a
+   * listener for it; `gateway` adds top-level fields (e.g. `workers`).
+   */
   static async start(
     patch: ClusterPatch,
-    opts: { crdCluster?: string; kubeGatewayClusters?: boolean; admin?: boolean } = {},
+    opts: {
+      crdCluster?: string;
+      kubeGatewayClusters?: boolean;
+      admin?: boolean;
+      gateway?: Record<string, unknown>;
+    } = {},
   ): Promise<OwnGateway> {
     const dir = await mkdtemp(join(tmpdir(), 'kubegate-own-'));
     const gw = new OwnGateway(dir, {
@@ -51,6 +60,7 @@ export class OwnGateway {
       admin: opts.admin ? await freePort() : null,
     });
     gw.#kubeGateway = opts.kubeGatewayClusters === true;
+    gw.#top = opts.gateway ?? {};
     await gw.write(patch, opts.crdCluster);
     gw.#child = spawn(BIN, ['serve', '-f', gw.file], { stdio: ['ignore', 'ignore', 'inherit'] });
     await gw.#waitListening();
@@ -89,6 +99,7 @@ export class OwnGateway {
       // Without `admin: true` a free port all the same: the default (9443) would clash between tests.
       admin: { address: '127.0.0.1', port: this.#ports.admin ?? 0 },
       shutdown: { drainSeconds: 2 },
+      ...this.#top,
     };
   }
 

@@ -112,6 +112,12 @@ export const GatewayConfiguration = Type.Object(
     admin: Type.Optional(Admin),
     metrics: Type.Optional(Metrics),
     clientLimits: Type.Optional(ClientLimits),
+    workers: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], {
+        description:
+          'worker threads serving requests, each listening on the same ports (SO_REUSEPORT; limits stay exact across them); "auto" = one per available CPU (default 1: one thread does everything)',
+      }),
+    ),
     shutdown: Type.Optional(
       Type.Object(
         {

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { InflightLimiter, UnlimitedConcurrency } from '../../../src/policy/index.ts';
+import { InflightLimiter, SharedInflightLimiter, UnlimitedConcurrency } from '../../../src/policy/index.ts';
 import { runConcurrencyLimiterSuite } from './concurrency-limiter-conformance.ts';
 
 runConcurrencyLimiterSuite('inflight', (o) => new InflightLimiter(o), { bounded: true });
 runConcurrencyLimiterSuite('unlimited', () => new UnlimitedConcurrency(), { bounded: false });
+runConcurrencyLimiterSuite(
+  'shared-inflight',
+  (o) => new SharedInflightLimiter({ ...o, buffer: new SharedArrayBuffer(SharedInflightLimiter.BYTES) }),
+  { bounded: true },
+);
 
 test('inflight: an Infinity queue timeout waits until the signal aborts', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KeyedTokenBuckets, TokenBucket, Unlimited } from '../../../src/policy/index.ts';
+import {
+  KeyedTokenBuckets,
+  SharedKeyedTokenBuckets,
+  SharedTokenBucket,
+  TokenBucket,
+  Unlimited,
+} from '../../../src/policy/index.ts';
 import { FakeClock } from './fake-clock.ts';
 import { runRateLimiterSuite } from './rate-limiter-conformance.ts';
 
@@ -9,6 +15,16 @@ runRateLimiterSuite('keyed-token-buckets', (o) => new KeyedTokenBuckets({ ...o, 
   enforces: true,
 });
 runRateLimiterSuite('unlimited', () => new Unlimited(), { enforces: false });
+runRateLimiterSuite(
+  'shared-token-bucket',
+  (o) => new SharedTokenBucket({ ...o, buffer: new SharedArrayBuffer(SharedTokenBucket.BYTES) }),
+  { enforces: true },
+);
+runRateLimiterSuite(
+  'shared-keyed-token-buckets',
+  (o) => new SharedKeyedTokenBuckets({ ...o, maxKeys: 100, buffer: SharedKeyedTokenBuckets.allocate(100) }),
+  { enforces: true },
+);
 
 test('token-bucket: every key draws from the one bucket', () => {
   const l = new TokenBucket({ qps: 1, burst: 2, now: new FakeClock().now });

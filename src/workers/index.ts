@@ -1,0 +1,1 @@
+export { ThreadedGateway, WorkerCommandError } from './threaded-gateway.ts';

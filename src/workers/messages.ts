@@ -1,0 +1,31 @@
+import type { SharedLimits } from '../cluster/shared-limits.ts';
+import type { ClusterConfig, GatewayConfig } from '../config/model.ts';
+
+/** What a worker thread is started with. */
+export interface WorkerData {
+  /** 0, 1, …: the `worker` field of its log lines. */
+  readonly index: number;
+  /** The access log file (each worker appends its own lines); stdout when absent. */
+  readonly logPath: string | undefined;
+}
+
+/** Main thread → worker. Every message is answered with one `Reply` of the same id. */
+export type Command =
+  | { id: number; type: 'start'; config: GatewayConfig; shared: SharedLimits }
+  | { id: number; type: 'reload'; config: GatewayConfig; shared: SharedLimits }
+  | { id: number; type: 'dynamic'; source: string; clusters: readonly ClusterConfig[]; shared: SharedLimits }
+  | { id: number; type: 'ready' }
+  | { id: number; type: 'metrics' }
+  | { id: number; type: 'status' }
+  | { id: number; type: 'stop'; drainMs: number | undefined; delayMs: number | undefined };
+
+/** A command's kind. */
+export type CommandType = Command['type'];
+
+/** Worker → main thread: the answer to the command `id`. */
+export type Reply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { name: string; message: string } };
+
+/** What `start` and `reload` answer: the port each listener is bound to, by listener name. */
+export type ListenerPorts = Record<string, number>;
