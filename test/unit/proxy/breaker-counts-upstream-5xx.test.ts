@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import {
   connect,
   createSecureServer,
@@ -9,16 +9,14 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { resolveGatewayConfiguration } from '../../../src/config/file-config.ts';
 import type { GatewayConfig } from '../../../src/config/model.ts';
-import { createCA, issueCert } from '../../../src/dev/pki.ts';
 import { RunningGateway } from '../../../src/gateway.ts';
 import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
+import { fakeClusterPKI } from '../helpers/fake-cluster-pki.ts';
 
 // The gateway in-process in front of a fake kube-apiserver (TLS HTTP/2 on 127.0.0.1, port 0) that
 // answers 500 while `failing` is set: relayed 5xx answers count as breaker failures; once open,
@@ -60,18 +58,11 @@ function gatewayConfig(dir: string, upstreamURL: string): Promise<GatewayConfig>
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kubegate-breaker-'));
-  const ca = await createCA(dir, 'ca', 'breaker-test-ca');
-  const local = { dns: ['localhost'], ips: ['127.0.0.1'] };
-  const [apiserver, , alice] = await Promise.all([
-    issueCert(dir, 'apiserver', ca, { cn: 'fake-apiserver', usage: 'server', ...local }),
-    issueCert(dir, 'gateway', ca, { cn: 'kubegate', usage: 'server', ...local }),
-    issueCert(dir, 'alice', ca, { cn: 'alice', usage: 'client' }),
-  ]);
-  const pem = (f: string) => readFile(f, 'utf8');
-  client = { ca: await pem(ca.cert), cert: await pem(alice.cert), key: await pem(alice.key) };
+  const pki = await fakeClusterPKI('breaker');
+  dir = pki.dir;
+  client = pki.client;
 
-  upstream = createSecureServer({ cert: await pem(apiserver.cert), key: await pem(apiserver.key) });
+  upstream = createSecureServer(pki.apiserver);
   upstream.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     const path = String(headers[':path']);
     stream.resume();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import {
   connect,
   constants,
@@ -11,16 +11,14 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import { connect as connectTCP, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTLS, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import { resolveGatewayConfiguration } from '../../../src/config/file-config.ts';
-import { createCA, issueCert } from '../../../src/dev/pki.ts';
 import { RunningGateway } from '../../../src/gateway.ts';
 import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
+import { fakeClusterPKI } from '../helpers/fake-cluster-pki.ts';
 
 // Each client bound, hit on purpose against the gateway in-process in front of a fake apiserver:
 // the refusal is clean (a Status, a stream reset or a closed connection, as the protocol allows)
@@ -50,17 +48,10 @@ const cancelled: string[] = [];
 let resetArrived = 0;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kubegate-client-limits-'));
-  const ca = await createCA(dir, 'ca', 'client-limits-test-ca');
-  const local = { dns: ['localhost'], ips: ['127.0.0.1'] };
-  const [apiserver, , alice] = await Promise.all([
-    issueCert(dir, 'apiserver', ca, { cn: 'fake-apiserver', usage: 'server', ...local }),
-    issueCert(dir, 'gateway', ca, { cn: 'kubegate', usage: 'server', ...local }),
-    issueCert(dir, 'alice', ca, { cn: 'alice', usage: 'client' }),
-  ]);
-  const pem = (f: string) => readFile(f, 'utf8');
-  tls = { ca: await pem(ca.cert), cert: await pem(alice.cert), key: await pem(alice.key) };
-  upstream = createSecureServer({ cert: await pem(apiserver.cert), key: await pem(apiserver.key) });
+  const pki = await fakeClusterPKI('client-limits');
+  dir = pki.dir;
+  tls = pki.client;
+  upstream = createSecureServer(pki.apiserver);
   upstream.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     const path = String(headers[':path']);
     stream.on('error', () => {});

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import {
   connect,
   constants,
@@ -11,15 +11,13 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { resolveGatewayConfiguration } from '../../../src/config/file-config.ts';
-import { createCA, issueCert } from '../../../src/dev/pki.ts';
 import { RunningGateway } from '../../../src/gateway.ts';
 import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
+import { fakeClusterPKI } from '../helpers/fake-cluster-pki.ts';
 
 // HTTP/2 clients are served on core streams (not the compatibility API): refusals that leave a
 // request body unread, client resets mid-response and repeated header lines must all behave as
@@ -37,16 +35,9 @@ const BIG_BYTES = 8 * 1024 * 1024;
 let bigWritten = 0;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kubegate-h2-streams-'));
-  const ca = await createCA(dir, 'ca', 'h2-streams-test-ca');
-  const local = { dns: ['localhost'], ips: ['127.0.0.1'] };
-  const [apiserver, , alice] = await Promise.all([
-    issueCert(dir, 'apiserver', ca, { cn: 'fake-apiserver', usage: 'server', ...local }),
-    issueCert(dir, 'gateway', ca, { cn: 'kubegate', usage: 'server', ...local }),
-    issueCert(dir, 'alice', ca, { cn: 'alice', usage: 'client' }),
-  ]);
-  const pem = (f: string) => readFile(f, 'utf8');
-  upstream = createSecureServer({ cert: await pem(apiserver.cert), key: await pem(apiserver.key) });
+  const pki = await fakeClusterPKI('h2-streams');
+  dir = pki.dir;
+  upstream = createSecureServer(pki.apiserver);
   upstream.on(
     'stream',
     (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _f: number, raw: string[]) => {
@@ -116,11 +107,7 @@ before(async () => {
     await resolveGatewayConfiguration(doc, dir),
     pino({ level: 'silent' }),
   );
-  session = connect(`https://127.0.0.1:${gateway.address.port}`, {
-    ca: await pem(ca.cert),
-    cert: await pem(alice.cert),
-    key: await pem(alice.key),
-  });
+  session = connect(`https://127.0.0.1:${gateway.address.port}`, pki.client);
 });
 
 after(async () => {

@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { connect, createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { resolveGatewayConfiguration } from '../../../src/config/file-config.ts';
 import type { GatewayConfig } from '../../../src/config/model.ts';
-import { createCA, issueCert } from '../../../src/dev/pki.ts';
 import { ThreadedGateway } from '../../../src/workers/index.ts';
 import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
+import { fakeClusterPKI } from '../helpers/fake-cluster-pki.ts';
 
 // kubegate on two worker threads in front of a fake apiserver: the listener at port 0 is shared by
 // both threads, one rule's bucket is shared by both, and survives a reload that leaves it alone.
@@ -42,17 +41,10 @@ function config(burst: number, extraRules: Record<string, unknown>[] = []): Prom
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kubegate-workers-'));
-  const ca = await createCA(dir, 'ca', 'workers-test-ca');
-  const local = { dns: ['localhost'], ips: ['127.0.0.1'] };
-  const [apiserver, , alice] = await Promise.all([
-    issueCert(dir, 'apiserver', ca, { cn: 'fake-apiserver', usage: 'server', ...local }),
-    issueCert(dir, 'gateway', ca, { cn: 'kubegate', usage: 'server', ...local }),
-    issueCert(dir, 'alice', ca, { cn: 'alice', usage: 'client' }),
-  ]);
-  const pem = (f: string) => readFile(f, 'utf8');
-  client = { ca: await pem(ca.cert), cert: await pem(alice.cert), key: await pem(alice.key) };
-  upstream = createSecureServer({ cert: await pem(apiserver.cert), key: await pem(apiserver.key) });
+  const pki = await fakeClusterPKI('workers');
+  dir = pki.dir;
+  client = pki.client;
+  upstream = createSecureServer(pki.apiserver);
   upstream.on('stream', (stream) => {
     stream.resume();
     stream.respond({ ':status': 200, 'content-type': 'application/json' });
