@@ -148,7 +148,9 @@ export class OwnGateway {
         r.on('error', () => resolve(false));
         r.end();
       });
-      if (ok) return;
+      // With worker threads the first one answers before the others listen: wait for all of them.
+      if (ok && (this.#top.workers ?? 1) === 1) return;
+      if (ok && this.logs().some((l) => l.msg === 'kubegate worker threads listening')) return;
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error('kubegate serve did not answer /readyz within 30s');
