@@ -13,7 +13,7 @@ import {
   type ListenerConfig,
 } from './config/model.ts';
 import { AccessLog } from './observe/access-log.ts';
-import { AdminServer } from './observe/admin.ts';
+import { startAdminServer, type AdminServer } from './observe/admin.ts';
 import { GatewayMetrics, type ConfigSourceState } from './observe/metrics.ts';
 import { StatusBoard } from './observe/status.ts';
 import type { Gateway } from './proxy/context.ts';
@@ -131,9 +131,7 @@ export class RunningGateway implements Gateway {
   async startAdmin(log: Logger): Promise<AdminServer | null> {
     const a = this.#config.admin;
     if (!a || this.admin) return this.admin;
-    this.admin = new AdminServer(this.#adminView(), a, log);
-    await this.admin.listen();
-    log.info({ kind: 'start', admin: this.admin.url }, 'kubegate admin listening');
+    this.admin = await startAdminServer(this.#adminView(), a, log);
     return this.admin;
   }
 

@@ -119,3 +119,15 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
   res.setHeader('x-content-type-options', 'nosniff');
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
+
+/** Opens an admin listener on `opts` and logs where it is. */
+export async function startAdminServer(
+  view: AdminView,
+  opts: AdminOptions,
+  log: Logger,
+): Promise<AdminServer> {
+  const admin = new AdminServer(view, opts, log);
+  await admin.listen();
+  log.info({ kind: 'start', admin: admin.url }, 'kubegate admin listening');
+  return admin;
+}

@@ -4,7 +4,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } fro
 import { SharedLimitRegistry, type SharedLimits } from '../cluster/shared-limits.ts';
 import type { ClusterConfig, GatewayConfig } from '../config/model.ts';
 import { configVersionOf } from '../gateway.ts';
-import { AdminServer, type AdminView } from '../observe/admin.ts';
+import { startAdminServer, type AdminServer, type AdminView } from '../observe/admin.ts';
 import { GatewayMetrics, type ConfigSourceState } from '../observe/metrics.ts';
 import type { Command, ListenerPorts, Reply, WorkerData } from './messages.ts';
 
@@ -194,9 +194,7 @@ export class ThreadedGateway {
   async startAdmin(log: Logger): Promise<AdminServer | null> {
     const a = this.#config.admin;
     if (!a || this.admin) return this.admin;
-    this.admin = new AdminServer(this.#adminView(), a, log);
-    await this.admin.listen();
-    log.info({ kind: 'start', admin: this.admin.url }, 'kubegate admin listening');
+    this.admin = await startAdminServer(this.#adminView(), a, log);
     return this.admin;
   }
 
