@@ -13,6 +13,13 @@ export function devDir(): string {
   return dir;
 }
 
+/** The second `kubegate dev` folder of this test run: cluster B, one apiserver, its own PKI. */
+export function devDirB(): string {
+  const dir = process.env.KUBEGATE_DEV_DIR_B;
+  if (!dir) throw new Error('KUBEGATE_DEV_DIR_B is not set: run e2e tests with `npm test` (global setup)');
+  return dir;
+}
+
 /** kubectl: /usr/bin/kubectl, else on PATH, else in KUBEBUILDER_ASSETS. */
 export function kubectlPath(): string {
   if (existsSync('/usr/bin/kubectl')) return '/usr/bin/kubectl';

@@ -5,44 +5,59 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// One control plane per test run, shared by every e2e file: `kubegate dev` itself, started the way
-// a user starts it, so the e2e tests exercise its folder contract. Its folder reaches the test
-// processes through KUBEGATE_DEV_DIR.
+// Two control planes per test run, shared by every e2e file, each `kubegate dev` itself, started
+// the way a user starts it, so the e2e tests exercise its folder contract:
+// - cluster A (KUBEGATE_DEV_DIR): 3 apiservers, the one most tests use;
+// - cluster B (KUBEGATE_DEV_DIR_B): 1 apiserver with its own etcd and PKI, for multi-cluster tests.
 const BIN = fileURLToPath(new URL('../../bin/kubegate', import.meta.url));
-let child: ChildProcess | null = null;
+const children: ChildProcess[] = [];
 
-export async function globalSetup(): Promise<void> {
+function startDev(envName: string, apiservers: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kubegate-e2e-'));
-  process.env.KUBEGATE_DEV_DIR = dir;
-  child = spawn(BIN, ['dev', '--dir', dir, '--apiservers', '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
+  process.env[envName] = dir;
+  const child = spawn(BIN, ['dev', '--dir', dir, '--apiservers', String(apiservers)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  return new Promise<void>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(
-      () => reject(new Error(`kubegate dev not ready after 15 min:\n${out}`)),
+      () => reject(new Error(`kubegate dev (${envName}) not ready after 15 min:\n${out}`)),
       15 * 60_000,
     );
-    child!.stdout!.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       out += c.toString();
       if (/^kubegate dev: ready$/m.test(out)) {
         clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
         resolve();
       }
-    });
-    child!.once('exit', (code) => {
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`kubegate dev exited with ${code} before ready:\n${out}`));
+      reject(new Error(`kubegate dev (${envName}) exited with ${code} before ready:\n${out}`));
     });
   });
-  child.stdout!.resume();
+}
+
+export async function globalSetup(): Promise<void> {
+  await Promise.all([startDev('KUBEGATE_DEV_DIR', 3), startDev('KUBEGATE_DEV_DIR_B', 1)]);
 }
 
 export async function globalTeardown(): Promise<void> {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child!.once('exit', r));
-    child.kill('SIGINT');
-    await exited;
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await exited;
+    }),
+  );
+  // The control planes' folders (etcd data, PKI, logs) are the run's own: leave nothing behind.
+  for (const name of ['KUBEGATE_DEV_DIR', 'KUBEGATE_DEV_DIR_B']) {
+    const dir = process.env[name];
+    if (dir) await rm(dir, { recursive: true, force: true });
   }
-  // The control plane's folder (etcd data, PKI, logs) is the run's own: leave nothing behind.
-  const dir = process.env.KUBEGATE_DEV_DIR;
-  if (dir) await rm(dir, { recursive: true, force: true });
 }
