@@ -18,7 +18,7 @@ import { GatewayMetrics, type ConfigSourceState } from './observe/metrics.ts';
 import { StatusBoard } from './observe/status.ts';
 import type { Gateway } from './proxy/context.ts';
 import { Listener } from './proxy/listener.ts';
-import { KeyedCap } from './policy/index.ts';
+import { KeyedCap, SharedKeyedCap, type KeyedLimit } from './policy/index.ts';
 
 /** The file's hash (12 hex digits), else the first source's that has one; '' before any. */
 export function configVersionOf(sources: ReadonlyMap<string, () => ConfigSourceState>): string {
@@ -39,6 +39,14 @@ export interface ServeOptions {
   shared?: SharedLimits;
   /** Node process metrics in this gateway's registry (default true; the main thread has them). */
   processMetrics?: boolean;
+  /** Shared memory for the per-client caps, so worker threads count together (see ClientCounts). */
+  clientCounts?: ClientCounts;
+}
+
+/** The SharedArrayBuffers of the per-client caps: connections per address, watches per user. */
+export interface ClientCounts {
+  readonly connectionsByIP: SharedArrayBuffer;
+  readonly longRunningByUser: SharedArrayBuffer;
 }
 
 interface OpenListener {
@@ -65,7 +73,8 @@ export class RunningGateway implements Gateway {
   /** The admin listener; null when the configuration has none. */
   admin: AdminServer | null = null;
   draining = false;
-  readonly longRunningByUser = new KeyedCap(() => this.clientLimits.maxLongRunningPerUser);
+  readonly longRunningByUser: KeyedLimit;
+  readonly connectionsByIP: KeyedLimit;
   #config: GatewayConfig;
   readonly #dynamic = new Map<string, readonly ClusterConfig[]>();
   readonly #configSources = new Map<string, () => ConfigSourceState>();
@@ -78,6 +87,15 @@ export class RunningGateway implements Gateway {
     this.#config = config;
     this.#reusePort = opts.reusePort === true;
     this.#shared = opts.shared;
+    const maxLong = () => this.clientLimits.maxLongRunningPerUser;
+    const maxConn = () => this.clientLimits.maxConnectionsPerClientIP;
+    const counts = opts.clientCounts;
+    this.longRunningByUser = counts
+      ? new SharedKeyedCap(counts.longRunningByUser, maxLong)
+      : new KeyedCap(maxLong);
+    this.connectionsByIP = counts
+      ? new SharedKeyedCap(counts.connectionsByIP, maxConn)
+      : new KeyedCap(maxConn);
     this.accessLog = new AccessLog(log);
     this.clusters = new ClusterSet(log);
     const clusters = () => this.#liveClusters();

@@ -18,7 +18,8 @@ export {
   type Outcome,
 } from './circuit-breaker.ts';
 export { AdaptiveBreaker, type AdaptiveBreakerOptions } from './adaptive-breaker.ts';
-export { KeyedCap } from './keyed-cap.ts';
+export { KeyedCap, type KeyedLimit } from './keyed-cap.ts';
+export { allocateSharedKeyedCap, SharedKeyedCap } from './shared-keyed-cap.ts';
 export { sharedNow } from './clock.ts';
 export { SharedTokenBucket, type SharedRateLimitOptions } from './shared-token-bucket.ts';
 export { SharedKeyedTokenBuckets, type SharedKeyedRateLimitOptions } from './shared-keyed-token-buckets.ts';

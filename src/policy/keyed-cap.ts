@@ -1,10 +1,18 @@
 import type { Permit } from './concurrency-limiter.ts';
 
+/** At most some number of permits held at once per key. */
+export interface KeyedLimit {
+  /** A permit for `key`, or null when `key` holds the most allowed already. */
+  tryAcquire(key: string): Permit | null;
+  /** Permits `key` holds now. */
+  held(key: string): number;
+}
+
 /**
  * At most `max()` permits held at once per key (say, long-running requests per user), no queue.
  * Only keys holding permits are kept, so memory follows what is open, not who ever came.
  */
-export class KeyedCap {
+export class KeyedCap implements KeyedLimit {
   readonly #held = new Map<string, number>();
   readonly #max: () => number;
 

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { KeyedCap, type KeyedLimit } from '../policy/index.ts';
 
 /** What the guard refused, for metrics. */
 export interface GuardCounts {
@@ -11,28 +12,32 @@ export interface GuardCounts {
 /**
  * Bounds on raw client connections, before TLS: at most `maxPerIP` open from one address, and a
  * handshake that must finish within `handshakeTimeoutMs` (slowloris before the first byte of
- * HTTP). Limits are read per connection, so a reload applies to the next one.
+ * HTTP). Limits are read per connection, so a reload applies to the next one. The per-address
+ * count is `perIP` when given (the gateway's, shared by its listeners and worker threads), else
+ * the guard's own.
  */
 export class ConnectionGuard {
-  readonly #perIP = new Map<string, number>();
+  readonly #perIP: KeyedLimit;
   readonly #limits: () => { maxConnectionsPerClientIP: number; handshakeTimeoutMs: number };
   readonly counts: GuardCounts = { perIPLimit: 0, handshakeTimeout: 0 };
 
-  constructor(limits: () => { maxConnectionsPerClientIP: number; handshakeTimeoutMs: number }) {
+  constructor(
+    limits: () => { maxConnectionsPerClientIP: number; handshakeTimeoutMs: number },
+    perIP?: KeyedLimit,
+  ) {
     this.#limits = limits;
+    this.#perIP = perIP ?? new KeyedCap(() => this.#limits().maxConnectionsPerClientIP);
   }
 
   /** Called for each accepted TCP connection; false when it was closed at once. */
   admit(socket: Socket): boolean {
-    const ip = socket.remoteAddress ?? '';
-    const n = this.#perIP.get(ip) ?? 0;
-    const l = this.#limits();
-    if (n >= l.maxConnectionsPerClientIP) {
+    const permit = this.#perIP.tryAcquire(socket.remoteAddress ?? '');
+    if (permit === null) {
       this.counts.perIPLimit++;
       socket.destroy();
       return false;
     }
-    this.#perIP.set(ip, n + 1);
+    const l = this.#limits();
     const timer = setTimeout(() => {
       this.counts.handshakeTimeout++;
       socket.destroy();
@@ -42,9 +47,7 @@ export class ConnectionGuard {
     (socket as GuardedSocket)[HANDSHAKE_TIMER] = timer;
     socket.once('close', () => {
       clearTimeout(timer);
-      const left = (this.#perIP.get(ip) ?? 1) - 1;
-      if (left === 0) this.#perIP.delete(ip);
-      else this.#perIP.set(ip, left);
+      permit.release();
     });
     return true;
   }
@@ -57,7 +60,7 @@ export class ConnectionGuard {
 
   /** Connections open from `ip` (tests, diagnostics). */
   openFrom(ip: string): number {
-    return this.#perIP.get(ip) ?? 0;
+    return this.#perIP.held(ip);
   }
 }
 

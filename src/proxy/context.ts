@@ -1,6 +1,6 @@
 import type { ClusterRuntime } from '../cluster/runtime.ts';
 import type { ClientLimitsConfig } from '../config/model.ts';
-import type { KeyedCap } from '../policy/index.ts';
+import type { KeyedLimit } from '../policy/index.ts';
 import type { AccessLog } from '../observe/access-log.ts';
 
 /** What every request handler shares: the live clusters and the access log. */
@@ -11,7 +11,9 @@ export interface Gateway {
   /** Per-client bounds in force (the request body limit is read per request). */
   readonly clientLimits: ClientLimitsConfig;
   /** Long-running requests open per user, capped by `clientLimits.maxLongRunningPerUser`. */
-  readonly longRunningByUser: KeyedCap;
+  readonly longRunningByUser: KeyedLimit;
+  /** Client connections open per address, capped by `clientLimits.maxConnectionsPerClientIP`. */
+  readonly connectionsByIP: KeyedLimit;
   /** True once graceful shutdown began: `/readyz` through the gateway answers 503. */
   readonly draining: boolean;
 }

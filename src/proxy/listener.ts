@@ -68,7 +68,7 @@ export class Listener {
       },
     };
     this.#servers = new ProtocolServers(opts.limits, this.#handlers);
-    this.#guard = new ConnectionGuard(() => this.#servers.limits);
+    this.#guard = new ConnectionGuard(() => this.#servers.limits, gw.connectionsByIP);
     this.#tls = createTLS({
       ...TLS_POLICY,
       cert: opts.cert,

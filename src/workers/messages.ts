@@ -1,5 +1,6 @@
 import type { SharedLimits } from '../cluster/shared-limits.ts';
 import type { ClusterConfig, GatewayConfig } from '../config/model.ts';
+import type { ClientCounts } from '../gateway.ts';
 
 /** What a worker thread is started with. */
 export interface WorkerData {
@@ -11,7 +12,7 @@ export interface WorkerData {
 
 /** Main thread → worker. Every message is answered with one `Reply` of the same id. */
 export type Command =
-  | { id: number; type: 'start'; config: GatewayConfig; shared: SharedLimits }
+  | { id: number; type: 'start'; config: GatewayConfig; shared: SharedLimits; counts: ClientCounts }
   | { id: number; type: 'reload'; config: GatewayConfig; shared: SharedLimits }
   | { id: number; type: 'dynamic'; source: string; clusters: readonly ClusterConfig[]; shared: SharedLimits }
   | { id: number; type: 'ready' }

@@ -4,6 +4,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } fro
 import { SharedLimitRegistry, type SharedLimits } from '../cluster/shared-limits.ts';
 import type { ClusterConfig, GatewayConfig } from '../config/model.ts';
 import { configVersionOf } from '../gateway.ts';
+import { allocateSharedKeyedCap } from '../policy/index.ts';
 import { startAdminServer, type AdminServer, type AdminView } from '../observe/admin.ts';
 import { GatewayMetrics, type ConfigSourceState } from '../observe/metrics.ts';
 import type { Command, ListenerPorts, Reply, WorkerData } from './messages.ts';
@@ -122,10 +123,15 @@ export class ThreadedGateway {
     const gw = new ThreadedGateway(config, log, onWorkerExit);
     try {
       const shared = gw.#assign();
+      // One count of connections per client address and of watches per user for all workers.
+      const counts = {
+        connectionsByIP: allocateSharedKeyedCap(),
+        longRunningByUser: allocateSharedKeyedCap(),
+      };
       const [first, ...rest] = gw.#workers;
-      gw.#ports = (await first.send({ type: 'start', config, shared })) as ListenerPorts;
+      gw.#ports = (await first.send({ type: 'start', config, shared, counts })) as ListenerPorts;
       const cfg = withPorts(config, gw.#ports);
-      await Promise.all(rest.map((w) => w.send({ type: 'start', config: cfg, shared })));
+      await Promise.all(rest.map((w) => w.send({ type: 'start', config: cfg, shared, counts })));
     } catch (err) {
       await gw.stop(0, 0);
       throw err;

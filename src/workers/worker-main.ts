@@ -31,6 +31,7 @@ async function run(c: Command): Promise<unknown> {
       gateway = await RunningGateway.start(c.config, log, {
         reusePort: true,
         shared: c.shared,
+        clientCounts: c.counts,
         processMetrics: false,
       });
       return ports(gateway);

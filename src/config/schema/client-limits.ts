@@ -23,7 +23,7 @@ export const ClientLimits = Type.Object(
     ),
     maxConnectionsPerClientIP: Type.Optional(
       Int(
-        'connections open from one client address; more are closed at once (default 10000: clients behind a load balancer that does not keep their address share its)',
+        'connections open from one client address, all listeners and worker threads together; more are closed at once (default 10000: clients behind a load balancer that does not keep their address share its)',
         1,
         10000000,
       ),
