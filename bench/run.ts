@@ -7,13 +7,14 @@ import { describeMachine } from './lib/machine.ts';
 import { saveResult } from './lib/results.ts';
 import type { Scenario } from './lib/scenario.ts';
 import { ensureTools } from './lib/tools.ts';
+import { abuse } from './scenarios/abuse.ts';
 import { apiserver } from './scenarios/apiserver.ts';
 import { connections } from './scenarios/connections.ts';
 import { reload } from './scenarios/reload.ts';
 import { tiny } from './scenarios/tiny.ts';
 import { watches } from './scenarios/watches.ts';
 
-const SCENARIOS: readonly Scenario[] = [tiny, apiserver, connections, watches, reload];
+const SCENARIOS: readonly Scenario[] = [tiny, apiserver, connections, watches, reload, abuse];
 
 function envInt(name: string, def: number): number {
   const v = process.env[name];

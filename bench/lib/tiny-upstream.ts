@@ -36,6 +36,8 @@ const REVIEW = Buffer.from(
 );
 
 function onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  // The gateway cancels streams its clients reset (the abuse scenario's rapid reset).
+  stream.on('error', ignore);
   const path = headers[':path'] ?? '/';
   if (headers[':method'] === 'POST' && path.startsWith('/apis/authentication.k8s.io/v1/tokenreviews')) {
     // Only the gateway's first request per token gets here: it caches the answer.
@@ -58,6 +60,8 @@ function onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void
   stream.respond(OK_HEADERS);
   stream.end(BODY);
 }
+
+function ignore(): void {}
 
 /** A minimal TLS HTTP/2 server: 1 KiB JSON for any GET, 200 on health paths, TokenReview for BENCH_TOKEN. */
 export class TinyUpstream {

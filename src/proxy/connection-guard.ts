@@ -7,6 +7,8 @@ export interface GuardCounts {
   perIPLimit: number;
   /** Connections closed because their TLS handshake did not finish in time. */
   handshakeTimeout: number;
+  /** HTTP/2 sessions closed for resetting too many streams before their answer (rapid reset). */
+  rapidReset: number;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface GuardCounts {
 export class ConnectionGuard {
   readonly #perIP: KeyedLimit;
   readonly #limits: () => { maxConnectionsPerClientIP: number; handshakeTimeoutMs: number };
-  readonly counts: GuardCounts = { perIPLimit: 0, handshakeTimeout: 0 };
+  readonly counts: GuardCounts = { perIPLimit: 0, handshakeTimeout: 0, rapidReset: 0 };
 
   constructor(
     limits: () => { maxConnectionsPerClientIP: number; handshakeTimeoutMs: number },

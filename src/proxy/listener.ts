@@ -4,6 +4,7 @@ import { createServer as createTLS, type Server as TLSServer, type TLSSocket } f
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientLimitsConfig } from '../config/model.ts';
 import { ConnectionGuard, type GuardCounts } from './connection-guard.ts';
+import { watchPrematureResets } from './premature-resets.ts';
 import type { Gateway } from './context.ts';
 import type { ClientExchange } from './exchange.ts';
 import { ProxiedRequest } from './forward.ts';
@@ -63,6 +64,7 @@ export class Listener {
       },
       upgrade: (req, socket, head) => void tunnelUpgrade(gw, cluster, req, socket, head),
       session: (s) => {
+        watchPrematureResets(s, this.#servers.limits.streamResets, () => this.#guard.counts.rapidReset++);
         this.#sessions.add(s);
         s.once('close', () => this.#sessions.delete(s));
       },

@@ -43,7 +43,7 @@ test('live-state gauges and counters read at scrape time', async () => {
         {
           name: 'main',
           connections: { h2: 7, 'http/1.1': 2 },
-          refused: { perIPLimit: 3, handshakeTimeout: 1 },
+          refused: { perIPLimit: 3, handshakeTimeout: 1, rapidReset: 2 },
         },
       ],
       configSources: () => [
@@ -71,6 +71,7 @@ test('live-state gauges and counters read at scrape time', async () => {
     'kubegate_client_connections{listener="main",protocol="http/1.1"} 2',
     'kubegate_client_connections_refused_total{listener="main",reason="per_ip_limit"} 3',
     'kubegate_client_connections_refused_total{listener="main",reason="handshake_timeout"} 1',
+    'kubegate_client_connections_refused_total{listener="main",reason="rapid_reset"} 2',
     'kubegate_token_review_cache_total{cluster="prod",result="hit"} 41',
     'kubegate_token_review_cache_total{cluster="prod",result="miss"} 9',
     'kubegate_config_reloads_total{source="file",result="success"} 3',
