@@ -150,7 +150,9 @@ export class SessionPool {
     // every stream on it, health probes included, timing out, and the endpoint never came back.
     let unacked = false;
     const ping = setInterval(() => {
-      if (h2.closed || h2.destroyed) return;
+      // Before SETTINGS the connect timeout is in charge (a PING then failed at once, so a ping
+      // interval shorter than the connect timeout cut every slow handshake).
+      if (h2.closed || h2.destroyed || !s.settings) return;
       if (unacked) {
         h2.destroy(new Error(`no HTTP/2 PING ack from ${this.#url.host} within ${this.#pingIntervalMs} ms`));
         return;
