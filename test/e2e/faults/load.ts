@@ -211,8 +211,17 @@ export interface Summary {
   [k: string]: unknown;
 }
 
-/** The gateway's resident set and used heap, in MiB, from its admin `/metrics`. */
-export async function gatewayMemory(adminURL: string): Promise<{ rssMiB: number; heapMiB: number }> {
+/** The gateway's memory, in MiB, from its admin `/metrics`. */
+export interface Memory {
+  rssMiB: number;
+  /** V8's used heap. */
+  heapMiB: number;
+  /** Buffers and other memory outside the V8 heap that V8 accounts for. */
+  externalMiB: number;
+}
+
+/** The gateway's resident set, used heap and external memory, from its admin `/metrics`. */
+export async function gatewayMemory(adminURL: string): Promise<Memory> {
   const text = await (await fetch(`${adminURL}/metrics`)).text();
   const value = (name: string): number => {
     const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
@@ -222,6 +231,7 @@ export async function gatewayMemory(adminURL: string): Promise<{ rssMiB: number;
   return {
     rssMiB: round(value('kubegate_process_resident_memory_bytes')),
     heapMiB: round(value('kubegate_nodejs_heap_size_used_bytes')),
+    externalMiB: round(value('kubegate_nodejs_external_memory_bytes')),
   };
 }
 
@@ -229,15 +239,16 @@ export async function gatewayMemory(adminURL: string): Promise<{ rssMiB: number;
  * Memory after the load: the lowest of a few samples over `ms` (V8 collects lazily when idle, so
  * one sample right after the load shows garbage, not a leak).
  */
-export async function settledMemory(
-  adminURL: string,
-  ms = 6000,
-): Promise<{ rssMiB: number; heapMiB: number }> {
+export async function settledMemory(adminURL: string, ms = 6000): Promise<Memory> {
   let best = await gatewayMemory(adminURL);
   for (let t = 0; t < ms; t += 1000) {
     await sleep(1000);
     const m = await gatewayMemory(adminURL);
-    best = { rssMiB: Math.min(best.rssMiB, m.rssMiB), heapMiB: Math.min(best.heapMiB, m.heapMiB) };
+    best = {
+      rssMiB: Math.min(best.rssMiB, m.rssMiB),
+      heapMiB: Math.min(best.heapMiB, m.heapMiB),
+      externalMiB: Math.min(best.externalMiB, m.externalMiB),
+    };
   }
   return best;
 }
