@@ -92,7 +92,8 @@ export class FailoverClient {
       let status = 0;
       r.on('response', (h) => (status = Number(h[':status'])));
       r.resume();
-      r.on('end', () => end(status === 200 ? 'ok' : `status-${status}`));
+      // No headers before the end: the stream was refused or reset (e.g. after GOAWAY).
+      r.on('end', () => end(status === 0 ? 'transport' : status === 200 ? 'ok' : `status-${status}`));
       r.on('error', () => {
         this.#failover(s);
         end('transport');

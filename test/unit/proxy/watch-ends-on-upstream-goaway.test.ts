@@ -6,7 +6,7 @@ import {
   createSecureServer,
   type ClientHttp2Session,
   type Http2SecureServer,
-  type ServerHttp2Session,
+  type Http2Session,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -23,7 +23,7 @@ let dir = '';
 let upstream: Http2SecureServer;
 let gateway: RunningGateway | null = null;
 let session: ClientHttp2Session;
-let watchSession: ServerHttp2Session | null = null;
+let watchSession: Http2Session | null = null;
 
 before(async () => {
   const pki = await fakeClusterPKI('goaway');
