@@ -174,6 +174,8 @@ export class SessionPool {
     // A GOAWAY means "no new streams here": stop handing out this session at once.
     h2.on('goaway', drop);
     h2.on('error', () => {}); // reported through `connected` and on each stream
+    // Every relayed watch on the session listens for its GOAWAY (src/proxy/forward.ts): hundreds.
+    h2.setMaxListeners(0);
     h2.setTimeout(0);
     return s;
   }
