@@ -177,6 +177,14 @@ export class ProxiedRequest implements ClientPresence {
       if (long) ep.longRunning--;
       else ep.inflight--;
     });
+    // kube-apiserver's graceful shutdown sends GOAWAY and then waits up to 60 s for open streams
+    // before it exits: a relayed watch ends cleanly at once instead, so its client re-watches on
+    // another replica from its last resourceVersion, and the apiserver can go.
+    if (long && this.#record.info.verb === 'watch') {
+      const away = (): void => this.#upstreamGoingAway(stream);
+      h2.once('goaway', away);
+      stream.once('close', () => h2.off('goaway', away));
+    }
 
     let timer: NodeJS.Timeout | null = null;
     const timeoutMs = cluster.requestTimeoutMs;
@@ -378,6 +386,16 @@ export class ProxiedRequest implements ClientPresence {
       this.#relayed.off('data', this.#relayChunk);
       x.end();
     } else x.destroy();
+  }
+
+  /** The upstream sent GOAWAY under a relayed watch: end it as the apiserver would (see #endRelayed). */
+  #upstreamGoingAway(stream: ClientHttp2Stream): void {
+    const x = this.#x;
+    if (this.#relayed !== stream || x.ended || x.gone) return;
+    this.#record.error ??= 'kube-apiserver is going away (GOAWAY)';
+    stream.off('data', this.#relayChunk);
+    x.end();
+    stream.close(constants.NGHTTP2_CANCEL);
   }
 
   /** One chunk of the upstream's answer to the client, pausing the upstream while the client lags. */

@@ -32,7 +32,7 @@ const CONNECT_TIMEOUT_MS = 5000;
  * The HTTP/2 sessions to one endpoint. A new session is opened only when every open one is at the
  * server's advertised `SETTINGS_MAX_CONCURRENT_STREAMS`, and never more than `maxSessions`, so
  * thousands of clients share one or two connections. Sessions are kept alive with PINGs; a session
- * that fails a PING is dropped.
+ * that fails a PING, or does not acknowledge one within a ping interval, is dropped.
  */
 export class SessionPool {
   readonly #url: URL;
@@ -145,12 +145,23 @@ export class SessionPool {
     };
     s.connected.catch(() => {}); // observed by acquire(); this only keeps the rejection handled
     this.#sessions.push(s);
+    // A PING not acknowledged by the next one: the peer accepts bytes but answers nothing (a
+    // stopped process, a black-holed route). Without this the session stayed in the pool for ever,
+    // every stream on it, health probes included, timing out, and the endpoint never came back.
+    let unacked = false;
     const ping = setInterval(() => {
-      if (!h2.closed && !h2.destroyed) {
-        h2.ping((err) => {
-          if (err) h2.destroy(err);
-        });
+      // Before SETTINGS the connect timeout is in charge (a PING then failed at once, so a ping
+      // interval shorter than the connect timeout cut every slow handshake).
+      if (h2.closed || h2.destroyed || !s.settings) return;
+      if (unacked) {
+        h2.destroy(new Error(`no HTTP/2 PING ack from ${this.#url.host} within ${this.#pingIntervalMs} ms`));
+        return;
       }
+      unacked = true;
+      h2.ping((err) => {
+        unacked = false;
+        if (err) h2.destroy(err);
+      });
     }, this.#pingIntervalMs);
     ping.unref();
     const drop = () => {
@@ -163,6 +174,8 @@ export class SessionPool {
     // A GOAWAY means "no new streams here": stop handing out this session at once.
     h2.on('goaway', drop);
     h2.on('error', () => {}); // reported through `connected` and on each stream
+    // Every relayed watch on the session listens for its GOAWAY (src/proxy/forward.ts): hundreds.
+    h2.setMaxListeners(0);
     h2.setTimeout(0);
     return s;
   }

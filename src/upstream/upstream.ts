@@ -109,6 +109,9 @@ export class Upstream {
     if (!ep.healthy) return;
     ep.eject('connect-error');
     this.#refresh();
+    // Reported as the health check's changes are: without it an endpoint ejected by a failed
+    // connect left no trace (its health check then saw it unhealthy already and said nothing).
+    this.#onChange?.(ep);
   }
 
   #refresh(): void {

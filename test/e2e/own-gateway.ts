@@ -156,6 +156,29 @@ export class OwnGateway {
     throw new Error('kubegate serve did not answer /readyz within 30s');
   }
 
+  /** The `kubegate serve` process id (null before start). */
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  /**
+   * SIGTERM (graceful drain) and waits for the exit, keeping the folder and ports so `restart()`
+   * starts it again as the same replica. Resolves with the exit code.
+   */
+  async terminate(): Promise<number | null> {
+    const c = this.#child;
+    if (!c || c.exitCode !== null) return c?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+    c.kill('SIGTERM');
+    return exited;
+  }
+
+  /** Starts `kubegate serve` again on the same file and ports, after `terminate()`. */
+  async restart(): Promise<void> {
+    this.#child = spawn(BIN, ['serve', '-f', this.file], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await this.#waitListening();
+  }
+
   /** SIGTERM (graceful), then removes the folder. */
   async stop(): Promise<void> {
     const c = this.#child;
