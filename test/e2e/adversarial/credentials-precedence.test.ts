@@ -19,7 +19,11 @@ const ns = `adv-cred-${id}`;
 const SA = `system:serviceaccount:${ns}:robot`;
 let token = '';
 const dirs: string[] = [];
-const certs: Record<'expired' | 'future' | 'unknownCA', TLSOptions> = { expired: {}, future: {}, unknownCA: {} };
+const certs: Record<'expired' | 'future' | 'unknownCA', TLSOptions> = {
+  expired: {},
+  future: {},
+  unknownCA: {},
+};
 
 before(async () => {
   token = await viewerServiceAccount(ns, 'robot', `adv-cred-nobody-${id}`);

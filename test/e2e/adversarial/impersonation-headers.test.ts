@@ -16,8 +16,21 @@ const target = `adv-target-${id}`;
 before(async () => {
   await x509User(nobody);
   await x509User(imp);
-  await kubectl(ADMIN, ['create', 'clusterrole', `adv-imp-${id}`, '--verb=impersonate', '--resource=users', `--resource-name=${target}`]);
-  await kubectl(ADMIN, ['create', 'clusterrolebinding', `adv-imp-${id}`, `--clusterrole=adv-imp-${id}`, `--user=${imp}`]);
+  await kubectl(ADMIN, [
+    'create',
+    'clusterrole',
+    `adv-imp-${id}`,
+    '--verb=impersonate',
+    '--resource=users',
+    `--resource-name=${target}`,
+  ]);
+  await kubectl(ADMIN, [
+    'create',
+    'clusterrolebinding',
+    `adv-imp-${id}`,
+    `--clusterrole=adv-imp-${id}`,
+    `--user=${imp}`,
+  ]);
 });
 
 /** GET configmaps of a namespace named by the marker, as `user`, with extra header lines. */

@@ -104,7 +104,7 @@ function parseH1(raw: string, closed: boolean): RawResponse {
 
 function dechunk(s: string): string {
   let out = '';
-  for (let i = 0; ; ) {
+  for (let i = 0; ;) {
     const eol = s.indexOf('\r\n', i);
     if (eol < 0) return out;
     const n = parseInt(s.slice(i, eol), 16);
@@ -139,7 +139,12 @@ export function h1Request(method: string, target: string, headers: [string, stri
 export const H2 = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7 } as const;
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
-export function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+export function frame(
+  type: number,
+  flags: number,
+  stream: number,
+  payload: Buffer = Buffer.alloc(0),
+): Buffer {
   const h = Buffer.alloc(9);
   h.writeUIntBE(payload.length, 0, 3);
   h[3] = type;
@@ -202,12 +207,21 @@ export async function rawH2(
       while (buf.length >= 9) {
         const len = buf.readUIntBE(0, 3);
         if (buf.length < 9 + len) break;
-        const f = { type: buf[3], flags: buf[4], stream: buf.readUInt32BE(5) & 0x7fffffff, payload: buf.subarray(9, 9 + len) };
+        const f = {
+          type: buf[3],
+          flags: buf[4],
+          stream: buf.readUInt32BE(5) & 0x7fffffff,
+          payload: buf.subarray(9, 9 + len),
+        };
         buf = buf.subarray(9 + len);
         got.push(f);
         if (f.type === H2.GOAWAY) return done(false);
         const end = (f.type === H2.HEADERS || f.type === H2.DATA) && (f.flags & 0x1) !== 0;
-        if (opts.untilStream !== undefined && f.stream === opts.untilStream && (f.type === H2.RST_STREAM || end))
+        if (
+          opts.untilStream !== undefined &&
+          f.stream === opts.untilStream &&
+          (f.type === H2.RST_STREAM || end)
+        )
           return done(false);
       }
     });
@@ -262,7 +276,11 @@ export function effectiveUser(e: AuditEvent): string {
  * audited (blocking audit mode writes before answering; the poll covers a slow disk), then
  * checks that none ran under an identity other than `allowed`, and that there are no more.
  */
-export async function assertAudited(mark: string, expected: number, allowed: readonly string[] = []): Promise<AuditEvent[]> {
+export async function assertAudited(
+  mark: string,
+  expected: number,
+  allowed: readonly string[] = [],
+): Promise<AuditEvent[]> {
   const deadline = Date.now() + (expected > 0 ? 5_000 : 500);
   let events = auditEvents(mark);
   while (Date.now() < deadline && requests(events) < expected) {
@@ -274,8 +292,15 @@ export async function assertAudited(mark: string, expected: number, allowed: rea
     events = auditEvents(mark);
   }
   for (const e of events)
-    assert.ok(allowed.includes(effectiveUser(e)), `audited as ${effectiveUser(e)} (${e.requestURI}), allowed: ${allowed.join(', ') || 'none'}`);
-  assert.equal(requests(events), expected, `audited requests for ${mark}: ${JSON.stringify(events.map((e) => e.requestURI))}`);
+    assert.ok(
+      allowed.includes(effectiveUser(e)),
+      `audited as ${effectiveUser(e)} (${e.requestURI}), allowed: ${allowed.join(', ') || 'none'}`,
+    );
+  assert.equal(
+    requests(events),
+    expected,
+    `audited requests for ${mark}: ${JSON.stringify(events.map((e) => e.requestURI))}`,
+  );
   return events;
 }
 
