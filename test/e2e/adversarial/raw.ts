@@ -185,17 +185,18 @@ export interface Frame {
 
 /**
  * Opens TLS with ALPN h2, sends the preface, an empty SETTINGS, a SETTINGS ACK and `frames`,
- * then reads frames until the server closes, sends GOAWAY, or answers/resets `untilStream`.
+ * then reads frames until the server closes, sends GOAWAY, or has answered or reset each of `untilStreams`.
  */
 export async function rawH2(
   url: string,
   frames: Buffer[],
-  opts: TLSOptions & { untilStream?: number; waitMs?: number } = {},
+  opts: TLSOptions & { untilStreams?: number[]; waitMs?: number } = {},
 ): Promise<{ frames: Frame[]; closed: boolean }> {
   const s = await openTLS(url, { ...opts, alpn: ['h2'] });
   assert.equal(s.alpnProtocol, 'h2');
   const got: Frame[] = [];
   let buf = Buffer.alloc(0);
+  const open = new Set(opts.untilStreams ?? []);
   const closed = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), opts.waitMs ?? TIMEOUT_MS);
     const done = (c: boolean) => {
@@ -217,12 +218,7 @@ export async function rawH2(
         got.push(f);
         if (f.type === H2.GOAWAY) return done(false);
         const end = (f.type === H2.HEADERS || f.type === H2.DATA) && (f.flags & 0x1) !== 0;
-        if (
-          opts.untilStream !== undefined &&
-          f.stream === opts.untilStream &&
-          (f.type === H2.RST_STREAM || end)
-        )
-          return done(false);
+        if ((f.type === H2.RST_STREAM || end) && open.delete(f.stream) && open.size === 0) return done(false);
       }
     });
     s.once('close', () => done(true));
@@ -306,4 +302,35 @@ export async function assertAudited(
 
 function requests(events: AuditEvent[]): number {
   return new Set(events.map((e) => e.auditID)).size;
+}
+
+const STATIC_STATUS: Record<number, number> = { 8: 200, 9: 204, 10: 206, 11: 304, 12: 400, 13: 404, 14: 500 };
+// HPACK Huffman codes (RFC 7541 Appendix B) of the ten digits, all a status value needs.
+const HUFFMAN_DIGITS: [number, number][] = [
+  [0x0, 5], [0x1, 5], [0x2, 5], [0x19, 6], [0x1a, 6], [0x1b, 6], [0x1c, 6], [0x1d, 6], [0x1e, 6], [0x1f, 6],
+]; // prettier-ignore
+
+/** The `:status` of a response HEADERS frame (the first field, as node/nghttp2 encodes it). */
+export function h2Status(payload: Buffer): number {
+  let i = 0;
+  while ((payload[i] & 0xe0) === 0x20) i++; // dynamic table size updates
+  const b = payload[i];
+  if (b & 0x80) return STATIC_STATUS[b & 0x7f] ?? 0;
+  const nameIndex = (b & 0xc0) === 0x40 ? b & 0x3f : b & 0x0f;
+  if (nameIndex < 8 || nameIndex > 14) return 0;
+  const l = payload[i + 1];
+  const value = payload.subarray(i + 2, i + 2 + (l & 0x7f));
+  if ((l & 0x80) === 0) return Number(value.toString('latin1'));
+  let bits = '';
+  for (const byte of value) bits += byte.toString(2).padStart(8, '0');
+  let out = '';
+  for (let p = 0; p + 5 <= bits.length && out.length < 3;) {
+    const d = HUFFMAN_DIGITS.findIndex(
+      ([code, n]) => parseInt(bits.slice(p, p + n), 2) === code && p + n <= bits.length,
+    );
+    if (d < 0) return 0;
+    out += String(d);
+    p += HUFFMAN_DIGITS[d][1];
+  }
+  return Number(out);
 }
