@@ -42,6 +42,9 @@ export function openTLS(url: string, opts: TLSOptions = {}): Promise<TLSSocket> 
       cert: opts.cert,
       key: opts.key,
       servername: opts.servername ?? 'localhost',
+      // A foreign SNI (the SNI/Host cases) still gets the listener's certificate: the chain is
+      // verified against the dev CA, the name is what is under test.
+      checkServerIdentity: opts.servername === undefined ? undefined : () => undefined,
       ALPNProtocols: opts.alpn ?? ['http/1.1'],
       timeout: TIMEOUT_MS,
     });
@@ -247,10 +250,10 @@ export interface AuditEvent {
   responseStatus?: { code: number };
 }
 
-/** Every audit event of both clusters' apiservers whose line mentions `mark` (URI or user agent). */
-export function auditEvents(mark: string): AuditEvent[] {
+/** Every audit event of the clusters' apiservers (default both, A and B) whose line mentions `mark` (URI or user agent). */
+export function auditEvents(mark: string, clusters: readonly ('A' | 'B')[] = ['A', 'B']): AuditEvent[] {
   const out: AuditEvent[] = [];
-  for (const d of [devDir(), devDirB()]) {
+  for (const d of clusters.map((c) => (c === 'A' ? devDir() : devDirB()))) {
     const dir = join(d, 'audit');
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir)) {
