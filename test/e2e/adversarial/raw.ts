@@ -44,7 +44,7 @@ export function openTLS(url: string, opts: TLSOptions = {}): Promise<TLSSocket> 
       servername: opts.servername ?? 'localhost',
       // A foreign SNI (the SNI/Host cases) still gets the listener's certificate: the chain is
       // verified against the dev CA, the name is what is under test.
-      checkServerIdentity: opts.servername === undefined ? undefined : () => undefined,
+      ...(opts.servername === undefined ? {} : { checkServerIdentity: () => undefined }),
       ALPNProtocols: opts.alpn ?? ['http/1.1'],
       timeout: TIMEOUT_MS,
     });
