@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { devDir, devState } from '../env.ts';
 import { viewerServiceAccount } from '../users.ts';
 import { clientCertificate } from './certs.ts';
@@ -27,6 +28,13 @@ const certs: Record<'expired' | 'future' | 'unknownCA', TLSOptions> = {
 
 before(async () => {
   token = await viewerServiceAccount(ns, 'robot', `adv-cred-nobody-${id}`);
+  // The RoleBinding reaches each apiserver's RBAC cache a moment later: wait (bounded) until a
+  // run of requests, round-robin over the three apiservers, all get 200.
+  for (let ok = 0, deadline = Date.now() + 20_000; ok < 6 && Date.now() < deadline;) {
+    const r = await get(marker('warm-up'), {}, [`Bearer ${token}`]);
+    ok = r.status === 200 ? ok + 1 : 0;
+    if (ok === 0) await sleep(200);
+  }
   const ca = { cert: join(devDir(), 'pki', 'ca.crt'), key: join(devDir(), 'pki', 'ca.key') };
   const make = async (k: keyof typeof certs, c: Awaited<ReturnType<typeof clientCertificate>>) => {
     dirs.push(c.dir);
