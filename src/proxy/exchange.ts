@@ -7,6 +7,7 @@ import {
 } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { sessionConnection, socketConnection, type ClientConnection } from './connection.ts';
+import { originForm } from './request-target.ts';
 
 /**
  * One client request and its response, whatever the protocol: the HTTP/2 adapter works on the
@@ -160,7 +161,7 @@ export class H1Exchange implements ClientExchange {
   }
 
   get url(): string {
-    return this.#req.url ?? '/';
+    return originForm(this.#req.url ?? '/');
   }
 
   get protocol(): 'http/1.1' {

@@ -18,6 +18,7 @@ import type { Endpoint } from '../upstream/endpoint.ts';
 import { appendHeader, authenticationInput } from './client-credentials.ts';
 import type { Gateway } from './context.ts';
 import type { ClientExchange } from './exchange.ts';
+import { assertOriginForm } from './request-target.ts';
 import { admitRequest } from './stages.ts';
 import { connectionTokens, isDroppedRequestHeader, isDroppedResponseHeader } from './headers.ts';
 import { jitteredRetryAfter, sendStatus, toGatewayError } from './status.ts';
@@ -82,6 +83,7 @@ export class ProxiedRequest implements ClientPresence {
   async run(): Promise<void> {
     try {
       const x = this.#x;
+      assertOriginForm(this.#record.uri);
       if (this.#gw.draining && isReadyz(this.#record.info.path))
         throw new GatewayError('KG_SHUTTING_DOWN', 'ServiceUnavailable', 'kubegate is shutting down', {
           retryAfter: jitteredRetryAfter(),

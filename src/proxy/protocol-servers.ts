@@ -14,6 +14,7 @@ import {
 import type { Duplex } from 'node:stream';
 import type { ClientLimitsConfig } from '../config/model.ts';
 import { H1Exchange, H2Exchange, type ClientExchange } from './exchange.ts';
+import { answerMalformedRequest } from './malformed-request.ts';
 
 /** What the protocol servers hand on: each request, each HTTP/1.1 upgrade, each new HTTP/2 session. */
 export interface ProtocolHandlers {
@@ -49,6 +50,7 @@ export class ProtocolServers {
     );
     this.h1.maxHeadersCount = limits.maxHeaderCount;
     this.h1.on('upgrade', on.upgrade);
+    this.h1.on('clientError', answerMalformedRequest);
     // This server never listens (the TLS server hands it sockets), and Node starts tracking
     // connections, which headersTimeout needs, only on 'listening'.
     this.h1.emit('listening');

@@ -12,6 +12,7 @@ import type { Permit } from '../policy/index.ts';
 import type { Gateway } from './context.ts';
 import { admitRequest } from './stages.ts';
 import { isDroppedRequestHeader } from './headers.ts';
+import { assertOriginForm, originForm } from './request-target.ts';
 import { jitteredRetryAfter, toGatewayError } from './status.ts';
 
 /**
@@ -29,9 +30,10 @@ export async function tunnelUpgrade(
   head: Buffer,
 ): Promise<void> {
   const start = performance.now();
-  const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
+  const url = originForm(req.url ?? '/');
+  const info = parseRequestInfo(req.method ?? 'GET', url);
   const record: AccessRecord = {
-    method: req.method ?? '', uri: req.url ?? '', protocol: 'http/1.1', client: req.socket.remoteAddress ?? '', cluster: clusterName, info,
+    method: req.method ?? '', uri: url, protocol: 'http/1.1', client: req.socket.remoteAddress ?? '', cluster: clusterName, info,
     identity: null, rule: null, upstream: null, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0, auditID: null, error: null, code: null, retried: false,
   }; // prettier-ignore
   // The span ends when the tunnel (or the relayed answer) closes.
@@ -45,6 +47,7 @@ export async function tunnelUpgrade(
     gw.accessLog.write(record);
   });
   try {
+    assertOriginForm(url);
     const left = {
       leftSignal(): AbortSignal {
         const c = new AbortController();
@@ -92,7 +95,7 @@ export async function tunnelUpgrade(
 
     const { ca, cert, key, servername } = cluster.upstreamTLS;
     const up = request({
-      host: ep.url.hostname, port: ep.url.port, method: req.method, path: req.url, headers, ca, cert, key, servername,
+      host: ep.url.hostname, port: ep.url.port, method: req.method, path: url, headers, ca, cert, key, servername,
       agent: false,
     }); // prettier-ignore
     ep.longRunning++;
