@@ -76,6 +76,8 @@ export interface KubernetesSourceConfig {
   readonly kubeconfigFile?: string;
   readonly upstreamClusters: boolean;
   readonly kubeGatewayClusters: boolean;
+  /** Namespace of ClusterGateway cluster Secrets; undefined = the ClusterGateway API is off. */
+  readonly clusterGatewaySecretNamespace?: string;
 }
 
 /** The admin listener (plain HTTP); null = off. */
