@@ -2,6 +2,12 @@ import { resolveCluster, type AnyClusterSpec } from '../config/cluster-spec.ts';
 import type { ConfigIssue } from '../config/issues.ts';
 import type { ClusterConfig } from '../config/model.ts';
 import type { Defaults } from '../config/schema/cluster.ts';
+import { parseYAML } from '../config/yaml.ts';
+import {
+  checkExchangeRules,
+  PROXY_CONFIGURATION_ANNOTATION,
+  type ExchangeRule,
+} from './identity-exchange.ts';
 
 /** The label that marks a Secret as a cluster credential (cluster-gateway's). */
 export const CREDENTIAL_TYPE_LABEL = 'cluster.core.oam.dev/cluster-credential-type';
@@ -85,6 +91,18 @@ export function clusterFromSecret(
       path: `metadata.labels["${CREDENTIAL_TYPE_LABEL}"]`,
       message: `"${type ?? ''}" is not a credential type kubegate serves (ServiceAccountToken, X509Certificate)`,
     });
+  let identityExchange: readonly ExchangeRule[] = [];
+  const proxyConfig = s.metadata.annotations?.[PROXY_CONFIGURATION_ANNOTATION];
+  if (proxyConfig !== undefined) {
+    const at = `metadata.annotations["${PROXY_CONFIGURATION_ANNOTATION}"]`;
+    try {
+      const r = checkExchangeRules(parseYAML(proxyConfig, at), at);
+      if ('issues' in r) issues.push(...r.issues);
+      else identityExchange = r.rules;
+    } catch (err) {
+      issues.push({ path: at, message: (err as Error).message });
+    }
+  }
   if (issues.length > 0 || url === null) return { issues };
   const base = `${url.origin}${url.pathname.replace(/\/$/, '')}`;
   const config = resolveCluster(
@@ -95,5 +113,5 @@ export function clusterFromSecret(
     defaults,
     { ca: ca!, cert, key, token },
   );
-  return { config };
+  return { config: identityExchange.length > 0 ? { ...config, identityExchange } : config };
 }

@@ -2,6 +2,7 @@ import type { AuthenticationInput } from '../auth/index.ts';
 import { admit, type ClientPresence } from '../cluster/admission.ts';
 import type { RulePolicy } from '../cluster/rule-policy.ts';
 import type { ClusterRuntime } from '../cluster/runtime.ts';
+import { exchangeIdentity } from '../clustergateway/identity-exchange.ts';
 import { registeredCluster } from '../clustergateway/select.ts';
 import { GatewayError } from '../errors.ts';
 import type { Identity } from '../request/types.ts';
@@ -31,10 +32,13 @@ export async function admitRequest(
   client: ClientPresence | undefined,
   trace: RequestTrace | null,
 ): Promise<Admitted> {
-  const identity = await authenticateOn(gw, clusterName, record, input, trace);
-  // A ClusterGateway proxy path (selectByPath) names another cluster than the listener's.
+  let identity = await authenticateOn(gw, clusterName, record, input, trace);
+  // A ClusterGateway proxy path (selectByPath) names another cluster than the listener's, which
+  // sees the caller's identity or the one its identity exchange rules map it to.
   const cluster =
     record.cluster === clusterName ? gw.cluster(clusterName)! : registeredCluster(gw, record.cluster);
+  if (cluster.config.identityExchange)
+    record.identity = identity = exchangeIdentity(cluster.config.identityExchange, identity, cluster.name);
   const refusal = cluster.access.refusal(record.info, identity, record.client);
   if (refusal)
     throw new GatewayError('KG_ACCESS_DENIED', 'Forbidden', `user "${identity.user}" is ${refusal}`);

@@ -60,7 +60,7 @@ async function token(sa: string): Promise<string> {
   return (await kubectlB(['-n', NS, 'create', 'token', sa, '--duration', '1h'])).trim();
 }
 
-function secret(name: string, tok: string): string {
+function secret(name: string, tok: string, annotations: Record<string, string> = {}): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   return JSON.stringify({
     apiVersion: 'v1',
@@ -68,6 +68,7 @@ function secret(name: string, tok: string): string {
     metadata: {
       name,
       namespace: SECRETS,
+      annotations,
       labels: { 'cluster.core.oam.dev/cluster-credential-type': 'ServiceAccountToken' },
     },
     data: {
@@ -78,10 +79,10 @@ function secret(name: string, tok: string): string {
   });
 }
 
-async function applySecret(name: string, tok: string): Promise<void> {
+async function applySecret(name: string, tok: string, annotations?: Record<string, string>): Promise<void> {
   mkdirSync(join(devDir(), 'users'), { recursive: true });
   const file = join(devDir(), `users/${name}-secret.json`);
-  writeFileSync(file, secret(name, tok), { mode: 0o600 });
+  writeFileSync(file, secret(name, tok, annotations), { mode: 0o600 });
   await kubectl('apiserver-0.kubeconfig', ['apply', '-f', file]);
 }
 
@@ -307,4 +308,40 @@ test('a Secret created, rotated and deleted under traffic: the hub sees no error
   );
   assert.deepEqual(hubErrors, []);
   assert.equal(bErrors, 0);
+});
+
+test('a StaticMapping identity exchange rule maps the hub user to another user on B', async () => {
+  const mapped = `mapped-${process.pid}`;
+  const rules = {
+    apiVersion: 'cluster.core.oam.dev/v1alpha1',
+    kind: 'ClusterGatewayProxyConfiguration',
+    spec: {
+      clientIdentityExchanger: {
+        rules: [
+          {
+            name: 'alice',
+            type: 'StaticMappingIdentityExchanger',
+            source: { user: ALICE },
+            target: { user: mapped, groups: ['mapped-group'] },
+          },
+        ],
+      },
+    },
+  };
+  await applySecret(`${B}-m`, await token('hub'), {
+    'cluster.core.oam.dev/cluster-gateway-proxy-configuration': JSON.stringify(rules),
+  });
+  await until('the mapped cluster registered', async () =>
+    (await request('GET', `${CG}/${B}-m`)).status === 200 ? true : undefined,
+  );
+  const kc = join(devDir(), viaProxy(await x509User(ALICE), ALICE));
+  writeFileSync(kc, readFileSync(kc, 'utf8').replace(`${CG}/${B}/proxy`, `${CG}/${B}-m/proxy`), {
+    mode: 0o600,
+  });
+  const err = await stderrOf(kc.slice(devDir().length + 1), ['-n', NS, 'get', 'cm', 'mapped-probe']);
+  assert.match(err, new RegExp(`User "${mapped}" cannot get resource "configmaps"`), err);
+  const ev = await until('the mapped user in B’s audit log', async () =>
+    auditB().find((e) => e.impersonatedUser?.username === mapped && e.requestURI.includes('mapped-probe')),
+  );
+  assert.equal(ev.user.username, `system:serviceaccount:${NS}:hub`);
 });
