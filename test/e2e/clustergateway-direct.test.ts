@@ -79,10 +79,21 @@ function secret(name: string, tok: string, annotations: Record<string, string> =
   });
 }
 
-async function applySecret(name: string, tok: string, annotations?: Record<string, string>): Promise<void> {
+async function applySecret(
+  name: string,
+  tok: string,
+  annotations?: Record<string, string>,
+  endpoint?: string,
+): Promise<void> {
   mkdirSync(join(devDir(), 'users'), { recursive: true });
   const file = join(devDir(), `users/${name}-secret.json`);
-  writeFileSync(file, secret(name, tok, annotations), { mode: 0o600 });
+  let text = secret(name, tok, annotations);
+  if (endpoint) {
+    const o = JSON.parse(text) as { data: Record<string, string> };
+    o.data.endpoint = Buffer.from(endpoint).toString('base64');
+    text = JSON.stringify(o);
+  }
+  writeFileSync(file, text, { mode: 0o600 });
   await kubectl('apiserver-0.kubeconfig', ['apply', '-f', file]);
 }
 
@@ -344,4 +355,18 @@ test('a StaticMapping identity exchange rule maps the hub user to another user o
     auditB().find((e) => e.impersonatedUser?.username === mapped && e.requestURI.includes('mapped-probe')),
   );
   assert.equal(ev.user.username, `system:serviceaccount:${NS}:hub`);
+});
+
+test('health is enforced: a cluster without a healthy endpoint is unhealthy and answers 503 Status', async () => {
+  await applySecret(`${B}-dead`, await token('hub'), {}, 'https://127.0.0.1:1');
+  const o = await until('the dead cluster registered', async () => {
+    const r = await request('GET', `${CG}/${B}-dead/health`);
+    return r.status === 200 ? (JSON.parse(r.body) as { status: { healthy?: boolean } }) : undefined;
+  });
+  assert.equal(o.status.healthy, false);
+  const r = await request('GET', `${CG}/${B}-dead/proxy/api/v1/namespaces`);
+  assert.equal(r.status, 503);
+  const st = JSON.parse(r.body) as { kind: string; reason: string };
+  assert.equal(st.kind, 'Status');
+  assert.equal(st.reason, 'ServiceUnavailable');
 });
