@@ -33,7 +33,9 @@ export type GatewayErrorCode =
   | 'KG_LONG_RUNNING_LIMIT'
   | 'KG_CIRCUIT_OPEN'
   | 'KG_REQUEST_TOO_LARGE'
-  | 'KG_USER_LONG_RUNNING_LIMIT';
+  | 'KG_USER_LONG_RUNNING_LIMIT'
+  | 'KG_NOT_FOUND'
+  | 'KG_METHOD_NOT_ALLOWED';
 
 const REASON_STATUS: Record<StatusReason, number> = {
   BadRequest: 400,

@@ -19,6 +19,7 @@ import { StatusBoard } from './observe/status.ts';
 import type { Gateway } from './proxy/context.ts';
 import { Listener } from './proxy/listener.ts';
 import { KeyedCap, SharedKeyedCap, type KeyedLimit } from './policy/index.ts';
+import { isClusterGatewayCluster } from './clustergateway/index.ts';
 
 /** The file's hash (12 hex digits), else the first source's that has one; '' before any. */
 export function configVersionOf(sources: ReadonlyMap<string, () => ConfigSourceState>): string {
@@ -191,6 +192,12 @@ export class RunningGateway implements Gateway {
   cluster(name: string): ClusterRuntime | undefined {
     return this.clusters.get(name);
   }
+
+  /** The clusters ClusterGateway Secrets registered (path-based selection, src/clustergateway/). */
+  readonly clusterGatewayClusters = (): readonly ClusterRuntime[] | null =>
+    this.#config.kubernetes?.clusterGatewaySecretNamespace === undefined
+      ? null
+      : [...this.#liveClusters()].filter(isClusterGatewayCluster);
 
   /** The first listener's address (the one `kubegate dev` and most tests use). */
   get address(): AddressInfo {

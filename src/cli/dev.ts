@@ -10,6 +10,7 @@ import { writeKubeconfig } from '../dev/kubeconfig.ts';
 import { freePort } from '../dev/ports.ts';
 import type { RunningGateway } from '../gateway.ts';
 import { KubeClient } from '../kube/client.ts';
+import { CLUSTER_SECRETS_NAMESPACE } from '../dev/rbac.ts';
 import { UsageError } from './errors.ts';
 import { serveFile, type ServingGateway } from './serve.ts';
 
@@ -222,7 +223,7 @@ function devConfiguration(
         rules: [],
       },
     ],
-    kubernetes: { kubeconfigFile: kubeconfig },
+    kubernetes: { kubeconfigFile: kubeconfig, clusterGatewaySecretNamespace: CLUSTER_SECRETS_NAMESPACE },
     accessLog: { path: join(dir, 'kubegate.log') },
     admin: { address: '127.0.0.1', port: adminPort },
   };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pino, type Logger } from 'pino';
+import { ClusterSecretSource } from '../clustergateway/index.ts';
 import { UpstreamClusterSource } from '../config/crd-source.ts';
 import { loadConfigFile } from '../config/file-config.ts';
 import { FileSource } from '../config/file-source.ts';
@@ -64,6 +65,7 @@ async function withSources<G extends ConfigTarget>(
   let crds: UpstreamClusterSource | null = null;
   let kubeGateway: KubeGatewayClusterSource | null = null;
   let client: KubeClient | null = null;
+  let secrets: ClusterSecretSource | null = null;
   const reserved = (c: GatewayConfig) => new Set(c.clusters.map((x) => x.name));
   /**
    * Reload counters of a custom-resource source: a change of what it serves counts once; failures
@@ -87,8 +89,14 @@ async function withSources<G extends ConfigTarget>(
     };
   };
   const k = cfg.kubernetes;
-  if (k && (k.upstreamClusters || k.kubeGatewayClusters)) {
+  if (k && (k.upstreamClusters || k.kubeGatewayClusters || k.clusterGatewaySecretNamespace !== undefined)) {
     client = new KubeClient(await loadKubeTarget(k.kubeconfigFile));
+    if (k.clusterGatewaySecretNamespace !== undefined) {
+      const apply = dynamic('cluster.core.oam.dev', () => secrets?.rejections ?? 0);
+      const ns = k.clusterGatewaySecretNamespace;
+      secrets = new ClusterSecretSource(client, ns, cfg.defaults, reserved(cfg), apply, log);
+      await secrets.start();
+    }
     if (k.upstreamClusters) {
       const apply = dynamic('kubegate.io', () => crds?.rejections ?? 0);
       crds = new UpstreamClusterSource(client, cfg.defaults, reserved(cfg), apply, log);
@@ -113,6 +121,7 @@ async function withSources<G extends ConfigTarget>(
       // Custom-resource clusters see new defaults and reserved names on their own queue.
       void crds?.update(next.defaults, reserved(next));
       void kubeGateway?.update(next.defaults, reserved(next));
+      void secrets?.update(next.defaults, reserved(next));
     },
     log,
   );
@@ -131,6 +140,7 @@ async function withSources<G extends ConfigTarget>(
       source.stop();
       crds?.stop();
       kubeGateway?.stop();
+      secrets?.stop();
       await gateway.stop(drainMs);
       client?.close();
     },

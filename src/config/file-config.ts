@@ -90,6 +90,7 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
         doc.kubernetes.kubeconfigFile === undefined ? undefined : path(doc.kubernetes.kubeconfigFile),
       upstreamClusters: doc.kubernetes.upstreamClusters ?? true,
       kubeGatewayClusters: doc.kubernetes.kubeGatewayClusters ?? false,
+      clusterGatewaySecretNamespace: doc.kubernetes.clusterGatewaySecretNamespace,
     },
     accessLog: { path: doc.accessLog?.path === undefined ? undefined : path(doc.accessLog.path) },
     admin:

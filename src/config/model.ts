@@ -1,3 +1,4 @@
+import type { ExchangeRule } from '../clustergateway/identity-exchange.ts';
 import type { BalancerKind } from '../upstream/balancers/index.ts';
 import type { HealthCheckOptions } from '../upstream/health-check.ts';
 import type { Defaults } from './schema/cluster.ts';
@@ -58,6 +59,8 @@ export interface ClusterConfig {
   readonly access: AccessConfig;
   readonly rules: readonly Rule[];
   readonly defaultRule: DefaultRule;
+  /** ClusterGateway clusters: ClientIdentityExchanger rules of the Secret's annotation, first match wins. */
+  readonly identityExchange?: readonly ExchangeRule[];
 }
 
 /** A listener: one TLS port serving one cluster. */
@@ -76,6 +79,8 @@ export interface KubernetesSourceConfig {
   readonly kubeconfigFile?: string;
   readonly upstreamClusters: boolean;
   readonly kubeGatewayClusters: boolean;
+  /** Namespace of ClusterGateway cluster Secrets; undefined = the ClusterGateway API is off. */
+  readonly clusterGatewaySecretNamespace?: string;
 }
 
 /** The admin listener (plain HTTP); null = off. */

@@ -16,7 +16,15 @@ import { writeKubeconfig } from './kubeconfig.ts';
 import { createCA, createSigningKey, issueCert } from './pki.ts';
 import { freePort } from './ports.ts';
 import { startProcess, stopProcess, type ManagedProcess } from './process.ts';
-import { GATEWAY_USER, gatewayClusterRole, gatewayClusterRoleBinding } from './rbac.ts';
+import {
+  CLUSTER_SECRETS_NAMESPACE,
+  clusterSecretsNamespace,
+  clusterSecretsRole,
+  clusterSecretsRoleBinding,
+  GATEWAY_USER,
+  gatewayClusterRole,
+  gatewayClusterRoleBinding,
+} from './rbac.ts';
 
 export interface ControlPlaneOptions {
   dir: string;
@@ -117,6 +125,10 @@ export class ControlPlane {
     try {
       await admin.apply('/apis/rbac.authorization.k8s.io/v1/clusterroles', gatewayClusterRole);
       await admin.apply('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', gatewayClusterRoleBinding);
+      await admin.apply('/api/v1/namespaces', clusterSecretsNamespace);
+      const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${CLUSTER_SECRETS_NAMESPACE}`;
+      await admin.apply(`${rbac}/roles`, clusterSecretsRole);
+      await admin.apply(`${rbac}/rolebindings`, clusterSecretsRoleBinding);
       await admin.apply(
         '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
         upstreamClusterCRD() as never,

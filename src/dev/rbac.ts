@@ -41,3 +41,28 @@ export const gatewayClusterRoleBinding = {
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kubegate:gateway' },
   subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: GATEWAY_USER }],
 };
+
+/** The namespace whose cluster Secrets `kubegate dev` serves as ClusterGateways. */
+export const CLUSTER_SECRETS_NAMESPACE = 'kubegate-system';
+
+export const clusterSecretsNamespace = {
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name: CLUSTER_SECRETS_NAMESPACE },
+};
+
+/** List and watch of Secrets in that namespace only (the ClusterGateway source). */
+export const clusterSecretsRole = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'Role',
+  metadata: { name: 'kubegate:cluster-secrets', namespace: CLUSTER_SECRETS_NAMESPACE },
+  rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }],
+};
+
+export const clusterSecretsRoleBinding = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'RoleBinding',
+  metadata: { name: 'kubegate:cluster-secrets', namespace: CLUSTER_SECRETS_NAMESPACE },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'kubegate:cluster-secrets' },
+  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: GATEWAY_USER }],
+};

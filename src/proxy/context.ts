@@ -16,4 +16,6 @@ export interface Gateway {
   readonly connectionsByIP: KeyedLimit;
   /** True once graceful shutdown began: `/readyz` through the gateway answers 503. */
   readonly draining: boolean;
+  /** The clusters registered by ClusterGateway Secrets; null (or absent) when the ClusterGateway API is off. */
+  clusterGatewayClusters?(): readonly ClusterRuntime[] | null;
 }

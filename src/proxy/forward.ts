@@ -19,7 +19,10 @@ import { appendHeader, authenticationInput } from './client-credentials.ts';
 import type { Gateway } from './context.ts';
 import type { ClientExchange } from './exchange.ts';
 import { assertOriginForm } from './request-target.ts';
-import { admitRequest } from './stages.ts';
+import { admitRequest, authenticateOn } from './stages.ts';
+import { serveClusterGatewayAPI } from '../clustergateway/api.ts';
+import { selectByPath } from '../clustergateway/select.ts';
+import type { AuthenticationInput } from '../auth/index.ts';
 import { connectionTokens, isDroppedRequestHeader, isDroppedResponseHeader } from './headers.ts';
 import { jitteredRetryAfter, sendStatus, toGatewayError } from './status.ts';
 
@@ -39,6 +42,8 @@ export class ProxiedRequest implements ClientPresence {
   readonly #trace: RequestTrace | null;
   readonly #start = performance.now();
   readonly #longRunning: boolean;
+  /** kubegate's own ClusterGateway API (discovery, list, get, watch, health). */
+  readonly #api: boolean;
   /** Watches, logs -f, exec…: no timeout, and not waited for by graceful shutdown. */
   get longRunning(): boolean {
     return this.#longRunning;
@@ -56,7 +61,6 @@ export class ProxiedRequest implements ClientPresence {
     const method = x.method;
     const url = x.url;
     const info = parseRequestInfo(method, url);
-    this.#longRunning = isLongRunning(info);
     this.#record = {
       method,
       uri: url,
@@ -76,6 +80,8 @@ export class ProxiedRequest implements ClientPresence {
       code: null,
       retried: false,
     };
+    this.#api = selectByPath(gw, this.#record) === 'api';
+    this.#longRunning = isLongRunning(this.#record.info);
     this.#trace = tracer === null ? null : tracer.start(this.#record, x.headers);
     x.onClose(this.#finish);
   }
@@ -88,11 +94,17 @@ export class ProxiedRequest implements ClientPresence {
         throw new GatewayError('KG_SHUTTING_DOWN', 'ServiceUnavailable', 'kubegate is shutting down', {
           retryAfter: jitteredRetryAfter(),
         });
+      if (this.#api) {
+        await authenticateOn(this.#gw, this.#clusterName, this.#record, this.#input(), this.#trace);
+        if (!this.#logged && !x.gone)
+          serveClusterGatewayAPI(() => this.#gw.clusterGatewayClusters?.() ?? [], x, this.#record);
+        return;
+      }
       const a = await admitRequest(
         this.#gw,
         this.#clusterName,
         this.#record,
-        authenticationInput(x.connection, x.headers.authorization, x.rawHeaders),
+        this.#input(),
         this.#longRunning,
         this,
         this.#trace,
@@ -111,6 +123,10 @@ export class ProxiedRequest implements ClientPresence {
     } catch (err) {
       this.#fail(toGatewayError(err));
     }
+  }
+
+  #input(): AuthenticationInput {
+    return authenticationInput(this.#x.connection, this.#x.headers.authorization, this.#x.rawHeaders);
   }
 
   /** Aborts when the client goes away; asked for only when the request has to queue. */

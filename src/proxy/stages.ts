@@ -2,7 +2,10 @@ import type { AuthenticationInput } from '../auth/index.ts';
 import { admit, type ClientPresence } from '../cluster/admission.ts';
 import type { RulePolicy } from '../cluster/rule-policy.ts';
 import type { ClusterRuntime } from '../cluster/runtime.ts';
+import { exchangeIdentity } from '../clustergateway/identity-exchange.ts';
+import { registeredCluster } from '../clustergateway/select.ts';
 import { GatewayError } from '../errors.ts';
+import type { Identity } from '../request/types.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
 import type { RequestTrace } from '../observe/tracing.ts';
 import type { Permit } from '../policy/index.ts';
@@ -29,17 +32,13 @@ export async function admitRequest(
   client: ClientPresence | undefined,
   trace: RequestTrace | null,
 ): Promise<Admitted> {
-  const cluster = gw.cluster(clusterName);
-  if (!cluster)
-    throw new GatewayError(
-      'KG_CLUSTER_NOT_FOUND',
-      'ServiceUnavailable',
-      `cluster "${clusterName}" is not configured in kubegate (yet)`,
-      { retryAfter: 5 },
-    );
-  const identity = await cluster.authenticator.authenticate(input);
-  record.identity = identity;
-  trace?.authenticated(identity);
+  let identity = await authenticateOn(gw, clusterName, record, input, trace);
+  // A ClusterGateway proxy path (selectByPath) names another cluster than the listener's, which
+  // sees the caller's identity or the one its identity exchange rules map it to.
+  const cluster =
+    record.cluster === clusterName ? gw.cluster(clusterName)! : registeredCluster(gw, record.cluster);
+  if (cluster.config.identityExchange)
+    record.identity = identity = exchangeIdentity(cluster.config.identityExchange, identity, cluster.name);
   const refusal = cluster.access.refusal(record.info, identity, record.client);
   if (refusal)
     throw new GatewayError('KG_ACCESS_DENIED', 'Forbidden', `user "${identity.user}" is ${refusal}`);
@@ -52,6 +51,28 @@ export async function admitRequest(
     permit = withUserSlot(gw, identity.user, permit);
   trace?.admitted();
   return { cluster, policy, permit };
+}
+
+/** The authenticate stage alone, by the listener's cluster: fills the record's identity. */
+export async function authenticateOn(
+  gw: Gateway,
+  clusterName: string,
+  record: AccessRecord,
+  input: AuthenticationInput,
+  trace: RequestTrace | null,
+): Promise<Identity> {
+  const cluster = gw.cluster(clusterName);
+  if (!cluster)
+    throw new GatewayError(
+      'KG_CLUSTER_NOT_FOUND',
+      'ServiceUnavailable',
+      `cluster "${clusterName}" is not configured in kubegate (yet)`,
+      { retryAfter: 5 },
+    );
+  const identity = await cluster.authenticator.authenticate(input);
+  record.identity = identity;
+  trace?.authenticated(identity);
+  return identity;
 }
 
 /** The rule's permit plus one of the user's long-running slots; both released together. */

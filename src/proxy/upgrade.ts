@@ -11,6 +11,7 @@ import { socketConnection } from './connection.ts';
 import type { Permit } from '../policy/index.ts';
 import type { Gateway } from './context.ts';
 import { admitRequest } from './stages.ts';
+import { selectByPath } from '../clustergateway/select.ts';
 import { isDroppedRequestHeader } from './headers.ts';
 import { assertOriginForm, originForm } from './request-target.ts';
 import { jitteredRetryAfter, toGatewayError } from './status.ts';
@@ -37,6 +38,7 @@ export async function tunnelUpgrade(
     identity: null, rule: null, upstream: null, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0, auditID: null, error: null, code: null, retried: false,
   }; // prettier-ignore
   // The span ends when the tunnel (or the relayed answer) closes.
+  selectByPath(gw, record); // kubegate's own API has no upgrades: an `api` path goes on to a 404
   const trace = tracer === null ? null : tracer.start(record, req.headers);
   socket.on('error', () => {});
   let permit: Permit | null = null;
@@ -95,7 +97,7 @@ export async function tunnelUpgrade(
 
     const { ca, cert, key, servername } = cluster.upstreamTLS;
     const up = request({
-      host: ep.url.hostname, port: ep.url.port, method: req.method, path: url, headers, ca, cert, key, servername,
+      host: ep.url.hostname, port: ep.url.port, method: req.method, path: record.uri, headers, ca, cert, key, servername,
       agent: false,
     }); // prettier-ignore
     ep.longRunning++;

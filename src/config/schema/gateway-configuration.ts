@@ -50,6 +50,14 @@ const Kubernetes = Type.Object(
         description: 'also read proxy.kubegateway.io/v1alpha1 UpstreamCluster objects (default false)',
       }),
     ),
+    clusterGatewaySecretNamespace: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 63,
+        description:
+          'serve the ClusterGateway API (cluster.core.oam.dev/v1alpha1) with clusters from the Secrets of this namespace labelled cluster.core.oam.dev/cluster-credential-type (docs/clustergateway.md); default: off',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'clusters defined as custom resources, watched live' },
 );

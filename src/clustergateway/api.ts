@@ -1,0 +1,103 @@
+import type { ClusterRuntime } from '../cluster/runtime.ts';
+import { GatewayError } from '../errors.ts';
+import type { AccessRecord } from '../observe/access-log.ts';
+import type { ClientExchange } from '../proxy/exchange.ts';
+import { sendStatus } from '../proxy/status.ts';
+import { API_GROUP, API_RESOURCE_LIST, clusterGatewayObject, listObject } from './objects.ts';
+import { GROUP, RESOURCE, VERSION } from './path.ts';
+
+const WATCH_POLL_MS = 200;
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-cache, private' };
+
+/** The registered clusters, read per request (the live set of the gateway). */
+export type RegisteredClusters = () => readonly ClusterRuntime[];
+
+/**
+ * kubegate's own answers under `/apis/cluster.core.oam.dev`: discovery, list, get, watch and the
+ * `health` subresource. The caller is already authenticated.
+ */
+export function serveClusterGatewayAPI(
+  clusters: RegisteredClusters,
+  x: ClientExchange,
+  record: AccessRecord,
+): void {
+  const info = record.info;
+  const send = (status: number, body: object) => {
+    record.status = status;
+    const text = JSON.stringify(body);
+    x.respond(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text) }, false);
+    x.end(text);
+  };
+  const fail = (err: GatewayError) => {
+    record.status = err.status;
+    record.code = err.code;
+    record.error = err.message;
+    sendStatus(x, err);
+  };
+  if (info.path === `/apis/${GROUP}` || info.path === `/apis/${GROUP}/`) return send(200, API_GROUP);
+  if (info.path === `/apis/${GROUP}/${VERSION}` || info.path === `/apis/${GROUP}/${VERSION}/`)
+    return send(200, API_RESOURCE_LIST);
+  if (info.resource !== RESOURCE || info.apiVersion !== VERSION || info.namespace !== '')
+    return fail(
+      new GatewayError('KG_NOT_FOUND', 'NotFound', `the server could not find the requested resource`),
+    );
+  const readOnly = info.verb === 'get' || info.verb === 'list' || info.verb === 'watch';
+  if (!readOnly || (info.subresource !== '' && info.subresource !== 'health'))
+    return fail(
+      new GatewayError(
+        'KG_METHOD_NOT_ALLOWED',
+        'MethodNotAllowed',
+        `${info.verb} is not supported on ${RESOURCE}${info.subresource ? '/' + info.subresource : ''}: clusters are registered by Secrets`,
+      ),
+    );
+  const byName = () => new Map(clusters().map((c) => [c.name, c]));
+  if (info.verb === 'get') {
+    const c = byName().get(info.name);
+    if (!c)
+      return fail(
+        new GatewayError('KG_NOT_FOUND', 'NotFound', `${RESOURCE}.${GROUP} "${info.name}" not found`),
+      );
+    return send(200, clusterGatewayObject(c));
+  }
+  const only = info.name; // fieldSelector=metadata.name=…
+  const current = () =>
+    new Map(
+      clusters()
+        .filter((c) => only === '' || c.name === only)
+        .map((c) => [c.name, JSON.stringify(clusterGatewayObject(c))]),
+    );
+  if (info.verb === 'list')
+    return send(
+      200,
+      listObject(
+        [...current().values()].map((s) => JSON.parse(s) as object),
+        '1',
+      ),
+    );
+  watch(current, x, record);
+}
+
+/**
+ * A watch over the live cluster set: ADDED for what exists, then ADDED, MODIFIED (health) and
+ * DELETED as it changes. cluster-gateway has no watch; the set is small, so a poll of it is cheap.
+ */
+function watch(current: () => Map<string, string>, x: ClientExchange, record: AccessRecord): void {
+  record.status = 200;
+  x.respond(200, { ...JSON_HEADERS, 'transfer-encoding': undefined }, true);
+  let seen = new Map<string, string>();
+  const tick = () => {
+    const now = current();
+    let out = '';
+    for (const [name, obj] of now) {
+      const before = seen.get(name);
+      if (before === undefined) out += `{"type":"ADDED","object":${obj}}\n`;
+      else if (before !== obj) out += `{"type":"MODIFIED","object":${obj}}\n`;
+    }
+    for (const [name, obj] of seen) if (!now.has(name)) out += `{"type":"DELETED","object":${obj}}\n`;
+    seen = now;
+    if (out) x.write(Buffer.from(out));
+  };
+  tick();
+  const timer = setInterval(tick, WATCH_POLL_MS);
+  x.onClose(() => clearInterval(timer));
+}
