@@ -6,32 +6,46 @@ import { connectionTokens, isDroppedRequestHeader } from '../../../src/proxy/hea
 import { fuzzRuns, fuzzSeed } from './corpus.ts';
 
 const RUNS = fuzzRuns(20_000);
-const CREDENTIAL = /^(impersonate-(user|uid|group|extra-.*)|x-remote-(user|uid|group|extra-.*)|authorization)$/s;
+const CREDENTIAL =
+  /^(impersonate-(user|uid|group|extra-.*)|x-remote-(user|uid|group|extra-.*)|authorization)$/s;
 const mixCase = (s: string, bits: number) =>
-  [...s].map((c, i) => ((bits >>> i % 31) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
+  [...s].map((c, i) => ((bits >>> (i % 31)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
 const NAME = fc.oneof(
   fc
     .tuple(
       fc.constantFrom('Impersonate-User', 'Impersonate-Uid', 'Impersonate-Group', 'Impersonate-Extra-',
         'X-Remote-User', 'X-Remote-Uid', 'X-Remote-Group', 'X-Remote-Extra-', 'Authorization', 'Connection',
         'Accept', 'Content-Type', 'Te', 'Upgrade'), // prettier-ignore
-      fc.oneof(fc.constant(''), fc.constantFrom('%41', 'scopes', 'a%2Fb', '%zz'), fc.string({ maxLength: 8 })),
+      fc.oneof(
+        fc.constant(''),
+        fc.constantFrom('%41', 'scopes', 'a%2Fb', '%zz'),
+        fc.string({ maxLength: 8 }),
+      ),
       fc.nat(),
     )
     .map(([n, suffix, bits]) => mixCase(n + suffix, bits)),
   fc.string({ maxLength: 24 }),
 );
-const VALUE = fc.oneof(fc.string({ maxLength: 16 }), fc.nat({ max: 9000 }).map((n) => 'v'.repeat(n)));
+const VALUE = fc.oneof(
+  fc.string({ maxLength: 16 }),
+  fc.nat({ max: 9000 }).map((n) => 'v'.repeat(n)),
+);
 const RAW = fc.array(fc.tuple(NAME, VALUE), { maxLength: 12 });
 const IDENTITY = fc.record({
   user: fc.string({ minLength: 1, maxLength: 12 }),
   uid: fc.string({ maxLength: 8 }),
   groups: fc.array(fc.string({ maxLength: 10 }), { maxLength: 4 }),
-  extra: fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 })),
+  extra: fc.dictionary(
+    fc.string({ minLength: 1, maxLength: 10 }),
+    fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
+  ),
 });
 
 /** The forwarder's header loop (src/proxy/forward.ts #upstreamHeaders) over exported predicates. */
-function upstreamHeaders(raw: readonly string[], gatewayAdded: ReadonlyArray<readonly [string, string]>): string[][] {
+function upstreamHeaders(
+  raw: readonly string[],
+  gatewayAdded: ReadonlyArray<readonly [string, string]>,
+): string[][] {
   const out: string[][] = [];
   const conn: string[] = [];
   for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'connection') conn.push(raw[i + 1]);

@@ -31,7 +31,10 @@ const QUERY_PAIR = fc.tuple(
 const QUERY = fc.array(QUERY_PAIR, { maxLength: 4 }).map((p) => (p.length ? '?' + p.join('&') : ''));
 const GENERATED = fc
   .tuple(METHOD, fc.array(SEGMENT, { maxLength: 9 }), QUERY, fc.boolean())
-  .map(([method, segs, query, slash]) => ({ method, url: '/' + segs.join('/') + (slash ? '/' : '') + query }));
+  .map(([method, segs, query, slash]) => ({
+    method,
+    url: '/' + segs.join('/') + (slash ? '/' : '') + query,
+  }));
 // A real request line with a mutation: a segment inserted, replaced or dropped, a query appended, or raw junk.
 const MUTATED = fc
   .tuple(fc.constantFrom(...CORPUS), fc.nat(), SEGMENT, fc.integer({ min: 0, max: 3 }), QUERY, METHOD)
@@ -55,7 +58,15 @@ const ANY = fc.oneof(
 /** What holds for every RequestInfo, whatever the input: kube-apiserver's shape rules. */
 function checkInvariants(method: string, url: string, info: RequestInfo): void {
   assert.equal(typeof info.path, 'string');
-  for (const k of ['apiPrefix', 'apiGroup', 'apiVersion', 'namespace', 'resource', 'subresource', 'name'] as const)
+  for (const k of [
+    'apiPrefix',
+    'apiGroup',
+    'apiVersion',
+    'namespace',
+    'resource',
+    'subresource',
+    'name',
+  ] as const)
     assert.equal(typeof info[k], 'string', k);
   assert.ok(!info.namespace.includes('/'), 'namespace has no /');
   assert.ok(!info.name.includes('/'), 'name has no /');
@@ -73,7 +84,8 @@ function checkInvariants(method: string, url: string, info: RequestInfo): void {
     else assert.equal(info.parts[0], info.resource);
     if (info.parts.length === 1 && info.verb !== 'list' && info.verb !== 'watch') assert.equal(info.name, '');
     if (info.verb === 'deletecollection') assert.equal(info.name, '');
-    if (info.verb === 'list') assert.ok(info.name === '' || info.parts.length < 2, 'a list is nameless or by field selector');
+    if (info.verb === 'list')
+      assert.ok(info.name === '' || info.parts.length < 2, 'a list is nameless or by field selector');
     if (info.verb === 'proxy') assert.equal(info.subresource, '');
   } else {
     assert.equal(info.verb, method.toLowerCase());
@@ -103,7 +115,10 @@ test('RequestInfo: a path built from group, version, namespace, resource, name a
   fc.assert(
     fc.property(
       fc.constantFrom(...Object.keys(VERBS)),
-      fc.option(NAME.map((g) => g + '.example.io'), { nil: '' }),
+      fc.option(
+        NAME.map((g) => g + '.example.io'),
+        { nil: '' },
+      ),
       fc.constantFrom('v1', 'v1beta1', 'v2alpha3'),
       fc.option(NAME, { nil: '' }),
       RESOURCE,
