@@ -84,8 +84,8 @@ function checkInvariants(method: string, url: string, info: RequestInfo): void {
     else assert.equal(info.parts[0], info.resource);
     if (info.parts.length === 1 && info.verb !== 'list' && info.verb !== 'watch') assert.equal(info.name, '');
     if (info.verb === 'deletecollection') assert.equal(info.name, '');
-    if (info.verb === 'list')
-      assert.ok(info.name === '' || info.parts.length < 2, 'a list is nameless or by field selector');
+    // A list or watch has no name in the path (an empty segment counts as none); its name, if any, is the field selector's.
+    if (info.verb === 'list') assert.equal(info.parts[1] ?? '', '', 'a list has no name in the path');
     if (info.verb === 'proxy') assert.equal(info.subresource, '');
   } else {
     assert.equal(info.verb, method.toLowerCase());
