@@ -30,9 +30,15 @@ export function fieldPath(pointer: string, prefix = ''): string {
   let out = prefix;
   for (const raw of pointer.split('/').slice(1)) {
     const seg = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-    out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+    out += /^\d+$/.test(seg) ? `[${seg}]` : joinProperty(out, seg).slice(out.length);
   }
   return out === '' ? '(document)' : out;
+}
+
+/** `a.b` + a property name; a name that is empty or has `.`, `[`, `]` is quoted (`a["x.y"]`) so the path stays readable. */
+export function joinProperty(path: string, name: string): string {
+  if (name !== '' && !/[.[\]"]/.test(name)) return join(path, name);
+  return (path === '(document)' ? '' : path) + `[${JSON.stringify(name)}]`;
 }
 
 /** `a.b` + `c` → `a.b.c`, skipping an empty prefix. */

@@ -1,7 +1,7 @@
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Settings } from 'typebox/system';
-import { fieldPath, join, type ConfigIssue } from './issues.ts';
+import { fieldPath, joinProperty, type ConfigIssue } from './issues.ts';
 
 // Report every problem in one pass, not the first eight.
 Settings.Set({ maxErrors: 10_000 });
@@ -72,12 +72,15 @@ export class SchemaCheck<T> {
         case 'additionalProperties': {
           const known = Object.keys(this.#at(e.schemaPath)?.properties ?? {});
           for (const name of (e.params.additionalProperties as string[] | undefined) ?? [])
-            add(join(path, name), `unknown field${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+            add(
+              joinProperty(path, name),
+              `unknown field${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+            );
           break;
         }
         case 'required':
           for (const name of (e.params.requiredProperties as string[] | undefined) ?? [])
-            add(join(path, name), 'required');
+            add(joinProperty(path, name), 'required');
           break;
         case 'const': {
           const key = e.schemaPath.replace(/\/anyOf\/\d+$/, '') + '\0' + e.instancePath;
