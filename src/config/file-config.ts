@@ -124,6 +124,7 @@ function clientLimits(l: NonNullable<GatewayConfiguration['clientLimits']>): Cli
     idleTimeoutMs: ms(l.idleTimeoutSeconds, d.idleTimeoutMs),
     maxLongRunningPerUser: l.maxLongRunningPerUser ?? d.maxLongRunningPerUser,
     streamResets: l.streamResets ?? d.streamResets,
+    prematureResets: l.prematureResets ?? d.prematureResets,
   };
 }
 

@@ -236,7 +236,7 @@ export class GatewayMetrics {
     });
     new Counter({
       name: `${PREFIX}client_connections_refused_total`,
-      help: 'Client connections the gateway closed for a client limit: over clientLimits.maxConnectionsPerClientIP, a TLS handshake slower than handshakeTimeoutSeconds, or an HTTP/2 session resetting streams before their answer past streamResets (rapid reset).',
+      help: 'Client connections the gateway closed for a client limit: over clientLimits.maxConnectionsPerClientIP, a TLS handshake slower than handshakeTimeoutSeconds, or an HTTP/2 session resetting streams before their answer past prematureResets (rapid reset).',
       labelNames: ['listener', 'reason'],
       registers,
       collect() {

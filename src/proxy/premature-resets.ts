@@ -7,9 +7,10 @@ const PREMATURE_MS = 1000;
  * CVE-2023-44487). nghttp2's own limit (`streamResetBurst`/`streamResetRate`) did not fire in our
  * load tests for HEADERS followed by RST_STREAM from Node's client, and each such stream that
  * got past admission in the meantime was forwarded (and reset) upstream: a third of them in one
- * run, on the HTTP/2 session other clients share. So premature resets, a stream closed by the
+ * run, on the HTTP/2 session other clients share; an upstream with its own reset limit (Node's)
+ * then ended that shared session, failing other clients' requests. So premature resets, a stream closed by the
  * client with an error code before the gateway answered, are counted here in a token bucket of
- * `burst` refilled at `ratePerSecond`; an empty bucket ends the session with GOAWAY
+ * `burst` refilled at `ratePerSecond` (`clientLimits.prematureResets`); an empty bucket ends the session with GOAWAY
  * (ENHANCE_YOUR_CALM). Resets after the answer began (a watch the client stops), or of a stream
  * older than a second (a client's own timeout on a slow apiserver), do not count, as in Envoy.
  */

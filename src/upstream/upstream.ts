@@ -96,10 +96,12 @@ export class Upstream {
     return s;
   }
 
-  /** A healthy endpoint for a request, other than `exclude`, from `subset` if given; null when none. */
+  /** A healthy endpoint for a request, other than `exclude` unless it is the only one, from `subset` if given; null when none. */
   pick(longRunning: boolean, exclude?: Endpoint, subset?: UpstreamSubset): Endpoint | null {
     let list: readonly Endpoint[] = subset ? subset.healthy : this.#healthy;
-    if (exclude && list.includes(exclude)) list = list.filter((e) => e !== exclude);
+    // A retry goes to another endpoint, or to the same one when it is the only healthy one left
+    // (what failed was then most likely its session, which is replaced, not the apiserver).
+    if (exclude && list.length > 1 && list.includes(exclude)) list = list.filter((e) => e !== exclude);
     if (list.length === 0) return null;
     return this.balancer.pick(list, longRunning);
   }

@@ -61,6 +61,27 @@ export const ClientLimits = Type.Object(
         { additionalProperties: false, description: 'HTTP/2 rapid-reset protection (CVE-2023-44487)' },
       ),
     ),
+    prematureResets: Type.Optional(
+      Type.Object(
+        {
+          burst: Int(
+            'streams a connection may reset before their answer, within 1 s of opening them (default 100)',
+            1,
+            100000,
+          ),
+          ratePerSecond: Int(
+            'then this many a second; past that the connection gets GOAWAY (ENHANCE_YOUR_CALM) (default 10)',
+            1,
+            100000,
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'HTTP/2 rapid-reset protection for what nghttp2 does not count: each such stream may already be forwarded, and reset, upstream',
+        },
+      ),
+    ),
   },
   {
     additionalProperties: false,
