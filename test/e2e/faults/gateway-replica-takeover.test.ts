@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OwnGateway } from '../own-gateway.ts';
-import { FailoverClient, gatewayMemory, OpenLoopLoad, settledMemory } from './load.ts';
+import { FailoverClient, gatewayMemory, OpenLoopLoad, settledMemory, STEADY_PATHS } from './load.ts';
 
 // Two `kubegate serve` replicas in front of the same apiservers, and clients that know both URLs
 // (FailoverClient: one session at a time, a new one after GOAWAY, the other URL after a connection
@@ -37,7 +37,7 @@ test(
         new OpenLoopLoad(c, {
           rate: 10,
           timeoutMs: 15_000,
-          paths: ['/api/v1/namespaces/default/configmaps?limit=5', '/api/v1/namespaces/default'],
+          paths: STEADY_PATHS,
         }),
       );
     }

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
@@ -200,6 +201,19 @@ export class OpenLoopLoad {
       ...extra,
     };
   }
+}
+
+/** What the well-behaved clients of most scenarios GET: a small list (from etcd) and one object. */
+export const STEADY_PATHS: readonly string[] = [
+  '/api/v1/namespaces/default/configmaps?limit=5',
+  '/api/v1/namespaces/default',
+];
+
+/** Every request ended before the client's timeout, and every failure was a clean 503/504 Status. */
+export function assertCleanFailures(summary: Summary): void {
+  assert.equal(summary.failed.timeout ?? 0, 0, 'every request answered before the client timeout');
+  for (const kind of Object.keys(summary.failed))
+    assert.ok(kind === 'status-504' || kind === 'status-503', `failure kind ${kind}: a clean Status`);
 }
 
 export interface Summary {

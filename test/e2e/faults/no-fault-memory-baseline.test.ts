@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OwnGateway } from '../own-gateway.ts';
-import { FailoverClient, gatewayMemory, OpenLoopLoad, settledMemory } from './load.ts';
+import { FailoverClient, gatewayMemory, OpenLoopLoad, settledMemory, STEADY_PATHS } from './load.ts';
 
 // The control for the fault scenarios' memory checks: the same load (40 req/s for 25 s, memory
 // taken 4 s in and after the load) with no fault at all. What RSS grows here is warm-up (JIT code,
@@ -21,7 +21,7 @@ test('no fault: the memory the scenarios compare against', { timeout: 120_000 },
   const load = new OpenLoopLoad(client, {
     rate: 40,
     timeoutMs: 15_000,
-    paths: ['/api/v1/namespaces/default/configmaps?limit=5', '/api/v1/namespaces/default'],
+    paths: STEADY_PATHS,
   });
   load.start();
   await sleep(4000);

@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { adminH2, devState } from '../env.ts';
 import { h2request, OwnGateway } from '../own-gateway.ts';
-import { FailoverClient, gatewayMemory, OpenLoopLoad, settledMemory } from './load.ts';
+import { FailoverClient, gatewayMemory, OpenLoopLoad, settledMemory, STEADY_PATHS } from './load.ts';
 
 // A client opens a watch of configmaps that change 4 times a second, ~900 KiB each (~3.5 MiB/s of
 // events), and never reads it. The gateway relays with back-pressure: its write to the client
@@ -84,7 +84,7 @@ test(
     const load = new OpenLoopLoad(client, {
       rate: 20,
       timeoutMs: 15_000,
-      paths: ['/api/v1/namespaces/default/configmaps?limit=5', '/api/v1/namespaces/default'],
+      paths: STEADY_PATHS,
     });
     load.start();
     await sleep(3000);
