@@ -102,7 +102,13 @@ function rapidReset(connections: number, token: string): void {
   const cancel = Buffer.from([0, 0, 0, 8]);
   const one = (): void => {
     if (stopping) return;
-    const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['h2'] });
+    // From an address of its own (an attacker is not the well-behaved client on 127.0.0.1, and the
+    // gateway refuses an address it closed for rapid reset for a while: clientLimits.prematureResets).
+    const s = tlsConnect({
+      socket: netConnect({ host: '127.0.0.1', port, localAddress: '127.0.2.1' }),
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2'],
+    });
     let id = 1;
     let alive = true;
     s.on('error', () => bump('errors'));

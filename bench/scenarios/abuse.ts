@@ -22,6 +22,11 @@ const SLOW_IPS = 20;
 const RAPID_RESET_CONNECTIONS = 4;
 
 type Phase = 'unloaded' | 'slowloris' | 'rapid-reset';
+const ALL_PHASES: readonly Phase[] = ['unloaded', 'slowloris', 'unloaded', 'rapid-reset'];
+// BENCH_ABUSE_ATTACKS=rapid-reset runs one attack only (each still after an unloaded phase).
+const PHASES: readonly Phase[] = process.env.BENCH_ABUSE_ATTACKS
+  ? process.env.BENCH_ABUSE_ATTACKS.split(',').flatMap((a) => ['unloaded', a.trim() as Phase])
+  : ALL_PHASES;
 
 interface PhaseRun {
   phase: Phase;
@@ -161,7 +166,7 @@ export const abuse: Scenario = {
         ctx.dir,
       );
       for (let rep = 0; rep < ctx.reps; rep++) {
-        for (const phase of ['unloaded', 'slowloris', 'unloaded', 'rapid-reset'] as const) {
+        for (const phase of PHASES) {
           runs.push(await runPhase(phase, gw, seconds, ctx.warmupSeconds, ctx.dir));
           // Let the gateway close what the attacker left and settle.
           await sleep(3000);
@@ -173,7 +178,7 @@ export const abuse: Scenario = {
       const of = (p: Phase) => runs.filter((r) => r.phase === p);
       const p99 = (p: Phase) => median(of(p).map((r) => r.load.p99));
       const base = p99('unloaded');
-      const summary = (['unloaded', 'slowloris', 'rapid-reset'] as const).map((p) => ({
+      const summary = [...new Set(PHASES)].map((p) => ({
         phase: p,
         runs: of(p).length,
         p50: median(of(p).map((r) => r.load.p50)),

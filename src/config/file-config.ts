@@ -124,7 +124,14 @@ function clientLimits(l: NonNullable<GatewayConfiguration['clientLimits']>): Cli
     idleTimeoutMs: ms(l.idleTimeoutSeconds, d.idleTimeoutMs),
     maxLongRunningPerUser: l.maxLongRunningPerUser ?? d.maxLongRunningPerUser,
     streamResets: l.streamResets ?? d.streamResets,
-    prematureResets: l.prematureResets ?? d.prematureResets,
+    prematureResets:
+      l.prematureResets === undefined
+        ? d.prematureResets
+        : {
+            burst: l.prematureResets.burst,
+            ratePerSecond: l.prematureResets.ratePerSecond,
+            penaltyMs: ms(l.prematureResets.penaltySeconds, d.prematureResets.penaltyMs),
+          },
   };
 }
 

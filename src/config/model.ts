@@ -111,7 +111,12 @@ export interface ClientLimitsConfig {
   readonly maxLongRunningPerUser: number;
   readonly streamResets: { readonly burst: number; readonly ratePerSecond: number };
   /** Streams reset by the client before their answer, within 1 s (see src/proxy/premature-resets.ts). */
-  readonly prematureResets: { readonly burst: number; readonly ratePerSecond: number };
+  readonly prematureResets: {
+    readonly burst: number;
+    readonly ratePerSecond: number;
+    /** New connections from an address whose session was closed for rapid reset are refused this long. */
+    readonly penaltyMs: number;
+  };
 }
 
 /** The bounds a gateway applies when the file sets none. */
@@ -126,7 +131,7 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimitsConfig = Object.freeze({
   idleTimeoutMs: 90_000,
   maxLongRunningPerUser: 0,
   streamResets: Object.freeze({ burst: 1000, ratePerSecond: 33 }),
-  prematureResets: Object.freeze({ burst: 100, ratePerSecond: 10 }),
+  prematureResets: Object.freeze({ burst: 100, ratePerSecond: 10, penaltyMs: 10_000 }),
 });
 
 /** A file a configuration named, and its content as read. */

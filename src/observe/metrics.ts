@@ -32,7 +32,7 @@ export interface MetricsView {
   listeners(): Iterable<{
     name: string;
     connections: { h2: number; 'http/1.1': number };
-    refused: { perIPLimit: number; handshakeTimeout: number; rapidReset: number };
+    refused: { perIPLimit: number; handshakeTimeout: number; rapidReset: number; rapidResetPenalty: number };
   }>;
   configSources(): Iterable<[source: string, state: ConfigSourceState]>;
 }
@@ -236,7 +236,7 @@ export class GatewayMetrics {
     });
     new Counter({
       name: `${PREFIX}client_connections_refused_total`,
-      help: 'Client connections the gateway closed for a client limit: over clientLimits.maxConnectionsPerClientIP, a TLS handshake slower than handshakeTimeoutSeconds, or an HTTP/2 session resetting streams before their answer past prematureResets (rapid reset).',
+      help: 'Client connections the gateway closed for a client limit: over clientLimits.maxConnectionsPerClientIP, a TLS handshake slower than handshakeTimeoutSeconds, an HTTP/2 session resetting streams before their answer past prematureResets (rapid reset), or a connection from an address so closed within prematureResets.penaltySeconds (rapid_reset_penalty).',
       labelNames: ['listener', 'reason'],
       registers,
       collect() {
@@ -245,6 +245,7 @@ export class GatewayMetrics {
           this.inc({ listener: l.name, reason: 'per_ip_limit' }, l.refused.perIPLimit);
           this.inc({ listener: l.name, reason: 'handshake_timeout' }, l.refused.handshakeTimeout);
           this.inc({ listener: l.name, reason: 'rapid_reset' }, l.refused.rapidReset);
+          this.inc({ listener: l.name, reason: 'rapid_reset_penalty' }, l.refused.rapidResetPenalty);
         }
       },
     });

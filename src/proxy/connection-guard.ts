@@ -9,6 +9,17 @@ export interface GuardCounts {
   handshakeTimeout: number;
   /** HTTP/2 sessions closed for resetting too many streams before their answer (rapid reset). */
   rapidReset: number;
+  /** Connections closed because their address was closed for rapid reset within `penaltyMs`. */
+  rapidResetPenalty: number;
+}
+
+/** Addresses in the penalty box at most; the oldest entry leaves first (a flood of addresses). */
+const MAX_PENALIZED = 10_000;
+
+interface GuardLimits {
+  maxConnectionsPerClientIP: number;
+  handshakeTimeoutMs: number;
+  prematureResets: { penaltyMs: number };
 }
 
 /**
@@ -20,20 +31,25 @@ export interface GuardCounts {
  */
 export class ConnectionGuard {
   readonly #perIP: KeyedLimit;
-  readonly #limits: () => { maxConnectionsPerClientIP: number; handshakeTimeoutMs: number };
-  readonly counts: GuardCounts = { perIPLimit: 0, handshakeTimeout: 0, rapidReset: 0 };
+  readonly #limits: () => GuardLimits;
+  /** Address → until when (performance.now()) its connections are refused; insertion-ordered. */
+  readonly #penalized = new Map<string, number>();
+  readonly counts: GuardCounts = { perIPLimit: 0, handshakeTimeout: 0, rapidReset: 0, rapidResetPenalty: 0 };
 
-  constructor(
-    limits: () => { maxConnectionsPerClientIP: number; handshakeTimeoutMs: number },
-    perIP?: KeyedLimit,
-  ) {
+  constructor(limits: () => GuardLimits, perIP?: KeyedLimit) {
     this.#limits = limits;
     this.#perIP = perIP ?? new KeyedCap(() => this.#limits().maxConnectionsPerClientIP);
   }
 
   /** Called for each accepted TCP connection; false when it was closed at once. */
   admit(socket: Socket): boolean {
-    const permit = this.#perIP.tryAcquire(socket.remoteAddress ?? '');
+    const ip = socket.remoteAddress ?? '';
+    if (this.#penalized.size > 0 && this.#inPenalty(ip)) {
+      this.counts.rapidResetPenalty++;
+      socket.destroy();
+      return false;
+    }
+    const permit = this.#perIP.tryAcquire(ip);
     if (permit === null) {
       this.counts.perIPLimit++;
       socket.destroy();
@@ -52,6 +68,27 @@ export class ConnectionGuard {
       permit.release();
     });
     return true;
+  }
+
+  /**
+   * An HTTP/2 session from `ip` was closed for rapid reset: its address's new connections are
+   * refused for `prematureResets.penaltyMs`, so reconnecting does not buy a fresh budget.
+   */
+  rapidResetFrom(ip: string): void {
+    this.counts.rapidReset++;
+    const ms = this.#limits().prematureResets.penaltyMs;
+    if (ms <= 0 || ip === '') return;
+    this.#penalized.delete(ip);
+    this.#penalized.set(ip, performance.now() + ms);
+    if (this.#penalized.size > MAX_PENALIZED) this.#penalized.delete(this.#penalized.keys().next().value!);
+  }
+
+  #inPenalty(ip: string): boolean {
+    const until = this.#penalized.get(ip);
+    if (until === undefined) return false;
+    if (performance.now() < until) return true;
+    this.#penalized.delete(ip);
+    return false;
   }
 
   /** The TLS handshake on `raw` finished: its timer stops. */

@@ -64,7 +64,9 @@ export class Listener {
       },
       upgrade: (req, socket, head) => void tunnelUpgrade(gw, cluster, req, socket, head),
       session: (s) => {
-        watchPrematureResets(s, this.#servers.limits.prematureResets, () => this.#guard.counts.rapidReset++);
+        watchPrematureResets(s, this.#servers.limits.prematureResets, () =>
+          this.#guard.rapidResetFrom(s.socket?.remoteAddress ?? ''),
+        );
         this.#sessions.add(s);
         s.once('close', () => this.#sessions.delete(s));
       },

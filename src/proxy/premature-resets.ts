@@ -1,6 +1,19 @@
-import { constants, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import { constants, type Http2Session, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 
 const PREMATURE_MS = 1000;
+/** Sessions past their budget: the frames already read may still open streams, refused at once. */
+const calmed = new WeakSet<Http2Session>();
+
+/**
+ * True for a stream of a session closed for rapid reset. nghttp2 goes on parsing the rest of what
+ * it has read (a 64 KiB read holds hundreds of HEADERS+RST_STREAM pairs) until the GOAWAY is
+ * written, and each HEADERS still opens a stream: such a stream is refused without being
+ * authenticated, admitted or forwarded.
+ */
+export function refusedForResets(stream: ServerHttp2Stream): boolean {
+  const s = stream.session;
+  return s !== undefined && calmed.has(s);
+}
 
 /**
  * Closes an HTTP/2 session whose client keeps resetting streams before their answer (rapid reset,
@@ -13,10 +26,12 @@ const PREMATURE_MS = 1000;
  * `burst` refilled at `ratePerSecond` (`clientLimits.prematureResets`); an empty bucket ends the session with GOAWAY
  * (ENHANCE_YOUR_CALM). Resets after the answer began (a watch the client stops), or of a stream
  * older than a second (a client's own timeout on a slow apiserver), do not count, as in Envoy.
+ * `onExceeded` lets the listener refuse the address's next connections for a while
+ * (`penaltySeconds`): an attacker that reconnects would otherwise get a fresh budget each time.
  */
 export function watchPrematureResets(
   s: ServerHttp2Session,
-  limits: { burst: number; ratePerSecond: number },
+  limits: { readonly burst: number; readonly ratePerSecond: number },
   onExceeded: () => void,
 ): void {
   let tokens = limits.burst;
@@ -32,10 +47,9 @@ export function watchPrematureResets(
       last = now;
       if (--tokens >= 0 || ended || s.destroyed) return;
       ended = true;
+      calmed.add(s);
       onExceeded();
-      // destroy(err, code) would send GOAWAY(NO_ERROR): send ours, then cut once it is written.
-      s.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-      setImmediate(() => s.destroy());
+      s.destroy(constants.NGHTTP2_ENHANCE_YOUR_CALM);
     });
   });
 }

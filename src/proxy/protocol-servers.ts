@@ -5,6 +5,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import {
+  constants,
   createServer as createH2,
   type Http2Server,
   type IncomingHttpHeaders,
@@ -15,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import type { ClientLimitsConfig } from '../config/model.ts';
 import { H1Exchange, H2Exchange, type ClientExchange } from './exchange.ts';
 import { answerMalformedRequest } from './malformed-request.ts';
+import { refusedForResets } from './premature-resets.ts';
 
 /** What the protocol servers hand on: each request, each HTTP/1.1 upgrade, each new HTTP/2 session. */
 export interface ProtocolHandlers {
@@ -70,8 +72,12 @@ export class ProtocolServers {
     });
     this.h2.on(
       'stream',
-      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
-        on.request(new H2Exchange(stream, headers, rawHeaders)),
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+        if (refusedForResets(stream)) {
+          stream.on('error', ignore); // the close's own ERR_HTTP2_STREAM_ERROR
+          stream.close(constants.NGHTTP2_REFUSED_STREAM);
+        } else on.request(new H2Exchange(stream, headers, rawHeaders));
+      },
     );
     this.h2.on('session', (s: ServerHttp2Session) => {
       watchSession(s, limits);
@@ -100,3 +106,5 @@ function watchSession(s: ServerHttp2Session, limits: ClientLimitsConfig): void {
     if (open === 0) s.close();
   });
 }
+
+function ignore(): void {}

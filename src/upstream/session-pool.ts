@@ -133,6 +133,10 @@ export class SessionPool {
         });
         h2.once('error', (err) => {
           clearTimeout(timer);
+          // Only a failure to connect backs off: a session that was ready and then failed (the
+          // server reset it, e.g. its own rapid-reset limit) says nothing about the next one, and a
+          // backoff then made the next acquire fail and eject a healthy endpoint.
+          if (s.settings) return;
           this.#failures++;
           this.#nextAttempt = Date.now() + BACKOFF_MS[Math.min(this.#failures, BACKOFF_MS.length - 1)];
           reject(err);

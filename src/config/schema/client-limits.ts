@@ -74,6 +74,13 @@ export const ClientLimits = Type.Object(
             1,
             100000,
           ),
+          penaltySeconds: Type.Optional(
+            Seconds(
+              'after that, new connections from the same client address are refused this long (default 10; 0: off). Behind a proxy that hides client addresses every client shares one address: set 0 there',
+              0,
+              3600,
+            ),
+          ),
         },
         {
           additionalProperties: false,

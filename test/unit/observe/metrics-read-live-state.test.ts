@@ -43,7 +43,7 @@ test('live-state gauges and counters read at scrape time', async () => {
         {
           name: 'main',
           connections: { h2: 7, 'http/1.1': 2 },
-          refused: { perIPLimit: 3, handshakeTimeout: 1, rapidReset: 2 },
+          refused: { perIPLimit: 3, handshakeTimeout: 1, rapidReset: 2, rapidResetPenalty: 4 },
         },
       ],
       configSources: () => [

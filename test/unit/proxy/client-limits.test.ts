@@ -41,6 +41,11 @@ let upstream: Http2SecureServer;
 let gateway: RunningGateway | null = null;
 let tls: { ca: string; cert: string; key: string };
 let port = 0;
+let upstreamURL = '';
+// Flooding clients come from addresses of their own: the gateway refuses the address of a session
+// it closed for rapid reset for a while, and the other tests connect from 127.0.0.1.
+const FLOODER = '127.0.0.2';
+const FLOODER2 = '127.0.0.3';
 /** Request bodies the fake apiserver received whole, by path, and streams it saw cancelled. */
 const received = new Map<string, number>();
 const cancelled: string[] = [];
@@ -61,6 +66,7 @@ before(async () => {
       return;
     }
     if (path.includes('/reset-')) resetArrived++;
+    if (path.includes('/reset-unanswered-')) return; // reset by its client before any answer
     let n = 0;
     stream.on('data', (c: Buffer) => (n += c.length));
     stream.on('close', () => {
@@ -75,7 +81,8 @@ before(async () => {
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const up = (upstream.address() as AddressInfo).port;
-  const doc = fakeClusterConfiguration(`https://127.0.0.1:${up}`, {}, { clientLimits: LIMITS });
+  upstreamURL = `https://127.0.0.1:${up}`;
+  const doc = fakeClusterConfiguration(upstreamURL, {}, { clientLimits: LIMITS });
   gateway = await RunningGateway.start(
     await resolveGatewayConfiguration(doc, dir),
     pino({ level: 'silent' }),
@@ -89,9 +96,17 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function session(): Promise<ClientHttp2Session> {
+/** An HTTP/2 session from `localAddress` (another loopback address is another client). */
+function session(localAddress = '127.0.0.1'): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
-    const s = connect(`https://127.0.0.1:${port}`, tls);
+    const s = connect(`https://127.0.0.1:${port}`, {
+      createConnection: () =>
+        connectTLS({
+          ...tls,
+          socket: connectTCP({ host: '127.0.0.1', port, localAddress }),
+          ALPNProtocols: ['h2'],
+        }),
+    });
     s.once('remoteSettings', () => resolve(s));
     s.once('error', reject);
   });
@@ -305,8 +320,8 @@ test("past maxLongRunningPerUser a user's next watch gets 429; short requests an
   }
 });
 
-test('a rapid-reset flood gets its connection closed; another connection is served', async () => {
-  const flood = await session();
+test('a rapid-reset flood gets its connection closed and its address refused a while; another client is served', async () => {
+  const flood = await session(FLOODER);
   flood.on('error', () => {});
   const goaway = new Promise<number | string>((resolve) => {
     flood.once('goaway', (code: number) => resolve(code));
@@ -339,6 +354,62 @@ test('a rapid-reset flood gets its connection closed; another connection is serv
   assert.equal(after.status, 200, JSON.stringify(after));
   other.close();
   flood.destroy();
+  if (code === constants.NGHTTP2_ENHANCE_YOUR_CALM) {
+    // kubegate's count tripped: the flooder's next connection is closed before TLS (penaltySeconds).
+    const again = await session(FLOODER).then(
+      (s) => (s.destroy(), 'connected'),
+      (e: NodeJS.ErrnoException) => e.code ?? e.message,
+    );
+    assert.notEqual(again, 'connected', 'the flooding address was let in again at once');
+  }
+});
+
+test('an address penalised for rapid reset gets in again after penaltySeconds', async () => {
+  // The same address as the flood above, under limits whose penalty is short.
+  await gateway!.reload(
+    await resolveGatewayConfiguration(
+      fakeClusterConfiguration(
+        upstreamURL,
+        {},
+        {
+          clientLimits: { ...LIMITS, prematureResets: { burst: 5, ratePerSecond: 1, penaltySeconds: 1 } },
+        },
+      ),
+      dir,
+    ),
+  );
+  const flood = await session(FLOODER2);
+  flood.on('error', () => {});
+  const closed = new Promise<void>((r) => flood.once('close', () => r()));
+  const goaway = new Promise<number>((r) => flood.once('goaway', (code: number) => r(code)));
+  for (let wave = 0; wave < 20 && !flood.closed && !flood.destroyed; wave++) {
+    const streams = Array.from({ length: LIMITS.maxConcurrentStreams }, (_, i) => {
+      const st = flood.request(GET(`reset-unanswered-${wave}-${i}`));
+      st.on('error', () => {});
+      return st;
+    });
+    const want = resetArrived + streams.length;
+    for (let t = 0; t < 100 && resetArrived < want; t++) await sleep(5);
+    for (const st of streams) st.close(constants.NGHTTP2_CANCEL);
+  }
+  await closed;
+  assert.equal(await goaway, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  const refused = await session(FLOODER2).then(
+    (s) => (s.destroy(), 'connected'),
+    () => 'refused',
+  );
+  assert.equal(refused, 'refused', 'refused within the penalty');
+  await sleep(1100);
+  const back = await session(FLOODER2);
+  const res = await call(back, GET('after-penalty'));
+  assert.equal(res.status, 200, JSON.stringify(res));
+  back.close();
+  await gateway!.reload(
+    await resolveGatewayConfiguration(
+      fakeClusterConfiguration(upstreamURL, {}, { clientLimits: LIMITS }),
+      dir,
+    ),
+  );
 });
 
 test('a reload with new limits applies them to new connections', async () => {
