@@ -49,7 +49,9 @@ export function watchPrematureResets(
       ended = true;
       calmed.add(s);
       onExceeded();
-      s.destroy(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      // Node's numeric form (untyped): the last GOAWAY carries this code, where destroy(undefined,
+      // code) would send NO_ERROR. Its session error goes to the server's 'sessionError'.
+      (s.destroy as unknown as (code: number) => void).call(s, constants.NGHTTP2_ENHANCE_YOUR_CALM);
     });
   });
 }
