@@ -40,6 +40,19 @@ export function impersonationHeaders(identity: Identity): ReadonlyArray<readonly
 
 const byIdentity = new WeakMap<Identity, ReadonlyArray<readonly [string, string]>>();
 
+/**
+ * The identity of a request sent as the gateway's (or the cluster Secret's) own credential, with no
+ * impersonation: what a ClusterGateway `PrivilegedIdentityExchanger` rule maps a caller to. Its
+ * name is what the access log and later rules see; it is never sent.
+ */
+export const OWN_CREDENTIAL: Identity = Object.freeze({
+  user: 'kubegate:own-credential',
+  uid: '',
+  groups: Object.freeze([]),
+  extra: Object.freeze({}),
+});
+byIdentity.set(OWN_CREDENTIAL, Object.freeze([]));
+
 function build(identity: Identity): Array<[string, string]> {
   if (identity.user === '') throw new Error('cannot impersonate an empty user name');
   const out: Array<[string, string]> = [['impersonate-user', toHeaderValue(identity.user)]];

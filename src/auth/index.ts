@@ -12,6 +12,7 @@ export {
   impersonationHeaders,
   isFrontProxyHeader,
   isImpersonationHeader,
+  OWN_CREDENTIAL,
 } from './impersonation-headers.ts';
 export { ServiceAccountJWTAuthenticator } from './service-account-jwt.ts';
 export type { JWKSStats, ServiceAccountJWTAuthenticatorOptions } from './service-account-jwt.ts';

@@ -94,7 +94,8 @@ async function withSources<G extends ConfigTarget>(
     if (k.clusterGatewaySecretNamespace !== undefined) {
       const apply = dynamic('cluster.core.oam.dev', () => secrets?.rejections ?? 0);
       const ns = k.clusterGatewaySecretNamespace;
-      secrets = new ClusterSecretSource(client, ns, cfg.defaults, reserved(cfg), apply, log);
+      const rules = k.clusterGatewayExchange;
+      secrets = new ClusterSecretSource(client, ns, cfg.defaults, reserved(cfg), apply, log, rules);
       await secrets.start();
     }
     if (k.upstreamClusters) {
@@ -121,7 +122,7 @@ async function withSources<G extends ConfigTarget>(
       // Custom-resource clusters see new defaults and reserved names on their own queue.
       void crds?.update(next.defaults, reserved(next));
       void kubeGateway?.update(next.defaults, reserved(next));
-      void secrets?.update(next.defaults, reserved(next));
+      void secrets?.update(next.defaults, reserved(next), next.kubernetes?.clusterGatewayExchange ?? []);
     },
     log,
   );

@@ -1,13 +1,18 @@
+import { OWN_CREDENTIAL } from '../auth/index.ts';
 import type { ConfigIssue } from '../config/issues.ts';
 import type { Identity } from '../request/types.ts';
 
 /** cluster-gateway's per-cluster annotation holding a ClusterGatewayProxyConfiguration document. */
 export const PROXY_CONFIGURATION_ANNOTATION = 'cluster.core.oam.dev/cluster-gateway-proxy-configuration';
 
-/** One ClientIdentityExchanger rule, checked. Patterns are anchored (whole-string matches). */
+/**
+ * One ClientIdentityExchanger rule, checked. Patterns are anchored (whole-string matches).
+ * `StaticMappingIdentityExchanger` impersonates `target`; `PrivilegedIdentityExchanger` sends the
+ * request with the cluster's own credential and no impersonation (its `target` is ignored).
+ */
 export interface ExchangeRule {
   readonly name: string;
-  readonly type: 'StaticMappingIdentityExchanger';
+  readonly type: 'StaticMappingIdentityExchanger' | 'PrivilegedIdentityExchanger';
   readonly source: {
     readonly user?: string;
     readonly group?: string;
@@ -37,10 +42,14 @@ export function checkExchangeRules(
     const at = `${path}.spec.clientIdentityExchanger.rules[${i}]`;
     if (typeof r?.name !== 'string' || r.name === '')
       issues.push({ path: `${at}.name`, message: 'required' });
-    if (r?.type !== 'StaticMappingIdentityExchanger') {
+    const type = r?.type;
+    if (type !== 'StaticMappingIdentityExchanger' && type !== 'PrivilegedIdentityExchanger') {
       issues.push({
         path: `${at}.type`,
-        message: `"${String(r?.type)}" is not served by kubegate (StaticMappingIdentityExchanger; PrivilegedIdentityExchanger and ExternalIdentityExchanger are not)`,
+        message:
+          type === 'ExternalIdentityExchanger'
+            ? 'ExternalIdentityExchanger is not served by kubegate (nor implemented by cluster-gateway)'
+            : `"${String(type)}" is not an exchanger type (StaticMappingIdentityExchanger, PrivilegedIdentityExchanger)`,
       });
       return;
     }
@@ -62,6 +71,10 @@ export function checkExchangeRules(
           });
         }
     }
+    if (type === 'PrivilegedIdentityExchanger') {
+      rules.push({ name: String(r.name), type, source: source as ExchangeRule['source'], target: NO_TARGET });
+      return;
+    }
     const target = (r.target ?? {}) as { user?: unknown; groups?: unknown; uid?: unknown };
     if (typeof target.user !== 'string' || target.user === '')
       issues.push({ path: `${at}.target.user`, message: 'required for StaticMappingIdentityExchanger' });
@@ -70,7 +83,7 @@ export function checkExchangeRules(
       issues.push({ path: `${at}.target.groups`, message: 'must be a list of strings' });
     rules.push({
       name: String(r.name),
-      type: 'StaticMappingIdentityExchanger',
+      type,
       source: source as ExchangeRule['source'],
       target: {
         user: String(target.user),
@@ -81,6 +94,8 @@ export function checkExchangeRules(
   });
   return issues.length > 0 ? { issues } : { rules };
 }
+
+const NO_TARGET: ExchangeRule['target'] = Object.freeze({ user: '', groups: [], uid: '' });
 
 const compiled = new Map<string, RegExp>();
 function whole(pattern: string, value: string): boolean {
@@ -100,10 +115,15 @@ function matches(s: ExchangeRule['source'], id: Identity, cluster: string): bool
   return true;
 }
 
-/** The identity the target cluster sees: the first matching rule's target, else the caller's own. */
+/**
+ * The identity the target cluster sees: the first matching rule's target (`OWN_CREDENTIAL` for a
+ * privileged rule: the cluster's credential itself, no impersonation), else the caller's own.
+ */
 export function exchangeIdentity(rules: readonly ExchangeRule[], id: Identity, cluster: string): Identity {
   for (const r of rules)
     if (matches(r.source, id, cluster))
-      return Object.freeze({ user: r.target.user, uid: r.target.uid, groups: r.target.groups, extra: {} });
+      return r.type === 'PrivilegedIdentityExchanger'
+        ? OWN_CREDENTIAL
+        : Object.freeze({ user: r.target.user, uid: r.target.uid, groups: r.target.groups, extra: {} });
   return id;
 }

@@ -4,6 +4,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { ObjectClusterSource } from '../config/object-cluster-source.ts';
 import type { ClusterConfig } from '../config/model.ts';
 import type { Defaults } from '../config/schema/cluster.ts';
+import type { ExchangeRule } from './identity-exchange.ts';
 import { clusterFromSecret, CREDENTIAL_TYPE_LABEL, type SecretObject } from './secret.ts';
 
 /**
@@ -14,6 +15,7 @@ import { clusterFromSecret, CREDENTIAL_TYPE_LABEL, type SecretObject } from './s
 export class ClusterSecretSource extends ObjectClusterSource<SecretObject> {
   readonly #good = new Map<string, { hash: string; config: ClusterConfig }>();
   readonly #rejected = new Map<string, string>();
+  #global: readonly ExchangeRule[];
 
   constructor(
     client: KubeClient,
@@ -22,6 +24,7 @@ export class ClusterSecretSource extends ObjectClusterSource<SecretObject> {
     reserved: ReadonlySet<string>,
     apply: (clusters: readonly ClusterConfig[]) => Promise<void>,
     log: Logger,
+    global: readonly ExchangeRule[] = [],
   ) {
     const selector = encodeURIComponent(CREDENTIAL_TYPE_LABEL);
     super(
@@ -33,6 +36,17 @@ export class ClusterSecretSource extends ObjectClusterSource<SecretObject> {
       apply,
       log,
     );
+    this.#global = global;
+  }
+
+  /** New file defaults, file cluster names or global exchange rules: re-evaluates every Secret. */
+  override update(
+    defaults: Defaults,
+    reserved: ReadonlySet<string>,
+    global: readonly ExchangeRule[] = this.#global,
+  ): Promise<void> {
+    this.#global = global;
+    return super.update(defaults, reserved);
   }
 
   protected async rebuild(): Promise<void> {
@@ -42,7 +56,9 @@ export class ClusterSecretSource extends ObjectClusterSource<SecretObject> {
     for (const s of objects) {
       const name = s.metadata.name;
       const hash = createHash('sha256')
-        .update(JSON.stringify([s.metadata.labels, s.data, this.defaults]))
+        .update(
+          JSON.stringify([s.metadata.labels, s.metadata.annotations, s.data, this.defaults, this.#global]),
+        )
         .digest('hex');
       if (this.#good.get(name)?.hash === hash || this.#rejected.get(name) === hash) continue;
       if (this.reserved.has(name)) {
@@ -51,7 +67,7 @@ export class ClusterSecretSource extends ObjectClusterSource<SecretObject> {
         ]);
         continue;
       }
-      const r = clusterFromSecret(s, this.defaults);
+      const r = clusterFromSecret(s, this.defaults, this.#global);
       if ('issues' in r) this.#reject(name, hash, r.issues);
       else {
         this.#rejected.delete(name);

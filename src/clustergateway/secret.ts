@@ -31,10 +31,15 @@ export interface SecretObject {
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** One cluster Secret as a cluster, or the issues (field path and reason) that refuse it. */
+/**
+ * One cluster Secret as a cluster, or the issues (field path and reason) that refuse it. `global`:
+ * the identity exchange rules of the gateway's ClusterGatewayProxyConfiguration file, checked after
+ * the Secret's own (first match wins).
+ */
 export function clusterFromSecret(
   s: SecretObject,
   defaults: Defaults,
+  global: readonly ExchangeRule[] = [],
 ): { config: ClusterConfig } | { issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const name = s.metadata.name;
@@ -113,5 +118,6 @@ export function clusterFromSecret(
     defaults,
     { ca: ca!, cert, key, token },
   );
+  if (global.length > 0) identityExchange = [...identityExchange, ...global];
   return { config: identityExchange.length > 0 ? { ...config, identityExchange } : config };
 }

@@ -18,6 +18,7 @@ import { GatewayConfiguration } from './schema/gateway-configuration.ts';
 import type { FileCluster } from './schema/cluster.ts';
 import { SchemaCheck } from './schema-check.ts';
 import { parseYAML } from './yaml.ts';
+import { checkExchangeRules, type ExchangeRule } from '../clustergateway/identity-exchange.ts';
 
 const schema = new SchemaCheck<GatewayConfiguration>(GatewayConfiguration);
 
@@ -71,6 +72,9 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
     const material = readMaterial(c, baseDir, `clusters[${i}]`, problems, sourceFiles);
     if (material) clusters[i] = resolveCluster(c.name, 'file', c, defaults, material);
   });
+  const exchangeFile = doc.kubernetes?.clusterGatewayProxyConfigurationFile;
+  const clusterGatewayExchange =
+    exchangeFile === undefined ? [] : readExchangeRules(path(exchangeFile), problems, sourceFiles);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     listeners: doc.listeners.map((l) => ({
@@ -91,6 +95,7 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
       upstreamClusters: doc.kubernetes.upstreamClusters ?? true,
       kubeGatewayClusters: doc.kubernetes.kubeGatewayClusters ?? false,
       clusterGatewaySecretNamespace: doc.kubernetes.clusterGatewaySecretNamespace,
+      clusterGatewayExchange,
     },
     accessLog: { path: doc.accessLog?.path === undefined ? undefined : path(doc.accessLog.path) },
     admin:
@@ -141,6 +146,31 @@ function clientLimits(l: NonNullable<GatewayConfiguration['clientLimits']>): Cli
  * waits behind four turns of an event loop busy with requests, which made most of a reload's delay.
  * Each file read is appended to `read` with its content.
  */
+/** The rules of a ClusterGatewayProxyConfiguration file, or its problems (with the file named). */
+function readExchangeRules(
+  file: string,
+  problems: ConfigIssue[],
+  read: SourceFile[],
+): readonly ExchangeRule[] {
+  const at = 'kubernetes.clusterGatewayProxyConfigurationFile';
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push({ path: at, message: `cannot read ${file}: ${(err as Error).message}` });
+    return [];
+  }
+  read.push({ path: file, content });
+  try {
+    const r = checkExchangeRules(parseYAML(content, file), at);
+    if ('rules' in r) return r.rules;
+    for (const i of r.issues) problems.push({ path: i.path, message: `${i.message} (in ${file})` });
+  } catch (err) {
+    problems.push({ path: at, message: `${file}: ${(err as Error).message}` });
+  }
+  return [];
+}
+
 function readMaterial(
   c: FileCluster,
   baseDir: string,

@@ -81,6 +81,8 @@ export interface KubernetesSourceConfig {
   readonly kubeGatewayClusters: boolean;
   /** Namespace of ClusterGateway cluster Secrets; undefined = the ClusterGateway API is off. */
   readonly clusterGatewaySecretNamespace?: string;
+  /** Identity exchange rules of every ClusterGateway cluster, after its Secret's own. */
+  readonly clusterGatewayExchange: readonly ExchangeRule[];
 }
 
 /** The admin listener (plain HTTP); null = off. */

@@ -363,6 +363,36 @@ test('a StaticMapping identity exchange rule maps the hub user to another user o
   assert.equal(ev.user.username, `system:serviceaccount:${NS}:hub`);
 });
 
+test("a PrivilegedIdentityExchanger rule sends the hub user's requests to B as the Secret's own credential", async () => {
+  const rules = {
+    apiVersion: 'cluster.core.oam.dev/v1alpha1',
+    kind: 'ClusterGatewayProxyConfiguration',
+    spec: {
+      clientIdentityExchanger: {
+        rules: [{ name: 'alice-privileged', type: 'PrivilegedIdentityExchanger', source: { user: ALICE } }],
+      },
+    },
+  };
+  await applySecret(`${B}-p`, await token('hub'), {
+    'cluster.core.oam.dev/cluster-gateway-proxy-configuration': JSON.stringify(rules),
+  });
+  await until('the privileged cluster registered', async () =>
+    (await request('GET', `${CG}/${B}-p`)).status === 200 ? true : undefined,
+  );
+  const kc = join(devDir(), viaProxy(await x509User(ALICE), `${ALICE}-p`));
+  writeFileSync(kc, readFileSync(kc, 'utf8').replace(`${CG}/${B}/proxy`, `${CG}/${B}-p/proxy`), {
+    mode: 0o600,
+  });
+  // Whatever B answers (the hub service account's own RBAC decides), it is asked as that account.
+  await kubectl(kc.slice(devDir().length + 1), ['-n', NS, 'get', 'cm', 'privileged-probe']).catch(() => {});
+  const ev = await until('the privileged request in B’s audit log', async () =>
+    auditB().find((e) => e.requestURI.includes('privileged-probe')),
+  );
+  assert.equal(ev.user.username, `system:serviceaccount:${NS}:hub`);
+  assert.equal(ev.impersonatedUser, undefined, 'no impersonation: the credential itself');
+  await kubectl('apiserver-0.kubeconfig', ['-n', SECRETS, 'delete', 'secret', `${B}-p`]);
+});
+
 test('health is enforced: a cluster without a healthy endpoint is unhealthy and answers 503 Status', async () => {
   await applySecret(`${B}-dead`, await token('hub'), {}, 'https://127.0.0.1:1');
   const o = await until('the dead cluster registered', async () => {

@@ -58,6 +58,13 @@ const Kubernetes = Type.Object(
           'serve the ClusterGateway API (cluster.core.oam.dev/v1alpha1) with clusters from the Secrets of this namespace labelled cluster.core.oam.dev/cluster-credential-type (docs/clustergateway.md); default: off',
       }),
     ),
+    clusterGatewayProxyConfigurationFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "a ClusterGatewayProxyConfiguration (cluster-gateway's --cluster-gateway-proxy-config): its identity exchange rules apply to every ClusterGateway cluster after the cluster Secret's own",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'clusters defined as custom resources, watched live' },
 );

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { impersonationHeaders, OWN_CREDENTIAL } from '../../../src/auth/index.ts';
 import { checkExchangeRules, exchangeIdentity } from '../../../src/clustergateway/identity-exchange.ts';
 
 const alice = { user: 'alice', uid: 'u1', groups: ['dev', 'system:authenticated'], extra: {} };
@@ -53,7 +54,7 @@ test('patterns are anchored: a pattern matches the whole name, unlike cluster-ga
 test('bad rules are refused with their field', () => {
   const r = checkExchangeRules(
     doc([
-      { name: 'p', type: 'PrivilegedIdentityExchanger', source: {} },
+      { name: 'p', type: 'ExternalIdentityExchanger', source: {}, url: 'https://x' },
       { name: 'q', type: 'StaticMappingIdentityExchanger', source: { userPattern: '(' }, target: {} },
       { name: 'r', type: 'StaticMappingIdentityExchanger', target: { user: 'x' } },
     ]),
@@ -69,4 +70,36 @@ test('bad rules are refused with their field', () => {
       'a.spec.clientIdentityExchanger.rules[2].source',
     ],
   );
+});
+
+test('ExternalIdentityExchanger and unknown types are refused with the reason', () => {
+  const r = checkExchangeRules(
+    doc([
+      { name: 'e', type: 'ExternalIdentityExchanger', source: { user: 'alice' }, url: 'https://x' },
+      { name: 'u', type: 'Nope', source: { user: 'alice' } },
+    ]),
+    'a',
+  );
+  assert.ok('issues' in r);
+  assert.match(r.issues[0].message, /ExternalIdentityExchanger is not served/);
+  assert.match(r.issues[1].message, /"Nope" is not an exchanger type/);
+});
+
+test('a PrivilegedIdentityExchanger rule sends the cluster credential itself: no impersonation headers', () => {
+  const list = rules([
+    { name: 'ops', type: 'PrivilegedIdentityExchanger', source: { group: 'dev' } },
+    {
+      name: 'later',
+      type: 'StaticMappingIdentityExchanger',
+      source: { user: 'alice' },
+      target: { user: 'x' },
+    },
+  ]);
+  assert.equal(list[0].type, 'PrivilegedIdentityExchanger');
+  const id = exchangeIdentity(list, alice, 'b');
+  assert.equal(id, OWN_CREDENTIAL, 'the first matching rule wins');
+  assert.deepEqual(impersonationHeaders(id), []);
+  const bob = { ...alice, user: 'bob', groups: ['ops'] };
+  assert.equal(exchangeIdentity(list, bob, 'b'), bob, 'no rule matches bob');
+  assert.ok(impersonationHeaders(bob).length > 0, 'bob is impersonated as himself');
 });

@@ -72,3 +72,48 @@ test('each missing or wrong field is reported', () => {
   assert.ok('issues' in e);
   assert.match(e.issues[0].message, /only Const/);
 });
+
+test("the global exchange rules come after the Secret's own", () => {
+  const own = {
+    spec: {
+      clientIdentityExchanger: {
+        rules: [
+          {
+            name: 'own',
+            type: 'StaticMappingIdentityExchanger',
+            source: { user: 'a' },
+            target: { user: 'x' },
+          },
+        ],
+      },
+    },
+  };
+  const s = secret(TOKEN, { endpoint: 'https://10.0.0.1:6443', 'ca.crt': CA, token: 't' });
+  s.metadata.annotations = {
+    'cluster.core.oam.dev/cluster-gateway-proxy-configuration': JSON.stringify(own),
+  };
+  const global = [
+    {
+      name: 'global',
+      type: 'PrivilegedIdentityExchanger' as const,
+      source: {},
+      target: { user: '', groups: [], uid: '' },
+    },
+  ];
+  const r = clusterFromSecret(s, {}, global);
+  assert.ok('config' in r);
+  assert.deepEqual(
+    r.config.identityExchange?.map((x) => x.name),
+    ['own', 'global'],
+  );
+  const bare = clusterFromSecret(
+    secret(TOKEN, { endpoint: 'https://10.0.0.1:6443', 'ca.crt': CA, token: 't' }),
+    {},
+    global,
+  );
+  assert.ok('config' in bare);
+  assert.deepEqual(
+    bare.config.identityExchange?.map((x) => x.name),
+    ['global'],
+  );
+});
