@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { splitServiceAccountUsername } from '../auth/index.ts';
 import { GatewayError, reasonForStatus } from '../errors.ts';
 import { QueueError, type Permit } from '../policy/index.ts';
@@ -21,8 +22,9 @@ function retryAfter(waitMs: number): number {
 }
 
 /**
- * The govern stage: access lists, the rule's action, rate limit, in-flight limit (queued FIFO), and
- * the circuit breaker, in that order, so a request turned away by a limiter never uses a breaker
+ * The govern stage: access lists, the rule's action, rate limit (over it: 429, or with
+ * `queue.waitForRate` a wait for the token), in-flight limit (queued FIFO), and the circuit breaker,
+ * in that order, so a request turned away by a limiter never uses a breaker
  * probe. Resolves to the permit to release when the request ends; throws the `GatewayError` to answer.
  * Returns synchronously (no promise) unless the request has to queue.
  */
@@ -48,14 +50,43 @@ export function admit(
   }
   if (policy.exempt) return FREE;
   const l = policy.limiters;
-  const wait = l.rate.take(rateKey(l.perUser, identity));
-  if (wait > 0)
-    throw new GatewayError(
-      'KG_RATE_LIMITED',
-      'TooManyRequests',
-      `too many requests: kubegate rule "${policy.rule.name}" allows ${spec.limits?.qps} per second${l.perUser === 'none' ? '' : ' per user'}`,
-      { retryAfter: retryAfter(wait) },
-    );
+  if (l.rateWaitMs > 0) {
+    const wait = l.rate.reserve(rateKey(l.perUser, identity), l.rateWaitMs);
+    if (wait < 0) throw rateLimited(policy, -wait);
+    if (wait > 0) {
+      const queuedAt = performance.now();
+      return sleep(wait).then(() => {
+        queueWaited(cluster.name, policy.rule.name, queuedAt);
+        return acquireSlot(cluster, policy, info, longRunning, client);
+      });
+    }
+  } else {
+    const wait = l.rate.take(rateKey(l.perUser, identity));
+    if (wait > 0) throw rateLimited(policy, wait);
+  }
+  return acquireSlot(cluster, policy, info, longRunning, client);
+}
+
+function rateLimited(policy: RulePolicy, waitMs: number): GatewayError {
+  const l = policy.limiters;
+  return new GatewayError(
+    'KG_RATE_LIMITED',
+    'TooManyRequests',
+    `too many requests: kubegate rule "${policy.rule.name}" allows ${policy.rule.spec.limits?.qps} per second${l.perUser === 'none' ? '' : ' per user'}`,
+    { retryAfter: retryAfter(waitMs) },
+  );
+}
+
+/** The in-flight limit for the request's kind (queued FIFO), then the breaker. */
+function acquireSlot(
+  cluster: ClusterRuntime,
+  policy: RulePolicy,
+  info: RequestInfo,
+  longRunning: boolean,
+  client: ClientPresence | undefined,
+): Permit | Promise<Permit> {
+  const spec = policy.rule.spec;
+  const l = policy.limiters;
   const limiter = longRunning ? l.longRunning : isReadOnly(info) ? l.readOnly : l.mutating;
   const permit = limiter.tryAcquire();
   if (permit) return withBreaker(cluster, permit);

@@ -57,6 +57,11 @@ export function allocateSharedLimit(limits: Limits | undefined, kind: LimiterKin
 export class Limiters {
   readonly key: string;
   readonly rate: RateLimiter;
+  /**
+   * How long a request over the rate may wait for its token (`queue.waitForRate`); 0: refused at
+   * once. At most `queue.length` tokens ahead, so at most that many requests wait.
+   */
+  readonly rateWaitMs: number;
   /** What the rate limiter is keyed by, per request. */
   readonly perUser: 'none' | 'user' | 'serviceAccount';
   readonly readOnly: ConcurrencyLimiter;
@@ -70,6 +75,11 @@ export class Limiters {
     const burst = l.burst ?? Math.max(1, Math.ceil(l.qps ?? 1));
     this.perUser = l.perUser ? (l.perUser.key ?? 'user') : 'none';
     this.rate = l.qps === undefined ? UNLIMITED_RATE : rateLimiter(l, l.qps, burst, buffer('rate'));
+    const timeoutMs = (l.queue?.timeoutSeconds ?? DEFAULT_QUEUE_TIMEOUT_S) * 1000;
+    this.rateWaitMs =
+      l.qps === undefined || l.queue?.waitForRate !== true
+        ? 0
+        : Math.min(timeoutMs, (l.queue.length * 1000) / l.qps);
     const queue = (kind: LimiterKind, max: number | undefined): ConcurrencyLimiter =>
       max === undefined
         ? new UnlimitedConcurrency()

@@ -54,10 +54,21 @@ export function checkClusterSpec(spec: AnyClusterSpec, defaults: Defaults, path:
         path: join(path, `${field}.limits.perUser`),
         message: 'perUser applies qps per user: set qps',
       });
-    if (l.queue !== undefined && l.maxInflightReadOnly === undefined && l.maxInflightMutating === undefined)
+    if (l.queue?.waitForRate === true && l.qps === undefined)
+      issues.push({
+        path: join(path, `${field}.limits.queue.waitForRate`),
+        message: 'waits for a token of qps: set qps',
+      });
+    else if (
+      l.queue !== undefined &&
+      l.queue.waitForRate !== true &&
+      l.maxInflightReadOnly === undefined &&
+      l.maxInflightMutating === undefined
+    )
       issues.push({
         path: join(path, `${field}.limits.queue`),
-        message: 'a queue waits for an in-flight slot: set maxInflightReadOnly or maxInflightMutating',
+        message:
+          'a queue waits for an in-flight slot (or, with waitForRate, a token): set maxInflightReadOnly, maxInflightMutating or waitForRate',
       });
   }
   const auto = spec.circuitBreaker?.automatic;

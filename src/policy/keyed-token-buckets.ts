@@ -1,6 +1,6 @@
 import { monotonicNow, type Now } from './clock.ts';
 import { validateInteger } from './validate.ts';
-import { bucketShape, gcraWait, type RateLimiter, type RateLimitOptions } from './rate-limiter.ts';
+import { bucketShape, gcraWait, takeOf, type RateLimiter, type RateLimitOptions } from './rate-limiter.ts';
 
 /** Bucket shape plus how many keys to remember. */
 export interface KeyedRateLimitOptions extends RateLimitOptions {
@@ -36,6 +36,10 @@ export class KeyedTokenBuckets implements RateLimiter {
   }
 
   take(key: string): number {
+    return takeOf(this, key);
+  }
+
+  reserve(key: string, maxWaitMs: number): number {
     const now = this.#now();
     const tats = this.#tats;
     let tat = tats.get(key);
@@ -47,7 +51,11 @@ export class KeyedTokenBuckets implements RateLimiter {
       tats.delete(key);
     }
     const wait = gcraWait(tat, now, this.#intervalMs, this.#capacityMs);
-    tats.set(key, wait === 0 ? Math.max(tat, now) + this.#intervalMs : tat);
+    if (wait > maxWaitMs) {
+      tats.set(key, tat);
+      return -wait;
+    }
+    tats.set(key, Math.max(tat, now) + this.#intervalMs);
     return wait;
   }
 

@@ -1,10 +1,22 @@
 import { monotonicNow, type Now } from './clock.ts';
 import { validatePositive } from './validate.ts';
 
-/** Decides whether a request may go now. */
+/** Decides whether a request may go now, or after a short wait. */
 export interface RateLimiter {
   /** 0 when the request for `key` may go now (and is charged), else the whole milliseconds until it may. */
   take(key: string): number;
+  /**
+   * Like `take`, but a request whose token comes within `maxWaitMs` is charged now and told to wait
+   * (traffic shaping): returns the ms to wait (0: go now), or minus the ms until it may go when that
+   * is longer than `maxWaitMs` (not charged).
+   */
+  reserve(key: string, maxWaitMs: number): number;
+}
+
+/** `take` in terms of `reserve`. @internal */
+export function takeOf(limiter: RateLimiter, key: string): number {
+  const w = limiter.reserve(key, 0);
+  return w < 0 ? -w : 0;
 }
 
 /** A token bucket's shape: `qps` tokens a second (may be fractional), holding at most `burst`. */
@@ -49,10 +61,15 @@ export class TokenBucket implements RateLimiter {
     this.#now = opts.now ?? monotonicNow;
   }
 
-  take(_key: string): number {
+  take(key: string): number {
+    return takeOf(this, key);
+  }
+
+  reserve(_key: string, maxWaitMs: number): number {
     const now = this.#now();
     const wait = gcraWait(this.#tat, now, this.#intervalMs, this.#capacityMs);
-    if (wait === 0) this.#tat = Math.max(this.#tat, now) + this.#intervalMs;
+    if (wait > maxWaitMs) return -wait;
+    this.#tat = Math.max(this.#tat, now) + this.#intervalMs;
     return wait;
   }
 }
@@ -60,6 +77,10 @@ export class TokenBucket implements RateLimiter {
 /** Admits every request. */
 export class Unlimited implements RateLimiter {
   take(_key: string): number {
+    return 0;
+  }
+
+  reserve(_key: string, _maxWaitMs: number): number {
     return 0;
   }
 }

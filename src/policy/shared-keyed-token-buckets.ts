@@ -1,5 +1,5 @@
 import { sharedNow, type Now } from './clock.ts';
-import { bucketShape, gcraWait, type RateLimiter } from './rate-limiter.ts';
+import { bucketShape, gcraWait, takeOf, type RateLimiter } from './rate-limiter.ts';
 import type { KeyedRateLimitOptions } from './keyed-token-buckets.ts';
 import { bitsFloat, floatBits, validateSharedBuffer } from './shared-cells.ts';
 import { validateInteger } from './validate.ts';
@@ -10,7 +10,7 @@ const WAYS = 16;
 const SPREAD = 4;
 const HEADER_BYTES = 8;
 const ENTRY_BYTES = 24;
-const RETRY = -1;
+const RETRY = -Infinity; // never a wait: those are finite
 
 /** Bucket shape, how many keys to remember, and the shared memory holding them. */
 export interface SharedKeyedRateLimitOptions extends KeyedRateLimitOptions {
@@ -99,6 +99,10 @@ export class SharedKeyedTokenBuckets implements RateLimiter {
   }
 
   take(key: string): number {
+    return takeOf(this, key);
+  }
+
+  reserve(key: string, maxWaitMs: number): number {
     const now = this.#now();
     const h1 = hash32(key, this.#seed1);
     let hash = BigInt.asIntN(64, (BigInt(h1) << 32n) | BigInt(hash32(key, this.#seed2)));
@@ -114,7 +118,7 @@ export class SharedKeyedTokenBuckets implements RateLimiter {
         }
       if (at < 0) at = this.#insert(base, hash, now);
       if (at < 0) continue;
-      const wait = this.#takeAt(at, hash, now);
+      const wait = this.#takeAt(at, hash, now, maxWaitMs);
       if (wait !== RETRY) return wait;
     }
   }
@@ -151,7 +155,7 @@ export class SharedKeyedTokenBuckets implements RateLimiter {
     return victim;
   }
 
-  #takeAt(at: number, hash: bigint, now: number): number {
+  #takeAt(at: number, hash: bigint, now: number, maxWaitMs: number): number {
     const tats = this.#tats;
     this.#used[at] = now;
     for (;;) {
@@ -161,9 +165,9 @@ export class SharedKeyedTokenBuckets implements RateLimiter {
       if (Atomics.load(this.#hashes, at) !== hash) return RETRY;
       const tat = bitsFloat(bits);
       const wait = gcraWait(tat, now, this.#intervalMs, this.#capacityMs);
-      if (wait > 0) return wait;
+      if (wait > maxWaitMs) return -wait;
       const next = floatBits(Math.max(tat, now) + this.#intervalMs);
-      if (Atomics.compareExchange(tats, at, bits, next) === bits) return 0;
+      if (Atomics.compareExchange(tats, at, bits, next) === bits) return wait;
     }
   }
 }

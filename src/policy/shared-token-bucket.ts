@@ -1,5 +1,5 @@
 import { sharedNow, type Now } from './clock.ts';
-import { bucketShape, gcraWait, type RateLimiter, type RateLimitOptions } from './rate-limiter.ts';
+import { bucketShape, gcraWait, takeOf, type RateLimiter, type RateLimitOptions } from './rate-limiter.ts';
 import { bitsFloat, floatBits, validateSharedBuffer } from './shared-cells.ts';
 
 /** A token bucket's shape and the shared memory holding its state. */
@@ -30,16 +30,20 @@ export class SharedTokenBucket implements RateLimiter {
     this.#cells = new BigInt64Array(validateSharedBuffer(opts.buffer, 'buffer', SharedTokenBucket.BYTES));
   }
 
-  take(_key: string): number {
+  take(key: string): number {
+    return takeOf(this, key);
+  }
+
+  reserve(_key: string, maxWaitMs: number): number {
     const now = this.#now();
     const cells = this.#cells;
     for (;;) {
       const bits = Atomics.load(cells, 0);
       const tat = bitsFloat(bits);
       const wait = gcraWait(tat, now, this.#intervalMs, this.#capacityMs);
-      if (wait > 0) return wait;
+      if (wait > maxWaitMs) return -wait;
       const next = floatBits(Math.max(tat, now) + this.#intervalMs);
-      if (Atomics.compareExchange(cells, 0, bits, next) === bits) return 0;
+      if (Atomics.compareExchange(cells, 0, bits, next) === bits) return wait;
     }
   }
 }

@@ -50,6 +50,12 @@ export const Limits = Type.Object(
               description: 'how long a request may wait before it is rejected (default 5)',
             }),
           ),
+          waitForRate: Type.Optional(
+            Type.Boolean({
+              description:
+                'requests over qps wait for their token (traffic shaping, like nginx limit_req with a burst queue) instead of getting 429 at once: at most length of them, each at most timeoutSeconds (default false)',
+            }),
+          ),
         },
         { additionalProperties: false, description: 'bounded FIFO queue in front of the in-flight limits' },
       ),

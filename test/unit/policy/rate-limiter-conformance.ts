@@ -42,9 +42,37 @@ export function runRateLimiterSuite(
     test(`${name}: admits any number of requests at the same instant`, () => {
       const l = newLimiter({ qps: 1, burst: 1, now: new FakeClock().now });
       for (let i = 0; i < 10_000; i++) assert.equal(l.take('k'), 0);
+      for (let i = 0; i < 100; i++) assert.equal(l.reserve('k', 0), 0);
     });
     return;
   }
+
+  test(`${name}: reserve charges a request whose token comes within maxWaitMs and says how long to wait`, () => {
+    const clock = new FakeClock();
+    const l = newLimiter({ qps: 10, burst: 1, now: clock.now });
+    assert.equal(l.reserve('k', 250), 0, 'the bucket is full');
+    assert.equal(l.reserve('k', 250), 100);
+    assert.equal(l.reserve('k', 250), 200);
+    assert.equal(l.reserve('k', 250), -300, 'beyond maxWaitMs: refused with the wait, not charged');
+    assert.equal(l.reserve('k', 250), -300, 'the refusal cost nothing');
+    assert.equal(l.take('k'), 300, 'take sees the reservations');
+    clock.advance(100);
+    assert.equal(l.reserve('k', 250), 200);
+  });
+
+  test(`${name}: reserved requests go at qps: 50 reserved at once span 49 intervals`, () => {
+    const clock = new FakeClock();
+    const l = newLimiter({ qps: 20, burst: 1, now: clock.now });
+    const waits = Array.from({ length: 60 }, () => l.reserve('k', 49 * 50));
+    assert.deepEqual(
+      waits.slice(0, 50),
+      Array.from({ length: 50 }, (_, i) => i * 50),
+    );
+    assert.ok(
+      waits.slice(50).every((w) => w < 0),
+      'the rest are refused',
+    );
+  });
 
   test(`${name}: qps 5 burst 5 over 10 s admits the burst plus 5 a second (55 ± 1)`, () => {
     const clock = new FakeClock();
