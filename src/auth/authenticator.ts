@@ -86,6 +86,14 @@ export class Authenticator {
     return t?.stats ? t.stats() : null;
   }
 
+  /**
+   * Whether the request comes through a front proxy (an aggregating apiserver): its client
+   * certificate was issued by the configured front-proxy CA.
+   */
+  isFrontProxied(input: AuthenticationInput): boolean {
+    return input.certificate != null && this.#frontProxy?.isFrontProxyCertificate(input.certificate) === true;
+  }
+
   /** The identity to act as upstream; throws GatewayError 401/400/403 (or KG_AUTH_BACKEND). */
   async authenticate(input: AuthenticationInput): Promise<Identity> {
     const identity = await this.#authenticate(input);

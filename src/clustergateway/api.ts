@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
 import type { ClientExchange } from '../proxy/exchange.ts';
 import { sendStatus } from '../proxy/status.ts';
-import { API_GROUP, API_RESOURCE_LIST, clusterGatewayObject, listObject } from './objects.ts';
+import { API_GROUP, API_GROUP_LIST, API_RESOURCE_LIST, clusterGatewayObject, listObject } from './objects.ts';
 import { GROUP, RESOURCE, VERSION } from './path.ts';
 
 const WATCH_POLL_MS = 200;
@@ -100,4 +100,47 @@ function watch(current: () => Map<string, string>, x: ClientExchange, record: Ac
   tick();
   const timer = setInterval(tick, WATCH_POLL_MS);
   x.onClose(() => clearInterval(timer));
+}
+
+const HEALTH = new Set(['/healthz', '/readyz', '/livez']);
+
+/**
+ * What kubegate answers an aggregating apiserver (a front proxy) outside `/apis/cluster.core.oam.dev`:
+ * `/apis` as a legacy APIGroupList of the one group, and 406 to the aggregated-discovery media type,
+ * which makes the aggregator fall back to the group's APIResourceList; 404 to `/openapi/v2` and
+ * `/openapi/v3`, which it takes as "no spec" (not as unavailable); 200 to health probes; 404
+ * otherwise. Nothing goes to the listener's own cluster on the front proxy's behalf.
+ */
+export function serveFrontProxyDiscovery(x: ClientExchange, record: AccessRecord): void {
+  const path = record.info.path;
+  const method = record.method;
+  const answer = (status: number, type: string, text: string) => {
+    record.status = status;
+    x.respond(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) }, false);
+    x.end(method === 'HEAD' ? '' : text);
+  };
+  if ((method === 'GET' || method === 'HEAD') && HEALTH.has(path)) return answer(200, 'text/plain', 'ok');
+  if ((method === 'GET' || method === 'HEAD') && (path === '/apis' || path === '/apis/')) {
+    // The aggregator lists application/json after the aggregated type as a fallback, but would
+    // parse a plain answer as an APIGroupDiscoveryList: a 406 is what makes it use legacy discovery.
+    if (String(x.headers.accept ?? '').includes('as=APIGroupDiscoveryList')) {
+      record.status = 406;
+      record.code = 'KG_NOT_ACCEPTABLE';
+      return sendStatus(
+        x,
+        new GatewayError('KG_NOT_ACCEPTABLE', 'NotAcceptable', 'kubegate serves legacy discovery only'),
+      );
+    }
+    return answer(200, 'application/json', JSON.stringify(API_GROUP_LIST));
+  }
+  record.status = 404;
+  record.code = 'KG_NOT_FOUND';
+  sendStatus(
+    x,
+    new GatewayError(
+      'KG_NOT_FOUND',
+      'NotFound',
+      `kubegate serves only /apis/${GROUP}/${VERSION} to a front proxy, not ${path}`,
+    ),
+  );
 }
