@@ -323,6 +323,8 @@ after(async () => {
   if (errors.length > 0) throw new Error(errors.join('; '));
 });
 
+const userOf = (l: Record<string, unknown>) => (l.user as { username?: string } | undefined)?.username;
+
 /** PEM client credentials: the hub admin, a dev user, or A's front-proxy client (the aggregator's). */
 function credentials(who: 'admin' | 'front-proxy-client' | string): { cert: Buffer; key: Buffer } {
   const base =
@@ -372,6 +374,15 @@ test('through the hub: discovery has the group, kubectl get clustergateways list
   assert.ok(
     !seen.some((l) => (l.user as { username?: string } | undefined)?.username === 'front-proxy-client'),
   );
+  // What the aggregator asked for itself: availability checks and legacy discovery of the group
+  // version (after a 406 to aggregated discovery at /apis), and OpenAPI, which kubegate does not serve.
+  const agg = gw.logs().filter((l) => l.kind === 'access' && l.cluster === 'e2e');
+  const answered = (uri: string, status: number) =>
+    agg.some((l) => l.uri === uri && l.status === status && String(userOf(l)).includes('aggregator'));
+  assert.ok(answered(`/apis/${GROUP}/v1alpha1`, 200));
+  assert.ok(answered('/apis', 406));
+  assert.ok(answered('/openapi/v2', 404));
+  assert.equal((await available())?.status, 'True');
 });
 
 test('through the hub: kubectl get clustergateways -w sees a cluster appear and disappear', async () => {
@@ -402,7 +413,9 @@ test('through the hub: kubectl get clustergateways -w sees a cluster appear and 
     await kubectl(ADMIN, ['-n', NS, 'delete', 'secret', `${B}-w`]);
     await until(`DELETED ${B}-w`, has(new RegExp(`^DELETED ${B}-w$`, 'm')));
   } catch (e) {
-    throw new Error(`${(e as Error).message}; kubectl printed ${JSON.stringify(out)}, stderr ${err}`);
+    throw new Error(`${(e as Error).message}; kubectl printed ${JSON.stringify(out)}, stderr ${err}`, {
+      cause: e,
+    });
   } finally {
     w.kill('SIGTERM');
   }
@@ -434,7 +447,9 @@ test('through the hub’s APIService: get ns, apply and get -w reach B as the hu
     await kubectlB(['-n', NSB, 'patch', 'cm', 'via-hub', '--type=merge', '-p', '{"data":{"a":"2"}}']);
     await until(`MODIFIED 2`, async () => (/MODIFIED 2\n/.test(out) ? true : undefined));
   } catch (e) {
-    throw new Error(`${(e as Error).message}; kubectl printed ${JSON.stringify(out)}, stderr ${err}`);
+    throw new Error(`${(e as Error).message}; kubectl printed ${JSON.stringify(out)}, stderr ${err}`, {
+      cause: e,
+    });
   } finally {
     w.kill('SIGTERM');
   }
