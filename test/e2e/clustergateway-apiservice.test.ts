@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
@@ -7,7 +7,9 @@ import { connect, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { WebSocket } from 'ws';
 import { stringify } from 'yaml';
 import { freePort } from '../../src/dev/ports.ts';
 import { createCA, issueCert } from '../../src/dev/pki.ts';
@@ -39,6 +41,8 @@ let hostIP = '';
 let aggPort = 0;
 let gw: OwnGateway;
 let work = '';
+let echo: ChildProcess | null = null;
+const ECHO = fileURLToPath(new URL('./fixtures/websocket-echo-server.ts', import.meta.url));
 
 const hub = () => devState().apiservers[0];
 
@@ -317,6 +321,11 @@ after(async () => {
     kubectlB(['delete', 'clusterrolebinding', `${NSB}-hub`, '--ignore-not-found']),
   );
   if (gw) await step('stop kubegate', () => gw.stop());
+  if (echo && echo.exitCode === null && echo.signalCode === null) {
+    const exited = new Promise((r) => echo!.once('exit', r));
+    echo.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000).then(() => echo!.kill('SIGKILL'))]);
+  }
   await step('delete veth', () => ip('link', 'del', VETH));
   const left = (await run('ip', ['-o', 'link', 'show'])).stdout;
   assert.ok(!left.includes(VETH), `veth ${VETH} left behind`);
@@ -568,4 +577,81 @@ test('X-Remote-* headers are believed only from the front-proxy CA’s certifica
     hubEntries.length > 0 && hubEntries.every((l) => l.upstream === null),
     JSON.stringify(hubEntries),
   );
+});
+
+test('through the hub’s APIService: a WebSocket upgrade to a service proxy on B round-trips messages (101 end to end)', async () => {
+  // The echo server listens on the veth address (B's service proxy refuses loopback); a Pod of
+  // B with that podIP vouches for the Endpoints address, as kube-apiserver's service proxy requires.
+  echo = spawn(process.execPath, [ECHO, hostIP, '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let echoOut = '';
+  echo.stdout!.on('data', (c: Buffer) => (echoOut += c.toString()));
+  const port = await until('the echo server', async () => /listening \S+:(\d+)/.exec(echoOut)?.[1], 15_000);
+  const manifests = join(work, 'echo.json');
+  writeFileSync(
+    manifests,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'echo', namespace: NSB }, spec: { containers: [{ name: 'echo', image: 'unused' }] } },
+        { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo', namespace: NSB }, spec: { ports: [{ name: 'ws', port: 80, targetPort: Number(port), protocol: 'TCP' }] } },
+        {
+          apiVersion: 'v1',
+          kind: 'Endpoints',
+          metadata: { name: 'echo', namespace: NSB },
+          subsets: [{ addresses: [{ ip: hostIP, targetRef: { kind: 'Pod', name: 'echo', namespace: NSB } }], ports: [{ name: 'ws', port: Number(port), protocol: 'TCP' }] }],
+        },
+      ],
+    }),
+  ); // prettier-ignore
+  await kubectlB(['apply', '-f', manifests]);
+  await kubectlB([
+    '-n', NSB, 'patch', 'pod', 'echo', '--subresource=status', '--type=merge',
+    '-p', JSON.stringify({ status: { podIP: hostIP, podIPs: [{ ip: hostIP }] } }),
+  ]); // prettier-ignore
+  const inner = `/api/v1/namespaces/${NSB}/services/http:echo:ws/proxy/`;
+  const ws = new WebSocket(`${hub().replace(/^https:/, 'wss:')}${CG}/${B}/proxy${inner}`, {
+    ca: readFileSync(join(devDir(), 'pki', 'ca.crt')),
+    ...credentials('admin'),
+    handshakeTimeout: 10_000,
+    perMessageDeflate: false,
+  });
+  const sent = [Buffer.from('through the hub, kubegate and B', 'utf8'), randomBytes(64 * 1024)];
+  const received: Buffer[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no echo within 20 s (${received.length})`)), 20_000);
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => reject(new Error(`upgrade refused: ${res.statusCode} ${body}`)));
+      });
+      ws.once('error', reject);
+      ws.once('open', () => {
+        ws.send(sent[0], { binary: false });
+        ws.send(sent[1], { binary: true });
+      });
+      ws.on('message', (data: Buffer) => {
+        received.push(data);
+        if (received.length === sent.length) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+  } finally {
+    ws.terminate();
+  }
+  assert.ok(received[0].equals(sent[0]) && received[1].equals(sent[1]), 'echoed byte for byte');
+  // B's apiserver dialled the echo server, and B saw the hub admin, impersonated by kubegate.
+  assert.match(echoOut, /^connection \S+ \/\n/m, echoOut);
+  const ev = await until('the upgrade in B’s audit log', async () =>
+    auditB().find((e) => e.requestURI === inner && e.objectRef?.subresource === 'proxy'),
+  );
+  assert.equal(ev.impersonatedUser?.username, 'kubegate-admin');
+  assert.equal(ev.user.username, `system:serviceaccount:${NSB}:hub`);
+  const line = await until('kubegate’s access line of the tunnel', async () =>
+    gw.logs().find((l) => l.kind === 'access' && l.uri === inner && l.status === 101),
+  );
+  assert.equal(userOf(line), 'kubegate-admin');
 });
