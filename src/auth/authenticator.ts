@@ -87,11 +87,12 @@ export class Authenticator {
   }
 
   /**
-   * Whether the request comes through a front proxy (an aggregating apiserver): its client
-   * certificate was issued by the configured front-proxy CA.
+   * Whether a connection's verified client certificate is a front proxy's (an aggregating
+   * apiserver's): issued by the configured front-proxy CA. Cheap: false without `frontProxy`,
+   * else one signature check per certificate object.
    */
-  isFrontProxied(input: AuthenticationInput): boolean {
-    return input.certificate != null && this.#frontProxy?.isFrontProxyCertificate(input.certificate) === true;
+  isFrontProxied(certificate: PeerCertificate | null | undefined): boolean {
+    return certificate != null && this.#frontProxy?.isFrontProxyCertificate(certificate) === true;
   }
 
   /** The identity to act as upstream; throws GatewayError 401/400/403 (or KG_AUTH_BACKEND). */

@@ -134,7 +134,7 @@ export class ProxiedRequest implements ClientPresence {
 
   #frontProxied(): boolean {
     const c = this.#gw.cluster(this.#clusterName);
-    return c !== undefined && c.authenticator.isFrontProxied(this.#input());
+    return c !== undefined && c.authenticator.isFrontProxied(this.#x.connection.certificate);
   }
 
   #input(): AuthenticationInput {

@@ -64,7 +64,10 @@ export async function tunnelUpgrade(
       req.rawHeaders,
     );
     // A front proxy (an aggregating apiserver) reaches only the ClusterGateway proxy path.
-    if (record.cluster === clusterName && gw.cluster(clusterName)?.authenticator.isFrontProxied(input))
+    if (
+      record.cluster === clusterName &&
+      gw.cluster(clusterName)?.authenticator.isFrontProxied(input.certificate)
+    )
       throw new GatewayError(
         'KG_NOT_FOUND',
         'NotFound',
