@@ -18,10 +18,14 @@ export interface FrontProxyOptions {
   extraHeaderPrefixes?: readonly string[];
 }
 
-/** kube-apiserver's defaults when the flags are not set (kubeadm sets the same). */
+/**
+ * The header names kubeadm configures. No uid header by default, as in kube-apiserver: an
+ * aggregator older than the uid support (Kubernetes 1.32) does not remove a client's own
+ * `X-Remote-Uid` before proxying, so believing it must be asked for (`uidHeaders`).
+ */
 export const FRONT_PROXY_DEFAULTS = Object.freeze({
   usernameHeaders: Object.freeze(['X-Remote-User']),
-  uidHeaders: Object.freeze(['X-Remote-Uid']),
+  uidHeaders: Object.freeze([] as string[]),
   groupHeaders: Object.freeze(['X-Remote-Group']),
   extraHeaderPrefixes: Object.freeze(['X-Remote-Extra-']),
 });
@@ -59,16 +63,11 @@ export class FrontProxyAuthenticator {
     this.#cas = pems.map((p) => new X509Certificate(p));
     this.#allowed = new Set(opts.allowedNames ?? []);
     const lower = (l: readonly string[] | undefined, d: readonly string[]) =>
-      (l && l.length > 0 ? l : d).map((h) => h.toLowerCase());
+      (l ?? d).map((h) => h.toLowerCase());
     this.#users = lower(opts.usernameHeaders, FRONT_PROXY_DEFAULTS.usernameHeaders);
     this.#uids = lower(opts.uidHeaders, FRONT_PROXY_DEFAULTS.uidHeaders);
     this.#groups = lower(opts.groupHeaders, FRONT_PROXY_DEFAULTS.groupHeaders);
     this.#prefixes = lower(opts.extraHeaderPrefixes, FRONT_PROXY_DEFAULTS.extraHeaderPrefixes);
-  }
-
-  /** Every header name this authenticator reads (lowercase), for the forwarder to strip. */
-  get headerNames(): { exact: readonly string[]; prefixes: readonly string[] } {
-    return { exact: [...this.#users, ...this.#uids, ...this.#groups], prefixes: this.#prefixes };
   }
 
   /** Whether a verified client certificate was issued by a front-proxy CA (checked by signature). */

@@ -245,7 +245,12 @@ const FrontProxy = Type.Object(
       TextList('CNs the front-proxy certificate may have; empty = any (--requestheader-allowed-names)'),
     ),
     usernameHeaders: headerList('headers naming the user', 'X-Remote-User'),
-    uidHeaders: headerList('headers naming the uid', 'X-Remote-Uid'),
+    uidHeaders: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), {
+        description:
+          "headers naming the uid (default none, as kube-apiserver; [X-Remote-Uid] when the hub's aggregator sends it, Kubernetes 1.32+)",
+      }),
+    ),
     groupHeaders: headerList('headers naming groups, one per line', 'X-Remote-Group'),
     extraHeaderPrefixes: headerList('prefixes of extra headers', 'X-Remote-Extra-'),
   },

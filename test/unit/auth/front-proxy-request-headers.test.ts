@@ -41,7 +41,11 @@ const headers = (...lines: string[]) => lines;
 const is401 = (err: unknown) => err instanceof GatewayError && err.status === 401;
 
 test('the identity comes from X-Remote-* lines, one group per line, extra keys lowercased then unescaped', () => {
-  const a = new FrontProxyAuthenticator({ ca: frontProxyCA, allowedNames: ['front-proxy-client'] });
+  const a = new FrontProxyAuthenticator({
+    ca: frontProxyCA,
+    allowedNames: ['front-proxy-client'],
+    uidHeaders: ['X-Remote-Uid'],
+  });
   assert.ok(a.isFrontProxyCertificate(proxy));
   const id = a.authenticate(
     proxy,
@@ -69,6 +73,11 @@ test('system:authenticated is added when the proxy did not send it; the first us
   assert.equal(id?.user, 'bob');
   assert.deepEqual(id?.groups, ['system:authenticated']);
   assert.equal(a.authenticate(proxy, headers('X-Remote-User', '', 'X-Remote-User', 'eve')), null);
+});
+
+test('no uid header is believed unless configured (kube-apiserver’s default)', () => {
+  const a = new FrontProxyAuthenticator({ ca: frontProxyCA });
+  assert.equal(a.authenticate(proxy, headers('X-Remote-User', 'bob', 'X-Remote-Uid', 'u-9'))?.uid, '');
 });
 
 test('configured header names are read instead of the defaults', () => {
