@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ClusterRuntime } from '../cluster/runtime.ts';
 import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
@@ -66,25 +67,53 @@ export function serveClusterGatewayAPI(
         .filter((c) => only === '' || c.name === only)
         .map((c) => [c.name, JSON.stringify(clusterGatewayObject(c))]),
     );
-  if (info.verb === 'list')
+  if (info.verb === 'list') {
+    const set = current();
     return send(
       200,
       listObject(
-        [...current().values()].map((s) => JSON.parse(s) as object),
-        '1',
+        [...set.values()].map((s) => JSON.parse(s) as object),
+        remember(set),
       ),
     );
-  watch(current, x, record);
+  }
+  const q = record.uri.indexOf('?');
+  const rv = q < 0 ? null : new URLSearchParams(record.uri.slice(q + 1)).get('resourceVersion');
+  watch(current, rv === null ? undefined : recent.get(rv), x, record);
 }
 
 /**
- * A watch over the live cluster set: ADDED for what exists, then ADDED, MODIFIED (health) and
- * DELETED as it changes. cluster-gateway has no watch; the set is small, so a poll of it is cheap.
+ * The cluster sets lists answered lately, by the resourceVersion they were given (a digest of the
+ * set), so that a watch from that version (list-then-watch: `kubectl get -w`, informers) sends
+ * only what changed since, DELETED included, instead of everything again.
  */
-function watch(current: () => Map<string, string>, x: ClientExchange, record: AccessRecord): void {
+const recent = new Map<string, Map<string, string>>();
+const RECENT = 64;
+
+function remember(set: Map<string, string>): string {
+  const h = createHash('sha256');
+  for (const name of [...set.keys()].sort()) h.update(name).update('\0').update(set.get(name)!).update('\0');
+  const rv = h.digest('hex').slice(0, 16);
+  recent.delete(rv);
+  recent.set(rv, set);
+  if (recent.size > RECENT) recent.delete(recent.keys().next().value!);
+  return rv;
+}
+
+/**
+ * A watch over the live cluster set: ADDED for what exists (or the changes since `from`, the set a
+ * list gave the watch's resourceVersion), then ADDED, MODIFIED (health) and DELETED as it changes.
+ * cluster-gateway has no watch; the set is small, so a poll of it is cheap.
+ */
+function watch(
+  current: () => Map<string, string>,
+  from: Map<string, string> | undefined,
+  x: ClientExchange,
+  record: AccessRecord,
+): void {
   record.status = 200;
   x.respond(200, { ...JSON_HEADERS, 'transfer-encoding': undefined }, true);
-  let seen = new Map<string, string>();
+  let seen = new Map<string, string>(from);
   const tick = () => {
     const now = current();
     let out = '';
