@@ -11,6 +11,7 @@ export type StatusReason =
   | 'BadGateway'
   | 'Conflict'
   | 'MethodNotAllowed'
+  | 'NotAcceptable'
   | 'RequestEntityTooLarge';
 
 /** Stable codes of every condition the gateway reports on its own; never reuse a retired code. */
@@ -35,7 +36,8 @@ export type GatewayErrorCode =
   | 'KG_REQUEST_TOO_LARGE'
   | 'KG_USER_LONG_RUNNING_LIMIT'
   | 'KG_NOT_FOUND'
-  | 'KG_METHOD_NOT_ALLOWED';
+  | 'KG_METHOD_NOT_ALLOWED'
+  | 'KG_NOT_ACCEPTABLE';
 
 const REASON_STATUS: Record<StatusReason, number> = {
   BadRequest: 400,
@@ -49,6 +51,7 @@ const REASON_STATUS: Record<StatusReason, number> = {
   Timeout: 504,
   Conflict: 409,
   MethodNotAllowed: 405,
+  NotAcceptable: 406,
   RequestEntityTooLarge: 413,
 };
 

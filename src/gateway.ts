@@ -280,8 +280,12 @@ export class RunningGateway implements Gateway {
     const cert = readFileSync(l.certFile, 'utf8');
     const key = readFileSync(l.keyFile, 'utf8');
     const ca = l.clientCAFile === undefined ? undefined : readFileSync(l.clientCAFile, 'utf8');
-    const clientCA = ca ?? this.#all().find((c) => c.name === l.cluster)?.material.clientCA;
-    return { cert, key, clientCA };
+    const material = this.#all().find((c) => c.name === l.cluster)?.material;
+    const clientCA = ca ?? material?.clientCA;
+    // The handshake verifies front-proxy certificates too (and names their CA in its certificate
+    // request); FrontProxyAuthenticator then tells the two kinds apart by signature.
+    const fp = material?.frontProxyCA;
+    return { cert, key, clientCA: fp === undefined ? clientCA : `${clientCA ?? ''}\n${fp}` };
   }
 
   async #open(l: ListenerConfig): Promise<OpenListener> {

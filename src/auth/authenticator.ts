@@ -3,6 +3,7 @@ import { GatewayError } from '../errors.ts';
 import type { Identity } from '../request/types.ts';
 import type { AccessReviewer } from './access-review.ts';
 import { parseBearer } from './bearer.ts';
+import type { FrontProxyAuthenticator, RawHeaders } from './front-proxy.ts';
 import { authorizeImpersonation, readImpersonation } from './impersonation.ts';
 import type { HeaderMap } from './impersonation.ts';
 import { ALL_UNAUTHENTICATED, ANONYMOUS_USER, freezeIdentity, withAuthenticatedGroup } from './user.ts';
@@ -24,6 +25,8 @@ export interface AuthenticatorOptions {
   accessReviewer?: AccessReviewer;
   /** Let requests without any credential in as `system:anonymous` (default false). */
   anonymous?: boolean;
+  /** Trust X-Remote-* headers from front-proxy client certificates (the aggregated-API mode). */
+  frontProxy?: FrontProxyAuthenticator;
 }
 
 /** What a request presents. */
@@ -36,6 +39,8 @@ export interface AuthenticationInput {
   certificateError?: unknown;
   /** Request headers for Impersonate-*, lowercase names; use `distinctHeaders(req.rawHeaders)` to keep repeated lines. */
   headers?: HeaderMap;
+  /** All request header lines (`req.rawHeaders`): read only for a front-proxy certificate. */
+  rawHeaders?: RawHeaders;
   /** Receives warnings kube-apiserver would send in a `Warning` header. */
   warn?: (message: string) => void;
   /** The client connection (any object that lives as long as it), for per-connection memos. */
@@ -54,8 +59,8 @@ function isRejection(err: unknown): boolean {
 }
 
 /**
- * Authenticates a request the way kube-apiserver's authentication filter does: client
- * certificate, then bearer token (local service-account JWT, then TokenReview), then anonymous —
+ * Authenticates a request the way kube-apiserver's authentication filter does: front proxy
+ * (X-Remote-* headers, only with a front-proxy CA's client certificate), client certificate, then bearer token (local service-account JWT, then TokenReview), then anonymous —
  * which applies only when no credential failed, so a bad token is a 401 even with anonymous on.
  * Then applies client impersonation when Impersonate-* headers are present.
  */
@@ -64,8 +69,10 @@ export class Authenticator {
   readonly #tokens: TokenAuthenticator[];
   readonly #access: AccessReviewer | undefined;
   readonly #tokenReview: TokenAuthenticator | undefined;
+  readonly #frontProxy: FrontProxyAuthenticator | undefined;
 
   constructor(opts: AuthenticatorOptions = {}) {
+    this.#frontProxy = opts.frontProxy;
     this.#tokenReview = opts.tokenReview;
     this.anonymous = opts.anonymous ?? false;
     this.#tokens = [opts.serviceAccountJWT, opts.tokenReview].filter((t) => t !== undefined);
@@ -77,6 +84,15 @@ export class Authenticator {
     const t = this.#tokenReview as
       (TokenAuthenticator & { stats?(): { hits: number; misses: number } }) | undefined;
     return t?.stats ? t.stats() : null;
+  }
+
+  /**
+   * Whether a connection's verified client certificate is a front proxy's (an aggregating
+   * apiserver's): issued by the configured front-proxy CA. Cheap: false without `frontProxy`,
+   * else one signature check per certificate object.
+   */
+  isFrontProxied(certificate: PeerCertificate | null | undefined): boolean {
+    return certificate != null && this.#frontProxy?.isFrontProxyCertificate(certificate) === true;
   }
 
   /** The identity to act as upstream; throws GatewayError 401/400/403 (or KG_AUTH_BACKEND). */
@@ -97,7 +113,19 @@ export class Authenticator {
   async #authenticate(input: AuthenticationInput): Promise<Identity> {
     const failures: unknown[] = [];
     if (input.certificateError) failures.push(input.certificateError);
-    if (input.certificate) {
+    const fp = this.#frontProxy;
+    if (input.certificate && fp?.isFrontProxyCertificate(input.certificate)) {
+      // A front proxy's certificate vouches for the headers only, never for its own CN (as in
+      // kube-apiserver, whose x509 authenticator does not trust the requestheader CA).
+      try {
+        const identity = fp.authenticate(input.certificate, input.rawHeaders ?? []);
+        if (identity !== null) return identity;
+        failures.push(new Error('front-proxy certificate without a username header'));
+      } catch (err) {
+        if (!isRejection(err)) throw err;
+        failures.push(err);
+      }
+    } else if (input.certificate) {
       try {
         const identity = identityFromCertificate(input.certificate);
         if (identity !== null) return identity;

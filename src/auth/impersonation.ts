@@ -30,8 +30,8 @@ function lines(v: string | readonly string[] | undefined): string[] {
   return (typeof v === 'string' ? [v] : [...v]).map(fromHeaderValue);
 }
 
-// url.PathUnescape; kube-apiserver keeps a key that does not unescape as it is.
-function unescapeExtraKey(key: string): string {
+/** url.PathUnescape; kube-apiserver keeps a key that does not unescape as it is. */
+export function unescapeExtraKey(key: string): string {
   if (!key.includes('%')) return key;
   const bytes: number[] = [];
   const raw = Buffer.from(key, 'utf8');

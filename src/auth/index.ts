@@ -4,6 +4,8 @@ export { kubeAccessReviewer } from './access-review.ts';
 export type { AccessAttributes, AccessDecision, AccessReviewer } from './access-review.ts';
 export { parseBearer } from './bearer.ts';
 export type { BearerCredential } from './bearer.ts';
+export { FRONT_PROXY_DEFAULTS, FrontProxyAuthenticator } from './front-proxy.ts';
+export type { FrontProxyOptions, RawHeaders } from './front-proxy.ts';
 export { distinctHeaders } from './go-text.ts';
 export { authorizeImpersonation, readImpersonation } from './impersonation.ts';
 export type { HeaderMap, ImpersonationRequest } from './impersonation.ts';

@@ -220,6 +220,9 @@ function devConfiguration(
         credentials: { certFile: cp.pki.gatewayUpstream.cert, keyFile: cp.pki.gatewayUpstream.key },
         balancer: 'round-robin',
         healthCheck: { intervalSeconds: 1, timeoutSeconds: 1, rise: 1, fall: 2 },
+        // The dev apiservers' aggregator (front-proxy-client) may assert identities, as for an
+        // APIService of the ClusterGateway API (docs/clustergateway.md).
+        frontProxy: { clientCAFile: cp.pki.frontProxyCA.cert, allowedNames: ['front-proxy-client'] },
         rules: [],
       },
     ],

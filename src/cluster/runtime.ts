@@ -2,6 +2,7 @@ import type { JWK } from 'jose';
 import type { Logger } from 'pino';
 import {
   Authenticator,
+  FrontProxyAuthenticator,
   kubeAccessReviewer,
   kubeTokenReviewer,
   ServiceAccountJWTAuthenticator,
@@ -79,7 +80,13 @@ export class ClusterRuntime {
       previous?.upstream,
     );
 
-    this.#authKey = JSON.stringify([config.authentication, m.token ?? '', m.cert ?? '', m.ca]);
+    this.#authKey = JSON.stringify([
+      config.authentication,
+      m.token ?? '',
+      m.cert ?? '',
+      m.ca,
+      m.frontProxyCA ?? '',
+    ]);
     this.authenticator =
       previous && previous.#authKey === this.#authKey
         ? previous.authenticator
@@ -155,6 +162,10 @@ function buildAuthenticator(
       : undefined,
     accessReviewer: kubeAccessReviewer(reviews),
     anonymous: a.anonymous,
+    frontProxy:
+      a.frontProxy && config.material.frontProxyCA !== undefined
+        ? new FrontProxyAuthenticator({ ca: config.material.frontProxyCA, ...a.frontProxy })
+        : undefined,
   });
 }
 

@@ -40,6 +40,8 @@ export const API_GROUP = {
   preferredVersion: { groupVersion: API_VERSION, version: VERSION },
 };
 
+export const API_GROUP_LIST = { kind: 'APIGroupList', apiVersion: 'v1', groups: [API_GROUP] };
+
 export const API_RESOURCE_LIST = {
   kind: 'APIResourceList',
   apiVersion: 'v1',

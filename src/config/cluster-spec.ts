@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { FRONT_PROXY_DEFAULTS, isFrontProxyHeader } from '../auth/index.ts';
 import { checkRules } from '../routing/index.ts';
 import { DEFAULT_HEALTH_CHECK } from '../upstream/health-check.ts';
 import { join, type ConfigIssue } from './issues.ts';
@@ -71,6 +72,7 @@ export function checkClusterSpec(spec: AnyClusterSpec, defaults: Defaults, path:
           'a queue waits for an in-flight slot (or, with waitForRate, a token): set maxInflightReadOnly, maxInflightMutating or waitForRate',
       });
   }
+  checkFrontProxyHeaders((spec as { frontProxy?: FileCluster['frontProxy'] }).frontProxy, path, issues);
   const auto = spec.circuitBreaker?.automatic;
   if (auto?.slowRatio !== undefined && auto.slowCallSeconds === undefined)
     issues.push({ path: join(path, 'circuitBreaker.automatic.slowRatio'), message: 'needs slowCallSeconds' });
@@ -83,6 +85,27 @@ export function checkClusterSpec(spec: AnyClusterSpec, defaults: Defaults, path:
         });
     });
   return issues;
+}
+
+// The forwarder strips X-Remote-User/-Uid/-Group/-Extra-* from every client request; a header
+// name outside that set would be forwarded as the client sent it, so it is refused here.
+function checkFrontProxyHeaders(fp: FileCluster['frontProxy'], path: string, issues: ConfigIssue[]): void {
+  if (!fp) return;
+  for (const field of ['usernameHeaders', 'uidHeaders', 'groupHeaders'] as const)
+    fp[field]?.forEach((h, i) => {
+      if (!isFrontProxyHeader(h))
+        issues.push({
+          path: join(path, `frontProxy.${field}[${i}]`),
+          message: `"${h}" is not one of X-Remote-User, X-Remote-Uid, X-Remote-Group, X-Remote-Extra-*: the headers kubegate strips from forwarded requests`,
+        });
+    });
+  fp.extraHeaderPrefixes?.forEach((h, i) => {
+    if (!h.toLowerCase().startsWith('x-remote-extra-'))
+      issues.push({
+        path: join(path, `frontProxy.extraHeaderPrefixes[${i}]`),
+        message: `"${h}" must start with X-Remote-Extra- (the prefix kubegate strips from forwarded requests)`,
+      });
+  });
 }
 
 function checkSubset(
@@ -125,6 +148,7 @@ export function resolveCluster(
   const sa = auth.serviceAccountJWT;
   const cb = pick('circuitBreaker') ?? {};
   const a = cb.automatic;
+  const fp = (spec as { frontProxy?: FileCluster['frontProxy'] }).frontProxy;
   return {
     name,
     origin,
@@ -153,6 +177,13 @@ export function resolveCluster(
         issuers: sa.issuers,
         audiences: sa.audiences ?? sa.issuers,
         refreshMs: (sa.jwksRefreshSeconds ?? 300) * 1000,
+      },
+      frontProxy: fp && {
+        allowedNames: fp.allowedNames ?? [],
+        usernameHeaders: fp.usernameHeaders ?? FRONT_PROXY_DEFAULTS.usernameHeaders,
+        uidHeaders: fp.uidHeaders ?? FRONT_PROXY_DEFAULTS.uidHeaders,
+        groupHeaders: fp.groupHeaders ?? FRONT_PROXY_DEFAULTS.groupHeaders,
+        extraHeaderPrefixes: fp.extraHeaderPrefixes ?? FRONT_PROXY_DEFAULTS.extraHeaderPrefixes,
       },
     },
     circuitBreaker: {

@@ -199,8 +199,11 @@ function readMaterial(
   const key = load(c.credentials.keyFile, 'credentials.keyFile');
   const token = load(c.credentials.tokenFile, 'credentials.tokenFile');
   const clientCA = load(c.clientCA?.file, 'clientCA.file');
+  const frontProxyCA = load(c.frontProxy?.clientCAFile, 'frontProxy.clientCAFile');
+  if (frontProxyCA !== undefined && !frontProxyCA.includes('-----BEGIN CERTIFICATE-----'))
+    issues.push({ path: join(at, 'frontProxy.clientCAFile'), message: 'holds no PEM certificate' });
   if (issues.length > before || ca === undefined) return null;
-  return { ca, cert, key, token: token?.trim(), clientCA };
+  return { ca, cert, key, token: token?.trim(), clientCA, frontProxyCA };
 }
 
 /** Reads (unless `text` is given), parses and validates a configuration file; every problem is reported at once. */

@@ -13,6 +13,8 @@ export interface ClusterMaterial {
   token?: string;
   /** Verifies this cluster's client certificates. */
   clientCA?: string;
+  /** Issues front-proxy client certificates (see `AuthenticationConfig.frontProxy`). */
+  frontProxyCA?: string;
 }
 
 /** Authentication of one cluster's clients. */
@@ -20,6 +22,14 @@ export interface AuthenticationConfig {
   anonymous: boolean;
   tokenReview: { enabled: boolean; successTTLMs: number; failureTTLMs: number; maxEntries: number };
   serviceAccountJWT?: { issuers: readonly string[]; audiences: readonly string[]; refreshMs: number };
+  /** Front-proxy (request-header) authentication; its CA is `ClusterMaterial.frontProxyCA`. */
+  frontProxy?: {
+    allowedNames: readonly string[];
+    usernameHeaders: readonly string[];
+    uidHeaders: readonly string[];
+    groupHeaders: readonly string[];
+    extraHeaderPrefixes: readonly string[];
+  };
 }
 
 /** The per-cluster fuse. */

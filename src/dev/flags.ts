@@ -63,6 +63,8 @@ export function apiserverArgs(dir: string, index: number, port: number, etcdPort
     '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${pki.frontProxyClient.cert}`,
     `--proxy-client-key-file=${pki.frontProxyClient.key}`,
+    // No kube-proxy here: the aggregator dials an APIService's endpoint address, not its ClusterIP.
+    '--enable-aggregator-routing=true',
     `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
     `--audit-log-path=${join(dir, 'audit', `apiserver-${index}.log`)}`,
     '--audit-log-format=json',

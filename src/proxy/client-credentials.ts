@@ -17,6 +17,7 @@ export function authenticationInput(
     certificateError: connection.certificateError,
     // Only the Impersonate-* lines are read from these; most requests have none.
     headers: asksImpersonation(rawHeaders) ? distinctHeaders(rawHeaders) : NO_HEADERS,
+    rawHeaders,
     connection,
   };
 }

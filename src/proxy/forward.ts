@@ -21,7 +21,7 @@ import type { Gateway } from './context.ts';
 import type { ClientExchange } from './exchange.ts';
 import { assertOriginForm } from './request-target.ts';
 import { admitRequest, authenticateOn, rerouted } from './stages.ts';
-import { serveClusterGatewayAPI } from '../clustergateway/api.ts';
+import { serveClusterGatewayAPI, serveFrontProxyDiscovery } from '../clustergateway/api.ts';
 import { selectByPath } from '../clustergateway/select.ts';
 import type { AuthenticationInput } from '../auth/index.ts';
 import { connectionTokens, isDroppedRequestHeader, isDroppedResponseHeader } from './headers.ts';
@@ -103,6 +103,13 @@ export class ProxiedRequest implements ClientPresence {
           serveClusterGatewayAPI(() => this.#gw.clusterGatewayClusters?.() ?? [], x, this.#record);
         return;
       }
+      if (this.#record.cluster === this.#clusterName && this.#frontProxied()) {
+        // An aggregating apiserver asks only for the APIService's group (and for discovery and
+        // OpenAPI around it): nothing else is forwarded to the listener's cluster on its behalf.
+        await authenticateOn(this.#gw, this.#clusterName, this.#record, this.#input(), this.#trace);
+        if (!this.#logged && !x.gone) serveFrontProxyDiscovery(x, this.#record);
+        return;
+      }
       const a = await admitRequest(
         this.#gw,
         this.#clusterName,
@@ -126,6 +133,11 @@ export class ProxiedRequest implements ClientPresence {
     } catch (err) {
       this.#fail(toGatewayError(err));
     }
+  }
+
+  #frontProxied(): boolean {
+    const c = this.#gw.cluster(this.#clusterName);
+    return c !== undefined && c.authenticator.isFrontProxied(this.#x.connection.certificate);
   }
 
   #input(): AuthenticationInput {

@@ -63,6 +63,16 @@ export async function tunnelUpgrade(
       req.headers.authorization,
       req.rawHeaders,
     );
+    // A front proxy (an aggregating apiserver) reaches only the ClusterGateway proxy path.
+    if (
+      record.cluster === clusterName &&
+      gw.cluster(clusterName)?.authenticator.isFrontProxied(input.certificate)
+    )
+      throw new GatewayError(
+        'KG_NOT_FOUND',
+        'NotFound',
+        `kubegate serves only /apis/cluster.core.oam.dev/v1alpha1 to a front proxy, not ${record.info.path}`,
+      );
     const {
       cluster,
       policy,

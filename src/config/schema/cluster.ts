@@ -225,8 +225,44 @@ function clusterFields<R extends TSchema, C extends TSchema>(ref: (what: string)
   };
 }
 
+const headerList = (what: string, dflt: string) =>
+  Type.Optional(
+    Type.Array(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), {
+      minItems: 1,
+      description: `${what} (default [${dflt}])`,
+    }),
+  );
+
+/** kube-apiserver's --requestheader-* flags: whose X-Remote-* headers to believe (aggregated-API mode). */
+const FrontProxy = Type.Object(
+  {
+    clientCAFile: Type.String({
+      minLength: 1,
+      description:
+        "PEM CA that issues the front proxy's client certificate (the hub's --requestheader-client-ca-file); must not be the clientCA",
+    }),
+    allowedNames: Type.Optional(
+      TextList('CNs the front-proxy certificate may have; empty = any (--requestheader-allowed-names)'),
+    ),
+    usernameHeaders: headerList('headers naming the user', 'X-Remote-User'),
+    uidHeaders: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), {
+        description:
+          "headers naming the uid (default none, as kube-apiserver; [X-Remote-Uid] when the hub's aggregator sends it, Kubernetes 1.32+)",
+      }),
+    ),
+    groupHeaders: headerList('headers naming groups, one per line', 'X-Remote-Group'),
+    extraHeaderPrefixes: headerList('prefixes of extra headers', 'X-Remote-Extra-'),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'believe the identity in X-Remote-* headers, only from a client certificate this CA issued (an aggregating hub apiserver)',
+  },
+);
+
 export const FileCluster = Type.Object(
-  { name: Name, ...clusterFields(fileRef, FileCredentials) },
+  { name: Name, ...clusterFields(fileRef, FileCredentials), frontProxy: Type.Optional(FrontProxy) },
   { additionalProperties: false },
 );
 export type FileCluster = Static<typeof FileCluster>;

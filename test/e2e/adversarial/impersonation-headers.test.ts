@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { devState, kubectl } from '../env.ts';
+import { issueCert } from '../../../src/dev/pki.ts';
+import { devDir, devState, kubectl } from '../env.ts';
 import { x509User } from '../users.ts';
 import { assertAudited, assertStatus, credential, h1Request, marker, message, rawH1 } from './raw.ts';
 
@@ -128,4 +131,52 @@ test('X-Remote-User without any credential is 401 Unauthorized', async () => {
   ]);
   assertStatus(await rawH1(devState().gateway, bytes), 401, 'Unauthorized');
   await assertAudited(mark, 0);
+});
+
+// The dev gateway trusts the dev front-proxy CA (its apiservers' aggregator): X-Remote-* then
+// count only from that CA's certificate with the allowed CN front-proxy-client, and even so
+// reach nothing but the ClusterGateway API (see clustergateway-apiservice.test.ts).
+async function frontProxyCert(cn: string): Promise<{ cert: Buffer; key: Buffer }> {
+  const pki = (f: string) => join(devDir(), 'pki', f);
+  const ca = { cert: pki('front-proxy-ca.crt'), key: pki('front-proxy-ca.key') };
+  const files = await issueCert(join(devDir(), 'users'), `fp-${cn}`, ca, { cn, usage: 'client' });
+  return { cert: readFileSync(files.cert), key: readFileSync(files.key) };
+}
+
+function xRemote(mark: string): string {
+  return h1Request('GET', `/api/v1/namespaces/${mark}/configmaps`, [
+    ['Host', 'localhost'],
+    ['User-Agent', mark],
+    ['X-Remote-User', 'kubegate-admin'],
+    ['X-Remote-Group', 'system:masters'],
+    ['Connection', 'close'],
+  ]);
+}
+
+test('X-Remote-User with a front-proxy CA certificate whose CN is not allowed is 401; nothing reaches an apiserver', async () => {
+  const mark = marker('xremote-fp-cn');
+  assertStatus(
+    await rawH1(devState().gateway, xRemote(mark), await frontProxyCert(`mallory-${id}`)),
+    401,
+    'Unauthorized',
+  );
+  await assertAudited(mark, 0);
+});
+
+test('the front proxy’s own certificate does not reach the hub’s API at all (404), with or without X-Remote-User', async () => {
+  const proxy = {
+    cert: readFileSync(join(devDir(), 'pki', 'front-proxy-client.crt')),
+    key: readFileSync(join(devDir(), 'pki', 'front-proxy-client.key')),
+  };
+  const mark = marker('xremote-fp-hub');
+  assertStatus(await rawH1(devState().gateway, xRemote(mark), proxy), 404, 'NotFound');
+  const bare = marker('xremote-fp-bare');
+  const bytes = h1Request('GET', `/api/v1/namespaces/${bare}/configmaps`, [
+    ['Host', 'localhost'],
+    ['User-Agent', bare],
+    ['Connection', 'close'],
+  ]);
+  assertStatus(await rawH1(devState().gateway, bytes, proxy), 401, 'Unauthorized');
+  await assertAudited(mark, 0);
+  await assertAudited(bare, 0);
 });
