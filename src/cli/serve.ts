@@ -129,6 +129,7 @@ async function withSources<G extends ConfigTarget>(
     reloads: source.reloads,
     failures: source.failures,
     hash: source.hash,
+    material: source.material,
   }));
   source.start();
   return {

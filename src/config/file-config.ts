@@ -12,11 +12,15 @@ import {
   type ClusterConfig,
   type ClusterMaterial,
   type GatewayConfig,
+  type ListenerConfig,
+  type ListenerMaterial,
+  type MaterialKind,
   type SourceFile,
 } from './model.ts';
 import { GatewayConfiguration } from './schema/gateway-configuration.ts';
 import type { FileCluster } from './schema/cluster.ts';
 import { SchemaCheck } from './schema-check.ts';
+import { checkCABundle, checkKeyPair } from './tls-material.ts';
 import { parseYAML } from './yaml.ts';
 
 const schema = new SchemaCheck<GatewayConfiguration>(GatewayConfiguration);
@@ -67,21 +71,28 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
   const clusters: ClusterConfig[] = [];
   const problems: ConfigIssue[] = [];
   const sourceFiles: SourceFile[] = [];
+  const listeners: ListenerConfig[] = [];
+  doc.listeners.forEach((l, i) => {
+    const material = readListenerMaterial(l.tls, baseDir, `listeners[${i}].tls`, problems, sourceFiles);
+    if (material)
+      listeners.push({
+        name: l.name,
+        address: l.address ?? '127.0.0.1',
+        port: l.port,
+        certFile: path(l.tls.certFile),
+        keyFile: path(l.tls.keyFile),
+        clientCAFile: l.tls.clientCAFile === undefined ? undefined : path(l.tls.clientCAFile),
+        material,
+        cluster: l.cluster,
+      });
+  });
   (doc.clusters ?? []).forEach((c, i) => {
     const material = readMaterial(c, baseDir, `clusters[${i}]`, problems, sourceFiles);
     if (material) clusters[i] = resolveCluster(c.name, 'file', c, defaults, material);
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    listeners: doc.listeners.map((l) => ({
-      name: l.name,
-      address: l.address ?? '127.0.0.1',
-      port: l.port,
-      certFile: path(l.tls.certFile),
-      keyFile: path(l.tls.keyFile),
-      clientCAFile: l.tls.clientCAFile === undefined ? undefined : path(l.tls.clientCAFile),
-      cluster: l.cluster,
-    })),
+    listeners,
     clusters,
     defaults,
     sourceFiles,
@@ -128,6 +139,81 @@ function clientLimits(l: NonNullable<GatewayConfiguration['clientLimits']>): Cli
   };
 }
 
+/** Reads one named file (relative to `baseDir`) into `read`; a failure is an issue at `field`. */
+function loader(baseDir: string, at: string, issues: ConfigIssue[], read: SourceFile[]) {
+  return (file: string | undefined, field: string, kind: MaterialKind): string | undefined => {
+    if (file === undefined) return undefined;
+    const full = resolve(baseDir, file);
+    try {
+      const content = readFileSync(full, 'utf8');
+      read.push({ path: full, kind, content });
+      return content;
+    } catch (err) {
+      issues.push({
+        path: join(at, field),
+        message: `cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      });
+      return undefined;
+    }
+  };
+}
+
+/**
+ * Checks of what was read, before anything is swapped in: each CA file holds certificates, each
+ * key is its certificate's (a pair caught half-rotated is refused; the next change of either file
+ * reads both again). Messages name the file; never its content.
+ */
+function checkMaterial(
+  baseDir: string,
+  at: string,
+  issues: ConfigIssue[],
+  pair: {
+    cert?: string;
+    key?: string;
+    certFile?: string;
+    keyFile?: string;
+    certField: string;
+    keyField: string;
+  },
+  cas: readonly [content: string | undefined, file: string | undefined, field: string][],
+): void {
+  for (const [content, file, field] of cas) {
+    if (content === undefined || file === undefined) continue;
+    const problem = checkCABundle(content);
+    if (problem) issues.push({ path: join(at, field), message: `${resolve(baseDir, file)}: ${problem}` });
+  }
+  if (pair.cert === undefined || pair.key === undefined) return;
+  const problem = checkKeyPair(pair.cert, pair.key);
+  if (!problem) return;
+  const [file, field] =
+    problem.file === 'cert' ? [pair.certFile!, pair.certField] : [pair.keyFile!, pair.keyField];
+  issues.push({ path: join(at, field), message: `${resolve(baseDir, file)}: ${problem.message}` });
+}
+
+/** A listener's serving pair and client CA, read and checked like a cluster's material. */
+function readListenerMaterial(
+  tls: GatewayConfiguration['listeners'][number]['tls'],
+  baseDir: string,
+  at: string,
+  issues: ConfigIssue[],
+  read: SourceFile[],
+): ListenerMaterial | null {
+  const load = loader(baseDir, at, issues, read);
+  const before = issues.length;
+  const cert = load(tls.certFile, 'certFile', 'listener_cert');
+  const key = load(tls.keyFile, 'keyFile', 'listener_key');
+  const clientCA = load(tls.clientCAFile, 'clientCAFile', 'listener_client_ca');
+  checkMaterial(
+    baseDir,
+    at,
+    issues,
+    { cert, key, certFile: tls.certFile, keyFile: tls.keyFile, certField: 'certFile', keyField: 'keyFile' },
+    [[clientCA, tls.clientCAFile, 'clientCAFile']],
+  );
+  if (issues.length > before || cert === undefined || key === undefined) return null;
+  return { cert, key, clientCA };
+}
+
 /**
  * The PEM and token files of a cluster. Read synchronously, as a live reload reads every file: they
  * are a few small local files, while under load each asynchronous read (open, stat, read, close)
@@ -141,27 +227,37 @@ function readMaterial(
   issues: ConfigIssue[],
   read: SourceFile[],
 ): ClusterMaterial | null {
-  const load = (file: string | undefined, field: string): string | undefined => {
-    if (file === undefined) return undefined;
-    const full = resolve(baseDir, file);
-    try {
-      const content = readFileSync(full, 'utf8');
-      read.push({ path: full, content });
-      return content;
-    } catch (err) {
-      issues.push({
-        path: join(at, field),
-        message: `cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      });
-      return undefined;
-    }
-  };
+  const load = loader(baseDir, at, issues, read);
   const before = issues.length;
-  const ca = load(c.upstreamCA.file, 'upstreamCA.file');
-  const cert = load(c.credentials.certFile, 'credentials.certFile');
-  const key = load(c.credentials.keyFile, 'credentials.keyFile');
-  const token = load(c.credentials.tokenFile, 'credentials.tokenFile');
-  const clientCA = load(c.clientCA?.file, 'clientCA.file');
+  const creds = c.credentials;
+  const ca = load(c.upstreamCA.file, 'upstreamCA.file', 'upstream_ca');
+  const cert = load(creds.certFile, 'credentials.certFile', 'upstream_client_cert');
+  const key = load(creds.keyFile, 'credentials.keyFile', 'upstream_client_key');
+  const token = load(creds.tokenFile, 'credentials.tokenFile', 'upstream_token');
+  const clientCA = load(c.clientCA?.file, 'clientCA.file', 'cluster_client_ca');
+  checkMaterial(
+    baseDir,
+    at,
+    issues,
+    {
+      cert,
+      key,
+      certFile: creds.certFile,
+      keyFile: creds.keyFile,
+      certField: 'credentials.certFile',
+      keyField: 'credentials.keyFile',
+    },
+    [
+      [ca, c.upstreamCA.file, 'upstreamCA.file'],
+      [clientCA, c.clientCA?.file, 'clientCA.file'],
+    ],
+  );
+  // An empty token is a file caught mid-write (or truncated): sending no credential is never meant.
+  if (token !== undefined && token.trim() === '')
+    issues.push({
+      path: join(at, 'credentials.tokenFile'),
+      message: `${resolve(baseDir, creds.tokenFile!)}: the file is empty`,
+    });
   if (issues.length > before || ca === undefined) return null;
   return { ca, cert, key, token: token?.trim(), clientCA };
 }

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfigFile, textHash } from './file-config.ts';
-import { ConfigError } from './issues.ts';
-import type { GatewayConfig } from './model.ts';
+import { ConfigError, type ConfigIssue } from './issues.ts';
+import { MATERIAL_KINDS, type GatewayConfig, type MaterialKind, type SourceFile } from './model.ts';
+import { describeCertificate } from './tls-material.ts';
+import { WatchedFiles } from './watched-files.ts';
 
 /**
  * Quiet time after the last change event before the file is read. What it must cover is one
@@ -28,11 +30,19 @@ export interface FileSourceOptions {
   pollMs?: number;
 }
 
+/** Reloads and refusals of one kind of file, for `kubegate_material_reloads_total`. */
+export interface MaterialCounts {
+  reloads: number;
+  failures: number;
+}
+
 /**
- * Watches a configuration file for changes. The folder is watched, not the file, so that a
- * Kubernetes ConfigMap volume's atomic `..data` symlink swap is seen. A change whose content hash
- * (the file plus every file it names) equals the last applied one is ignored; an invalid file is
- * logged with every field path and changes nothing.
+ * Watches a configuration file and every certificate, key, CA and token file it names for changes.
+ * Their folders are watched, not the files (`WatchedFiles`), so that a Kubernetes ConfigMap or
+ * Secret volume's atomic `..data` symlink swap and cert-manager's renames are seen. A change whose
+ * content hash (the file plus every file it names) equals the last applied one is ignored; an
+ * invalid file, or a certificate whose key does not match it, is logged with every field path
+ * (and file name) and changes nothing: the last good configuration and material keep serving.
  */
 export class FileSource {
   readonly #file: string;
@@ -44,13 +54,18 @@ export class FileSource {
   #applied = '';
   /** The configuration serving now, whose files a check re-reads first. */
   #serving: GatewayConfig;
-  #watcher: FSWatcher | null = null;
+  readonly #watched: WatchedFiles;
+  #started = false;
   #timer: NodeJS.Timeout | null = null;
   #poll: NodeJS.Timeout | null = null;
   #running: Promise<void> = Promise.resolve();
   /** Successful and failed reloads, for metrics and tests. */
   reloads = 0;
   failures = 0;
+  /** Of those, by kind of named file: reloads that changed one, refusals that named one. */
+  readonly material: Readonly<Record<MaterialKind, MaterialCounts>> = Object.fromEntries(
+    MATERIAL_KINDS.map((k) => [k, { reloads: 0, failures: 0 }]),
+  ) as Record<MaterialKind, MaterialCounts>;
 
   constructor(
     file: string,
@@ -65,6 +80,7 @@ export class FileSource {
     this.#debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.#pollMs = opts.pollMs ?? 5000;
     this.#serving = initial;
+    this.#watched = new WatchedFiles(() => this.#schedule(), log);
     // The text `initial` was parsed from, so that a change written since (while the gateway
     // started) is applied by the first check. Without it, the file as it is now stands for it.
     let digest = initial.textHash;
@@ -83,16 +99,21 @@ export class FileSource {
     return this.#applied;
   }
 
+  /** The folders watched now (the file's, and those of every file it names), for tests. */
+  get folders(): string[] {
+    return this.#watched.folders;
+  }
+
   start(): void {
-    const name = basename(this.#file);
-    this.#watcher = watch(dirname(this.#file), (_event, changed) => {
-      if (changed === null || changed === name || changed.startsWith('..')) this.#schedule();
-    });
-    this.#watcher.on('error', (err) =>
-      this.#log.warn({ kind: 'config', err: err.message }, 'config watch failed'),
-    );
+    this.#started = true;
+    this.#watch();
     this.#poll = setInterval(() => this.#schedule(), this.#pollMs);
     this.#poll.unref();
+  }
+
+  /** Watches the folders of the file and of every file the configuration serving now names. */
+  #watch(): void {
+    this.#watched.set([this.#file, ...(this.#serving.sourceFiles ?? []).map((f) => f.path)]);
   }
 
   #schedule(): void {
@@ -131,9 +152,13 @@ export class FileSource {
       if (hash === this.#hash) return;
       this.#hash = hash;
       this.failures++;
+      const kinds = materialKindsOf(issues);
+      for (const k of kinds) this.material[k].failures++;
       this.#log.error(
         { kind: 'config', file: this.#file, issues },
-        'configuration rejected; the last good one keeps serving',
+        kinds.size > 0
+          ? 'configuration rejected (a certificate, key, CA or token file is not usable); the last good configuration and material keep serving'
+          : 'configuration rejected; the last good one keeps serving',
       );
       return;
     }
@@ -141,11 +166,28 @@ export class FileSource {
     if (hash === this.#hash) return;
     try {
       await this.#apply(cfg);
+      const changed = changedFiles(this.#serving.sourceFiles ?? [], cfg.sourceFiles ?? []);
       this.#hash = hash;
       this.#applied = hash;
       this.#serving = cfg;
       this.reloads++;
       this.#log.info({ kind: 'config', file: this.#file, hash: hash.slice(0, 12) }, 'configuration reloaded');
+      if (changed.length > 0) {
+        for (const f of changed) this.material[f.kind].reloads++;
+        // What changed, never the content: certificates by subject, serial and fingerprint.
+        this.#log.info(
+          {
+            kind: 'material',
+            files: changed.map((f) => ({
+              kind: f.kind,
+              file: f.path,
+              ...(f.kind.endsWith('_key') || f.kind.endsWith('_token') ? {} : describeCertificate(f.content)),
+            })),
+          },
+          'certificate, key, CA or token files reloaded',
+        );
+      }
+      if (this.#started) this.#watch();
     } catch (err) {
       this.failures++;
       this.#log.error(
@@ -156,35 +198,62 @@ export class FileSource {
   }
 
   stop(): void {
-    this.#watcher?.close();
+    this.#started = false;
+    this.#watched.close();
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#poll) clearInterval(this.#poll);
   }
 }
 
 /** A file a configuration named (path, content) for its hash. */
-type NamedFile = readonly [path: string, content: string | Buffer];
+type NamedFile = readonly [path: string, content: string];
 
 /**
- * The hash of a configuration: its text's hash, the clusters' files with the content they were loaded
- * with (so a file that changes right after it was read makes the next check differ, never match),
- * and the listeners' certificate files as they are now (the gateway reads them after this).
+ * The hash of a configuration: its text's hash and the files it named with the content they were
+ * loaded with (so a file that changes right after it was read makes the next check differ, never
+ * match). The listeners' files are among them: the gateway serves what was read and checked here.
  */
 function configHash(textHash: string, cfg: GatewayConfig): string {
-  const files: NamedFile[] = (cfg.sourceFiles ?? []).map((f) => [f.path, f.content]);
-  return hashOf(textHash, [...files, ...listenerFiles(cfg)]);
+  return hashOf(
+    textHash,
+    (cfg.sourceFiles ?? []).map((f) => [f.path, f.content]),
+  );
 }
 
 /** The files `cfg` named as they are now, in `configHash`'s order and form. */
 function namedFilesNow(cfg: GatewayConfig): NamedFile[] {
-  const files: NamedFile[] = (cfg.sourceFiles ?? []).map((f) => [f.path, readOrEmpty(f.path, 'utf8')]);
-  return [...files, ...listenerFiles(cfg)];
+  return (cfg.sourceFiles ?? []).map((f) => [f.path, readOrEmpty(f.path)]);
 }
 
-function listenerFiles(cfg: GatewayConfig): NamedFile[] {
-  const out: NamedFile[] = [];
-  for (const l of cfg.listeners)
-    for (const f of [l.certFile, l.keyFile, l.clientCAFile]) if (f) out.push([f, readOrEmpty(f)]);
+/** The files of `next` that `previous` did not have with the same content (a kind and path once each). */
+export function changedFiles(previous: readonly SourceFile[], next: readonly SourceFile[]): SourceFile[] {
+  const before = new Map(previous.map((f) => [`${f.kind}\0${f.path}`, f.content]));
+  const seen = new Set<string>();
+  return next.filter((f) => {
+    const key = `${f.kind}\0${f.path}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return before.get(key) !== f.content;
+  });
+}
+
+/** Field names whose issue is about a named file, and what that file is for. */
+const FILE_FIELDS: readonly (readonly [suffix: string, kind: MaterialKind])[] = [
+  ['tls.certFile', 'listener_cert'],
+  ['tls.keyFile', 'listener_key'],
+  ['tls.clientCAFile', 'listener_client_ca'],
+  ['upstreamCA.file', 'upstream_ca'],
+  ['credentials.certFile', 'upstream_client_cert'],
+  ['credentials.keyFile', 'upstream_client_key'],
+  ['credentials.tokenFile', 'upstream_token'],
+  ['clientCA.file', 'cluster_client_ca'],
+];
+
+/** The kinds of file a rejected configuration's issues are about. */
+export function materialKindsOf(issues: readonly ConfigIssue[]): Set<MaterialKind> {
+  const out = new Set<MaterialKind>();
+  for (const i of issues)
+    for (const [suffix, kind] of FILE_FIELDS) if (i.path.endsWith(suffix)) out.add(kind);
   return out;
 }
 
@@ -196,12 +265,10 @@ function hashOf(textHash: string, files: readonly NamedFile[]): string {
 }
 
 /** A file's content, or none when it cannot be read (loading the configuration reports that). */
-function readOrEmpty(file: string): Buffer;
-function readOrEmpty(file: string, encoding: 'utf8'): string;
-function readOrEmpty(file: string, encoding?: 'utf8'): Buffer | string {
+function readOrEmpty(file: string): string {
   try {
-    return encoding ? readFileSync(file, encoding) : readFileSync(file);
+    return readFileSync(file, 'utf8');
   } catch {
-    return encoding ? '' : Buffer.alloc(0);
+    return '';
   }
 }
