@@ -79,11 +79,18 @@ export class ClusterRuntime {
       previous?.upstream,
     );
 
-    this.#authKey = JSON.stringify([config.authentication, m.token ?? '', m.cert ?? '', m.ca]);
+    // Not keyed by the material: the reviews go over the live generation's upstream with its token
+    // (read per call), so a rotated credential keeps the token cache.
+    this.#authKey = JSON.stringify(config.authentication);
     this.authenticator =
       previous && previous.#authKey === this.#authKey
         ? previous.authenticator
-        : buildAuthenticator(config, () => lookup(config.name)?.upstream ?? null, log);
+        : buildAuthenticator(
+            config,
+            () => lookup(config.name)?.upstream ?? null,
+            () => lookup(config.name)?.upstreamToken ?? config.material.token,
+            log,
+          );
 
     this.#breakerKey = JSON.stringify(config.circuitBreaker);
     this.breaker =
@@ -125,10 +132,11 @@ export class ClusterRuntime {
 function buildAuthenticator(
   config: ClusterConfig,
   upstream: () => Upstream | null,
+  token: () => string | undefined,
   log: Logger,
 ): Authenticator {
   const a = config.authentication;
-  const reviews = new UpstreamJSONClient(upstream, config.material.token);
+  const reviews = new UpstreamJSONClient(upstream, token);
   return new Authenticator({
     tokenReview: a.tokenReview.enabled
       ? new TokenReviewAuthenticator({
