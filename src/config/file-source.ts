@@ -22,6 +22,15 @@ import { WatchedFiles } from './watched-files.ts';
  */
 export const DEFAULT_DEBOUNCE_MS = 20;
 
+/**
+ * How long a change refused for its certificate, key, CA or token files waits for a second look
+ * before it is reported. A pair replaced one file at a time (the certificate renamed in, then its
+ * key) is a mismatch between the two renames; the second rename's event normally applies it within
+ * that time, so a rotation done that way neither logs an error nor counts a failure (alerts watch
+ * that counter). A pair still wrong after it is reported; the last good material serves meanwhile.
+ */
+export const MATERIAL_SETTLE_MS = 500;
+
 /** Options of `FileSource`. */
 export interface FileSourceOptions {
   /** Quiet time after the last change event before the file is read (default `DEFAULT_DEBOUNCE_MS`). */
@@ -57,6 +66,9 @@ export class FileSource {
   readonly #watched: WatchedFiles;
   #started = false;
   #timer: NodeJS.Timeout | null = null;
+  /** Issues (JSON) of a refusal about named files, waiting `MATERIAL_SETTLE_MS` for a second look. */
+  #settling: string | null = null;
+  #settle: NodeJS.Timeout | null = null;
   #poll: NodeJS.Timeout | null = null;
   #running: Promise<void> = Promise.resolve();
   /** Successful and failed reloads, for metrics and tests. */
@@ -150,9 +162,20 @@ export class FileSource {
         err instanceof ConfigError ? err.issues : [{ path: '(document)', message: (err as Error).message }];
       const hash = JSON.stringify(issues);
       if (hash === this.#hash) return;
+      const kinds = materialKindsOf(issues);
+      if (kinds.size > 0 && this.#settling !== hash) {
+        this.#settling = hash;
+        if (this.#settle) clearTimeout(this.#settle);
+        this.#settle = setTimeout(() => {
+          this.#settle = null;
+          void this.check();
+        }, MATERIAL_SETTLE_MS);
+        this.#settle.unref();
+        return;
+      }
+      this.#settling = null;
       this.#hash = hash;
       this.failures++;
-      const kinds = materialKindsOf(issues);
       for (const k of kinds) this.material[k].failures++;
       this.#log.error(
         { kind: 'config', file: this.#file, issues },
@@ -162,6 +185,7 @@ export class FileSource {
       );
       return;
     }
+    this.#settling = null;
     const hash = configHash(digest, cfg);
     if (hash === this.#hash) return;
     try {
@@ -201,6 +225,7 @@ export class FileSource {
     this.#started = false;
     this.#watched.close();
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#settle) clearTimeout(this.#settle);
     if (this.#poll) clearInterval(this.#poll);
   }
 }

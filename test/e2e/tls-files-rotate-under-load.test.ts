@@ -332,6 +332,8 @@ test('certificate, client CA and upstream credential files rotated under load: n
     probe.close();
 
     await sleep(1000);
+    const refusals = () => gw.logs().filter((l) => String(l.msg).startsWith('configuration rejected'));
+    assert.deepEqual(refusals(), [], 'pairs renamed one file at a time were never reported as refused');
     // (d) A half-rotated pair (a new certificate, the old key): refused, the file named, the old one
     // served. The files are plain files since the renames of (a): the certificate alone is renamed in.
     const refusedBefore = await metric(

@@ -6,7 +6,12 @@ import { after, test } from 'node:test';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../../../src/config/file-config.ts';
-import { changedFiles, FileSource, materialKindsOf } from '../../../src/config/file-source.ts';
+import {
+  changedFiles,
+  FileSource,
+  MATERIAL_SETTLE_MS,
+  materialKindsOf,
+} from '../../../src/config/file-source.ts';
 import type { GatewayConfig, SourceFile } from '../../../src/config/model.ts';
 import { testPKI } from '../helpers/pem-files.ts';
 
@@ -82,7 +87,20 @@ test('certificate files in another folder are watched: a rename is applied once,
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(applied.length, 0);
 
-  // The new certificate alone: refused, the key file named, nothing applied.
+  // A pair replaced one file at a time, the key 100 ms after the certificate: applied, nothing
+  // refused (the refusal between the two renames waits MATERIAL_SETTLE_MS for a second look).
+  const three = await pki.issue('named-three');
+  await replace(join(tls, 'tls.crt'), await readFile(three.cert, 'utf8'));
+  await new Promise((r) => setTimeout(r, 100));
+  await replace(join(tls, 'tls.key'), await readFile(three.key, 'utf8'));
+  await until(() => applied.length === 1);
+  await new Promise((r) => setTimeout(r, MATERIAL_SETTLE_MS + 100));
+  assert.equal(src.failures, 0, 'no refusal reported');
+  assert.equal(applied[0].listeners[0].material.cert, await readFile(three.cert, 'utf8'));
+  applied.length = 0;
+  logged.length = 0;
+
+  // The new certificate alone: refused (after MATERIAL_SETTLE_MS), the key file named, nothing applied.
   await replace(join(tls, 'tls.crt'), await readFile(two.cert, 'utf8'));
   await until(() => src.failures === 1);
   assert.equal(applied.length, 0);
@@ -99,8 +117,8 @@ test('certificate files in another folder are watched: a rename is applied once,
   await replace(join(tls, 'tls.key'), await readFile(two.key, 'utf8'));
   await until(() => applied.length === 1);
   assert.equal(applied[0].listeners[0].material.cert, await readFile(two.cert, 'utf8'));
-  assert.equal(src.material.listener_cert.reloads, 1);
-  assert.equal(src.material.listener_key.reloads, 1);
+  assert.equal(src.material.listener_cert.reloads, 2);
+  assert.equal(src.material.listener_key.reloads, 2);
   assert.equal(src.material.upstream_ca.reloads, 0);
   const line = logged.find((l) => l.kind === 'material');
   assert.deepEqual(
