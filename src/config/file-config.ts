@@ -1,26 +1,21 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
-import { ConfigError, join, type ConfigIssue } from './issues.ts';
+import { ConfigError, type ConfigIssue } from './issues.ts';
 import {
   DEFAULT_ADMIN_PORT,
   DEFAULT_CLIENT_LIMITS,
   type ClientLimitsConfig,
   type ClusterConfig,
-  type ClusterMaterial,
   type GatewayConfig,
   type ListenerConfig,
-  type ListenerMaterial,
-  type MaterialKind,
   type SourceFile,
 } from './model.ts';
 import { GatewayConfiguration } from './schema/gateway-configuration.ts';
-import type { FileCluster } from './schema/cluster.ts';
 import { SchemaCheck } from './schema-check.ts';
-import { checkCABundle, checkKeyPair } from './tls-material.ts';
+import { readClusterMaterial, readListenerMaterial } from './material-files.ts';
 import { parseYAML } from './yaml.ts';
 
 const schema = new SchemaCheck<GatewayConfiguration>(GatewayConfiguration);
@@ -87,7 +82,7 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
       });
   });
   (doc.clusters ?? []).forEach((c, i) => {
-    const material = readMaterial(c, baseDir, `clusters[${i}]`, problems, sourceFiles);
+    const material = readClusterMaterial(c, baseDir, `clusters[${i}]`, problems, sourceFiles);
     if (material) clusters[i] = resolveCluster(c.name, 'file', c, defaults, material);
   });
   if (problems.length > 0) throw new ConfigError(problems);
@@ -137,129 +132,6 @@ function clientLimits(l: NonNullable<GatewayConfiguration['clientLimits']>): Cli
     streamResets: l.streamResets ?? d.streamResets,
     prematureResets: l.prematureResets ?? d.prematureResets,
   };
-}
-
-/** Reads one named file (relative to `baseDir`) into `read`; a failure is an issue at `field`. */
-function loader(baseDir: string, at: string, issues: ConfigIssue[], read: SourceFile[]) {
-  return (file: string | undefined, field: string, kind: MaterialKind): string | undefined => {
-    if (file === undefined) return undefined;
-    const full = resolve(baseDir, file);
-    try {
-      const content = readFileSync(full, 'utf8');
-      read.push({ path: full, kind, content });
-      return content;
-    } catch (err) {
-      issues.push({
-        path: join(at, field),
-        message: `cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      });
-      return undefined;
-    }
-  };
-}
-
-/**
- * Checks of what was read, before anything is swapped in: each CA file holds certificates, each
- * key is its certificate's (a pair caught half-rotated is refused; the next change of either file
- * reads both again). Messages name the file; never its content.
- */
-function checkMaterial(
-  baseDir: string,
-  at: string,
-  issues: ConfigIssue[],
-  pair: {
-    cert?: string;
-    key?: string;
-    certFile?: string;
-    keyFile?: string;
-    certField: string;
-    keyField: string;
-  },
-  cas: readonly [content: string | undefined, file: string | undefined, field: string][],
-): void {
-  for (const [content, file, field] of cas) {
-    if (content === undefined || file === undefined) continue;
-    const problem = checkCABundle(content);
-    if (problem) issues.push({ path: join(at, field), message: `${resolve(baseDir, file)}: ${problem}` });
-  }
-  if (pair.cert === undefined || pair.key === undefined) return;
-  const problem = checkKeyPair(pair.cert, pair.key);
-  if (!problem) return;
-  const [file, field] =
-    problem.file === 'cert' ? [pair.certFile!, pair.certField] : [pair.keyFile!, pair.keyField];
-  issues.push({ path: join(at, field), message: `${resolve(baseDir, file)}: ${problem.message}` });
-}
-
-/** A listener's serving pair and client CA, read and checked like a cluster's material. */
-function readListenerMaterial(
-  tls: GatewayConfiguration['listeners'][number]['tls'],
-  baseDir: string,
-  at: string,
-  issues: ConfigIssue[],
-  read: SourceFile[],
-): ListenerMaterial | null {
-  const load = loader(baseDir, at, issues, read);
-  const before = issues.length;
-  const cert = load(tls.certFile, 'certFile', 'listener_cert');
-  const key = load(tls.keyFile, 'keyFile', 'listener_key');
-  const clientCA = load(tls.clientCAFile, 'clientCAFile', 'listener_client_ca');
-  checkMaterial(
-    baseDir,
-    at,
-    issues,
-    { cert, key, certFile: tls.certFile, keyFile: tls.keyFile, certField: 'certFile', keyField: 'keyFile' },
-    [[clientCA, tls.clientCAFile, 'clientCAFile']],
-  );
-  if (issues.length > before || cert === undefined || key === undefined) return null;
-  return { cert, key, clientCA };
-}
-
-/**
- * The PEM and token files of a cluster. Read synchronously, as a live reload reads every file: they
- * are a few small local files, while under load each asynchronous read (open, stat, read, close)
- * waits behind four turns of an event loop busy with requests, which made most of a reload's delay.
- * Each file read is appended to `read` with its content.
- */
-function readMaterial(
-  c: FileCluster,
-  baseDir: string,
-  at: string,
-  issues: ConfigIssue[],
-  read: SourceFile[],
-): ClusterMaterial | null {
-  const load = loader(baseDir, at, issues, read);
-  const before = issues.length;
-  const creds = c.credentials;
-  const ca = load(c.upstreamCA.file, 'upstreamCA.file', 'upstream_ca');
-  const cert = load(creds.certFile, 'credentials.certFile', 'upstream_client_cert');
-  const key = load(creds.keyFile, 'credentials.keyFile', 'upstream_client_key');
-  const token = load(creds.tokenFile, 'credentials.tokenFile', 'upstream_token');
-  const clientCA = load(c.clientCA?.file, 'clientCA.file', 'cluster_client_ca');
-  checkMaterial(
-    baseDir,
-    at,
-    issues,
-    {
-      cert,
-      key,
-      certFile: creds.certFile,
-      keyFile: creds.keyFile,
-      certField: 'credentials.certFile',
-      keyField: 'credentials.keyFile',
-    },
-    [
-      [ca, c.upstreamCA.file, 'upstreamCA.file'],
-      [clientCA, c.clientCA?.file, 'clientCA.file'],
-    ],
-  );
-  // An empty token is a file caught mid-write (or truncated): sending no credential is never meant.
-  if (token !== undefined && token.trim() === '')
-    issues.push({
-      path: join(at, 'credentials.tokenFile'),
-      message: `${resolve(baseDir, creds.tokenFile!)}: the file is empty`,
-    });
-  if (issues.length > before || ca === undefined) return null;
-  return { ca, cert, key, token: token?.trim(), clientCA };
 }
 
 /** Reads (unless `text` is given), parses and validates a configuration file; every problem is reported at once. */

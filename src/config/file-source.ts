@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfigFile, textHash } from './file-config.ts';
-import { ConfigError, type ConfigIssue } from './issues.ts';
-import { MATERIAL_KINDS, type GatewayConfig, type MaterialKind, type SourceFile } from './model.ts';
+import { ConfigError } from './issues.ts';
+import { changedFiles, materialKindsOf } from './material-files.ts';
+import { MATERIAL_KINDS, type GatewayConfig, type MaterialKind } from './model.ts';
 import { describeCertificate } from './tls-material.ts';
 import { WatchedFiles } from './watched-files.ts';
 
@@ -248,38 +249,6 @@ function configHash(textHash: string, cfg: GatewayConfig): string {
 /** The files `cfg` named as they are now, in `configHash`'s order and form. */
 function namedFilesNow(cfg: GatewayConfig): NamedFile[] {
   return (cfg.sourceFiles ?? []).map((f) => [f.path, readOrEmpty(f.path)]);
-}
-
-/** The files of `next` that `previous` did not have with the same content (a kind and path once each). */
-export function changedFiles(previous: readonly SourceFile[], next: readonly SourceFile[]): SourceFile[] {
-  const before = new Map(previous.map((f) => [`${f.kind}\0${f.path}`, f.content]));
-  const seen = new Set<string>();
-  return next.filter((f) => {
-    const key = `${f.kind}\0${f.path}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return before.get(key) !== f.content;
-  });
-}
-
-/** Field names whose issue is about a named file, and what that file is for. */
-const FILE_FIELDS: readonly (readonly [suffix: string, kind: MaterialKind])[] = [
-  ['tls.certFile', 'listener_cert'],
-  ['tls.keyFile', 'listener_key'],
-  ['tls.clientCAFile', 'listener_client_ca'],
-  ['upstreamCA.file', 'upstream_ca'],
-  ['credentials.certFile', 'upstream_client_cert'],
-  ['credentials.keyFile', 'upstream_client_key'],
-  ['credentials.tokenFile', 'upstream_token'],
-  ['clientCA.file', 'cluster_client_ca'],
-];
-
-/** The kinds of file a rejected configuration's issues are about. */
-export function materialKindsOf(issues: readonly ConfigIssue[]): Set<MaterialKind> {
-  const out = new Set<MaterialKind>();
-  for (const i of issues)
-    for (const [suffix, kind] of FILE_FIELDS) if (i.path.endsWith(suffix)) out.add(kind);
-  return out;
 }
 
 function hashOf(textHash: string, files: readonly NamedFile[]): string {

@@ -6,12 +6,8 @@ import { after, test } from 'node:test';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../../../src/config/file-config.ts';
-import {
-  changedFiles,
-  FileSource,
-  MATERIAL_SETTLE_MS,
-  materialKindsOf,
-} from '../../../src/config/file-source.ts';
+import { FileSource, MATERIAL_SETTLE_MS } from '../../../src/config/file-source.ts';
+import { changedFiles, materialKindsOf } from '../../../src/config/material-files.ts';
 import type { GatewayConfig, SourceFile } from '../../../src/config/model.ts';
 import { testPKI } from '../helpers/pem-files.ts';
 
