@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { observeQueueWaits } from './cluster/admission.ts';
@@ -234,7 +233,7 @@ export class RunningGateway implements Gateway {
         old.config.port === l.port &&
         old.config.cluster === l.cluster
       ) {
-        const tls = await this.#tlsOf(l);
+        const tls = this.#tlsOf(l);
         old.listener.setCertificates(tls.cert, tls.key, tls.clientCA);
         old.listener.setLimits(this.clientLimits);
         keep.push({ ...old, config: l });
@@ -275,13 +274,11 @@ export class RunningGateway implements Gateway {
     return this.clusters.apply(this.#all(), this.#shared);
   }
 
-  async #tlsOf(l: ListenerConfig): Promise<{ cert: string; key: string; clientCA: string | undefined }> {
-    // Synchronous: under load each asynchronous read waits behind turns of the busy event loop.
-    const cert = readFileSync(l.certFile, 'utf8');
-    const key = readFileSync(l.keyFile, 'utf8');
-    const ca = l.clientCAFile === undefined ? undefined : readFileSync(l.clientCAFile, 'utf8');
+  /** The listener's pair and client CA as its configuration read and checked them (not read again here). */
+  #tlsOf(l: ListenerConfig): { cert: string; key: string; clientCA: string | undefined } {
+    const { cert, key } = l.material;
     const material = this.#all().find((c) => c.name === l.cluster)?.material;
-    const clientCA = ca ?? material?.clientCA;
+    const clientCA = l.material.clientCA ?? material?.clientCA;
     // The handshake verifies front-proxy certificates too (and names their CA in its certificate
     // request); FrontProxyAuthenticator then tells the two kinds apart by signature.
     const fp = material?.frontProxyCA;
@@ -289,7 +286,7 @@ export class RunningGateway implements Gateway {
   }
 
   async #open(l: ListenerConfig): Promise<OpenListener> {
-    const tls = await this.#tlsOf(l);
+    const tls = this.#tlsOf(l);
     const listener = new Listener(this, {
       host: l.address,
       port: l.port,

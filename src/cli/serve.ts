@@ -130,6 +130,7 @@ async function withSources<G extends ConfigTarget>(
     reloads: source.reloads,
     failures: source.failures,
     hash: source.hash,
+    material: source.material,
   }));
   source.start();
   return {

@@ -80,17 +80,19 @@ export class ClusterRuntime {
       previous?.upstream,
     );
 
-    this.#authKey = JSON.stringify([
-      config.authentication,
-      m.token ?? '',
-      m.cert ?? '',
-      m.ca,
-      m.frontProxyCA ?? '',
-    ]);
+    // Not keyed by the upstream material: the reviews go over the live generation's upstream with its
+    // token (read per call), so a rotated credential keeps the token cache. The front-proxy CA is
+    // the authenticator's own.
+    this.#authKey = JSON.stringify([config.authentication, m.frontProxyCA ?? '']);
     this.authenticator =
       previous && previous.#authKey === this.#authKey
         ? previous.authenticator
-        : buildAuthenticator(config, () => lookup(config.name)?.upstream ?? null, log);
+        : buildAuthenticator(
+            config,
+            () => lookup(config.name)?.upstream ?? null,
+            () => lookup(config.name)?.upstreamToken ?? config.material.token,
+            log,
+          );
 
     this.#breakerKey = JSON.stringify(config.circuitBreaker);
     this.breaker =
@@ -132,10 +134,11 @@ export class ClusterRuntime {
 function buildAuthenticator(
   config: ClusterConfig,
   upstream: () => Upstream | null,
+  token: () => string | undefined,
   log: Logger,
 ): Authenticator {
   const a = config.authentication;
-  const reviews = new UpstreamJSONClient(upstream, config.material.token);
+  const reviews = new UpstreamJSONClient(upstream, token);
   return new Authenticator({
     tokenReview: a.tokenReview.enabled
       ? new TokenReviewAuthenticator({

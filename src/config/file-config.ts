@@ -4,19 +4,19 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
-import { ConfigError, join, type ConfigIssue } from './issues.ts';
+import { ConfigError, type ConfigIssue } from './issues.ts';
 import {
   DEFAULT_ADMIN_PORT,
   DEFAULT_CLIENT_LIMITS,
   type ClientLimitsConfig,
   type ClusterConfig,
-  type ClusterMaterial,
   type GatewayConfig,
+  type ListenerConfig,
   type SourceFile,
 } from './model.ts';
 import { GatewayConfiguration } from './schema/gateway-configuration.ts';
-import type { FileCluster } from './schema/cluster.ts';
 import { SchemaCheck } from './schema-check.ts';
+import { readClusterMaterial, readListenerMaterial } from './material-files.ts';
 import { parseYAML } from './yaml.ts';
 import { checkExchangeRules, type ExchangeRule } from '../clustergateway/identity-exchange.ts';
 
@@ -68,8 +68,23 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
   const clusters: ClusterConfig[] = [];
   const problems: ConfigIssue[] = [];
   const sourceFiles: SourceFile[] = [];
+  const listeners: ListenerConfig[] = [];
+  doc.listeners.forEach((l, i) => {
+    const material = readListenerMaterial(l.tls, baseDir, `listeners[${i}].tls`, problems, sourceFiles);
+    if (material)
+      listeners.push({
+        name: l.name,
+        address: l.address ?? '127.0.0.1',
+        port: l.port,
+        certFile: path(l.tls.certFile),
+        keyFile: path(l.tls.keyFile),
+        clientCAFile: l.tls.clientCAFile === undefined ? undefined : path(l.tls.clientCAFile),
+        material,
+        cluster: l.cluster,
+      });
+  });
   (doc.clusters ?? []).forEach((c, i) => {
-    const material = readMaterial(c, baseDir, `clusters[${i}]`, problems, sourceFiles);
+    const material = readClusterMaterial(c, baseDir, `clusters[${i}]`, problems, sourceFiles);
     if (material) clusters[i] = resolveCluster(c.name, 'file', c, defaults, material);
   });
   const exchangeFile = doc.kubernetes?.clusterGatewayProxyConfigurationFile;
@@ -77,15 +92,7 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
     exchangeFile === undefined ? [] : readExchangeRules(path(exchangeFile), problems, sourceFiles);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    listeners: doc.listeners.map((l) => ({
-      name: l.name,
-      address: l.address ?? '127.0.0.1',
-      port: l.port,
-      certFile: path(l.tls.certFile),
-      keyFile: path(l.tls.keyFile),
-      clientCAFile: l.tls.clientCAFile === undefined ? undefined : path(l.tls.clientCAFile),
-      cluster: l.cluster,
-    })),
+    listeners,
     clusters,
     defaults,
     sourceFiles,
@@ -140,12 +147,6 @@ function clientLimits(l: NonNullable<GatewayConfiguration['clientLimits']>): Cli
   };
 }
 
-/**
- * The PEM and token files of a cluster. Read synchronously, as a live reload reads every file: they
- * are a few small local files, while under load each asynchronous read (open, stat, read, close)
- * waits behind four turns of an event loop busy with requests, which made most of a reload's delay.
- * Each file read is appended to `read` with its content.
- */
 /** The rules of a ClusterGatewayProxyConfiguration file, or its problems (with the file named). */
 function readExchangeRules(
   file: string,
@@ -160,7 +161,7 @@ function readExchangeRules(
     problems.push({ path: at, message: `cannot read ${file}: ${(err as Error).message}` });
     return [];
   }
-  read.push({ path: file, content });
+  read.push({ path: file, kind: 'clustergateway_proxy_config', content });
   try {
     const r = checkExchangeRules(parseYAML(content, file), at);
     if ('rules' in r) return r.rules;
@@ -169,41 +170,6 @@ function readExchangeRules(
     problems.push({ path: at, message: `${file}: ${(err as Error).message}` });
   }
   return [];
-}
-
-function readMaterial(
-  c: FileCluster,
-  baseDir: string,
-  at: string,
-  issues: ConfigIssue[],
-  read: SourceFile[],
-): ClusterMaterial | null {
-  const load = (file: string | undefined, field: string): string | undefined => {
-    if (file === undefined) return undefined;
-    const full = resolve(baseDir, file);
-    try {
-      const content = readFileSync(full, 'utf8');
-      read.push({ path: full, content });
-      return content;
-    } catch (err) {
-      issues.push({
-        path: join(at, field),
-        message: `cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      });
-      return undefined;
-    }
-  };
-  const before = issues.length;
-  const ca = load(c.upstreamCA.file, 'upstreamCA.file');
-  const cert = load(c.credentials.certFile, 'credentials.certFile');
-  const key = load(c.credentials.keyFile, 'credentials.keyFile');
-  const token = load(c.credentials.tokenFile, 'credentials.tokenFile');
-  const clientCA = load(c.clientCA?.file, 'clientCA.file');
-  const frontProxyCA = load(c.frontProxy?.clientCAFile, 'frontProxy.clientCAFile');
-  if (frontProxyCA !== undefined && !frontProxyCA.includes('-----BEGIN CERTIFICATE-----'))
-    issues.push({ path: join(at, 'frontProxy.clientCAFile'), message: 'holds no PEM certificate' });
-  if (issues.length > before || ca === undefined) return null;
-  return { ca, cert, key, token: token?.trim(), clientCA, frontProxyCA };
 }
 
 /** Reads (unless `text` is given), parses and validates a configuration file; every problem is reported at once. */

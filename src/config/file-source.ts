@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfigFile, textHash } from './file-config.ts';
 import { ConfigError } from './issues.ts';
-import type { GatewayConfig } from './model.ts';
+import { changedFiles, materialKindsOf } from './material-files.ts';
+import { MATERIAL_KINDS, type GatewayConfig, type MaterialKind } from './model.ts';
+import { describeCertificate } from './tls-material.ts';
+import { WatchedFiles } from './watched-files.ts';
 
 /**
  * Quiet time after the last change event before the file is read. What it must cover is one
@@ -20,6 +23,15 @@ import type { GatewayConfig } from './model.ts';
  */
 export const DEFAULT_DEBOUNCE_MS = 20;
 
+/**
+ * How long a change refused for its certificate, key, CA or token files waits for a second look
+ * before it is reported. A pair replaced one file at a time (the certificate renamed in, then its
+ * key) is a mismatch between the two renames; the second rename's event normally applies it within
+ * that time, so a rotation done that way neither logs an error nor counts a failure (alerts watch
+ * that counter). A pair still wrong after it is reported; the last good material serves meanwhile.
+ */
+export const MATERIAL_SETTLE_MS = 500;
+
 /** Options of `FileSource`. */
 export interface FileSourceOptions {
   /** Quiet time after the last change event before the file is read (default `DEFAULT_DEBOUNCE_MS`). */
@@ -28,11 +40,19 @@ export interface FileSourceOptions {
   pollMs?: number;
 }
 
+/** Reloads and refusals of one kind of file, for `kubegate_material_reloads_total`. */
+export interface MaterialCounts {
+  reloads: number;
+  failures: number;
+}
+
 /**
- * Watches a configuration file for changes. The folder is watched, not the file, so that a
- * Kubernetes ConfigMap volume's atomic `..data` symlink swap is seen. A change whose content hash
- * (the file plus every file it names) equals the last applied one is ignored; an invalid file is
- * logged with every field path and changes nothing.
+ * Watches a configuration file and every certificate, key, CA and token file it names for changes.
+ * Their folders are watched, not the files (`WatchedFiles`), so that a Kubernetes ConfigMap or
+ * Secret volume's atomic `..data` symlink swap and cert-manager's renames are seen. A change whose
+ * content hash (the file plus every file it names) equals the last applied one is ignored; an
+ * invalid file, or a certificate whose key does not match it, is logged with every field path
+ * (and file name) and changes nothing: the last good configuration and material keep serving.
  */
 export class FileSource {
   readonly #file: string;
@@ -44,13 +64,21 @@ export class FileSource {
   #applied = '';
   /** The configuration serving now, whose files a check re-reads first. */
   #serving: GatewayConfig;
-  #watcher: FSWatcher | null = null;
+  readonly #watched: WatchedFiles;
+  #started = false;
   #timer: NodeJS.Timeout | null = null;
+  /** Issues (JSON) of a refusal about named files, waiting `MATERIAL_SETTLE_MS` for a second look. */
+  #settling: string | null = null;
+  #settle: NodeJS.Timeout | null = null;
   #poll: NodeJS.Timeout | null = null;
   #running: Promise<void> = Promise.resolve();
   /** Successful and failed reloads, for metrics and tests. */
   reloads = 0;
   failures = 0;
+  /** Of those, by kind of named file: reloads that changed one, refusals that named one. */
+  readonly material: Readonly<Record<MaterialKind, MaterialCounts>> = Object.fromEntries(
+    MATERIAL_KINDS.map((k) => [k, { reloads: 0, failures: 0 }]),
+  ) as Record<MaterialKind, MaterialCounts>;
 
   constructor(
     file: string,
@@ -65,6 +93,7 @@ export class FileSource {
     this.#debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.#pollMs = opts.pollMs ?? 5000;
     this.#serving = initial;
+    this.#watched = new WatchedFiles(() => this.#schedule(), log);
     // The text `initial` was parsed from, so that a change written since (while the gateway
     // started) is applied by the first check. Without it, the file as it is now stands for it.
     let digest = initial.textHash;
@@ -83,16 +112,21 @@ export class FileSource {
     return this.#applied;
   }
 
+  /** The folders watched now (the file's, and those of every file it names), for tests. */
+  get folders(): string[] {
+    return this.#watched.folders;
+  }
+
   start(): void {
-    const name = basename(this.#file);
-    this.#watcher = watch(dirname(this.#file), (_event, changed) => {
-      if (changed === null || changed === name || changed.startsWith('..')) this.#schedule();
-    });
-    this.#watcher.on('error', (err) =>
-      this.#log.warn({ kind: 'config', err: err.message }, 'config watch failed'),
-    );
+    this.#started = true;
+    this.#watch();
     this.#poll = setInterval(() => this.#schedule(), this.#pollMs);
     this.#poll.unref();
+  }
+
+  /** Watches the folders of the file and of every file the configuration serving now names. */
+  #watch(): void {
+    this.#watched.set([this.#file, ...(this.#serving.sourceFiles ?? []).map((f) => f.path)]);
   }
 
   #schedule(): void {
@@ -129,23 +163,56 @@ export class FileSource {
         err instanceof ConfigError ? err.issues : [{ path: '(document)', message: (err as Error).message }];
       const hash = JSON.stringify(issues);
       if (hash === this.#hash) return;
+      const kinds = materialKindsOf(issues);
+      if (kinds.size > 0 && this.#settling !== hash) {
+        this.#settling = hash;
+        if (this.#settle) clearTimeout(this.#settle);
+        this.#settle = setTimeout(() => {
+          this.#settle = null;
+          void this.check();
+        }, MATERIAL_SETTLE_MS);
+        this.#settle.unref();
+        return;
+      }
+      this.#settling = null;
       this.#hash = hash;
       this.failures++;
+      for (const k of kinds) this.material[k].failures++;
       this.#log.error(
         { kind: 'config', file: this.#file, issues },
-        'configuration rejected; the last good one keeps serving',
+        kinds.size > 0
+          ? 'configuration rejected (a certificate, key, CA or token file is not usable); the last good configuration and material keep serving'
+          : 'configuration rejected; the last good one keeps serving',
       );
       return;
     }
+    this.#settling = null;
     const hash = configHash(digest, cfg);
     if (hash === this.#hash) return;
     try {
       await this.#apply(cfg);
+      const changed = changedFiles(this.#serving.sourceFiles ?? [], cfg.sourceFiles ?? []);
       this.#hash = hash;
       this.#applied = hash;
       this.#serving = cfg;
       this.reloads++;
       this.#log.info({ kind: 'config', file: this.#file, hash: hash.slice(0, 12) }, 'configuration reloaded');
+      if (changed.length > 0) {
+        for (const f of changed) this.material[f.kind].reloads++;
+        // What changed, never the content: certificates by subject, serial and fingerprint.
+        this.#log.info(
+          {
+            kind: 'material',
+            files: changed.map((f) => ({
+              kind: f.kind,
+              file: f.path,
+              ...(f.kind.endsWith('_key') || f.kind.endsWith('_token') ? {} : describeCertificate(f.content)),
+            })),
+          },
+          'certificate, key, CA or token files reloaded',
+        );
+      }
+      if (this.#started) this.#watch();
     } catch (err) {
       this.failures++;
       this.#log.error(
@@ -156,36 +223,32 @@ export class FileSource {
   }
 
   stop(): void {
-    this.#watcher?.close();
+    this.#started = false;
+    this.#watched.close();
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#settle) clearTimeout(this.#settle);
     if (this.#poll) clearInterval(this.#poll);
   }
 }
 
 /** A file a configuration named (path, content) for its hash. */
-type NamedFile = readonly [path: string, content: string | Buffer];
+type NamedFile = readonly [path: string, content: string];
 
 /**
- * The hash of a configuration: its text's hash, the clusters' files with the content they were loaded
- * with (so a file that changes right after it was read makes the next check differ, never match),
- * and the listeners' certificate files as they are now (the gateway reads them after this).
+ * The hash of a configuration: its text's hash and the files it named with the content they were
+ * loaded with (so a file that changes right after it was read makes the next check differ, never
+ * match). The listeners' files are among them: the gateway serves what was read and checked here.
  */
 function configHash(textHash: string, cfg: GatewayConfig): string {
-  const files: NamedFile[] = (cfg.sourceFiles ?? []).map((f) => [f.path, f.content]);
-  return hashOf(textHash, [...files, ...listenerFiles(cfg)]);
+  return hashOf(
+    textHash,
+    (cfg.sourceFiles ?? []).map((f) => [f.path, f.content]),
+  );
 }
 
 /** The files `cfg` named as they are now, in `configHash`'s order and form. */
 function namedFilesNow(cfg: GatewayConfig): NamedFile[] {
-  const files: NamedFile[] = (cfg.sourceFiles ?? []).map((f) => [f.path, readOrEmpty(f.path, 'utf8')]);
-  return [...files, ...listenerFiles(cfg)];
-}
-
-function listenerFiles(cfg: GatewayConfig): NamedFile[] {
-  const out: NamedFile[] = [];
-  for (const l of cfg.listeners)
-    for (const f of [l.certFile, l.keyFile, l.clientCAFile]) if (f) out.push([f, readOrEmpty(f)]);
-  return out;
+  return (cfg.sourceFiles ?? []).map((f) => [f.path, readOrEmpty(f.path)]);
 }
 
 function hashOf(textHash: string, files: readonly NamedFile[]): string {
@@ -196,12 +259,10 @@ function hashOf(textHash: string, files: readonly NamedFile[]): string {
 }
 
 /** A file's content, or none when it cannot be read (loading the configuration reports that). */
-function readOrEmpty(file: string): Buffer;
-function readOrEmpty(file: string, encoding: 'utf8'): string;
-function readOrEmpty(file: string, encoding?: 'utf8'): Buffer | string {
+function readOrEmpty(file: string): string {
   try {
-    return encoding ? readFileSync(file, encoding) : readFileSync(file);
+    return readFileSync(file, 'utf8');
   } catch {
-    return encoding ? '' : Buffer.alloc(0);
+    return '';
   }
 }

@@ -73,6 +73,13 @@ export interface ClusterConfig {
   readonly identityExchange?: readonly ExchangeRule[];
 }
 
+/** A listener's PEM material as read from its files (and checked: the key is the certificate's). */
+export interface ListenerMaterial {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCA?: string;
+}
+
 /** A listener: one TLS port serving one cluster. */
 export interface ListenerConfig {
   readonly name: string;
@@ -81,6 +88,8 @@ export interface ListenerConfig {
   readonly certFile: string;
   readonly keyFile: string;
   readonly clientCAFile?: string;
+  /** The files' content, read with the rest of the configuration (a reload swaps it in). */
+  readonly material: ListenerMaterial;
   readonly cluster: string;
 }
 
@@ -146,9 +155,37 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimitsConfig = Object.freeze({
   prematureResets: Object.freeze({ burst: 100, ratePerSecond: 10, penaltyMs: 10_000 }),
 });
 
-/** A file a configuration named, and its content as read. */
+/** What a file a configuration names is for; bounded, so it can label metrics. */
+export type MaterialKind =
+  | 'listener_cert'
+  | 'listener_key'
+  | 'listener_client_ca'
+  | 'upstream_ca'
+  | 'upstream_client_cert'
+  | 'upstream_client_key'
+  | 'upstream_token'
+  | 'cluster_client_ca'
+  | 'front_proxy_ca'
+  | 'clustergateway_proxy_config';
+
+/** Every `MaterialKind`, in the order metrics list them. */
+export const MATERIAL_KINDS: readonly MaterialKind[] = [
+  'listener_cert',
+  'listener_key',
+  'listener_client_ca',
+  'upstream_ca',
+  'upstream_client_cert',
+  'upstream_client_key',
+  'upstream_token',
+  'cluster_client_ca',
+  'front_proxy_ca',
+  'clustergateway_proxy_config',
+];
+
+/** A file a configuration named, what it is for, and its content as read. */
 export interface SourceFile {
   readonly path: string;
+  readonly kind: MaterialKind;
   readonly content: string;
 }
 
@@ -166,8 +203,9 @@ export interface GatewayConfig {
   /** Default: DEFAULT_CLIENT_LIMITS. */
   readonly clientLimits?: ClientLimitsConfig;
   /**
-   * The files the clusters named (PEM, token), resolved, with the content they were loaded with, in
-   * order: a file source re-reads them to tell that nothing changed without parsing the file again.
+   * The files the listeners and clusters named (PEM, token), resolved, with the content they were
+   * loaded with, in order: a file source watches their folders and re-reads them to tell that
+   * nothing changed without parsing the file again.
    */
   readonly sourceFiles?: readonly SourceFile[];
   /** SHA-256 (hex) of the text it was parsed from, when it came from a file. */

@@ -24,6 +24,8 @@ export interface ConfigSourceState {
   readonly failures: number;
   /** Hash (or generation) of what serves now; '' when nothing was applied. */
   readonly hash: string;
+  /** Of the reloads, those that changed a named file and the refusals that named one, by kind of file. */
+  readonly material?: Readonly<Record<string, { readonly reloads: number; readonly failures: number }>>;
 }
 
 /** What the gateway exposes for metrics read at scrape time. */
@@ -278,6 +280,20 @@ export class GatewayMetrics {
           this.inc({ source, result: 'success' }, s.reloads);
           this.inc({ source, result: 'failure' }, s.failures);
         }
+      },
+    });
+    new Counter({
+      name: `${PREFIX}material_reloads_total`,
+      help: 'Certificate, key, CA and token files a configuration names: changes applied (success) or refused (failure, e.g. a key that does not match its certificate), by kind of file.',
+      labelNames: ['source', 'kind', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, s] of view.configSources())
+          for (const [kind, n] of Object.entries(s.material ?? {})) {
+            this.inc({ source, kind, result: 'success' }, n.reloads);
+            this.inc({ source, kind, result: 'failure' }, n.failures);
+          }
       },
     });
     new Gauge({

@@ -207,6 +207,12 @@ export class ProxiedRequest implements ClientPresence {
       if (long) ep.longRunning--;
       else ep.inflight--;
       call?.end(String(err));
+      // The session began closing between acquire and request (its endpoint was retired by a
+      // reload, e.g. a rotated upstream credential): nothing was sent, so pick again, once.
+      if (exclude === null && (h2.closed || h2.destroyed)) {
+        this.#record.retried = true;
+        return this.#forward(ep);
+      }
       throw err;
     }
     stream.once('close', () => {

@@ -26,6 +26,14 @@ export class HealthCheck {
   readonly options: HealthCheckOptions;
   /** Called on every health change; a reloaded Upstream re-points it at itself. */
   onChange: (ep: Endpoint) => void;
+  /**
+   * The gateway's bearer token upstream, when it uses one (a reloaded Upstream sets the current
+   * one). Probes carry it: kube-apiserver answers an anonymous HTTP/2 request with
+   * `Connection: close` (UnauthenticatedHTTP2DOSMitigation), a GOAWAY for the whole session, so an
+   * anonymous probe on a session without a client certificate ended that session every interval,
+   * refusing the client streams racing it and ending the watches on it.
+   */
+  token: string | undefined = undefined;
   #ok = 0;
   #failed = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -89,11 +97,13 @@ export class HealthCheck {
     }
     try {
       return await new Promise<boolean>((resolve) => {
-        const stream = h2.request({
+        const headers: Record<string, string> = {
           ':method': 'GET',
           ':path': this.#opts.path,
           'user-agent': 'kubegate-health-check',
-        });
+        };
+        if (this.token) headers.authorization = `Bearer ${this.token}`;
+        const stream = h2.request(headers);
         const t = setTimeout(() => {
           stream.close();
           resolve(false);

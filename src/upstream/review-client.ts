@@ -9,11 +9,14 @@ import type { Upstream } from './upstream.ts';
  */
 export class UpstreamJSONClient implements JSONClient {
   readonly #upstream: () => Upstream | null;
-  readonly #token: string | undefined;
+  readonly #token: () => string | undefined;
   readonly #timeoutMs: number;
 
-  /** `upstream` is read per call: after a configuration reload it is the current one. */
-  constructor(upstream: () => Upstream | null, token: string | undefined, timeoutMs = 10_000) {
+  /**
+   * `upstream` and `token` are read per call: after a configuration reload (a rotated token file,
+   * a rotated client certificate) they are the current ones.
+   */
+  constructor(upstream: () => Upstream | null, token: () => string | undefined, timeoutMs = 10_000) {
     this.#upstream = upstream;
     this.#token = token;
     this.#timeoutMs = timeoutMs;
@@ -38,7 +41,8 @@ export class UpstreamJSONClient implements JSONClient {
       'user-agent': 'kubegate',
     };
     if (payload) headers['content-type'] = 'application/json';
-    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    const token = this.#token();
+    if (token) headers.authorization = `Bearer ${token}`;
     try {
       const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
         const s = h2.request(headers, { endStream: payload === undefined });

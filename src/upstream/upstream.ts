@@ -47,6 +47,8 @@ export class Upstream {
   readonly #subsets = new Map<string, UpstreamSubset>();
   readonly #onChange: ((ep: Endpoint) => void) | undefined;
   #healthy: Endpoint[] = [];
+  /** The Upstream that replaced this one (null: none, the cluster is gone); undefined while serving. */
+  #successor: Upstream | null | undefined = undefined;
 
   constructor(
     specs: readonly EndpointSpec[],
@@ -69,11 +71,13 @@ export class Upstream {
       return m;
     });
     this.#fresh = fresh;
-    for (const m of this.#members)
+    for (const m of this.#members) {
       m.check.onChange = (ep) => {
         this.#refresh();
         this.#onChange?.(ep);
       };
+      m.check.token = opts.tls.token;
+    }
     this.endpoints = this.#members.map((m) => m.endpoint);
     this.#refresh();
   }
@@ -98,6 +102,15 @@ export class Upstream {
 
   /** A healthy endpoint for a request, other than `exclude` unless it is the only one, from `subset` if given; null when none. */
   pick(longRunning: boolean, exclude?: Endpoint, subset?: UpstreamSubset): Endpoint | null {
+    // A request that read the previous generation of its cluster before a reload swapped it in
+    // (it was authenticating, or queued) picks from the generation that serves now: the endpoints
+    // retired with this one are closing, and picking one of them failed the request. Its subset is
+    // the same names in the successor's.
+    if (this.#successor !== undefined) {
+      const next = this.#successor;
+      if (next === null) return null;
+      return next.pick(longRunning, exclude, subset && next.subset([...subset.names]));
+    }
     let list: readonly Endpoint[] = subset ? subset.healthy : this.#healthy;
     // A retry goes to another endpoint, or to the same one when it is the only healthy one left
     // (what failed was then most likely its session, which is replaced, not the apiserver).
@@ -127,6 +140,7 @@ export class Upstream {
 
   /** After `next` replaced this Upstream: stops and closes what `next` did not carry over. */
   retire(next: Upstream | null): void {
+    this.#successor = next;
     const kept = new Set(next ? next.#members : []);
     for (const m of this.#members)
       if (!kept.has(m)) {
@@ -140,8 +154,13 @@ export class Upstream {
   }
 }
 
+/**
+ * What a session is made with: a change makes new endpoints (new sessions) and retires the old
+ * ones. The token is not part of it: it goes in each request's header (the cluster generation's),
+ * so a rotated token file keeps the sessions and the watches on them.
+ */
 function digest(tls: UpstreamTLS): string {
   return createHash('sha256')
-    .update(JSON.stringify([tls.ca, tls.cert ?? '', tls.key ?? '', tls.token ?? '', tls.servername ?? '']))
+    .update(JSON.stringify([tls.ca, tls.cert ?? '', tls.key ?? '', tls.servername ?? '']))
     .digest('base64url');
 }

@@ -11,6 +11,13 @@ import { devDir, devState, jsonLines } from './env.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/kubegate', import.meta.url));
 
+/** A listener's `tls` files. */
+export interface ListenerTLSFiles {
+  certFile: string;
+  keyFile: string;
+  clientCAFile: string;
+}
+
 /** Cluster fields of the test's own gateway (rules, limits, breaker…) on top of the dev apiservers. */
 export type ClusterPatch = Record<string, unknown>;
 
@@ -30,6 +37,7 @@ export class OwnGateway {
   #child: ChildProcess | null = null;
   #kubeGateway = false;
   #top: Record<string, unknown> = {};
+  #tls: ListenerTLSFiles | null = null;
 
   private constructor(dir: string, ports: { main: number; crd: number | null; admin: number | null }) {
     this.dir = dir;
@@ -51,6 +59,8 @@ export class OwnGateway {
       kubeGatewayClusters?: boolean;
       admin?: boolean;
       gateway?: Record<string, unknown>;
+      /** The listeners' certificate files (default: the dev PKI's gateway.crt/.key and ca.crt). */
+      tls?: ListenerTLSFiles;
     } = {},
   ): Promise<OwnGateway> {
     const dir = await mkdtemp(join(tmpdir(), 'kubegate-own-'));
@@ -61,6 +71,7 @@ export class OwnGateway {
     });
     gw.#kubeGateway = opts.kubeGatewayClusters === true;
     gw.#top = opts.gateway ?? {};
+    gw.#tls = opts.tls ?? null;
     await gw.write(patch, opts.crdCluster);
     gw.#child = spawn(BIN, ['serve', '-f', gw.file], { stdio: ['ignore', 'ignore', 'inherit'] });
     await gw.#waitListening();
@@ -71,7 +82,11 @@ export class OwnGateway {
   configuration(patch: ClusterPatch, crdCluster?: string): Record<string, unknown> {
     const d = devDir();
     const pki = (f: string) => join(d, 'pki', f);
-    const tls = { certFile: pki('gateway.crt'), keyFile: pki('gateway.key'), clientCAFile: pki('ca.crt') };
+    const tls = this.#tls ?? {
+      certFile: pki('gateway.crt'),
+      keyFile: pki('gateway.key'),
+      clientCAFile: pki('ca.crt'),
+    };
     const listeners: Record<string, unknown>[] = [
       { name: 'main', address: '127.0.0.1', port: this.#ports.main, tls, cluster: 'e2e' },
     ];

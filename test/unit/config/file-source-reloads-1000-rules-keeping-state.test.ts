@@ -11,6 +11,7 @@ import { loadConfigFile } from '../../../src/config/file-config.ts';
 import { FileSource } from '../../../src/config/file-source.ts';
 import { parseRequestInfo } from '../../../src/request/request-info.ts';
 import type { Identity } from '../../../src/request/types.ts';
+import { writeMaterialFiles } from '../helpers/pem-files.ts';
 
 const RULES = 1000;
 const dirs: string[] = [];
@@ -68,7 +69,7 @@ async function until(cond: () => boolean, ms = 20_000): Promise<void> {
 test('a 1000-rule file replaced by rename is served in full, and unchanged rules keep their limiter state', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kubegate-reload-1000-'));
   dirs.push(dir);
-  for (const f of ['tls.crt', 'tls.key', 'ca.crt', 'token']) await writeFile(join(dir, f), `${f}\n`);
+  await writeMaterialFiles(dir);
   const file = join(dir, 'kubegate.yaml');
   await writeFile(file, configuration(rules(RULES)));
 

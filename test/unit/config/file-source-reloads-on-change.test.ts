@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { loadConfigFile } from '../../../src/config/file-config.ts';
 import { FileSource } from '../../../src/config/file-source.ts';
 import type { GatewayConfig } from '../../../src/config/model.ts';
+import { testPKI, writeMaterialFiles } from '../helpers/pem-files.ts';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -33,7 +34,7 @@ function config(qps: number | 'bad'): string {
 async function configMapDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'kubegate-filesource-'));
   dirs.push(dir);
-  for (const f of ['tls.crt', 'tls.key', 'ca.crt', 'token']) await writeFile(join(dir, f), `${f}\n`);
+  await writeMaterialFiles(dir);
   await mkdir(join(dir, '..v1'));
   await writeFile(join(dir, '..v1', 'kubegate.yaml'), config(5));
   await symlink('..v1', join(dir, '..data'));
@@ -130,15 +131,20 @@ test('a file the configuration names that changes (a rotated CA) is applied thou
   );
   await src.check();
   assert.equal(applied.length, 0, 'nothing changed yet');
-  await writeFile(join(dir, 'ca.crt'), 'rotated\n');
+  const pki = await testPKI();
+  const other = await pki.issue('other');
+  const rotated = (await readFile(pki.ca.cert, 'utf8')) + (await readFile(other.cert, 'utf8'));
+  await writeFile(join(dir, 'ca.crt'), rotated);
   await src.check();
   assert.equal(applied.length, 1);
-  assert.equal(applied[0].clusters[0].material.ca, 'rotated\n');
+  assert.equal(applied[0].clusters[0].material.ca, rotated);
   await src.check();
   assert.equal(applied.length, 1, 'and once only');
-  await writeFile(join(dir, 'tls.crt'), 'new listener certificate\n');
+  await writeFile(join(dir, 'tls.crt'), await readFile(other.cert, 'utf8'));
+  await writeFile(join(dir, 'tls.key'), await readFile(other.key, 'utf8'));
   await src.check();
   assert.equal(applied.length, 2, 'a listener certificate counts too');
+  assert.equal(applied[1].listeners[0].material.cert, await readFile(other.cert, 'utf8'));
 });
 
 test('a change written after the initial configuration was loaded (while the gateway started) is applied by the first check', async () => {

@@ -99,3 +99,38 @@ test('a TLS 1.2 client cannot renegotiate', async () => {
   assert.notEqual(outcome, 'renegotiated');
   s.destroy();
 });
+
+test('after a certificate swap (reload), new handshakes get the new certificate under the same policy', async () => {
+  const authority = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+  const next = await issueCert(dir, 'gateway-next', authority, {
+    cn: 'kubegate-next',
+    usage: 'server',
+    dns: ['localhost'],
+    ips: ['127.0.0.1'],
+  });
+  const before = await handshake({});
+  const doc = fakeClusterConfiguration(`https://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+  const listener = (doc.listeners as Record<string, unknown>[])[0];
+  listener.tls = { certFile: next.cert, keyFile: next.key, clientCAFile: 'ca.crt' };
+  await gateway!.reload(await resolveGatewayConfiguration(doc, dir));
+  const after = await handshake({});
+  assert.equal(after.getPeerX509Certificate()?.subject, 'CN=kubegate-next');
+  assert.equal(before.getPeerX509Certificate()?.subject, 'CN=kubegate', 'an open connection keeps its own');
+  assert.equal(before.destroyed, false);
+  before.destroy();
+  after.destroy();
+  await assert.rejects(
+    handshake({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }),
+  );
+  await assert.rejects(
+    handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384' }),
+  );
+  const s = await handshake({ maxVersion: 'TLSv1.2' });
+  const renegotiated = await new Promise<boolean>((resolve) => {
+    s.once('error', () => resolve(false));
+    s.once('close', () => resolve(false));
+    if (!s.renegotiate({}, (err) => resolve(!err))) resolve(false);
+  });
+  s.destroy();
+  assert.equal(renegotiated, false);
+});
