@@ -11,7 +11,9 @@ export type StatusReason =
   | 'BadGateway'
   | 'Conflict'
   | 'MethodNotAllowed'
-  | 'RequestEntityTooLarge';
+  | 'RequestEntityTooLarge'
+  /** 421: the request's Host belongs to another cluster than the connection's (SNI); not a metav1 reason. */
+  | 'Misdirected';
 
 /** Stable codes of every condition the gateway reports on its own; never reuse a retired code. */
 export type GatewayErrorCode =
@@ -35,7 +37,8 @@ export type GatewayErrorCode =
   | 'KG_REQUEST_TOO_LARGE'
   | 'KG_USER_LONG_RUNNING_LIMIT'
   | 'KG_NOT_FOUND'
-  | 'KG_METHOD_NOT_ALLOWED';
+  | 'KG_METHOD_NOT_ALLOWED'
+  | 'KG_MISDIRECTED';
 
 const REASON_STATUS: Record<StatusReason, number> = {
   BadRequest: 400,
@@ -50,6 +53,7 @@ const REASON_STATUS: Record<StatusReason, number> = {
   Conflict: 409,
   MethodNotAllowed: 405,
   RequestEntityTooLarge: 413,
+  Misdirected: 421,
 };
 
 /** The `Status.reason` kube-apiserver uses for an HTTP status (for configured answers). */

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { checkRules } from '../routing/index.ts';
 import { DEFAULT_HEALTH_CHECK } from '../upstream/health-check.ts';
 import { join, type ConfigIssue } from './issues.ts';
@@ -60,6 +61,11 @@ export function checkClusterSpec(spec: AnyClusterSpec, defaults: Defaults, path:
         message: 'a queue waits for an in-flight slot: set maxInflightReadOnly or maxInflightMutating',
       });
   }
+  if (spec.serving !== undefined && (spec.hosts ?? []).length === 0)
+    issues.push({
+      path: join(path, 'serving'),
+      message: 'a serving certificate is chosen by SNI: list the names it is for in hosts',
+    });
   const auto = spec.circuitBreaker?.automatic;
   if (auto?.slowRatio !== undefined && auto.slowCallSeconds === undefined)
     issues.push({ path: join(path, 'circuitBreaker.automatic.slowRatio'), message: 'needs slowCallSeconds' });
@@ -118,6 +124,7 @@ export function resolveCluster(
     name,
     origin,
     endpoints: spec.endpoints.map((e) => ({ name: e.name, url: e.url.replace(/\/$/, '') })),
+    hosts: [...new Set(spec.hosts ?? [])],
     material,
     balancer: pick('balancer') ?? 'round-robin',
     healthCheck: {
@@ -161,4 +168,14 @@ export function resolveCluster(
     rules: spec.rules ?? [],
     defaultRule: pick('defaultRule') ?? {},
   };
+}
+
+/** Why a serving certificate and key cannot be used (unparsable PEM, a key of another certificate); null when they can. */
+export function servingPairProblem(cert: string, key: string): string | null {
+  try {
+    createSecureContext({ cert, key });
+    return null;
+  } catch (err) {
+    return `not a usable certificate and key: ${(err as Error).message}`;
+  }
 }

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
+import { checkClusterSpec, resolveCluster, servingPairProblem } from './cluster-spec.ts';
+import { hostClashes } from './host-claims.ts';
 import { ConfigError, join, type ConfigIssue } from './issues.ts';
 import {
   DEFAULT_ADMIN_PORT,
@@ -55,6 +56,11 @@ function examine(input: unknown): { doc: GatewayConfiguration | null; issues: Co
       });
   });
   clusters.forEach((c, i) => issues.push(...checkClusterSpec(c, doc.defaults ?? {}, `clusters[${i}]`)));
+  issues.push(
+    ...hostClashes(
+      clusters.map((c, i) => ({ cluster: c.name, hosts: c.hosts, path: `clusters[${i}].hosts` })),
+    ),
+  );
   return { doc, issues };
 }
 
@@ -162,8 +168,14 @@ function readMaterial(
   const key = load(c.credentials.keyFile, 'credentials.keyFile');
   const token = load(c.credentials.tokenFile, 'credentials.tokenFile');
   const clientCA = load(c.clientCA?.file, 'clientCA.file');
+  const servingCert = load(c.serving?.certFile, 'serving.certFile');
+  const servingKey = load(c.serving?.keyFile, 'serving.keyFile');
+  if (servingCert !== undefined && servingKey !== undefined) {
+    const bad = servingPairProblem(servingCert, servingKey);
+    if (bad) issues.push({ path: join(at, 'serving'), message: bad });
+  }
   if (issues.length > before || ca === undefined) return null;
-  return { ca, cert, key, token: token?.trim(), clientCA };
+  return { ca, cert, key, token: token?.trim(), clientCA, servingCert, servingKey };
 }
 
 /** Reads (unless `text` is given), parses and validates a configuration file; every problem is reported at once. */

@@ -13,6 +13,9 @@ export interface ClusterMaterial {
   token?: string;
   /** Verifies this cluster's client certificates. */
   clientCA?: string;
+  /** The certificate (chain) and key presented to clients whose SNI is one of the cluster's hosts. */
+  servingCert?: string;
+  servingKey?: string;
 }
 
 /** Authentication of one cluster's clients. */
@@ -49,6 +52,8 @@ export interface ClusterConfig {
   /** Where it came from, for logs and status: `file`, `UpstreamCluster/<name>`, … */
   readonly origin: string;
   readonly endpoints: readonly { readonly name: string; readonly url: string }[];
+  /** Names it is served under (SNI, Host), lower case; exact or `*.` + name. */
+  readonly hosts: readonly string[];
   readonly material: ClusterMaterial;
   readonly balancer: BalancerKind;
   readonly healthCheck: HealthCheckOptions;
@@ -63,7 +68,7 @@ export interface ClusterConfig {
   readonly identityExchange?: readonly ExchangeRule[];
 }
 
-/** A listener: one TLS port serving one cluster. */
+/** A listener: one TLS port; its `cluster` is served without SNI or for a name no cluster claims. */
 export interface ListenerConfig {
   readonly name: string;
   readonly address: string;

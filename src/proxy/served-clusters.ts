@@ -1,0 +1,110 @@
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { ClusterSelector } from '../cluster/cluster-selector.ts';
+import type { ClusterConfig } from '../config/model.ts';
+import { GatewayError } from '../errors.ts';
+import { TLS_POLICY } from './tls-policy.ts';
+
+/** The listener's own certificate and client CA: the default for no or an unknown SNI. */
+export interface ListenerTLS {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCA: string | undefined;
+}
+
+/** What a TLS handshake decided for its connection: the cluster it serves, once for all its requests. */
+export interface ServedBy {
+  readonly cluster: string;
+  /**
+   * Whether the handshake verified client certificates against that cluster's own client CA. When
+   * it has none, a presented certificate is ignored (as kube-apiserver without --client-ca-file),
+   * since the context then falls back to Node's default roots.
+   */
+  readonly clientCerts: boolean;
+}
+
+interface Served {
+  readonly by: ServedBy;
+  /** null: the server's default context (the listener's certificate). */
+  readonly context: SecureContext | null;
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string | undefined;
+}
+
+/**
+ * The clusters one listener serves, by SNI: a `ClusterSelector` (the listener's cluster as the
+ * default) and, per cluster that lists hosts, the `SecureContext` its handshakes get, with its
+ * serving certificate (else the listener's) and its own client CA. Immutable; a configuration change
+ * builds the next one, reusing the contexts whose material did not change.
+ */
+export class ServedClusters {
+  readonly selector: ClusterSelector;
+  readonly defaultBy: ServedBy;
+  readonly #byCluster = new Map<string, Served>();
+  readonly #default: Served;
+
+  /** `onError`: a cluster whose material Node refuses keeps the listener's context (and is reported). */
+  constructor(
+    clusters: readonly ClusterConfig[],
+    defaultCluster: string,
+    tls: ListenerTLS,
+    previous?: ServedClusters,
+    onError?: (cluster: string, err: Error) => void,
+  ) {
+    this.selector = new ClusterSelector(
+      clusters.map((c) => ({ cluster: c.name, hosts: c.hosts })),
+      defaultCluster,
+    );
+    this.defaultBy = { cluster: defaultCluster, clientCerts: tls.clientCA !== undefined };
+    this.#default = { by: this.defaultBy, context: null, cert: tls.cert, key: tls.key, ca: tls.clientCA };
+    for (const c of clusters) {
+      if (c.hosts.length === 0 || this.#byCluster.has(c.name)) continue;
+      const m = c.material;
+      const isDefault = c.name === defaultCluster;
+      const cert = m.servingCert ?? tls.cert;
+      const key = m.servingKey ?? tls.key;
+      // The listener's client CA belongs to its default cluster; any other cluster verifies with its own.
+      const ca = isDefault ? tls.clientCA : m.clientCA;
+      if (isDefault && m.servingCert === undefined) {
+        this.#byCluster.set(c.name, this.#default);
+        continue;
+      }
+      const old = previous === undefined ? undefined : previous.#byCluster.get(c.name);
+      if (old && old.context !== null && old.cert === cert && old.key === key && old.ca === ca) {
+        this.#byCluster.set(c.name, old);
+        continue;
+      }
+      try {
+        const context = createSecureContext({ ...TLS_POLICY, cert, key, ca });
+        const by = { cluster: c.name, clientCerts: ca !== undefined };
+        this.#byCluster.set(c.name, { by, context, cert, key, ca });
+      } catch (err) {
+        onError?.(c.name, err as Error);
+      }
+    }
+  }
+
+  /** For `SNICallback`: the cluster a server name belongs to and the context to answer with. */
+  forServerName(serverName: string | undefined): Served {
+    const cluster = this.selector.forServerName(serverName);
+    return (cluster === undefined ? undefined : this.#byCluster.get(cluster)) ?? this.#default;
+  }
+
+  /**
+   * null when a request with this Host (or `:authority`) may be served by `cluster`, the one its
+   * connection chose; else the 421 Status it gets (no domain fronting across clusters).
+   */
+  refusal(cluster: string, host: string | undefined): GatewayError | null {
+    const choice = this.selector.checkHost(cluster, host);
+    if ('cluster' in choice) return null;
+    const detail =
+      choice.refused === 'misdirected'
+        ? `host "${choice.host}" belongs to another cluster than this connection's`
+        : `host "${choice.host}" is not a name of this connection's cluster`;
+    return new GatewayError(
+      'KG_MISDIRECTED',
+      'Misdirected',
+      `misdirected request: ${detail} (the TLS server name chose cluster "${cluster}"); connect with the server name (SNI) of the cluster you want, e.g. kubectl --tls-server-name`,
+    );
+  }
+}
