@@ -84,9 +84,13 @@ export class ServedClusters {
     }
   }
 
-  /** For `SNICallback`: the cluster a server name belongs to and the context to answer with. */
+  /**
+   * For `SNICallback`: the cluster a server name belongs to and the context to answer with. A name
+   * no cluster lists gets the listener's own certificate and cluster, as a handshake without SNI.
+   */
   forServerName(serverName: string | undefined): Served {
-    const cluster = this.selector.forServerName(serverName);
+    if (!serverName) return this.#default;
+    const cluster = this.selector.owner(serverName.toLowerCase().replace(/\.$/, ''));
     return (cluster === undefined ? undefined : this.#byCluster.get(cluster)) ?? this.#default;
   }
 
