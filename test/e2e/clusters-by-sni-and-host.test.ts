@@ -299,6 +299,7 @@ test('a client certificate of A’s CA is refused on B (401, nothing reaches B) 
     cert: readFileSync(adminOf.a.cert),
     key: readFileSync(adminOf.a.key),
     servername: HOST_B,
+    ca: readFileSync(caOf.b),
   });
   assert.equal(r.status, 401, r.raw);
   const st = JSON.parse(r.body) as { kind: string; code: number; reason: string };
