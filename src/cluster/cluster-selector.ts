@@ -63,6 +63,11 @@ export class ClusterSelector {
     this.#default = defaultCluster;
   }
 
+  /** Whether the cluster lists hosts of its own (and so answers to those only). */
+  listsHosts(cluster: string): boolean {
+    return this.#strict.has(cluster);
+  }
+
   /** The cluster a host name belongs to: exact names win over `*.` patterns. */
   owner(name: string): string | undefined {
     const exact = this.#exact.get(name);

@@ -16,6 +16,8 @@ export interface ClientConnection {
   readonly certificateError: Error | undefined;
   /** The cluster its TLS handshake chose by SNI (see ServedClusters); undefined: the listener's. */
   readonly cluster: string | undefined;
+  /** The server name it sent when no cluster lists it (ServedBy.unknownServerName). */
+  readonly unknownServerName?: string;
   /** The last Host (or `:authority`) value that passed the cluster's Host check, and against what. */
   hostChecked?: { readonly host: string; readonly against: object };
 }
@@ -50,8 +52,9 @@ function read(socket: TLSSocket): ClientConnection {
   // Through an HTTP/2 session's socket proxy too: it hands property reads to the TLS socket.
   const by = (socket as TLSSocket & { [SERVED_BY]?: ServedBy })[SERVED_BY];
   const cluster = by?.cluster;
+  const unknownServerName = by?.unknownServerName;
   if (typeof socket.getPeerCertificate !== 'function' || by?.clientCerts === false)
-    return { remoteAddress, certificate: null, certificateError: undefined, cluster };
+    return { remoteAddress, certificate: null, certificateError: undefined, cluster, unknownServerName };
   const peer = socket.getPeerCertificate();
   // Node returns an empty object, not null, when the client sent no certificate.
   const presented = peer !== null && Object.keys(peer).length > 0;
@@ -60,5 +63,6 @@ function read(socket: TLSSocket): ClientConnection {
     certificate: presented && socket.authorized ? peer : null,
     certificateError: presented && !socket.authorized ? socket.authorizationError : undefined,
     cluster,
+    unknownServerName,
   };
 }

@@ -188,6 +188,7 @@ export class Listener {
   /** The 421 a request gets when its Host names another cluster than its connection's; null if none. */
   #hostRefusal(c: ClientConnection, cluster: string, headers: IncomingHttpHeaders): GatewayError | null {
     const served = this.#served;
+    if (c.unknownServerName !== undefined) return served.refusal(cluster, undefined, c.unknownServerName);
     const authority = headers[':authority'] as string | undefined;
     const host = headers.host;
     // HTTP/2 may carry both (they must agree, RFC 9113 §8.3.1); each is checked.

@@ -20,6 +20,12 @@ export interface ServedBy {
    * since the context then falls back to Node's default roots.
    */
   readonly clientCerts: boolean;
+  /**
+   * A server name the client sent that no cluster lists (it got the listener's cluster): where that
+   * cluster lists hosts of its own, every request on the connection is refused, so a client that
+   * asked for a cluster that is gone (or never was) is not served by another one, whatever its Host.
+   */
+  readonly unknownServerName?: string;
 }
 
 interface Served {
@@ -90,15 +96,25 @@ export class ServedClusters {
    */
   forServerName(serverName: string | undefined): Served {
     if (!serverName) return this.#default;
-    const cluster = this.selector.owner(serverName.toLowerCase().replace(/\.$/, ''));
-    return (cluster === undefined ? undefined : this.#byCluster.get(cluster)) ?? this.#default;
+    const name = serverName.toLowerCase().replace(/\.$/, '');
+    const cluster = this.selector.owner(name);
+    const served = cluster === undefined ? undefined : this.#byCluster.get(cluster);
+    if (served !== undefined) return served;
+    if (cluster !== undefined || !this.selector.listsHosts(this.defaultBy.cluster)) return this.#default;
+    return { ...this.#default, by: { ...this.defaultBy, unknownServerName: name } };
   }
 
   /**
    * null when a request with this Host (or `:authority`) may be served by `cluster`, the one its
    * connection chose; else the 421 Status it gets (no domain fronting across clusters).
    */
-  refusal(cluster: string, host: string | undefined): GatewayError | null {
+  refusal(cluster: string, host: string | undefined, unknownServerName?: string): GatewayError | null {
+    if (unknownServerName !== undefined && this.selector.listsHosts(cluster))
+      return new GatewayError(
+        'KG_MISDIRECTED',
+        'Misdirected',
+        `misdirected request: the TLS server name "${unknownServerName}" is not a name of any cluster kubegate serves here; connect with the server name (SNI) of the cluster you want, e.g. kubectl --tls-server-name`,
+      );
     const choice = this.selector.checkHost(cluster, host);
     if ('cluster' in choice) return null;
     const detail =

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { issueCert } from '../../src/dev/pki.ts';
+import { KubeClient } from '../../src/kube/client.ts';
 import { GATEWAY_USER } from '../../src/dev/rbac.ts';
 import { assertAudited, h1Request, marker, rawH1 } from './adversarial/raw.ts';
 import { devDir, devDirB, devState, kubectlPath } from './env.ts';
@@ -29,6 +30,12 @@ let gw: OwnGateway;
 let dir = '';
 const NS_A = `sni-only-a-${process.pid}`;
 const NS_B = `sni-only-b-${process.pid}`;
+const NS_CRD = `sni-crd-${process.pid}`;
+const HOST_C = `c-${process.pid}.kubegate.test`;
+const UCS = '/apis/kubegate.io/v1alpha1/upstreamclusters';
+const UC_C = `sni-c-${process.pid}`;
+const UC_CLASH = `sni-c-clash-${process.pid}`;
+let admin: KubeClient | undefined;
 
 const pkiA = (f: string) => join(devDir(), 'pki', f);
 const pkiB = (f: string) => join(devDirB(), 'pki', f);
@@ -78,14 +85,14 @@ async function writeClusters(clusters: Record<string, unknown>[]): Promise<numbe
 }
 
 /** A kubeconfig for the gateway under `host` (dialling 127.0.0.1) as `user` of cluster `ca`. */
-async function kubeconfig(host: string, ca: 'a' | 'b', user: 'a' | 'b'): Promise<string> {
+async function kubeconfig(host: string, ca: 'a' | 'b' | 'insecure', user: 'a' | 'b'): Promise<string> {
   const file = join(dir, `${host}-${ca}-${user}.kubeconfig`);
+  const trust =
+    ca === 'insecure' ? { 'insecure-skip-tls-verify': true } : { 'certificate-authority': caOf[ca] };
   const cfg = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [
-      { name: 'gw', cluster: { server: gw.url, 'certificate-authority': caOf[ca], 'tls-server-name': host } },
-    ],
+    clusters: [{ name: 'gw', cluster: { server: gw.url, ...trust, 'tls-server-name': host } }],
     users: [
       { name: 'u', user: { 'client-certificate': adminOf[user].cert, 'client-key': adminOf[user].key } },
     ],
@@ -172,6 +179,35 @@ async function freshGet(
   }
 }
 
+/** Steady GETs to cluster A by its name on one HTTP/2 connection, until `stop`. */
+function steadyGetsToA(): { stop(): Promise<{ ok: number; errors: string[]; ms: number }> } {
+  const a = session(HOST_A, 'a');
+  let stopped = false;
+  let ok = 0;
+  const errors: string[] = [];
+  const started = performance.now();
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const r = await h2request(a, `/api/v1/namespaces/${NS_A}`, { headers: { ':authority': HOST_A } });
+        if (r.status === 200 && r.body.includes(NS_A)) ok++;
+        else errors.push(`${r.status} ${r.body.slice(0, 200)}`);
+      } catch (err) {
+        errors.push(String(err));
+      }
+      await sleep(5);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      a.close();
+      return { ok, errors, ms: performance.now() - started };
+    },
+  };
+}
+
 /** Polls `check` every 25 ms until it holds; the milliseconds since `since`. */
 async function within(
   since: number,
@@ -214,7 +250,37 @@ before(async () => {
     'namespace',
     NS_B,
   ]);
-  gw = await OwnGateway.start({}, { gateway: { clusters: [clusterA(), clusterB(1)] } });
+  const pem = (f: string) => readFileSync(f, 'utf8');
+  admin = new KubeClient({
+    server: devState().apiservers[0],
+    ca: pem(caOf.a),
+    cert: pem(adminOf.a.cert),
+    key: pem(adminOf.a.key),
+  });
+  await issueCert(dir, 'c-serving', caB, { cn: HOST_C, usage: 'server', dns: [HOST_C] });
+  // Cluster B's material as Secrets in cluster A, which kubegate reads UpstreamCluster objects from.
+  const b64 = (f: string) => Buffer.from(readFileSync(f)).toString('base64');
+  await admin.apply('/api/v1/namespaces', { metadata: { name: NS_CRD } });
+  const secret = (name: string, data: Record<string, string>) =>
+    admin!.apply(`/api/v1/namespaces/${NS_CRD}/secrets`, { metadata: { name }, data } as never);
+  await secret('b-ca', { 'ca.crt': b64(caOf.b) });
+  await secret('b-credentials', {
+    'tls.crt': b64(pkiB('gateway-upstream.crt')),
+    'tls.key': b64(pkiB('gateway-upstream.key')),
+  });
+  await secret('c-serving', {
+    'tls.crt': b64(join(dir, 'c-serving.crt')),
+    'tls.key': b64(join(dir, 'c-serving.key')),
+  });
+  gw = await OwnGateway.start(
+    {},
+    {
+      gateway: {
+        clusters: [clusterA(), clusterB(1)],
+        kubernetes: { kubeconfigFile: join(devDir(), 'gateway-upstream.kubeconfig') },
+      },
+    },
+  );
 });
 
 after(async () => {
@@ -235,6 +301,9 @@ after(async () => {
     NS_B,
     '--wait=false',
   ]).catch(() => {});
+  for (const n of [UC_C, UC_CLASH]) await admin?.raw('DELETE', `${UCS}/${n}`).catch(() => {});
+  await admin?.raw('DELETE', `/api/v1/namespaces/${NS_CRD}`).catch(() => {});
+  admin?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -350,12 +419,20 @@ test('cluster B removed, added back and changed by config reload while A serves 
     const refused = await freshGet(HOST_B, 'b', `/api/v1/namespaces/${gone}`, true);
     assert.equal(refused.status, 421, refused.body);
     assert.equal(refused.subject, 'kubegate', 'the listener’s own certificate');
-    assert.match(refused.body, /b\.kubegate\.test/);
+    assert.match(refused.body, /the TLS server name \\"b\.kubegate\.test\\" is not a name of any cluster/);
     await assertAudited(gone, 0); // neither cluster saw it
     // kubectl, which checks the name against B's CA, stops at the handshake already.
     const kubectlB = await kubectlAt(await kubeconfig(HOST_B, 'b', 'b'), ['get', 'ns', NS_B]);
     assert.equal(kubectlB.ok, false);
     assert.match(kubectlB.out, /certificate|x509|tls/i);
+    // One that skips verification gets the 421 Status, and prints it.
+    const insecure = await kubectlAt(await kubeconfig(HOST_B, 'insecure', 'b'), ['get', 'ns', NS_B]);
+    assert.equal(insecure.ok, false);
+    console.log(`kubectl after removal (no verification): ${insecure.out.trim()}`);
+    assert.match(
+      insecure.out,
+      /Error from server \(Misdirected\): misdirected request: the TLS server name "b\.kubegate\.test"/,
+    );
     await sleep(300);
 
     // Added back.
@@ -395,5 +472,75 @@ test('cluster B removed, added back and changed by config reload while A serves 
     stop = true;
     await loop;
     a.close();
+  }
+});
+
+test('an UpstreamCluster with hosts and a serving Secret is served by its name within 1 s, a second claim on the name is rejected, and its deletion refuses the name; A sees no error', async () => {
+  const spec = {
+    hosts: [HOST_C],
+    serving: { secretRef: { namespace: NS_CRD, name: 'c-serving' } },
+    clientCA: { secretRef: { namespace: NS_CRD, name: 'b-ca' } },
+    endpoints: bApiservers().map((url, i) => ({ name: `c-${i}`, url })),
+    upstreamCA: { secretRef: { namespace: NS_CRD, name: 'b-ca' } },
+    credentials: { secretRef: { namespace: NS_CRD, name: 'b-credentials' } },
+    healthCheck: { intervalSeconds: 1, timeoutSeconds: 1 },
+  };
+  const object = (name: string) => ({
+    apiVersion: 'kubegate.io/v1alpha1',
+    kind: 'UpstreamCluster',
+    metadata: { name },
+    spec,
+  });
+  const loop = steadyGetsToA();
+  let ran: { ok: number; errors: string[]; ms: number } | null = null;
+  try {
+    await sleep(400);
+    const createdAt = performance.now();
+    await admin!.json('POST', UCS, object(UC_C));
+    const added = await within(createdAt, 1000, 'the UpstreamCluster served by its name', async () => {
+      const r = await freshGet(HOST_C, 'b', `/api/v1/namespaces/${NS_B}`);
+      return r.status === 200 && r.body.includes(NS_B) && r.subject === HOST_C;
+    });
+    // A second object naming the same host loses it (the older one keeps it) and says why.
+    await admin!.json('POST', UCS, object(UC_CLASH));
+    const accepted = async (name: string) =>
+      (
+        await admin!.json<{
+          status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+        }>('GET', `${UCS}/${name}`)
+      ).status?.conditions?.find((c) => c.type === 'Accepted');
+    await within(
+      performance.now(),
+      5000,
+      'the clashing object rejected',
+      async () => (await accepted(UC_CLASH))?.reason === 'HostConflict',
+    );
+    assert.match(
+      (await accepted(UC_CLASH))!.message,
+      new RegExp(
+        `spec\\.hosts\\[0\\]: host "${HOST_C.replaceAll('.', '\\.')}" is already claimed by UpstreamCluster "${UC_C}"`,
+      ),
+    );
+    assert.equal((await accepted(UC_C))?.status, 'True');
+    assert.equal((await freshGet(HOST_C, 'b', `/api/v1/namespaces/${NS_B}`)).status, 200);
+    await admin!.raw('DELETE', `${UCS}/${UC_CLASH}`);
+    const deletedAt = performance.now();
+    await admin!.raw('DELETE', `${UCS}/${UC_C}`);
+    const removed = await within(deletedAt, 1000, 'the name refused after deletion', async () => {
+      const r = await freshGet(HOST_C, 'b', `/api/v1/namespaces/${NS_B}`, true);
+      return r.status === 421;
+    });
+    await sleep(500);
+    ran = await loop.stop();
+    console.log(
+      `SNI UpstreamCluster: served ${added.toFixed(0)} ms after create, refused ${removed.toFixed(0)} ms after delete; ` +
+        `A: ${ran.ok} GETs in ${ran.ms.toFixed(0)} ms, ${ran.errors.length} errors`,
+    );
+    assert.deepEqual(ran.errors, [], 'no error on cluster A');
+    assert.ok(ran.ms >= 1000 && ran.ok >= 20, `A's loop ran ${ran.ms} ms with ${ran.ok} GETs`);
+    assert.ok(added < 1000, `served ${added.toFixed(0)} ms after create (limit 1000)`);
+    assert.ok(removed < 1000, `refused ${removed.toFixed(0)} ms after delete (limit 1000)`);
+  } finally {
+    if (ran === null) await loop.stop();
   }
 });

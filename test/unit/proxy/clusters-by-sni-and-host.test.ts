@@ -226,10 +226,16 @@ test('a Host of the other cluster is 421 Misdirected, over HTTP/1.1 and HTTP/2',
   }
 });
 
-test('a name of no cluster is refused on a cluster that lists hosts (a removed cluster’s name)', async () => {
-  const r = await get('gone.kubegate.test', 'gone.kubegate.test', 'alice');
-  assert.equal(r.status, 421, r.body);
-  assert.match(r.body, /gone\.kubegate\.test/);
+test('a server name of no cluster is refused when the listener’s cluster lists hosts, whatever the Host', async () => {
+  for (const host of ['gone.kubegate.test', '127.0.0.1:6443', 'a.kubegate.test']) {
+    const r = await get('gone.kubegate.test', host, 'alice');
+    assert.equal(r.status, 421, r.body);
+    assert.match(r.body, /the TLS server name \\"gone\.kubegate\.test\\" is not a name of any cluster/);
+  }
+  // Without SNI (an IP dialled, no --tls-server-name) the listener's cluster serves as before.
+  assert.equal((await get(undefined, '127.0.0.1:6443', 'alice')).body, 'A alice');
+  assert.equal((await get(undefined, 'a.kubegate.test', 'alice')).body, 'A alice');
+  assert.equal((await get(undefined, 'b.kubegate.test', 'alice')).status, 421);
 });
 
 test('clusters added, changed and removed by reload are served by SNI from the next handshake', async () => {
