@@ -35,7 +35,7 @@ async function fakeApiserver(name: string, cert: string, key: string): Promise<s
   return `https://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
-function doc(clusters: ('a' | 'b' | 'c')[], bHosts = ['b.kubegate.test']): Record<string, unknown> {
+function doc(clusters: ('a' | 'b' | 'c' | 'd')[], bHosts = ['b.kubegate.test']): Record<string, unknown> {
   const cluster = (name: string, url: string, hosts: string[], ca: string) => ({
     name,
     hosts,
@@ -50,6 +50,15 @@ function doc(clusters: ('a' | 'b' | 'c')[], bHosts = ['b.kubegate.test']): Recor
     a: cluster('a', urls[0], ['a.kubegate.test'], 'ca-a'),
     b: cluster('b', urls[1], bHosts, 'ca-b'),
     c: cluster('c', urls[2], ['c.kubegate.test'], 'ca-b'),
+    // No client CA of its own (nor serving certificate): presented certificates are ignored.
+    d: {
+      name: 'd',
+      hosts: ['d.kubegate.test'],
+      authentication: { anonymous: true },
+      endpoints: [{ name: 'd-apiserver', url: urls[2] }],
+      upstreamCA: { file: 'ca-a.crt' },
+      credentials: { certFile: 'upstream.crt', keyFile: 'upstream.key' },
+    },
   };
   return {
     apiVersion: 'kubegate.io/v1alpha1',
@@ -104,7 +113,7 @@ before(async () => {
   const [c, k] = [pem['apiserver.crt'], pem['apiserver.key']];
   urls = [await fakeApiserver('A', c, k), await fakeApiserver('B', c, k), await fakeApiserver('C', c, k)];
   gateway = await RunningGateway.start(
-    await resolveGatewayConfiguration(doc(['a', 'b']), dir),
+    await resolveGatewayConfiguration(doc(['a', 'b', 'd']), dir),
     pino({ level: 'silent' }),
   );
 });
@@ -188,6 +197,15 @@ test("a client certificate of A's CA is 401 on B and B's on A: each cluster trus
     assert.equal(st.kind, 'Status');
     assert.equal(st.reason, 'Unauthorized');
   }
+});
+
+test('on a cluster without a client CA a presented certificate counts for nothing, even one the listener’s CA signed', async () => {
+  // Verified against A's CA (the listener's), alice would be alice; on d the handshake's context
+  // has no CA of d's, so her certificate is ignored and d's anonymous access applies.
+  const r = await get('d.kubegate.test', 'd.kubegate.test', 'alice');
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.body, 'C system:anonymous');
+  assert.equal(r.subject, 'kubegate-listener', 'no serving certificate of its own: the listener’s');
 });
 
 test('a Host of the other cluster is 421 Misdirected, over HTTP/1.1 and HTTP/2', async () => {
