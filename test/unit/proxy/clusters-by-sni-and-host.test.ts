@@ -244,6 +244,24 @@ test('a Host of the other cluster is 421 Misdirected, over HTTP/1.1 and HTTP/2',
   }
 });
 
+test('an upgrade (exec, WebSocket) with a Host of the other cluster is 421 too', async () => {
+  const s = await handshake('a.kubegate.test', 'alice');
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  await new Promise((r) => {
+    s.once('close', r);
+    s.write(
+      'GET /api/v1/namespaces/x/pods/y/exec?command=sh HTTP/1.1\r\nHost: b.kubegate.test\r\n' +
+        'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+  });
+  const raw = Buffer.concat(chunks).toString();
+  assert.match(raw, /^HTTP\/1\.1 421 /);
+  const st = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { reason: string; code: number };
+  assert.deepEqual([st.reason, st.code], ['Misdirected', 421]);
+});
+
 test('a server name of no cluster is refused when the listener’s cluster lists hosts, whatever the Host', async () => {
   for (const host of ['gone.kubegate.test', '127.0.0.1:6443', 'a.kubegate.test']) {
     const r = await get('gone.kubegate.test', host, 'alice');
