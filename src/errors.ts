@@ -12,7 +12,9 @@ export type StatusReason =
   | 'Conflict'
   | 'MethodNotAllowed'
   | 'NotAcceptable'
-  | 'RequestEntityTooLarge';
+  | 'RequestEntityTooLarge'
+  /** 421: the request's Host belongs to another cluster than the connection's (SNI); not a metav1 reason. */
+  | 'Misdirected';
 
 /** Stable codes of every condition the gateway reports on its own; never reuse a retired code. */
 export type GatewayErrorCode =
@@ -37,7 +39,8 @@ export type GatewayErrorCode =
   | 'KG_USER_LONG_RUNNING_LIMIT'
   | 'KG_NOT_FOUND'
   | 'KG_METHOD_NOT_ALLOWED'
-  | 'KG_NOT_ACCEPTABLE';
+  | 'KG_NOT_ACCEPTABLE'
+  | 'KG_MISDIRECTED';
 
 const REASON_STATUS: Record<StatusReason, number> = {
   BadRequest: 400,
@@ -53,6 +56,7 @@ const REASON_STATUS: Record<StatusReason, number> = {
   MethodNotAllowed: 405,
   NotAcceptable: 406,
   RequestEntityTooLarge: 413,
+  Misdirected: 421,
 };
 
 /** The `Status.reason` kube-apiserver uses for an HTTP status (for configured answers). */

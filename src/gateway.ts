@@ -19,6 +19,7 @@ import type { Gateway } from './proxy/context.ts';
 import { Listener } from './proxy/listener.ts';
 import { KeyedCap, SharedKeyedCap, type KeyedLimit } from './policy/index.ts';
 import { isClusterGatewayCluster } from './clustergateway/index.ts';
+import { hostClashes } from './config/host-claims.ts';
 
 /** The file's hash (12 hex digits), else the first source's that has one; '' before any. */
 export function configVersionOf(sources: ReadonlyMap<string, () => ConfigSourceState>): string {
@@ -57,7 +58,8 @@ interface OpenListener {
 
 /**
  * The composition root. One request runs straight through:
- *   listener (TLS, ALPN) → parse (RequestInfo) → cluster (by listener) → authenticate (Identity,
+ *   listener (TLS, ALPN, cluster by SNI) → parse (RequestInfo) → cluster (Host check, or the
+ *   ClusterGateway path) → authenticate (Identity,
  *   impersonation) → route (first matching rule) → govern (access lists, rule action, rate and
  *   in-flight limits, circuit breaker) → pick (balancer over the rule's healthy endpoints)
  *   → forward (HTTP/2 stream or upgrade tunnel)
@@ -82,9 +84,12 @@ export class RunningGateway implements Gateway {
   #listeners: OpenListener[] = [];
   readonly #reusePort: boolean;
   #shared: SharedLimits | undefined;
+  readonly #log: Logger;
+  #hostClashes = new Set<string>();
 
   private constructor(config: GatewayConfig, log: Logger, opts: ServeOptions) {
     this.#config = config;
+    this.#log = log;
     this.#reusePort = opts.reusePort === true;
     this.#shared = opts.shared;
     const maxLong = () => this.clientLimits.maxLongRunningPerUser;
@@ -270,8 +275,28 @@ export class RunningGateway implements Gateway {
     return all;
   }
 
-  #applyClusters(): Promise<void> {
-    return this.clusters.apply(this.#all(), this.#shared);
+  async #applyClusters(): Promise<void> {
+    const all = this.#all();
+    await this.clusters.apply(all, this.#shared);
+    this.#reportHostClashes(all);
+    // The listeners serve the new names (and certificates) from the next handshake on.
+    for (const l of this.#listeners) l.listener.setClusters(all);
+  }
+
+  /**
+   * A host named by clusters of two sources (the file and an UpstreamCluster, or two sources) is
+   * the first one's (file, then sources in registration order); each source rejects clashes within
+   * itself. Logged once per distinct clash.
+   */
+  #reportHostClashes(all: readonly ClusterConfig[]): void {
+    const issues = hostClashes(
+      all.map((c) => ({ cluster: c.name, hosts: c.hosts, path: `${c.origin} ${c.name}: hosts` })),
+    );
+    const now = new Set(issues.map((i) => `${i.path}: ${i.message}`));
+    for (const line of now)
+      if (!this.#hostClashes.has(line))
+        this.#log.error({ kind: 'config', issue: line }, 'host claimed by two clusters: the first keeps it');
+    this.#hostClashes = now;
   }
 
   /** The listener's pair and client CA as its configuration read and checked them (not read again here). */
@@ -291,8 +316,14 @@ export class RunningGateway implements Gateway {
       host: l.address,
       port: l.port,
       cluster: l.cluster,
+      clusters: this.#all(),
       limits: this.clientLimits,
       reusePort: this.#reusePort,
+      onContextError: (cluster, err) =>
+        this.#log.error(
+          { kind: 'config', cluster, listener: l.name, err: err.message },
+          "serving certificate refused: the cluster's hosts get the listener's certificate",
+        ),
       ...tls,
     });
     return { config: l, listener, address: await listener.listen() };

@@ -34,22 +34,38 @@ export function hostName(header: string): string | undefined {
  * The cluster stage: picks the cluster by the TLS server name (SNI) and refuses a Host that belongs
  * to another cluster, so one connection cannot front for a second cluster. SNI never carries IP
  * literals (RFC 6066 §3), so a Host that is an IP literal names no cluster and is accepted for the
- * SNI's cluster: that is `kubectl --tls-server-name` dialling 127.0.0.1.
+ * SNI's cluster: that is `kubectl --tls-server-name` dialling 127.0.0.1. A cluster that lists hosts
+ * answers to those only (and IP literals); one without (a single-cluster configuration) to any name
+ * no other cluster claims. So a name whose cluster was removed, whose handshake now falls back to
+ * the listener's cluster, is refused rather than served by the wrong cluster.
  */
 export class ClusterSelector {
   readonly #exact = new Map<string, string>();
   readonly #wildcard = new Map<string, string>();
+  /** Clusters that list hosts of their own: a Host of no cluster is refused on them. */
+  readonly #strict = new Set<string>();
   readonly #default: string | undefined;
 
-  /** `defaultCluster`: served without SNI or for an unknown SNI; none means such handshakes fail. */
+  /**
+   * `defaultCluster`: served without SNI or for an unknown SNI; none means such handshakes fail.
+   * A name listed by two clusters belongs to the first (configuration validation rejects that
+   * within one source; across sources the file's come first).
+   */
   constructor(clusters: readonly ClusterHosts[], defaultCluster?: string) {
     for (const c of clusters)
       for (const raw of c.hosts) {
         const h = raw.toLowerCase();
-        if (h.startsWith('*.')) this.#wildcard.set(h.slice(2), c.cluster);
-        else this.#exact.set(h, c.cluster);
+        const map = h.startsWith('*.') ? this.#wildcard : this.#exact;
+        const key = h.startsWith('*.') ? h.slice(2) : h;
+        if (!map.has(key)) map.set(key, c.cluster);
+        this.#strict.add(c.cluster);
       }
     this.#default = defaultCluster;
+  }
+
+  /** Whether the cluster lists hosts of its own (and so answers to those only). */
+  listsHosts(cluster: string): boolean {
+    return this.#strict.has(cluster);
   }
 
   /** The cluster a host name belongs to: exact names win over `*.` patterns. */
@@ -69,13 +85,25 @@ export class ClusterSelector {
   /** The cluster of a request: by SNI, then checked against the Host (or `:authority`). */
   select(serverName: string | undefined, host: string | undefined): ClusterChoice {
     const cluster = this.forServerName(serverName);
-    const name = host === undefined ? undefined : hostName(host);
-    if (cluster === undefined) return { refused: 'unknown-host', host: name ?? '' };
-    if (name === undefined || isIP(name) !== 0) return { cluster };
+    if (cluster === undefined) {
+      const name = host === undefined ? undefined : hostName(host);
+      return { refused: 'unknown-host', host: name ?? '' };
+    }
+    return this.checkHost(cluster, host);
+  }
+
+  /** Whether a request with this Host may be served by `cluster`, the one its connection (SNI) chose. */
+  checkHost(cluster: string, host: string | undefined): ClusterChoice {
+    if (host === undefined) return { cluster };
+    const name = hostName(host);
+    // An unparsable Host names no cluster either: fine where any name is, refused where hosts are listed.
+    if (name === undefined)
+      return this.#strict.has(cluster) ? { refused: 'unknown-host', host } : { cluster };
+    if (isIP(name) !== 0) return { cluster };
     const owner = this.owner(name);
     if (owner === cluster) return { cluster };
-    // A name of no cluster is only fine for the default cluster (single-cluster configs, aliases).
-    if (owner === undefined && cluster === this.#default) return { cluster };
+    if (owner === undefined)
+      return this.#strict.has(cluster) ? { refused: 'unknown-host', host: name } : { cluster };
     return { refused: 'misdirected', host: name };
   }
 }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { FRONT_PROXY_DEFAULTS, isFrontProxyHeader } from '../auth/index.ts';
 import { checkRules } from '../routing/index.ts';
 import { DEFAULT_HEALTH_CHECK } from '../upstream/health-check.ts';
@@ -73,6 +74,11 @@ export function checkClusterSpec(spec: AnyClusterSpec, defaults: Defaults, path:
       });
   }
   checkFrontProxyHeaders((spec as { frontProxy?: FileCluster['frontProxy'] }).frontProxy, path, issues);
+  if (spec.serving !== undefined && (spec.hosts ?? []).length === 0)
+    issues.push({
+      path: join(path, 'serving'),
+      message: 'a serving certificate is chosen by SNI: list the names it is for in hosts',
+    });
   const auto = spec.circuitBreaker?.automatic;
   if (auto?.slowRatio !== undefined && auto.slowCallSeconds === undefined)
     issues.push({ path: join(path, 'circuitBreaker.automatic.slowRatio'), message: 'needs slowCallSeconds' });
@@ -153,6 +159,7 @@ export function resolveCluster(
     name,
     origin,
     endpoints: spec.endpoints.map((e) => ({ name: e.name, url: e.url.replace(/\/$/, '') })),
+    hosts: [...new Set(spec.hosts ?? [])],
     material,
     balancer: pick('balancer') ?? 'round-robin',
     healthCheck: {
@@ -203,4 +210,14 @@ export function resolveCluster(
     rules: spec.rules ?? [],
     defaultRule: pick('defaultRule') ?? {},
   };
+}
+
+/** Why a serving certificate and key cannot be used (unparsable PEM, a key of another certificate); null when they can. */
+export function servingPairProblem(cert: string, key: string): string | null {
+  try {
+    createSecureContext({ cert, key });
+    return null;
+  } catch (err) {
+    return `not a usable certificate and key: ${(err as Error).message}`;
+  }
 }

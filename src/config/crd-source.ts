@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KubeAPIError, type KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/informer.ts';
-import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
+import { checkClusterSpec, resolveCluster, servingPairProblem } from './cluster-spec.ts';
 import type { ConfigIssue } from './issues.ts';
 import { ObjectClusterSource } from './object-cluster-source.ts';
 import type { ClusterConfig, ClusterMaterial } from './model.ts';
@@ -65,14 +65,22 @@ export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterOb
     const names = new Set(objects.map((o) => o.metadata.name));
     for (const name of this.#good.keys()) if (!names.has(name)) this.#good.delete(name);
     const statuses: (() => Promise<void>)[] = [];
-    for (const obj of objects) statuses.push(await this.#evaluate(obj));
+    // A host claimed by two objects belongs to the one created first (then the name first), as
+    // Gateway API settles conflicts; the other is rejected until it lets go of the name.
+    const ordered = [...objects].sort(
+      (a, b) =>
+        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+        a.metadata.name.localeCompare(b.metadata.name),
+    );
+    const claimed = new Map<string, string>();
+    for (const obj of ordered) statuses.push(await this.#evaluate(obj, claimed));
     await this.apply([...this.#good.values()].map((g) => g.config));
     // Status is written after the clusters are live, so a slow status write never delays a change.
     await Promise.all(statuses.map((write) => write()));
   }
 
   /** Validates one object and updates its accepted version; returns the status write to do. */
-  async #evaluate(obj: UpstreamClusterObject): Promise<() => Promise<void>> {
+  async #evaluate(obj: UpstreamClusterObject, claimed: Map<string, string>): Promise<() => Promise<void>> {
     const name = obj.metadata.name;
     const gen = obj.metadata.generation;
     const fail = (type: 'Accepted' | 'ResolvedRefs', reason: string, message: string): Condition[] => {
@@ -104,8 +112,13 @@ export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterOb
       const issues: ConfigIssue[] = specCheck.check(obj.spec, 'spec');
       if (issues.length === 0 && specCheck.is(obj.spec))
         issues.push(...checkClusterSpec(obj.spec, this.defaults, 'spec'));
+      const clash =
+        issues.length === 0 && specCheck.is(obj.spec) ? hostClash(obj.spec.hosts, name, claimed) : null;
       if (issues.length > 0 || !specCheck.is(obj.spec)) {
         conditions = fail('Accepted', 'Invalid', issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+      } else if (clash !== null) {
+        conditions = fail('Accepted', 'HostConflict', clash);
+        this.#good.delete(name);
       } else {
         const spec = obj.spec;
         try {
@@ -169,7 +182,16 @@ export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterOb
       );
     const clientCA =
       spec.clientCA && (await this.#secretKey(spec.clientCA.secretRef, 'ca.crt', 'spec.clientCA'));
-    return { ca, cert, key, token: token?.trim(), clientCA };
+    let servingCert: string | undefined;
+    let servingKey: string | undefined;
+    if (spec.serving) {
+      const r = spec.serving.secretRef;
+      servingCert = await this.#secretKey(r, 'tls.crt', 'spec.serving');
+      servingKey = await this.#secretKey(r, 'tls.key', 'spec.serving');
+      const bad = servingPairProblem(servingCert, servingKey);
+      if (bad) throw new RefError(`spec.serving: Secret ${ref(r)}: ${bad}`);
+    }
+    return { ca, cert, key, token: token?.trim(), clientCA, servingCert, servingKey };
   }
 
   async #secretKey(r: { namespace: string; name: string }, key: string, field: string): Promise<string> {
@@ -234,6 +256,22 @@ export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterOb
     super.stop();
     if (this.#resync) clearInterval(this.#resync);
   }
+}
+
+/** The first of `hosts` another object already claimed, as a message; else claims them all for `name`. */
+function hostClash(
+  hosts: readonly string[] | undefined,
+  name: string,
+  claimed: Map<string, string>,
+): string | null {
+  const list = hosts ?? [];
+  for (let j = 0; j < list.length; j++) {
+    const owner = claimed.get(list[j]);
+    if (owner !== undefined && owner !== name)
+      return `spec.hosts[${j}]: host "${list[j]}" is already claimed by UpstreamCluster "${owner}"`;
+  }
+  for (const h of list) claimed.set(h, name);
+  return null;
 }
 
 function ref(r: { namespace: string; name: string }): string {

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
+import { hostClashes } from './host-claims.ts';
 import { ConfigError, type ConfigIssue } from './issues.ts';
 import {
   DEFAULT_ADMIN_PORT,
@@ -56,6 +57,11 @@ function examine(input: unknown): { doc: GatewayConfiguration | null; issues: Co
       });
   });
   clusters.forEach((c, i) => issues.push(...checkClusterSpec(c, doc.defaults ?? {}, `clusters[${i}]`)));
+  issues.push(
+    ...hostClashes(
+      clusters.map((c, i) => ({ cluster: c.name, hosts: c.hosts, path: `clusters[${i}].hosts` })),
+    ),
+  );
   return { doc, issues };
 }
 

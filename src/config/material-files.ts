@@ -107,6 +107,23 @@ export function readClusterMaterial(
   const token = load(creds.tokenFile, 'credentials.tokenFile', 'upstream_token');
   const clientCA = load(c.clientCA?.file, 'clientCA.file', 'cluster_client_ca');
   const frontProxyCA = load(c.frontProxy?.clientCAFile, 'frontProxy.clientCAFile', 'front_proxy_ca');
+  const servingCert = load(c.serving?.certFile, 'serving.certFile', 'serving_cert');
+  const servingKey = load(c.serving?.keyFile, 'serving.keyFile', 'serving_key');
+  // The cluster's own serving pair, chosen by SNI: checked like the listener's.
+  checkMaterial(
+    baseDir,
+    at,
+    issues,
+    {
+      cert: servingCert,
+      key: servingKey,
+      certFile: c.serving?.certFile,
+      keyFile: c.serving?.keyFile,
+      certField: 'serving.certFile',
+      keyField: 'serving.keyFile',
+    },
+    [],
+  );
   checkMaterial(
     baseDir,
     at,
@@ -132,7 +149,7 @@ export function readClusterMaterial(
       message: `${resolve(baseDir, creds.tokenFile!)}: the file is empty`,
     });
   if (issues.length > before || ca === undefined) return null;
-  return { ca, cert, key, token: token?.trim(), clientCA, frontProxyCA };
+  return { ca, cert, key, token: token?.trim(), clientCA, frontProxyCA, servingCert, servingKey };
 }
 
 /** The files of `next` that `previous` did not have with the same content (a kind and path once each). */
@@ -158,6 +175,8 @@ const FILE_FIELDS: readonly (readonly [suffix: string, kind: MaterialKind])[] = 
   ['credentials.tokenFile', 'upstream_token'],
   ['clientCA.file', 'cluster_client_ca'],
   ['frontProxy.clientCAFile', 'front_proxy_ca'],
+  ['serving.certFile', 'serving_cert'],
+  ['serving.keyFile', 'serving_key'],
   ['kubernetes.clusterGatewayProxyConfigurationFile', 'clustergateway_proxy_config'],
 ];
 

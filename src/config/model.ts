@@ -15,6 +15,9 @@ export interface ClusterMaterial {
   clientCA?: string;
   /** Issues front-proxy client certificates (see `AuthenticationConfig.frontProxy`). */
   frontProxyCA?: string;
+  /** The certificate (chain) and key presented to clients whose SNI is one of the cluster's hosts. */
+  servingCert?: string;
+  servingKey?: string;
 }
 
 /** Authentication of one cluster's clients. */
@@ -59,6 +62,8 @@ export interface ClusterConfig {
   /** Where it came from, for logs and status: `file`, `UpstreamCluster/<name>`, … */
   readonly origin: string;
   readonly endpoints: readonly { readonly name: string; readonly url: string }[];
+  /** Names it is served under (SNI, Host), lower case; exact or `*.` + name. */
+  readonly hosts: readonly string[];
   readonly material: ClusterMaterial;
   readonly balancer: BalancerKind;
   readonly healthCheck: HealthCheckOptions;
@@ -80,7 +85,7 @@ export interface ListenerMaterial {
   readonly clientCA?: string;
 }
 
-/** A listener: one TLS port serving one cluster. */
+/** A listener: one TLS port; its `cluster` is served without SNI or for a name no cluster claims. */
 export interface ListenerConfig {
   readonly name: string;
   readonly address: string;
@@ -166,7 +171,9 @@ export type MaterialKind =
   | 'upstream_token'
   | 'cluster_client_ca'
   | 'front_proxy_ca'
-  | 'clustergateway_proxy_config';
+  | 'clustergateway_proxy_config'
+  | 'serving_cert'
+  | 'serving_key';
 
 /** Every `MaterialKind`, in the order metrics list them. */
 export const MATERIAL_KINDS: readonly MaterialKind[] = [
@@ -180,6 +187,8 @@ export const MATERIAL_KINDS: readonly MaterialKind[] = [
   'cluster_client_ca',
   'front_proxy_ca',
   'clustergateway_proxy_config',
+  'serving_cert',
+  'serving_key',
 ];
 
 /** A file a configuration named, what it is for, and its content as read. */

@@ -4,7 +4,13 @@ import { watchStream, type WatchEvent } from './watch.ts';
 
 /** The fields of an object the informer needs. */
 export interface KubeObject {
-  metadata: { name: string; namespace?: string; resourceVersion?: string; generation?: number };
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    generation?: number;
+    creationTimestamp?: string;
+  };
 }
 
 const BACKOFF_MS = [200, 500, 1000, 2000, 5000];

@@ -52,6 +52,7 @@ export const REJECTION_REASONS: Partial<Record<GatewayErrorCode, string>> = {
   KG_NO_HEALTHY_UPSTREAM: 'no_healthy_upstream',
   KG_REQUEST_TOO_LARGE: 'request_too_large',
   KG_USER_LONG_RUNNING_LIMIT: 'user_long_running_limit',
+  KG_MISDIRECTED: 'misdirected',
 };
 
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;

@@ -1,6 +1,7 @@
 import type { Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { ServedBy } from './served-clusters.ts';
 
 /**
  * What the gateway knows of one client connection, read once when its first request arrives:
@@ -13,7 +14,16 @@ export interface ClientConnection {
   readonly certificate: PeerCertificate | null;
   /** Why a presented certificate failed verification. */
   readonly certificateError: Error | undefined;
+  /** The cluster its TLS handshake chose by SNI (see ServedClusters); undefined: the listener's. */
+  readonly cluster: string | undefined;
+  /** The server name it sent when no cluster lists it (ServedBy.unknownServerName). */
+  readonly unknownServerName?: string;
+  /** The last Host (or `:authority`) value that passed the cluster's Host check, and against what. */
+  hostChecked?: { readonly host: string; readonly against: object };
 }
+
+/** Where the listener puts a connection's `ServedBy` on its TLS socket at the handshake. */
+export const SERVED_BY = Symbol('kubegate.servedBy');
 
 const byConnection = new WeakMap<object, ClientConnection>();
 
@@ -39,8 +49,12 @@ export function sessionConnection(session: Http2Session): ClientConnection {
 
 function read(socket: TLSSocket): ClientConnection {
   const remoteAddress = socket.remoteAddress ?? '';
-  if (typeof socket.getPeerCertificate !== 'function')
-    return { remoteAddress, certificate: null, certificateError: undefined };
+  // Through an HTTP/2 session's socket proxy too: it hands property reads to the TLS socket.
+  const by = (socket as TLSSocket & { [SERVED_BY]?: ServedBy })[SERVED_BY];
+  const cluster = by?.cluster;
+  const unknownServerName = by?.unknownServerName;
+  if (typeof socket.getPeerCertificate !== 'function' || by?.clientCerts === false)
+    return { remoteAddress, certificate: null, certificateError: undefined, cluster, unknownServerName };
   const peer = socket.getPeerCertificate();
   // Node returns an empty object, not null, when the client sent no certificate.
   const presented = peer !== null && Object.keys(peer).length > 0;
@@ -48,5 +62,7 @@ function read(socket: TLSSocket): ClientConnection {
     remoteAddress,
     certificate: presented && socket.authorized ? peer : null,
     certificateError: presented && !socket.authorized ? socket.authorizationError : undefined,
+    cluster,
+    unknownServerName,
   };
 }

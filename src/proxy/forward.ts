@@ -57,9 +57,14 @@ export class ProxiedRequest implements ClientPresence {
   #rerouted = false;
   #logged = false;
 
-  constructor(gw: Gateway, clusterName: string, x: ClientExchange) {
+  /** The Host check's 421 (the Host names another cluster than the connection's SNI chose); null: none. */
+  readonly #misdirected: GatewayError | null;
+
+  /** `clusterName`: the cluster the connection's handshake chose by SNI (else the listener's). */
+  constructor(gw: Gateway, clusterName: string, x: ClientExchange, misdirected: GatewayError | null = null) {
     this.#gw = gw;
     this.#clusterName = clusterName;
+    this.#misdirected = misdirected;
     this.#x = x;
     const method = x.method;
     const url = x.url;
@@ -92,6 +97,7 @@ export class ProxiedRequest implements ClientPresence {
   async run(): Promise<void> {
     try {
       const x = this.#x;
+      if (this.#misdirected !== null) throw this.#misdirected;
       assertOriginForm(this.#record.uri);
       if (this.#gw.draining && isReadyz(this.#record.info.path))
         throw new GatewayError('KG_SHUTTING_DOWN', 'ServiceUnavailable', 'kubegate is shutting down', {

@@ -1,9 +1,13 @@
 import type { AddressInfo, Socket } from 'node:net';
 import type { ServerHttp2Session } from 'node:http2';
-import { createServer as createTLS, type Server as TLSServer, type TLSSocket } from 'node:tls';
+import type { IncomingHttpHeaders } from 'node:http';
+import { createServer as createTLS, TLSSocket, type SecureContext, type Server as TLSServer } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClientLimitsConfig } from '../config/model.ts';
+import type { ClientLimitsConfig, ClusterConfig } from '../config/model.ts';
+import type { GatewayError } from '../errors.ts';
+import { SERVED_BY, socketConnection, type ClientConnection } from './connection.ts';
 import { ConnectionGuard, type GuardCounts } from './connection-guard.ts';
+import { ServedClusters, type ListenerTLS, type ServedBy } from './served-clusters.ts';
 import { watchPrematureResets } from './premature-resets.ts';
 import type { Gateway } from './context.ts';
 import type { ClientExchange } from './exchange.ts';
@@ -19,8 +23,12 @@ export interface ListenerOptions {
   key: string;
   /** CAs that sign client certificates; certificates are requested, never required. */
   clientCA: string | undefined;
-  /** The cluster this listener serves. */
+  /** The cluster this listener serves without SNI or for a server name no cluster lists. */
   cluster: string;
+  /** Every configured cluster: those with `hosts` are served by SNI (see ServedClusters). */
+  clusters: readonly ClusterConfig[];
+  /** A cluster whose serving certificate Node refuses (it then gets the listener's). */
+  onContextError?: (cluster: string, err: Error) => void;
   /** Per-client bounds; `setLimits` changes them for new connections. */
   limits: ClientLimitsConfig;
   /** SO_REUSEPORT: worker threads each listen on the same port and the kernel spreads connections. */
@@ -47,12 +55,21 @@ export class Listener {
   /** Long-running requests in flight: graceful shutdown ends them in batches after the drain. */
   readonly #long = new Set<ProxiedRequest>();
 
+  /** The clusters by SNI and the Host check, swapped whole on reload. */
+  #served: ServedClusters;
+  #clusters: readonly ClusterConfig[];
+  #own: ListenerTLS;
+
   constructor(gw: Gateway, opts: ListenerOptions) {
     this.#opts = opts;
-    const cluster = opts.cluster;
+    this.#clusters = opts.clusters;
+    this.#own = { cert: opts.cert, key: opts.key, clientCA: opts.clientCA };
+    this.#served = new ServedClusters(opts.clusters, opts.cluster, this.#own, undefined, opts.onContextError);
     this.#handlers = {
       request: (x: ClientExchange) => {
-        const p = new ProxiedRequest(gw, cluster, x);
+        const c = x.connection;
+        const cluster = c.cluster ?? opts.cluster;
+        const p = new ProxiedRequest(gw, cluster, x, this.#hostRefusal(c, cluster, x.headers));
         if (!p.longRunning) {
           this.#short++;
           x.onClose(this.#shortDone);
@@ -62,7 +79,11 @@ export class Listener {
         }
         void p.run();
       },
-      upgrade: (req, socket, head) => void tunnelUpgrade(gw, cluster, req, socket, head),
+      upgrade: (req, socket, head) => {
+        const c = socketConnection(req.socket);
+        const cluster = c.cluster ?? opts.cluster;
+        void tunnelUpgrade(gw, cluster, req, socket, head, this.#hostRefusal(c, cluster, req.headers));
+      },
       session: (s) => {
         watchPrematureResets(s, this.#servers.limits.prematureResets, () =>
           this.#guard.rapidResetFrom(s.socket?.remoteAddress ?? ''),
@@ -73,19 +94,36 @@ export class Listener {
     };
     this.#servers = new ProtocolServers(opts.limits, this.#handlers);
     this.#guard = new ConnectionGuard(() => this.#servers.limits, gw.connectionsByIP);
+    const served = () => this.#served;
     this.#tls = createTLS({
       ...TLS_POLICY,
       cert: opts.cert,
       key: opts.key,
       ca: opts.clientCA,
-      requestCert: opts.clientCA !== undefined,
+      // Always asked for: a cluster chosen by SNI may have a client CA when the listener has none.
+      // Where the chosen cluster has none, a presented certificate is ignored (ServedBy.clientCerts).
+      requestCert: true,
       // Clients without a certificate (bearer tokens) are let through; authentication decides.
       rejectUnauthorized: false,
       ALPNProtocols: ['h2', 'http/1.1'],
+      // Once per handshake that sends a server name: the cluster's certificate and client CA. Node
+      // calls it on the TLS socket; the decision is kept there, so the connection serves the cluster
+      // whose CA verified its certificate even if a reload changes the table meanwhile.
+      SNICallback(this: unknown, name: string, cb: (err: Error | null, ctx?: SecureContext) => void) {
+        const s = served().forServerName(name);
+        if (this instanceof TLSSocket) (this as TLSSocket & { [SERVED_BY]?: ServedBy })[SERVED_BY] = s.by;
+        cb(null, s.context ?? undefined);
+      },
     });
     this.#tls.on('connection', (raw: Socket) => this.#guard.admit(raw));
     this.#tls.on('secureConnection', (socket: TLSSocket) => {
       this.#guard.handshaken((socket as TLSSocket & { _parent?: Socket })._parent);
+      const marked = socket as TLSSocket & { [SERVED_BY]?: ServedBy };
+      // No server name (or a Node that called SNICallback otherwise): the name it sent, decided now.
+      if (marked[SERVED_BY] === undefined)
+        marked[SERVED_BY] = socket.servername
+          ? served().forServerName(socket.servername).by
+          : served().defaultBy;
       const servers = this.#servers;
       this.#sockets.add(socket);
       servers.connections++;
@@ -124,6 +162,48 @@ export class Listener {
   /** Replaces the serving certificate and client CA for new connections (rotation without restart). */
   setCertificates(cert: string, key: string, clientCA: string | undefined): void {
     this.#tls.setSecureContext({ ...TLS_POLICY, cert, key, ca: clientCA });
+    this.#own = { cert, key, clientCA };
+    this.#served = new ServedClusters(
+      this.#clusters,
+      this.#opts.cluster,
+      this.#own,
+      this.#served,
+      this.#opts.onContextError,
+    );
+  }
+
+  /**
+   * The clusters served by SNI, for new connections: open connections keep the cluster their
+   * handshake chose, and their requests are Host-checked against the new names.
+   */
+  setClusters(clusters: readonly ClusterConfig[]): void {
+    this.#clusters = clusters;
+    this.#served = new ServedClusters(
+      clusters,
+      this.#opts.cluster,
+      this.#own,
+      this.#served,
+      this.#opts.onContextError,
+    );
+  }
+
+  /** The 421 a request gets when its Host names another cluster than its connection's; null if none. */
+  #hostRefusal(c: ClientConnection, cluster: string, headers: IncomingHttpHeaders): GatewayError | null {
+    const served = this.#served;
+    if (c.unknownServerName !== undefined) return served.refusal(cluster, undefined, c.unknownServerName);
+    const authority = headers[':authority'] as string | undefined;
+    const host = headers.host;
+    // HTTP/2 may carry both (they must agree, RFC 9113 §8.3.1); each is checked.
+    if (authority !== undefined && host !== undefined)
+      return served.refusal(cluster, authority) ?? served.refusal(cluster, host);
+    const h = authority ?? host;
+    if (h === undefined) return null;
+    // A connection mostly repeats one Host: checked once per connection and table, not per request.
+    const memo = c.hostChecked;
+    if (memo !== undefined && memo.host === h && memo.against === served) return null;
+    const refusal = served.refusal(cluster, h);
+    if (refusal === null) c.hostChecked = { host: h, against: served };
+    return refusal;
   }
 
   /** Client connections open, for tests and metrics. */

@@ -29,6 +29,7 @@ export async function tunnelUpgrade(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
+  misdirected: GatewayError | null = null,
 ): Promise<void> {
   const start = performance.now();
   const url = originForm(req.url ?? '/');
@@ -49,6 +50,7 @@ export async function tunnelUpgrade(
     gw.accessLog.write(record);
   });
   try {
+    if (misdirected !== null) throw misdirected;
     assertOriginForm(url);
     const left = {
       leftSignal(): AbortSignal {

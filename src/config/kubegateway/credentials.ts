@@ -151,13 +151,13 @@ function readSecureServing(
       report.unsupportedAt(
         `${path}.${field}`,
         cert !== undefined && key !== undefined
-          ? 'a kubegate cluster has no serving certificate of its own: it belongs to the listener that serves the cluster (GatewayConfiguration listeners[].tls); decoded into materials.servingCert/servingKey'
+          ? 'not carried into the spec yet: give the kubegate cluster `serving` (a Secret with tls.crt, tls.key) and `hosts` by hand; decoded into materials.servingCert/servingKey'
           : 'certData and keyData go together; ignored',
       );
   for (const { at, value } of stringsAt(s.serverNames, `${path}.serverNames`, report))
     report.unsupportedAt(
       at,
-      `KubeGateway picks the cluster by TLS server name ("${value}"); kubegate picks it by listener (listeners[].cluster), so give this cluster a listener instead`,
+      `KubeGateway picks the cluster by TLS server name ("${value}"); kubegate does too (spec.hosts), but the translation does not carry the names over yet: list them in the cluster's hosts by hand`,
     );
   const clientCA = decodeInline(s.clientCAData, `${path}.clientCAData`, 'pem', report);
   if (clientCA === undefined) return false;

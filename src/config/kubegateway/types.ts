@@ -29,7 +29,7 @@ export interface KubeGatewayMaterials {
   token?: string;
   /** `spec.secureServing.clientCAData`: verifies this cluster's client certificates. */
   clientCA?: string;
-  /** `spec.secureServing.certData`: serving certificate; in kubegate it belongs to a listener. */
+  /** `spec.secureServing.certData`: serving certificate (kubegate: the cluster's `serving`, set by hand for now). */
   servingCert?: string;
   /** `spec.secureServing.keyData`. */
   servingKey?: string;

@@ -195,6 +195,37 @@ const SecretCredentials = Type.Object(
   },
 );
 
+/** A DNS name a cluster answers to (SNI and Host), or `*.example.com` for any one label in front. */
+const HostName = Type.String({
+  pattern: '^(\\*\\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+  maxLength: 253,
+  description: 'lowercase DNS name, or `*.` + name for exactly one more label',
+});
+
+const hosts = Type.Optional(
+  Type.Array(HostName, {
+    description:
+      'names this cluster is served under on every listener: the TLS server name (SNI) picks the cluster and its serving certificate, and a request whose Host names another cluster is refused with 421; exact names win over `*.` patterns; no two clusters may claim the same name',
+  }),
+);
+
+const FileServing = Type.Object(
+  { certFile: Text, keyFile: Text },
+  {
+    additionalProperties: false,
+    description:
+      "serving certificate (PEM files) presented to clients whose SNI is one of hosts; default: the listener's",
+  },
+);
+const SecretServing = Type.Object(
+  { secretRef: SecretRef },
+  {
+    additionalProperties: false,
+    description:
+      "serving certificate presented to clients whose SNI is one of hosts: a Secret with tls.crt+tls.key; default: the listener's",
+  },
+);
+
 /** Fields a cluster may take from `defaults`. */
 export const inheritable = {
   balancer: Type.Optional(Balancer),
@@ -212,12 +243,18 @@ export const inheritable = {
 };
 
 /** The fields of one upstream cluster; file form names PEM files, CRD form Secrets. */
-function clusterFields<R extends TSchema, C extends TSchema>(ref: (what: string) => R, credentials: C) {
+function clusterFields<R extends TSchema, C extends TSchema, S extends TSchema>(
+  ref: (what: string) => R,
+  credentials: C,
+  serving: S,
+) {
   return {
     endpoints: Type.Array(Endpoint, { minItems: 1, description: 'the kube-apiserver replicas' }),
     upstreamCA: ref("CA that verifies the apiservers' serving certificates; never skipped"),
     credentials,
     clientCA: Type.Optional(ref("CA that signs the client certificates of this cluster's users")),
+    hosts,
+    serving: Type.Optional(serving),
     ...inheritable,
     rules: Type.Optional(
       Type.Array(Rule, { description: 'first match wins; a request matching none gets defaultRule' }),
@@ -262,11 +299,15 @@ const FrontProxy = Type.Object(
 );
 
 export const FileCluster = Type.Object(
-  { name: Name, ...clusterFields(fileRef, FileCredentials), frontProxy: Type.Optional(FrontProxy) },
+  {
+    name: Name,
+    ...clusterFields(fileRef, FileCredentials, FileServing),
+    frontProxy: Type.Optional(FrontProxy),
+  },
   { additionalProperties: false },
 );
 export type FileCluster = Static<typeof FileCluster>;
-export const CRDClusterSpec = Type.Object(clusterFields(secretKeyRef, SecretCredentials), {
+export const CRDClusterSpec = Type.Object(clusterFields(secretKeyRef, SecretCredentials, SecretServing), {
   additionalProperties: false,
 });
 export type CRDClusterSpec = Static<typeof CRDClusterSpec>;

@@ -17,18 +17,21 @@ const Listener = Type.Object(
         clientCAFile: Type.Optional(
           Type.String({
             minLength: 1,
-            description: "verifies client certificates; default: the cluster's clientCA",
+            description:
+              "verifies client certificates of the listener's cluster; default: that cluster's clientCA (a cluster picked by SNI verifies with its own clientCA)",
           }),
         ),
       },
       {
         additionalProperties: false,
-        description: 'serving certificate; client certificates are requested, never required',
+        description:
+          'serving certificate for no SNI, a name no cluster lists, and clusters without a serving certificate of their own; client certificates are requested, never required',
       },
     ),
     cluster: Type.String({
       minLength: 1,
-      description: 'the cluster this listener serves, from clusters or an UpstreamCluster object',
+      description:
+        "the cluster this listener serves without SNI or for a name no cluster's hosts list, from clusters or an UpstreamCluster object; clusters with hosts are served on every listener by SNI",
     }),
   },
   { additionalProperties: false },

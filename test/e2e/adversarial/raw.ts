@@ -25,6 +25,8 @@ export function credential(user: 'admin' | string): { cert: Buffer; key: Buffer 
 }
 
 export interface TLSOptions {
+  /** CAs the server's chain is verified against; default: cluster A's (the dev CA). */
+  ca?: Buffer | Buffer[];
   cert?: Buffer;
   key?: Buffer;
   servername?: string;
@@ -38,12 +40,12 @@ export function openTLS(url: string, opts: TLSOptions = {}): Promise<TLSSocket> 
     const s = connect({
       host: u.hostname,
       port: Number(u.port),
-      ca: readFileSync(join(devDir(), 'pki', 'ca.crt')),
+      ca: opts.ca ?? readFileSync(join(devDir(), 'pki', 'ca.crt')),
       cert: opts.cert,
       key: opts.key,
       servername: opts.servername ?? 'localhost',
-      // A foreign SNI (the SNI/Host cases) still gets the listener's certificate: the chain is
-      // verified against the dev CA, the name is what is under test.
+      // With a server name of its own (the SNI/Host cases) the chain is verified, and the name is
+      // what is under test: a cluster's own certificate, or the listener's for an unknown name.
       ...(opts.servername === undefined ? {} : { checkServerIdentity: () => undefined }),
       ALPNProtocols: opts.alpn ?? ['http/1.1'],
       timeout: TIMEOUT_MS,

@@ -47,12 +47,45 @@ test('Host of another cluster is misdirected (no domain fronting)', () => {
   });
 });
 
-test('a Host of no cluster passes only on the default cluster', () => {
-  assert.deepEqual(sel.select(undefined, 'alias.internal'), { cluster: 'a' });
-  assert.deepEqual(sel.select('b.kubegate.test', 'alias.internal'), {
-    refused: 'misdirected',
+test('a Host of no cluster passes only on a cluster without hosts of its own', () => {
+  const lenient = new ClusterSelector([{ cluster: 'b', hosts: ['b.kubegate.test'] }], 'a');
+  assert.deepEqual(lenient.select(undefined, 'alias.internal'), { cluster: 'a' });
+  assert.deepEqual(lenient.select('localhost', 'localhost:8443'), { cluster: 'a' });
+  assert.deepEqual(lenient.select('b.kubegate.test', 'alias.internal'), {
+    refused: 'unknown-host',
     host: 'alias.internal',
   });
+  // The default cluster lists hosts: it answers to those only, so a removed cluster's name, whose
+  // handshake falls back to the default, is refused and never served by the default cluster.
+  assert.deepEqual(sel.select(undefined, 'alias.internal'), {
+    refused: 'unknown-host',
+    host: 'alias.internal',
+  });
+  assert.deepEqual(sel.select('gone.kubegate.test', 'gone.kubegate.test'), {
+    refused: 'unknown-host',
+    host: 'gone.kubegate.test',
+  });
+  assert.deepEqual(sel.checkHost('a', 'a.kubegate.test'), { cluster: 'a' });
+});
+
+test('a Host that does not parse is refused only where hosts are listed; no Host keeps the SNI choice', () => {
+  const lenient = new ClusterSelector([], 'a');
+  assert.deepEqual(lenient.checkHost('a', 'evil.example/api'), { cluster: 'a' });
+  assert.deepEqual(sel.checkHost('a', 'evil.example/api'), {
+    refused: 'unknown-host',
+    host: 'evil.example/api',
+  });
+  assert.deepEqual(sel.checkHost('b', undefined), { cluster: 'b' });
+});
+
+test('a name listed by two clusters belongs to the first', () => {
+  const twice = new ClusterSelector([
+    { cluster: 'x', hosts: ['same.test', '*.w.test'] },
+    { cluster: 'y', hosts: ['same.test', '*.w.test', 'y.test'] },
+  ]);
+  assert.equal(twice.forServerName('same.test'), 'x');
+  assert.equal(twice.forServerName('q.w.test'), 'x');
+  assert.equal(twice.forServerName('y.test'), 'y');
 });
 
 test('IP literal hosts (IPv4, bracketed IPv6) name no cluster and keep the SNI choice', () => {
