@@ -51,14 +51,31 @@ export function admit(
   if (policy.exempt) return FREE;
   const l = policy.limiters;
   if (l.rateWaitMs > 0) {
-    const wait = l.rate.reserve(rateKey(l.perUser, identity), l.rateWaitMs);
+    const key = rateKey(l.perUser, identity);
+    const wait = l.rate.reserve(key, l.rateWaitMs);
     if (wait < 0) throw rateLimited(policy, -wait);
     if (wait > 0) {
       const queuedAt = performance.now();
-      return sleep(wait).then(() => {
-        queueWaited(cluster.name, policy.rule.name, queuedAt);
-        return acquireSlot(cluster, policy, info, longRunning, client);
-      });
+      const signal = client?.leftSignal();
+      return sleep(wait, undefined, signal && { signal }).then(
+        () => {
+          queueWaited(cluster.name, policy.rule.name, queuedAt);
+          return acquireSlot(cluster, policy, info, longRunning, client);
+        },
+        () => {
+          // The client left: its token goes back, so a queue of leavers does not starve later ones.
+          l.rate.refund(key);
+          queueWaited(cluster.name, policy.rule.name, queuedAt);
+          throw new GatewayError(
+            'KG_QUEUE_FULL',
+            'TooManyRequests',
+            'the client left while waiting for a token',
+            {
+              retryAfter: retryAfter(0),
+            },
+          );
+        },
+      );
     }
   } else {
     const wait = l.rate.take(rateKey(l.perUser, identity));

@@ -59,6 +59,11 @@ export class KeyedTokenBuckets implements RateLimiter {
     return wait;
   }
 
+  refund(key: string): void {
+    const tat = this.#tats.get(key);
+    if (tat !== undefined) this.#tats.set(key, tat - this.#intervalMs);
+  }
+
   #evictOldest(): void {
     for (const oldest of this.#tats.keys()) {
       this.#tats.delete(oldest);

@@ -11,6 +11,8 @@ export interface RateLimiter {
    * is longer than `maxWaitMs` (not charged).
    */
   reserve(key: string, maxWaitMs: number): number;
+  /** Gives back the token of a reservation whose request did not go (its client left while waiting). */
+  refund(key: string): void;
 }
 
 /** `take` in terms of `reserve`. @internal */
@@ -72,6 +74,10 @@ export class TokenBucket implements RateLimiter {
     this.#tat = Math.max(this.#tat, now) + this.#intervalMs;
     return wait;
   }
+
+  refund(_key: string): void {
+    this.#tat -= this.#intervalMs;
+  }
 }
 
 /** Admits every request. */
@@ -83,4 +89,6 @@ export class Unlimited implements RateLimiter {
   reserve(_key: string, _maxWaitMs: number): number {
     return 0;
   }
+
+  refund(_key: string): void {}
 }

@@ -123,6 +123,22 @@ export class SharedKeyedTokenBuckets implements RateLimiter {
     }
   }
 
+  refund(key: string): void {
+    const h1 = hash32(key, this.#seed1);
+    let hash = BigInt.asIntN(64, (BigInt(h1) << 32n) | BigInt(hash32(key, this.#seed2)));
+    if (hash === 0n) hash = 1n;
+    const base = (h1 % this.#sets) * WAYS;
+    for (let w = base; w < base + WAYS; w++) {
+      if (Atomics.load(this.#hashes, w) !== hash) continue;
+      for (;;) {
+        const bits = Atomics.load(this.#tats, w);
+        if (Atomics.load(this.#hashes, w) !== hash) return; // evicted meanwhile: nothing to give back
+        const next = floatBits(bitsFloat(bits) - this.#intervalMs);
+        if (Atomics.compareExchange(this.#tats, w, bits, next) === bits) return;
+      }
+    }
+  }
+
   /** Claims an entry of the set for `hash`: a free one, else the least recently used. -1: lost a race, look again. */
   #insert(base: number, hash: bigint, now: number): number {
     const hashes = this.#hashes;

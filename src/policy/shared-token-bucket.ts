@@ -46,4 +46,13 @@ export class SharedTokenBucket implements RateLimiter {
       if (Atomics.compareExchange(cells, 0, bits, next) === bits) return wait;
     }
   }
+
+  refund(_key: string): void {
+    const cells = this.#cells;
+    for (;;) {
+      const bits = Atomics.load(cells, 0);
+      const next = floatBits(bitsFloat(bits) - this.#intervalMs);
+      if (Atomics.compareExchange(cells, 0, bits, next) === bits) return;
+    }
+  }
 }

@@ -17,7 +17,7 @@ const MEASURER = `runaway-measurer-${process.pid}`;
 const CONFIGMAPS = 300; // ~1.4 KB each: a ~410 KB list
 const LOOPS = 64;
 const ROUNDS = 6;
-const SAMPLES = 100; // per round and condition
+const SAMPLES = 300; // per round and condition (~1 s of GETs)
 const RUNAWAY_QPS = 4;
 
 let gw: OwnGateway;
@@ -126,17 +126,16 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
 }
 
-// Without the rule the runaway raises the p99 about 43×. With it, runs on this shared 2-core machine
-// measured 1.59–3.09×: one admitted LIST keeps about a core of the apiservers busy, the floor the
-// gateway cannot lower. The issue's 2× is therefore reported each run; the assertion is that the cap
-// holds the impact an order of magnitude below the unprotected one.
-const MAX_RATIO = 5;
+// Without the rule the runaway raises the p99 about 43×. With the in-flight cap and queue alone it
+// measured 1.59–3.09× on this shared 2-core machine: one admitted LIST at a time still kept about a
+// core of the apiservers busy. Pacing it to RUNAWAY_QPS (waitForRate) measured 0.98–1.14×.
+const MAX_RATIO = 2;
 
 const fmt = (xs: number[]) =>
   `p50 ${quantile(xs, 0.5).toFixed(2)} ms, p99 ${quantile(xs, 0.99).toFixed(2)} ms (n=${xs.length})`;
 
 test(
-  `a runaway service account (${LOOPS} looping LISTs) is held to its cap: another client's GET p99 stays within ${MAX_RATIO}× (the issue's 2× is reported, not asserted)`,
+  `a runaway service account (${LOOPS} looping LISTs) is held to its cap and rate: another client's GET p99 stays within ${MAX_RATIO}×`,
   { timeout: 90_000 },
   async (t) => {
     const t0 = performance.now();
@@ -179,7 +178,6 @@ test(
     const admitted = total['200'] ?? 0;
     t.diagnostic(`runaway served ${(admitted / onSeconds).toFixed(2)}/s over ${onSeconds.toFixed(1)} s`);
     assert.ok(admitted <= RUNAWAY_QPS * onSeconds + ROUNDS + 1, `${admitted} in ${onSeconds.toFixed(1)} s`);
-    t.diagnostic(`issue target p99 ≤ 2×: ${ratio <= 2 ? 'met' : 'missed'} in this run`);
     assert.ok(ratio <= MAX_RATIO, `p99 with the runaway is ${ratio.toFixed(2)}× the quiet p99`);
   },
 );

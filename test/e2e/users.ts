@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { writeKubeconfig } from '../../src/dev/kubeconfig.ts';
 import { issueCert } from '../../src/dev/pki.ts';
-import { devDir, kubectl } from './env.ts';
+import { devDir, devState, kubectl } from './env.ts';
 
 /** Mints an x509 user signed by the dev cluster CA; returns the kubeconfig name (relative to the dev dir). */
 export async function x509User(user: string, groups: string[] = []): Promise<string> {
@@ -48,5 +48,23 @@ export async function viewerServiceAccount(ns: string, sa: string, alsoUser: str
   await kubectl(admin, [
     '-n', ns, 'create', 'rolebinding', 'view', '--clusterrole=view', `--serviceaccount=${ns}:${sa}`, `--user=${alsoUser}`,
   ]); // prettier-ignore
+  // Each apiserver learns of the binding from its own RBAC informer: a request balanced to one that
+  // has not yet seen it is a 403. Wait until every replica authorizes both subjects.
+  for (let i = 0; i < devState().apiservers.length; i++)
+    for (const who of [`system:serviceaccount:${ns}:${sa}`, alsoUser])
+      await until(`apiserver-${i} authorizes ${who}`, async () => {
+        const out = await kubectl(`apiserver-${i}.kubeconfig`, [
+          'auth', 'can-i', 'list', 'configmaps', '-n', ns, `--as=${who}`,
+        ]).catch(() => 'no'); // prettier-ignore
+        return out.trim() === 'yes';
+      });
   return (await kubectl(admin, ['-n', ns, 'create', 'token', sa, '--duration', '1h'])).trim();
+}
+
+async function until(what: string, ok: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -43,6 +43,7 @@ export function runRateLimiterSuite(
       const l = newLimiter({ qps: 1, burst: 1, now: new FakeClock().now });
       for (let i = 0; i < 10_000; i++) assert.equal(l.take('k'), 0);
       for (let i = 0; i < 100; i++) assert.equal(l.reserve('k', 0), 0);
+      l.refund('k');
     });
     return;
   }
@@ -58,6 +59,16 @@ export function runRateLimiterSuite(
     assert.equal(l.take('k'), 300, 'take sees the reservations');
     clock.advance(100);
     assert.equal(l.reserve('k', 250), 200);
+  });
+
+  test(`${name}: refund gives a reservation's token back`, () => {
+    const clock = new FakeClock();
+    const l = newLimiter({ qps: 10, burst: 1, now: clock.now });
+    assert.equal(l.reserve('k', 1000), 0);
+    assert.equal(l.reserve('k', 1000), 100);
+    assert.equal(l.reserve('k', 1000), 200);
+    l.refund('k');
+    assert.equal(l.reserve('k', 1000), 200, 'the refunded slot is taken again');
   });
 
   test(`${name}: reserved requests go at qps: 50 reserved at once span 49 intervals`, () => {
