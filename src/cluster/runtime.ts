@@ -54,7 +54,7 @@ export class ClusterRuntime {
     this.name = config.name;
     this.config = config;
     const m = config.material;
-    this.upstreamTLS = { ca: m.ca, cert: m.cert, key: m.key };
+    this.upstreamTLS = { ca: m.ca, cert: m.cert, key: m.key, insecure: m.insecureSkipTLSVerify };
     this.upstreamToken = m.token;
     this.requestTimeoutMs = config.requestTimeoutMs;
     const sameBalancer = previous?.config.balancer === config.balancer;

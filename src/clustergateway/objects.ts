@@ -19,7 +19,9 @@ export function clusterGatewayObject(c: ClusterRuntime): object {
       access: {
         endpoint: {
           type: 'Const',
-          const: { address: c.config.endpoints[0].url, caBundle: Buffer.from(m.ca).toString('base64') },
+          const: m.insecureSkipTLSVerify
+            ? { address: c.config.endpoints[0].url, insecure: true }
+            : { address: c.config.endpoints[0].url, caBundle: Buffer.from(m.ca).toString('base64') },
         },
         credential: { type: m.token === undefined ? 'X509Certificate' : 'ServiceAccountToken' },
       },

@@ -5,7 +5,12 @@ import { ObjectClusterSource } from '../config/object-cluster-source.ts';
 import type { ClusterConfig } from '../config/model.ts';
 import type { Defaults } from '../config/schema/cluster.ts';
 import type { ExchangeRule } from './identity-exchange.ts';
-import { clusterFromSecret, CREDENTIAL_TYPE_LABEL, type SecretObject } from './secret.ts';
+import {
+  clusterFromSecret,
+  CREDENTIAL_TYPE_LABEL,
+  INSECURE_ANNOTATION,
+  type SecretObject,
+} from './secret.ts';
 
 /**
  * ClusterGateway clusters from the labelled Secrets of one namespace (list+watch). A valid Secret
@@ -72,6 +77,11 @@ export class ClusterSecretSource extends ObjectClusterSource<SecretObject> {
       else {
         this.#rejected.delete(name);
         this.#good.set(name, { hash, config: r.config });
+        if (r.config.material.insecureSkipTLSVerify)
+          this.log.warn(
+            { kind: 'config', source: 'ClusterGateway', secret: name },
+            `cluster Secret without ca.crt accepted as asked (${INSECURE_ANNOTATION}): its apiservers' certificates are NOT verified`,
+          );
       }
     }
     await this.apply([...this.#good.values()].map((g) => g.config));

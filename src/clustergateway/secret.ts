@@ -31,6 +31,9 @@ export interface SecretObject {
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** The explicit opt-in to not verifying a cluster without `ca.crt` (cluster-gateway does it silently). */
+export const INSECURE_ANNOTATION = 'kubegate.io/insecure-skip-tls-verify';
+
 /**
  * One cluster Secret as a cluster, or the issues (field path and reason) that refuse it. `global`:
  * the identity exchange rules of the gateway's ClusterGatewayProxyConfiguration file, checked after
@@ -71,11 +74,13 @@ export function clusterFromSecret(
     }
   }
   const ca = text('ca.crt') ?? text('ca');
-  if (!ca?.includes('-----BEGIN CERTIFICATE-----'))
+  const insecure = s.metadata.annotations?.[INSECURE_ANNOTATION] === 'true';
+  if (ca === undefined && insecure) {
+    // Explicitly asked for: the source logs it at warn level, the object shows `insecure: true`.
+  } else if (!ca?.includes('-----BEGIN CERTIFICATE-----'))
     issues.push({
       path: 'data["ca.crt"]',
-      message:
-        'required: a PEM CA bundle that verifies the cluster (cluster-gateway skips verification without one; kubegate refuses)',
+      message: `required: a PEM CA bundle that verifies the cluster (cluster-gateway skips verification without one; kubegate refuses unless the Secret is annotated ${INSECURE_ANNOTATION}: "true")`,
     });
   let token: string | undefined;
   let cert: string | undefined;
@@ -116,7 +121,7 @@ export function clusterFromSecret(
     // The material comes from the Secret, so the spec's own CA and credential fields are unused.
     { endpoints: [{ name: `${name}-0`, url: base }] } as unknown as AnyClusterSpec,
     defaults,
-    { ca: ca!, cert, key, token },
+    ca === undefined ? { ca: '', insecureSkipTLSVerify: true, cert, key, token } : { ca, cert, key, token },
   );
   if (global.length > 0) identityExchange = [...identityExchange, ...global];
   return { config: identityExchange.length > 0 ? { ...config, identityExchange } : config };

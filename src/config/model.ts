@@ -6,8 +6,13 @@ import type { DefaultRule, Rule } from './schema/rule.ts';
 
 /** PEM and token material a cluster needs, read from files or Secrets. */
 export interface ClusterMaterial {
-  /** Verifies the apiservers. */
+  /** Verifies the apiservers ('' when `insecureSkipTLSVerify`). */
   ca: string;
+  /**
+   * A ClusterGateway Secret without `ca.crt` that asked for it explicitly
+   * (`kubegate.io/insecure-skip-tls-verify: "true"`): the apiservers' certificates are not verified.
+   */
+  insecureSkipTLSVerify?: boolean;
   cert?: string;
   key?: string;
   token?: string;

@@ -107,10 +107,10 @@ export async function tunnelUpgrade(
     for (const [k, v] of impersonationHeaders(record.identity!)) appendHeader(headers, k, v);
     const call = trace === null ? null : trace.upstream(ep.name, ep.url, headers);
 
-    const { ca, cert, key, servername } = cluster.upstreamTLS;
+    const { ca, cert, key, servername, insecure } = cluster.upstreamTLS;
     const up = request({
-      host: ep.url.hostname, port: ep.url.port, method: req.method, path: record.uri, headers, ca, cert, key, servername,
-      agent: false,
+      host: ep.url.hostname, port: ep.url.port, method: req.method, path: record.uri, headers, cert, key, servername,
+      ca: insecure ? undefined : ca, rejectUnauthorized: insecure !== true, agent: false,
     }); // prettier-ignore
     ep.longRunning++;
     let counted = true;

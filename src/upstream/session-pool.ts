@@ -10,6 +10,8 @@ export interface UpstreamTLS {
   token?: string;
   /** TLS server name to verify, when it differs from the URL host. */
   servername?: string;
+  /** No verification of the server's certificate: only by a cluster's explicit, logged opt-in. */
+  insecure?: boolean;
 }
 
 interface Session {
@@ -99,11 +101,12 @@ export class SessionPool {
   }
 
   #open(): Session {
-    const { ca, cert, key, servername } = this.#tls;
+    const { ca, cert, key, servername, insecure } = this.#tls;
     const h2 = connect(this.#url.origin, {
       // The same floor as towards clients (src/proxy/tls-policy.ts), less the server-only options.
       minVersion: 'TLSv1.2',
-      ca,
+      ca: insecure ? undefined : ca,
+      rejectUnauthorized: insecure !== true,
       cert,
       key,
       servername:

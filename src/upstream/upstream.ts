@@ -161,6 +161,8 @@ export class Upstream {
  */
 function digest(tls: UpstreamTLS): string {
   return createHash('sha256')
-    .update(JSON.stringify([tls.ca, tls.cert ?? '', tls.key ?? '', tls.servername ?? '']))
+    .update(
+      JSON.stringify([tls.ca, tls.cert ?? '', tls.key ?? '', tls.servername ?? '', tls.insecure === true]),
+    )
     .digest('base64url');
 }

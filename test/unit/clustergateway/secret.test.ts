@@ -117,3 +117,21 @@ test("the global exchange rules come after the Secret's own", () => {
     ['global'],
   );
 });
+
+test('without ca.crt a Secret is accepted only when it asks for insecure mode explicitly', () => {
+  const data = { endpoint: 'https://10.0.0.1:6443', token: 't' };
+  const refused = clusterFromSecret(secret(TOKEN, data), {});
+  assert.ok('issues' in refused);
+  assert.match(refused.issues[0].message, /kubegate\.io\/insecure-skip-tls-verify/);
+  const s = secret(TOKEN, data);
+  s.metadata.annotations = { 'kubegate.io/insecure-skip-tls-verify': 'true' };
+  const r = clusterFromSecret(s, {});
+  assert.ok('config' in r);
+  assert.equal(r.config.material.insecureSkipTLSVerify, true);
+  assert.equal(r.config.material.ca, '');
+  const withCA = secret(TOKEN, { ...data, 'ca.crt': CA });
+  withCA.metadata.annotations = { 'kubegate.io/insecure-skip-tls-verify': 'true' };
+  const verified = clusterFromSecret(withCA, {});
+  assert.ok('config' in verified);
+  assert.equal(verified.config.material.insecureSkipTLSVerify, undefined, 'a CA given is always used');
+});
