@@ -15,12 +15,11 @@ import { tracer, type RequestTrace } from '../observe/tracing.ts';
 import type { Permit } from '../policy/index.ts';
 import { isLongRunning, parseRequestInfo } from '../request/request-info.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
-import { POOL_CLOSED } from '../upstream/session-pool.ts';
 import { appendHeader, authenticationInput } from './client-credentials.ts';
 import type { Gateway } from './context.ts';
 import type { ClientExchange } from './exchange.ts';
 import { assertOriginForm } from './request-target.ts';
-import { admitRequest, authenticateOn, rerouted } from './stages.ts';
+import { admitRequest, authenticateOn } from './stages.ts';
 import { serveClusterGatewayAPI, serveFrontProxyDiscovery } from '../clustergateway/api.ts';
 import { selectByPath } from '../clustergateway/select.ts';
 import type { AuthenticationInput } from '../auth/index.ts';
@@ -53,8 +52,6 @@ export class ProxiedRequest implements ClientPresence {
   /** The upstream stream whose response is being relayed. */
   #relayed: ClientHttp2Stream | null = null;
   #responded = false;
-  /** Moved once to a newer generation of its cluster (see `rerouted`). */
-  #rerouted = false;
   #logged = false;
 
   /** The Host check's 421 (the Host names another cluster than the connection's SNI chose); null: none. */
@@ -166,7 +163,6 @@ export class ProxiedRequest implements ClientPresence {
       this.#policy!.subset ?? undefined,
     );
     if (!ep) {
-      if (this.#reroute()) return this.#forward(null);
       throw new GatewayError(
         'KG_NO_HEALTHY_UPSTREAM',
         'ServiceUnavailable',
@@ -181,10 +177,7 @@ export class ProxiedRequest implements ClientPresence {
     try {
       h2 = await ep.pool.acquire(this.#longRunning);
     } catch (err) {
-      // Nothing was sent. A reload retired the endpoint since this request read its cluster: the
-      // live generation takes it (once), with what it picks.
-      if ((err as NodeJS.ErrnoException).code === POOL_CLOSED && this.#reroute()) return this.#forward(null);
-      // Otherwise any request may go to another endpoint, once.
+      // Nothing was sent: any request may go to another endpoint, once.
       cluster.upstream.eject(ep);
       if (exclude === null) {
         this.#record.retried = true;
@@ -349,21 +342,6 @@ export class ProxiedRequest implements ClientPresence {
         resolve();
       });
     });
-  }
-
-  /**
-   * Moves the request, once, to the live generation of its cluster when a reload replaced the one
-   * it was admitted by (see `rerouted`): its endpoint was retired, or the retry after a stream the
-   * retired endpoint refused found no other.
-   */
-  #reroute(): boolean {
-    if (this.#rerouted) return false;
-    const next = rerouted(this.#gw, this.#clusterName, this.#record, this.#cluster!);
-    if (next === undefined) return false;
-    this.#rerouted = true;
-    this.#cluster = next.cluster;
-    this.#policy = next.policy;
-    return true;
   }
 
   #upstreamHeaders(): OutgoingHttpHeaders {

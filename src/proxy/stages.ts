@@ -53,32 +53,6 @@ export async function admitRequest(
   return { cluster, policy, permit };
 }
 
-/**
- * The route and policy of an admitted request in the live generation of its cluster, when a
- * reload replaced that cluster after admission (a Secret rotated, endpoints moved) and retired the
- * endpoint the request picked; undefined when the cluster is gone or was not replaced. The permit
- * stays the one admission gave: limiter state carries over between generations.
- */
-export function rerouted(
-  gw: Gateway,
-  clusterName: string,
-  record: AccessRecord,
-  admitted: ClusterRuntime,
-): { cluster: ClusterRuntime; policy: RulePolicy } | undefined {
-  const live = record.cluster === clusterName ? gw.cluster(clusterName) : liveRegistered(gw, record.cluster);
-  if (live === undefined || live === admitted || record.identity === null) return undefined;
-  const rule = live.routes.match(record.info, record.identity, record.client);
-  return { cluster: live, policy: live.policy(rule) };
-}
-
-function liveRegistered(gw: Gateway, name: string): ClusterRuntime | undefined {
-  try {
-    return registeredCluster(gw, name);
-  } catch {
-    return undefined; // deregistered meanwhile
-  }
-}
-
 /** The authenticate stage alone, by the listener's cluster: fills the record's identity. */
 export async function authenticateOn(
   gw: Gateway,

@@ -24,8 +24,6 @@ interface Session {
 }
 
 const DEFAULT_MAX_STREAMS = 100;
-/** `acquire`'s error code once the pool is closed: its endpoint was retired by a reload. */
-export const POOL_CLOSED = 'EPOOLCLOSED';
 /** Sessions per endpoint (per worker) at most; see `acquire`. */
 export const DEFAULT_MAX_SESSIONS = 2;
 const BACKOFF_MS = [0, 100, 250, 500, 1000, 2000];
@@ -67,7 +65,7 @@ export class SessionPool {
    * endpoint cannot be reached; the caller may then try another endpoint.
    */
   async acquire(longRunning = false): Promise<ClientHttp2Session> {
-    if (this.#closed) throw Object.assign(new Error('session pool closed'), { code: POOL_CLOSED });
+    if (this.#closed) throw new Error('session pool closed');
     let s = this.#sessions.find((x) => x.streams < maxStreams(x));
     // Every session full and no room for another: a short request takes a stream on the session
     // with the most short requests in flight anyway, and nghttp2 holds it back until one of them
