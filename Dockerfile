@@ -25,4 +25,5 @@ COPY src ./src
 USER 1000:1000
 # 6443: the gateway (TLS). 9443: the admin listener (plain HTTP: probes, /metrics, status page).
 EXPOSE 6443 9443
-ENTRYPOINT ["node","src/cli/main.ts","serve","-f","/etc/kubegate/config/kubegate.yaml"]
+# --max-semi-space-size: see bin/kubegate.
+ENTRYPOINT ["node","--max-semi-space-size=8","src/cli/main.ts","serve","-f","/etc/kubegate/config/kubegate.yaml"]

@@ -124,8 +124,12 @@ export class Gateway {
   async start(): Promise<void> {
     await this.write();
     const args = this.opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${this.opts.cpuProfDir}`] : [];
-    this.#child = spawn(process.execPath, [...args, MAIN, 'serve', '-f', this.file], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+    // BENCH_NODE_ARGS (e.g. --trace-gc): extra node flags, and the gateway's stdout shown.
+    const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    // --max-semi-space-size as bin/kubegate and the image start it.
+    const argv = [...args, '--max-semi-space-size=8', ...extra, MAIN, 'serve', '-f', this.file];
+    this.#child = spawn(process.execPath, argv, {
+      stdio: ['ignore', extra.length > 0 ? 'inherit' : 'ignore', 'inherit'],
     });
     await waitPort(this.opts.port, 30_000);
     const deadline = Date.now() + 30_000;

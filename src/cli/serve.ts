@@ -118,6 +118,15 @@ async function withSources<G extends ConfigTarget>(
           { kind: 'config', workers: next.workers, running: cfg.workers },
           'a change of workers applies at the next restart',
         );
+      if (next.workerYoungGenerationMb !== cfg.workerYoungGenerationMb)
+        log.warn(
+          {
+            kind: 'config',
+            workerYoungGenerationMb: next.workerYoungGenerationMb,
+            running: cfg.workerYoungGenerationMb,
+          },
+          'a change of workerYoungGenerationMb applies at the next restart',
+        );
       await gateway.reload(next);
       // Custom-resource clusters see new defaults and reserved names on their own queue.
       void crds?.update(next.defaults, reserved(next));

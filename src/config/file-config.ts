@@ -123,6 +123,7 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
     },
     clientLimits: clientLimits(doc.clientLimits ?? {}),
     workers: doc.workers === 'auto' ? availableParallelism() : (doc.workers ?? 1),
+    workerYoungGenerationMb: doc.workerYoungGenerationMb ?? 16,
     shutdownDelayMs: (doc.shutdown?.delaySeconds ?? 0) * 1000,
     shutdownDrainMs: (doc.shutdown?.drainSeconds ?? 10) * 1000,
   };

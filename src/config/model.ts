@@ -226,6 +226,8 @@ export interface GatewayConfig {
   readonly textHash?: string;
   /** Worker threads serving requests (`auto` resolved); 1 = the main thread serves, as before. */
   readonly workers?: number;
+  /** Each worker thread's V8 young generation, MiB (default 16). */
+  readonly workerYoungGenerationMb?: number;
   /** Readiness off but still serving, before the drain. */
   readonly shutdownDelayMs: number;
   readonly shutdownDrainMs: number;

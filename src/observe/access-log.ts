@@ -70,9 +70,33 @@ export class AccessLog {
     if (r.error !== null) l += `,"error":${str(r.error)}`;
     if (r.code !== null) l += `,"code":${str(r.code)}`;
     l += ',"msg":"request"}\n';
-    (log as unknown as Record<symbol, { write(s: string): void }>)[STREAM].write(l);
+    // Lines of one event-loop turn go out in one write (a write(2) per request was a tenth of a
+    // request's CPU), at most BATCH bytes each so a write to a pipe stays atomic (PIPE_BUF).
+    if (this.#pending.length + l.length > BATCH) this.flush();
+    this.#pending += l;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#drain);
+    }
+  }
+
+  #pending = '';
+  #scheduled = false;
+  readonly #drain = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+
+  /** Writes the lines still held (they go out by the end of the event-loop turn anyway). */
+  flush(): void {
+    if (this.#pending === '') return;
+    const batch = this.#pending;
+    this.#pending = '';
+    (this.#log as unknown as Record<symbol, { write(s: string): void }>)[STREAM].write(batch);
   }
 }
+
+const BATCH = 4096;
 
 const CHINDINGS = pino.symbols.chindingsSym;
 const STREAM = pino.symbols.streamSym;

@@ -45,13 +45,15 @@ export interface ClientExchange {
   onDrain(fn: () => void): void;
   /** Ends the response, with a last chunk if given. */
   end(body?: string | Buffer): void;
-  /** Cuts the response (a client must not take a cut body for a whole one). */
+  /** Cuts the response (a client must not take a cut body for a whole one): HTTP/2 RST_STREAM(INTERNAL_ERROR), HTTP/1.1 closes the connection. */
   destroy(): void;
   /** HTTP/1.1: no further request on this connection (the counterpart of GOAWAY while draining). */
   closeConnection(): void;
 }
 
 function ignore(): void {}
+
+const CUT = new Error('response cut');
 
 /** The HTTP/2 adapter over a core server stream. */
 export class H2Exchange implements ClientExchange {
@@ -137,7 +139,9 @@ export class H2Exchange implements ClientExchange {
   }
 
   destroy(): void {
-    this.#stream.destroy();
+    // With an error, so RST_STREAM(INTERNAL_ERROR): Node's destroy() without one, and close(code)
+    // too, first end the stream (END_STREAM), and the client takes the part it got for the whole.
+    this.#stream.destroy(CUT);
   }
 
   closeConnection(): void {}

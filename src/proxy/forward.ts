@@ -276,12 +276,14 @@ export class ProxiedRequest implements ClientPresence {
         call?.response(Number(headers[':status']));
         this.#respond(headers);
         // Relayed by hand rather than piped (pipe adds and removes nine listeners per request).
-        // Not ended on `end`: Node ends the stream's readable side also when the session dies
-        // under it, and only the close (rstCode) tells a whole body from a cut one; see #endRelayed.
+        // Ended on `end` if whole, else on `close`: see #endRelayed.
         stream.on('data', this.#relayChunk);
       });
       stream.once('end', () => {
         clear();
+        // The client's response ends here, not at the stream's close, which Node emits only once
+        // the request's own END_STREAM write has completed (often an event-loop turn or two later).
+        if (relayed) this.#endRelayed(stream);
         resolve();
       });
       let errored = false;
@@ -407,7 +409,9 @@ export class ProxiedRequest implements ClientPresence {
   #endRelayed(stream: ClientHttp2Stream): void {
     const x = this.#x;
     if (x.ended || x.gone) return;
-    if (stream.rstCode === constants.NGHTTP2_NO_ERROR && stream.readableEnded) {
+    // Node ends the readable side also when the session dies under the stream; it closes the
+    // stream (with the reset code) before that end, so a stream still open at its end got END_STREAM.
+    if (stream.readableEnded && (!stream.closed || stream.rstCode === constants.NGHTTP2_NO_ERROR)) {
       x.end();
       return;
     }

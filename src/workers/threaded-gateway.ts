@@ -27,9 +27,12 @@ class WorkerThread {
   readonly #pending = new Map<number, PromiseWithResolvers<unknown>>();
   #next = 0;
 
-  constructor(index: number, logPath: string | undefined) {
+  constructor(index: number, logPath: string | undefined, youngGenerationMb: number) {
     this.index = index;
-    this.thread = new Worker(WORKER_MAIN, { workerData: { index, logPath } satisfies WorkerData });
+    this.thread = new Worker(WORKER_MAIN, {
+      workerData: { index, logPath } satisfies WorkerData,
+      resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb },
+    });
     this.thread.on('message', (r: Reply) => {
       const p = this.#pending.get(r.id);
       if (p === undefined) return;
@@ -103,7 +106,7 @@ export class ThreadedGateway {
     );
     const n = config.workers ?? 1;
     this.#workers = Array.from({ length: n }, (_, i) => {
-      const w = new WorkerThread(i, config.accessLog.path);
+      const w = new WorkerThread(i, config.accessLog.path, config.workerYoungGenerationMb ?? 16);
       w.thread.on('error', (err) =>
         log.error({ kind: 'worker', worker: i, err: err.message, stack: err.stack }, 'worker thread failed'),
       );

@@ -136,6 +136,14 @@ export const GatewayConfiguration = Type.Object(
           'worker threads serving requests, each listening on the same ports (SO_REUSEPORT; limits stay exact across them); "auto" = one per available CPU (default 1: one thread does everything)',
       }),
     ),
+    workerYoungGenerationMb: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        maximum: 1024,
+        description:
+          "V8 young-generation size of each worker thread in MiB (default 16; read at start). Node's own default lets it grow to 48-64 MiB, and under load each scavenge of that much then stops a worker for 10-30 ms, the p99 of every request it holds. workers: 1 serves on the main thread, whose size is node's --max-semi-space-size",
+      }),
+    ),
     shutdown: Type.Optional(
       Type.Object(
         {

@@ -88,6 +88,7 @@ test('the entrypoint serves the mounted configuration; nothing is declared writa
   const entry = final().instructions.find((i) => i.op === 'ENTRYPOINT');
   assert.deepEqual(JSON.parse(entry!.args), [
     'node',
+    '--max-semi-space-size=8',
     'src/cli/main.ts',
     'serve',
     '-f',
