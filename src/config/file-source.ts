@@ -147,6 +147,8 @@ export class FileSource {
     let cfg: GatewayConfig;
     let text: string;
     let digest: string;
+    const t0 = performance.now();
+    let loaded: number;
     try {
       // One read: the hash must describe the very bytes that were applied. Every file of a reload is
       // read synchronously (see readMaterial in file-config.ts): under load each asynchronous read
@@ -158,6 +160,7 @@ export class FileSource {
       if (this.#hash === this.#applied && hashOf(digest, namedFilesNow(this.#serving)) === this.#applied)
         return;
       cfg = await loadConfigFile(this.#file, text);
+      loaded = performance.now();
     } catch (err) {
       const issues =
         err instanceof ConfigError ? err.issues : [{ path: '(document)', message: (err as Error).message }];
@@ -196,7 +199,17 @@ export class FileSource {
       this.#applied = hash;
       this.#serving = cfg;
       this.reloads++;
-      this.#log.info({ kind: 'config', file: this.#file, hash: hash.slice(0, 12) }, 'configuration reloaded');
+      const ms = (t: number): number => Math.round(t * 10) / 10;
+      this.#log.info(
+        {
+          kind: 'config',
+          file: this.#file,
+          hash: hash.slice(0, 12),
+          loadMs: ms(loaded - t0),
+          applyMs: ms(performance.now() - loaded),
+        },
+        'configuration reloaded',
+      );
       if (changed.length > 0) {
         for (const f of changed) this.material[f.kind].reloads++;
         // What changed, never the content: certificates by subject, serial and fingerprint.

@@ -161,6 +161,9 @@ export class Listener {
 
   /** Replaces the serving certificate and client CA for new connections (rotation without restart). */
   setCertificates(cert: string, key: string, clientCA: string | undefined): void {
+    // Every reload passes them; building a context from unchanged PEM only costs the reload time.
+    const own = this.#own;
+    if (own.cert === cert && own.key === key && own.clientCA === clientCA) return;
     this.#tls.setSecureContext({ ...TLS_POLICY, cert, key, ca: clientCA });
     this.#own = { cert, key, clientCA };
     this.#served = new ServedClusters(

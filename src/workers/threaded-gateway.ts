@@ -7,7 +7,7 @@ import { configVersionOf } from '../gateway.ts';
 import { allocateSharedKeyedCap } from '../policy/index.ts';
 import { startAdminServer, type AdminServer, type AdminView } from '../observe/admin.ts';
 import { GatewayMetrics, type ConfigSourceState } from '../observe/metrics.ts';
-import type { Command, ListenerPorts, Reply, WorkerData } from './messages.ts';
+import { type Command, type ListenerPorts, packConfig, type Reply, type WorkerData } from './messages.ts';
 
 const WORKER_MAIN = new URL('./worker-main.ts', import.meta.url);
 
@@ -166,11 +166,18 @@ export class ThreadedGateway {
     const [first, ...rest] = this.#workers;
     if (config.listeners.some((l) => l.port === 0)) {
       // A new listener at port 0 gets its port in worker 0; the others then join it there.
-      this.#ports = (await first.send({ type: 'reload', config, shared })) as ListenerPorts;
-      const cfg = withPorts(config, this.#ports);
+      this.#ports = (await first.send({
+        type: 'reload',
+        config: packConfig(config),
+        shared,
+      })) as ListenerPorts;
+      const cfg = packConfig(withPorts(config, this.#ports));
       await this.#all(rest.map((w) => w.send({ type: 'reload', config: cfg, shared })));
     } else {
-      const all = await this.#all(this.#workers.map((w) => w.send({ type: 'reload', config, shared })));
+      const packed = packConfig(config);
+      const all = await this.#all(
+        this.#workers.map((w) => w.send({ type: 'reload', config: packed, shared })),
+      );
       this.#ports = all[0] as ListenerPorts;
     }
   }

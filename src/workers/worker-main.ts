@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { RunningGateway } from '../gateway.ts';
-import type { Command, ListenerPorts, Reply, WorkerData } from './messages.ts';
+import { type Command, type ListenerPorts, type Reply, unpackConfig, type WorkerData } from './messages.ts';
 
 const data = workerData as WorkerData;
 const port = parentPort!;
@@ -36,7 +36,7 @@ async function run(c: Command): Promise<unknown> {
       });
       return ports(gateway);
     case 'reload':
-      await running().reload(c.config, c.shared);
+      await running().reload(unpackConfig(c.config), c.shared);
       return ports(running());
     case 'dynamic':
       await running().setDynamicClusters(c.source, c.clusters, c.shared);
