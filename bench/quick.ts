@@ -68,7 +68,7 @@ try {
 }
 if (profile) {
   for (const f of (await readdir(profDir)).filter(
-    (f) => f.endsWith('.cpuprofile') && f.split('.')[4] !== '0',
+    (f) => f.endsWith('.cpuprofile') && (process.env.QUICK_MAIN === '1' || f.split('.')[4] !== '0'),
   )) {
     console.log(`\n${f}`);
     for (const t of await topSelfTime(join(profDir, f), 25))
