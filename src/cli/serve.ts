@@ -142,6 +142,12 @@ async function withSources<G extends ConfigTarget>(
     material: source.material,
   }));
   source.start();
+  const accessLog = cfg.accessLog.path;
+  if (accessLog !== undefined && source.watchesFolderOf(accessLog))
+    log.warn(
+      { kind: 'config', accessLog },
+      "the access log is in a folder the configuration's watcher watches: each write wakes it; log elsewhere",
+    );
   return {
     gateway,
     file: source,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfigFile, textHash } from './file-config.ts';
 import { ConfigError } from './issues.ts';
@@ -115,6 +115,14 @@ export class FileSource {
   /** The folders watched now (the file's, and those of every file it names), for tests. */
   get folders(): string[] {
     return this.#watched.folders;
+  }
+
+  /**
+   * Whether a file written at `path` lands in a watched folder: each write there wakes the watcher
+   * (an access log beside the configuration woke it thousands of times a second under load).
+   */
+  watchesFolderOf(path: string): boolean {
+    return this.#watched.folders.includes(dirname(resolve(path)));
   }
 
   start(): void {

@@ -123,7 +123,15 @@ export const GatewayConfiguration = Type.Object(
     kubernetes: Type.Optional(Kubernetes),
     accessLog: Type.Optional(
       Type.Object(
-        { path: Type.Optional(Text) },
+        {
+          path: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description:
+                "a file, appended to; keep it out of the configuration's folders (each write there wakes the file watcher)",
+            }),
+          ),
+        },
         { additionalProperties: false, description: 'JSON lines; default stdout' },
       ),
     ),

@@ -77,6 +77,10 @@ test('certificate files in another folder are watched: a rename is applied once,
   src.start();
   after(() => src.stop());
   assert.ok(src.folders.includes(tls), 'the certificates’ folder is watched');
+  // What serve warns of: a log file in a watched folder wakes the watcher on every write.
+  assert.equal(src.watchesFolderOf(join(conf, 'access.log')), true);
+  assert.equal(src.watchesFolderOf(join(tls, 'sub', 'access.log')), false);
+  assert.equal(src.watchesFolderOf('/var/log/kubegate/access.log'), false);
 
   // A no-op rewrite (same bytes) changes nothing.
   await replace(join(tls, 'tls.crt'), await readFile(one.cert, 'utf8'));
