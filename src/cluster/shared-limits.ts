@@ -42,6 +42,21 @@ export function sharedBuffers(
 export class SharedLimitRegistry {
   #current = new Map<string, SharedArrayBuffer>();
 
+  /**
+   * `assign`, as the change since the previous assignment. Posting a map of a few thousand
+   * SharedArrayBuffers costs ~10 ms per worker (each is registered anew on both sides); a reload
+   * that changes a few rules now posts only theirs. Every worker must get every delta, in order.
+   */
+  assignDelta(clusters: Iterable<ClusterConfig>): SharedLimitsDelta {
+    const before = this.#current;
+    const next = this.assign(clusters);
+    const added = new Map<string, SharedArrayBuffer>();
+    for (const [key, buffer] of next) if (before.get(key) !== buffer) added.set(key, buffer);
+    const removed: string[] = [];
+    for (const key of before.keys()) if (!next.has(key)) removed.push(key);
+    return { added, removed };
+  }
+
   assign(clusters: Iterable<ClusterConfig>): SharedLimits {
     const next = new Map<string, SharedArrayBuffer>();
     for (const c of clusters) {
@@ -61,4 +76,18 @@ export class SharedLimitRegistry {
     this.#current = next;
     return next;
   }
+}
+
+/** What changed in the shared memory of the limiters from one assignment to the next. */
+export interface SharedLimitsDelta {
+  readonly added: ReadonlyMap<string, SharedArrayBuffer>;
+  readonly removed: readonly string[];
+}
+
+/** The limits after `delta`, as a new map (an older generation may still read the one it was built with). */
+export function applySharedLimitsDelta(current: SharedLimits, delta: SharedLimitsDelta): SharedLimits {
+  const next = new Map(current);
+  for (const key of delta.removed) next.delete(key);
+  for (const [key, buffer] of delta.added) next.set(key, buffer);
+  return next;
 }

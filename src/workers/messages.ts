@@ -1,5 +1,5 @@
 import { deserialize, serialize } from 'node:v8';
-import type { SharedLimits } from '../cluster/shared-limits.ts';
+import type { SharedLimitsDelta } from '../cluster/shared-limits.ts';
 import type { ClusterConfig, GatewayConfig } from '../config/model.ts';
 import type { ClientCounts } from '../gateway.ts';
 
@@ -13,9 +13,15 @@ export interface WorkerData {
 
 /** Main thread → worker. Every message is answered with one `Reply` of the same id. */
 export type Command =
-  | { id: number; type: 'start'; config: GatewayConfig; shared: SharedLimits; counts: ClientCounts }
-  | { id: number; type: 'reload'; config: PackedConfig; shared: SharedLimits }
-  | { id: number; type: 'dynamic'; source: string; clusters: readonly ClusterConfig[]; shared: SharedLimits }
+  | { id: number; type: 'start'; config: GatewayConfig; shared: SharedLimitsDelta; counts: ClientCounts }
+  | { id: number; type: 'reload'; config: PackedConfig; shared: SharedLimitsDelta }
+  | {
+      id: number;
+      type: 'dynamic';
+      source: string;
+      clusters: readonly ClusterConfig[];
+      shared: SharedLimitsDelta;
+    }
   | { id: number; type: 'ready' }
   | { id: number; type: 'metrics' }
   | { id: number; type: 'status' }

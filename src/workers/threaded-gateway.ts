@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import { SharedLimitRegistry, type SharedLimits } from '../cluster/shared-limits.ts';
+import { SharedLimitRegistry, type SharedLimitsDelta } from '../cluster/shared-limits.ts';
 import type { ClusterConfig, GatewayConfig } from '../config/model.ts';
 import { configVersionOf } from '../gateway.ts';
 import { allocateSharedKeyedCap } from '../policy/index.ts';
@@ -241,10 +241,11 @@ export class ThreadedGateway {
   }
 
   /** Shared memory for the limiters of every cluster any source defines now. */
-  #assign(): SharedLimits {
+  /** The limiters' shared memory for the clusters now, as a delta every worker must then be sent. */
+  #assign(): SharedLimitsDelta {
     const all = [...this.#config.clusters];
     for (const list of this.#dynamic.values()) all.push(...list);
-    return this.#registry.assign(all);
+    return this.#registry.assignDelta(all);
   }
 
   /** Waits for every worker; if any failed, the first failure (the others may have applied). */

@@ -2,6 +2,11 @@
 // upstream sessions, health checks) driven by the main thread's commands (see ThreadedGateway).
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
+import {
+  applySharedLimitsDelta,
+  type SharedLimits,
+  type SharedLimitsDelta,
+} from '../cluster/shared-limits.ts';
 import { RunningGateway } from '../gateway.ts';
 import { type Command, type ListenerPorts, type Reply, unpackConfig, type WorkerData } from './messages.ts';
 
@@ -25,21 +30,29 @@ function running(): RunningGateway {
   return gateway;
 }
 
+// The limiters' shared memory as the main thread's registry holds it: each command brings the change.
+let shared: SharedLimits = new Map();
+
+function track(delta: SharedLimitsDelta): SharedLimits {
+  shared = applySharedLimitsDelta(shared, delta);
+  return shared;
+}
+
 async function run(c: Command): Promise<unknown> {
   switch (c.type) {
     case 'start':
       gateway = await RunningGateway.start(c.config, log, {
         reusePort: true,
-        shared: c.shared,
+        shared: track(c.shared),
         clientCounts: c.counts,
         processMetrics: false,
       });
       return ports(gateway);
     case 'reload':
-      await running().reload(unpackConfig(c.config), c.shared);
+      await running().reload(unpackConfig(c.config), track(c.shared));
       return ports(running());
     case 'dynamic':
-      await running().setDynamicClusters(c.source, c.clusters, c.shared);
+      await running().setDynamicClusters(c.source, c.clusters, track(c.shared));
       return null;
     case 'ready':
       return running().notReady();

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SharedLimitRegistry, sharedLimitKey } from '../../../src/cluster/shared-limits.ts';
+import {
+  applySharedLimitsDelta,
+  SharedLimitRegistry,
+  sharedLimitKey,
+} from '../../../src/cluster/shared-limits.ts';
 import { limitsKey } from '../../../src/cluster/rule-policy.ts';
 import type { ClusterConfig } from '../../../src/config/model.ts';
 import type { Rule } from '../../../src/config/schema/rule.ts';
@@ -50,4 +54,58 @@ test('the default rule and a rule named "default" do not share a buffer; nor do 
   const other = shared.get(sharedLimitKey('b', 'default', 'rate', lk));
   assert.ok(named && dflt && other);
   assert.equal(new Set([named, dflt, other]).size, 3);
+});
+
+test('deltas applied in order rebuild each assignment, and carry only the rules that changed', () => {
+  const reg = new SharedLimitRegistry();
+  const mirror = new SharedLimitRegistry();
+  const rules = (n: number, qps: (i: number) => number) =>
+    Array.from({ length: n }, (_, i) => ({ name: `r${i}`, limits: { qps: qps(i), burst: 10 } }) as Rule);
+  let held: ReturnType<typeof applySharedLimitsDelta> = new Map();
+  const steps = [
+    [
+      cluster(
+        'a',
+        rules(100, () => 5),
+      ),
+    ],
+    [
+      cluster(
+        'a',
+        rules(100, (i) => (i === 7 ? 6 : 5)),
+      ),
+    ], // one rule's limits changed
+    [
+      cluster(
+        'a',
+        rules(99, (i) => (i === 7 ? 6 : 5)),
+      ),
+    ], // one rule gone
+    [
+      cluster(
+        'a',
+        rules(99, (i) => (i === 7 ? 6 : 5)),
+      ),
+      cluster(
+        'b',
+        rules(2, () => 1),
+      ),
+    ],
+  ];
+  const sizes: [number, number][] = [];
+  for (const clusters of steps) {
+    const delta = reg.assignDelta(clusters);
+    sizes.push([delta.added.size, delta.removed.length]);
+    held = applySharedLimitsDelta(held, delta);
+    // Same keys as a full assignment, and the very buffers the registry holds.
+    const full = mirror.assign(clusters);
+    assert.deepEqual([...held.keys()].sort(), [...full.keys()].sort());
+    for (const [key, buffer] of reg.assign(clusters)) assert.equal(held.get(key), buffer, key);
+  }
+  assert.deepEqual(sizes, [
+    [100, 0], // a bucket per rule (the default rule has no limits)
+    [1, 1], // r7's new bucket; its old one dropped
+    [0, 1], // r99 gone
+    [2, 0], // cluster b's two
+  ]);
 });
