@@ -240,7 +240,6 @@ export class ThreadedGateway {
     };
   }
 
-  /** Shared memory for the limiters of every cluster any source defines now. */
   /** The limiters' shared memory for the clusters now, as a delta every worker must then be sent. */
   #assign(): SharedLimitsDelta {
     const all = [...this.#config.clusters];

@@ -59,38 +59,19 @@ test('the default rule and a rule named "default" do not share a buffer; nor do 
 test('deltas applied in order rebuild each assignment, and carry only the rules that changed', () => {
   const reg = new SharedLimitRegistry();
   const mirror = new SharedLimitRegistry();
-  const rules = (n: number, qps: (i: number) => number) =>
-    Array.from({ length: n }, (_, i) => ({ name: `r${i}`, limits: { qps: qps(i), burst: 10 } }) as Rule);
+  // `n` rules r0…, each with a bucket of `qps(i)`.
+  const a = (n: number, qps: (i: number) => number) =>
+    cluster(
+      'a',
+      Array.from({ length: n }, (_, i) => ({ name: `r${i}`, limits: { qps: qps(i), burst: 10 } }) as Rule),
+    );
+  const r7 = (i: number) => (i === 7 ? 6 : 5);
   let held: ReturnType<typeof applySharedLimitsDelta> = new Map();
   const steps = [
-    [
-      cluster(
-        'a',
-        rules(100, () => 5),
-      ),
-    ],
-    [
-      cluster(
-        'a',
-        rules(100, (i) => (i === 7 ? 6 : 5)),
-      ),
-    ], // one rule's limits changed
-    [
-      cluster(
-        'a',
-        rules(99, (i) => (i === 7 ? 6 : 5)),
-      ),
-    ], // one rule gone
-    [
-      cluster(
-        'a',
-        rules(99, (i) => (i === 7 ? 6 : 5)),
-      ),
-      cluster(
-        'b',
-        rules(2, () => 1),
-      ),
-    ],
+    [a(100, () => 5)],
+    [a(100, r7)], // one rule's limits changed
+    [a(99, r7)], // one rule gone
+    [a(99, r7), cluster('b', [{ name: 'x', limits: bucket } as Rule, { name: 'y', limits: bucket } as Rule])],
   ];
   const sizes: [number, number][] = [];
   for (const clusters of steps) {
