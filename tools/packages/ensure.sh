@@ -1,0 +1,26 @@
+#!/bin/sh
+# The Debian packages the tests and the dev control plane use, installed when missing: openssl (the
+# dev PKI), util-linux (setpriv), procps (pgrep), iproute2 (ss), chromium (the status-page browser
+# test). As root through apt-get, else through `sudo -n`; otherwise it names what to install.
+set -eu
+need=""
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
+command -v setpriv >/dev/null 2>&1 || need="$need util-linux"
+command -v pgrep >/dev/null 2>&1 || need="$need procps"
+command -v ss >/dev/null 2>&1 || need="$need iproute2"
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
+[ -z "$need" ] && exit 0
+if command -v apt-get >/dev/null 2>&1; then
+  as=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as="sudo -n"; else as="none"; fi
+  fi
+  if [ "$as" != "none" ]; then
+    echo "kubegate: installing Debian packages:$need" >&2
+    $as apt-get update -qq
+    $as env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need
+    exit 0
+  fi
+fi
+echo "kubegate: the tests need these packages (Debian names):$need; install them and run again" >&2
+exit 1
