@@ -35,9 +35,11 @@ for b in "$@"; do
 done
 if [ -z "$need" ]; then echo "$out"; exit 0; fi
 
-# Go's own install location, when it is not on PATH (as on a fresh machine with Go unpacked there).
-if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; export PATH; fi
-command -v go >/dev/null 2>&1 || die "missing:$need; not in KUBEBUILDER_ASSETS${KUBEBUILDER_ASSETS:+ ($KUBEBUILDER_ASSETS)} nor in $out, and no Go toolchain ('go') on PATH to build them. Install Go >= 1.26 or set KUBEBUILDER_ASSETS."
+# Go's own install location ($GOROOT, default /usr/local/go), when go is not on PATH: a fresh
+# machine with Go unpacked there has no PATH entry for it.
+goroot="${GOROOT:-/usr/local/go}"
+if ! command -v go >/dev/null 2>&1 && [ -x "$goroot/bin/go" ]; then PATH="$goroot/bin:$PATH"; export PATH; fi
+command -v go >/dev/null 2>&1 || die "missing:$need; not in KUBEBUILDER_ASSETS${KUBEBUILDER_ASSETS:+ ($KUBEBUILDER_ASSETS)} nor in $out, and no Go toolchain ('go') on PATH nor in $goroot/bin to build them. Install Go >= 1.26 or set KUBEBUILDER_ASSETS."
 
 # One build at a time per cache folder; a second caller waits and then finds the binaries.
 exec 9>"$out/.lock"
