@@ -65,7 +65,12 @@ test('no binaries and no Go toolchain gives one clear line naming what is missin
   const cache = tempDir('kubegate-nocache-');
   mkdirSync(join(cache, 'x'));
   // GOROOT points at nothing so that provide.sh's fallback to Go's install folder finds no Go either.
-  const env = { HOME: cache, KUBEGATE_CACHE: cache, GOROOT: join(cache, 'no-go'), PATH: `${dirname(process.execPath)}:/usr/bin:/bin` };
+  const env = {
+    HOME: cache,
+    KUBEGATE_CACHE: cache,
+    GOROOT: join(cache, 'no-go'),
+    PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+  };
   const r = await kubegate(['dev', '--dir', join(cache, 'd')], env);
   assert.notEqual(r.code, 0);
   const lines = r.stderr.trim().split('\n');
