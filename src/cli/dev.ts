@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { BinariesError, provideBinaries } from '../dev/binaries.ts';
 import { ControlPlane } from '../dev/control-plane.ts';
 import { writeKubeconfig } from '../dev/kubeconfig.ts';
+import { LocalNodes } from '../dev/nodes.ts';
 import { freePort } from '../dev/ports.ts';
 import type { RunningGateway } from '../gateway.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -50,14 +51,21 @@ function alive(pid: number): boolean {
   }
 }
 
-/** `kubegate dev`: etcd + N kube-apiservers + controller-manager, with kubegate in front, until Ctrl-C. */
+/** The binaries `kubegate dev` runs: the control plane, and the programs its pods' images map to. */
+const DEV_BINARIES = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler', 'agnhost', 'echo-basic'];
+
+/**
+ * `kubegate dev`: etcd + N kube-apiservers + controller-manager + scheduler, with kubegate in
+ * front, and nodes (podlets in network namespaces), until Ctrl-C.
+ */
 export async function dev(v: Record<string, unknown>): Promise<number> {
   const n = intFlag(v.apiservers, 'apiservers', 3, 1, 9);
+  const nodeCount = intFlag(v.nodes, 'nodes', 1, 0, 16);
   const port = intFlag(v.port, 'port', 0, 0, 65535);
   const dir = typeof v.dir === 'string' ? resolve(v.dir) : await mkdtemp(join(tmpdir(), 'kubegate-dev-'));
   claimDir(dir);
   // A previous run's cluster is not reused: start clean, keep only what is ours to remove.
-  for (const d of ['pki', 'etcd', 'audit', 'logs']) await rm(join(dir, d), { recursive: true, force: true });
+  for (const d of ['pki', 'etcd', 'audit', 'logs', 'nodes', 'kubelets']) await rm(join(dir, d), { recursive: true, force: true });
   for (const f of ['kubegate.log', 'admin.url']) await rm(join(dir, f), { force: true });
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, MARKER), 'made by kubegate dev\n');
@@ -65,7 +73,7 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
 
   let bin: string;
   try {
-    bin = await provideBinaries();
+    bin = await provideBinaries(DEV_BINARIES);
   } catch (err) {
     if (err instanceof BinariesError) throw new UsageError(`dev: ${err.message}`);
     throw err;
@@ -74,10 +82,12 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
   let stopping = false;
   let cp: ControlPlane | null = null;
   let serving: ServingGateway | null = null;
+  let nodes: LocalNodes | null = null;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     say('stopping');
+    await nodes?.stop();
     await serving?.stop(2000);
     await cp?.stop();
     await rm(join(dir, PIDFILE), { force: true });
@@ -117,7 +127,24 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     const kubeconfig = join(dir, 'gateway.kubeconfig');
     await writeKubeconfig(kubeconfig, 'kubegate-dev', url, cp.pki.ca.cert, cp.pki.admin);
     await waitReady(url, cp, gw, n);
+    if (nodeCount > 0) {
+      nodes = await LocalNodes.start({
+        dir,
+        count: nodeCount,
+        server: url,
+        ca: cp.pki.ca,
+        binDir: bin,
+        log: (m) => say(m),
+      });
+      const admin = cp.adminClient(0);
+      try {
+        await nodes.waitReady(admin);
+      } finally {
+        admin.close();
+      }
+    }
     const cpNow = cp;
+    const nodesNow = nodes;
     const writeState = () =>
       writeFile(
         join(dir, 'state.json'),
@@ -125,7 +152,12 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
           {
             gateway: url,
             apiservers: cpNow.apiservers.map((a) => a.url),
-            pids: { kubegate: process.pid, ...cpNow.pids() },
+            pids: {
+              kubegate: process.pid,
+              ...cpNow.pids(),
+              ...Object.fromEntries((nodesNow?.nodes ?? []).map((x) => [`podlet-${x.name}`, x.process.pid])),
+            },
+            nodes: (nodesNow?.nodes ?? []).map((x) => ({ name: x.name, internalIP: x.ip, netns: x.netns })),
           },
           null,
           2,
@@ -137,6 +169,7 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     say(`gateway       ${url}`);
     if (adminURL) say(`admin         ${adminURL}   (/metrics, /readyz, /status.json, status page at /)`);
     for (const a of cp.apiservers) say(`apiserver-${a.index}   ${a.url}   (audit: ${a.auditLog})`);
+    for (const x of nodes?.nodes ?? []) say(`node          ${x.name}   ${x.ip} (network namespace ${x.netns})`);
     say(`kubeconfig    ${kubeconfig}`);
     say(`logs          ${join(dir, 'kubegate.log')}, ${join(dir, 'logs')}`);
     say(`try:          kubectl --kubeconfig ${kubeconfig} get namespaces`);

@@ -2,14 +2,17 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { dev } from './dev.ts';
 import { UsageError } from './errors.ts';
 import { explain } from './explain.ts';
+import { podlet } from './podlet.ts';
 import { serve } from './serve.ts';
 import { validate } from './validate.ts';
 
 const USAGE = `usage: kubegate <command> [flags]
 
 commands:
-  dev    [--dir D] [--apiservers N] [--port P]   a local control plane with kubegate in front
+  dev    [--dir D] [--apiservers N] [--nodes N] [--port P]
+                                                  a local cluster (control plane, nodes) with kubegate in front
   serve  -f FILE                                  run the gateway from a configuration file (reloaded live)
+  podlet --config FILE                            one node of the local cluster (kubegate dev starts these)
   validate -f FILE                                check a GatewayConfiguration or UpstreamCluster file;
                                                   prints every problem with its field path
   explain -f FILE [--cluster C] --user U [--group G]... [--client-ip IP] METHOD PATH
@@ -25,10 +28,16 @@ const COMMANDS: Record<
   }
 > = {
   dev: {
-    options: { dir: { type: 'string' }, apiservers: { type: 'string' }, port: { type: 'string' } },
+    options: {
+      dir: { type: 'string' },
+      apiservers: { type: 'string' },
+      nodes: { type: 'string' },
+      port: { type: 'string' },
+    },
     run: (v) => dev(v),
   },
   serve: { options: { file: { type: 'string', short: 'f' } }, run: (v) => serve(v) },
+  podlet: { options: { config: { type: 'string' } }, run: (v) => podlet(v) },
   validate: { options: { file: { type: 'string', short: 'f' } }, run: (v) => validate(v) },
   explain: {
     options: {

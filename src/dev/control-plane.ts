@@ -8,12 +8,15 @@ import {
   AUDIT_POLICY,
   apiserverArgs,
   controllerManagerArgs,
+  egressSelectorConfig,
   etcdArgs,
+  schedulerArgs,
   pkiPaths,
   type PKIPaths,
 } from './flags.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { createCA, createSigningKey, issueCert } from './pki.ts';
+import { EgressProxy } from './egress-proxy.ts';
 import { freePort } from './ports.ts';
 import { startProcess, stopProcess, type ManagedProcess } from './process.ts';
 import {
@@ -59,6 +62,8 @@ export class ControlPlane {
   #etcd: ManagedProcess | null = null;
   #etcdPort = 0;
   #kcm: ManagedProcess | null = null;
+  #scheduler: ManagedProcess | null = null;
+  #egress: EgressProxy | null = null;
 
   private constructor(opts: ControlPlaneOptions) {
     this.dir = opts.dir;
@@ -88,6 +93,8 @@ export class ControlPlane {
     const { dir } = this;
     await Promise.all(['audit', 'logs', 'etcd'].map((d) => mkdir(join(dir, d), { recursive: true })));
     await writeFile(join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
+    this.#egress = await EgressProxy.start(dir);
+    await writeFile(join(dir, 'egress-selector.yaml'), egressSelectorConfig(this.#egress.socket));
     this.#log('generating PKI');
     await this.#createPKI();
 
@@ -159,6 +166,28 @@ export class ControlPlane {
       this.#kcm,
       this.pki.admin,
     );
+
+    const schedulerPort = await freePort();
+    await writeKubeconfig(
+      join(dir, 'scheduler.kubeconfig'),
+      'scheduler',
+      this.apiservers[0].url,
+      this.pki.ca.cert,
+      this.pki.scheduler,
+    );
+    this.#log('starting kube-scheduler');
+    this.#scheduler = startProcess(
+      'kube-scheduler',
+      join(this.#bin, 'kube-scheduler'),
+      schedulerArgs(dir, schedulerPort),
+      join(dir, 'logs', 'scheduler.log'),
+    );
+    await this.#waitHTTP(
+      'kube-scheduler',
+      `https://127.0.0.1:${schedulerPort}/healthz`,
+      this.#scheduler,
+      this.pki.admin,
+    );
   }
 
   async #createPKI(): Promise<void> {
@@ -185,6 +214,13 @@ export class ControlPlane {
       issueCert(p.dir, 'admin', ca, { cn: 'kubegate-admin', orgs: ['system:masters'], usage: 'client' }),
       issueCert(p.dir, 'gateway-upstream', ca, { cn: GATEWAY_USER, usage: 'client' }),
       issueCert(p.dir, 'controller-manager', ca, { cn: 'system:kube-controller-manager', usage: 'client' }),
+      issueCert(p.dir, 'scheduler', ca, { cn: 'system:kube-scheduler', usage: 'client' }),
+      // kubeadm's name for the identity kube-apiserver presents to kubelets.
+      issueCert(p.dir, 'apiserver-kubelet-client', ca, {
+        cn: 'kube-apiserver-kubelet-client',
+        orgs: ['kubeadm:cluster-admins'],
+        usage: 'client',
+      }),
     ]);
   }
 
@@ -262,11 +298,12 @@ export class ControlPlane {
 
   /** Stops every process this control plane started: the controller manager, apiservers, then etcd. */
   async stop(): Promise<void> {
-    const procs = [this.#kcm, ...this.apiservers.map((a) => a.process)].filter(
+    const procs = [this.#scheduler, this.#kcm, ...this.apiservers.map((a) => a.process)].filter(
       (p): p is ManagedProcess => p !== null,
     );
     await Promise.all(procs.map((p) => stopProcess(p)));
     if (this.#etcd) await stopProcess(this.#etcd);
+    await this.#egress?.close();
   }
 
   /** Process ids, for the state file and for tests. */
@@ -274,6 +311,7 @@ export class ControlPlane {
     const out: Record<string, number | null> = {
       etcd: this.#etcd?.pid ?? null,
       'kube-controller-manager': this.#kcm?.pid ?? null,
+      'kube-scheduler': this.#scheduler?.pid ?? null,
     };
     for (const a of this.apiservers) out[`kube-apiserver-${a.index}`] = a.process?.pid ?? null;
     return out;

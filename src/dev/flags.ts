@@ -16,6 +16,8 @@ export function pkiPaths(dir: string) {
     gatewayUpstream: { cert: p('gateway-upstream.crt'), key: p('gateway-upstream.key') },
     gatewayServing: { cert: p('gateway.crt'), key: p('gateway.key') },
     controllerManager: { cert: p('controller-manager.crt'), key: p('controller-manager.key') },
+    scheduler: { cert: p('scheduler.crt'), key: p('scheduler.key') },
+    kubeletClient: { cert: p('apiserver-kubelet-client.crt'), key: p('apiserver-kubelet-client.key') },
     saKey: p('sa.key'),
     saPub: p('sa.pub'),
   };
@@ -23,6 +25,9 @@ export function pkiPaths(dir: string) {
 export type PKIPaths = ReturnType<typeof pkiPaths>;
 
 export const SERVICE_CIDR = '10.96.0.0/16';
+/** Pod addresses; kube-controller-manager gives each Node a /24 of it as `spec.podCIDR`. */
+export const CLUSTER_CIDR = '10.244.0.0/16';
+export const NODE_CIDR_MASK_SIZE = 24;
 export const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
 export function etcdArgs(dir: string, clientPort: number, peerPort: number): string[] {
@@ -74,6 +79,13 @@ export function apiserverArgs(dir: string, index: number, port: number, etcdPort
     '--endpoint-reconciler-type=none',
     '--allow-privileged=true',
     '--profiling=false',
+    // Kubelets (the podlets) are reached through an HTTP CONNECT proxy on a unix socket: a Node's
+    // InternalIP lives in a network namespace, out of reach of this root-namespace process.
+    `--egress-selector-config-file=${join(dir, 'egress-selector.yaml')}`,
+    '--kubelet-preferred-address-types=InternalIP',
+    `--kubelet-client-certificate=${pki.kubeletClient.cert}`,
+    `--kubelet-client-key=${pki.kubeletClient.key}`,
+    `--kubelet-certificate-authority=${pki.ca.cert}`,
     // Serving CBOR (application/cbor) is alpha and off by default in 1.37 (406 without it); the
     // forwarding e2e test reads CBOR through the gateway.
     '--feature-gates=CBORServingAndStorage=true',
@@ -96,7 +108,42 @@ export function controllerManagerArgs(dir: string, port: number): string[] {
     `--cluster-signing-cert-file=${pki.ca.cert}`,
     `--cluster-signing-key-file=${pki.ca.key}`,
     '--cluster-name=kubegate-dev',
+    '--allocate-node-cidrs=true',
+    `--cluster-cidr=${CLUSTER_CIDR}`,
+    `--node-cidr-mask-size=${NODE_CIDR_MASK_SIZE}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
   ];
+}
+
+export function schedulerArgs(dir: string, port: number): string[] {
+  const pki = pkiPaths(dir);
+  return [
+    `--kubeconfig=${join(dir, 'scheduler.kubeconfig')}`,
+    `--authentication-kubeconfig=${join(dir, 'scheduler.kubeconfig')}`,
+    `--authorization-kubeconfig=${join(dir, 'scheduler.kubeconfig')}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--tls-cert-file=${pki.apiserver.cert}`,
+    `--tls-private-key-file=${pki.apiserver.key}`,
+    '--leader-elect=false',
+  ];
+}
+
+/**
+ * The apiservers' egress selection: traffic to the cluster (kubelets, and everything else the
+ * apiserver dials: aggregated APIs, webhooks) goes through the dev process's CONNECT proxy.
+ */
+export function egressSelectorConfig(socket: string): string {
+  return `apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+  - name: cluster
+    connection:
+      proxyProtocol: HTTPConnect
+      transport:
+        uds:
+          udsName: ${socket}
+`;
 }
 
 /** Metadata for every request, as JSON lines; RequestReceived is dropped (it repeats the others). */

@@ -20,8 +20,13 @@ export function devDirB(): string {
   return dir;
 }
 
-/** kubectl: /usr/bin/kubectl, else on PATH, else in KUBEBUILDER_ASSETS. */
+/**
+ * kubectl: the one built with the control plane (v1.37.2, set by the global setup), else
+ * /usr/bin/kubectl, else on PATH, else in KUBEBUILDER_ASSETS.
+ */
 export function kubectlPath(): string {
+  const built = process.env.KUBEGATE_KUBECTL;
+  if (built && existsSync(built)) return built;
   if (existsSync('/usr/bin/kubectl')) return '/usr/bin/kubectl';
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (assets && existsSync(join(assets, 'kubectl'))) return join(assets, 'kubectl');

@@ -1,13 +1,16 @@
 #!/bin/sh
 # The Debian packages the tests and the dev control plane use, installed when missing: openssl (the
-# dev PKI), util-linux (setpriv), procps (pgrep), iproute2 (ss), chromium (the status-page browser
-# test). As root through apt-get, else through `sudo -n`; otherwise it names what to install.
+# dev PKI), util-linux (setpriv, nsenter, unshare, script), procps (pgrep), iproute2 (ss, ip netns,
+# bridge), socat (the podlet's connections into pod network namespaces), chromium (the status-page
+# browser test). As root through apt-get, else through `sudo -n`; otherwise it names what to install.
 set -eu
 need=""
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
-command -v setpriv >/dev/null 2>&1 || need="$need util-linux"
+command -v setpriv >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 && command -v script >/dev/null 2>&1 ||
+  need="$need util-linux"
 command -v pgrep >/dev/null 2>&1 || need="$need procps"
-command -v ss >/dev/null 2>&1 || need="$need iproute2"
+command -v ss >/dev/null 2>&1 && command -v bridge >/dev/null 2>&1 || need="$need iproute2"
+command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 [ -z "$need" ] && exit 0
 if command -v apt-get >/dev/null 2>&1; then

@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect, isIP, type Socket } from 'node:net';
+import { join } from 'node:path';
+
+/** The port kube-apiserver dials on a Node (`status.daemonEndpoints.kubeletEndpoint.Port`). */
+export const KUBELET_PORT = 10250;
+
+/** Where the podlet of the node with address `ip` serves its kubelet API. */
+export function kubeletSocket(dir: string, ip: string): string {
+  return join(dir, 'kubelets', `${ip}.sock`);
+}
+
+/**
+ * The apiservers' egress proxy (HTTP CONNECT on a unix socket, as konnectivity offers it): a
+ * Node's InternalIP exists only inside the lab's network namespaces, so `CONNECT <node>:10250` is
+ * joined to that node's podlet socket; loopback targets (aggregated APIs such as the gateway's
+ * ClusterGateway APIService) are dialled directly; anything else is refused with 502.
+ */
+export class EgressProxy {
+  readonly socket: string;
+  readonly #dir: string;
+  readonly #server: Server;
+  readonly #open = new Set<Socket>();
+
+  private constructor(dir: string, socket: string) {
+    this.#dir = dir;
+    this.socket = socket;
+    this.#server = createServer((_req, res) => {
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('only CONNECT is served here\n');
+    });
+    this.#server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) =>
+      this.#connect(req, client, head),
+    );
+  }
+
+  static async start(dir: string): Promise<EgressProxy> {
+    const socket = join(dir, 'egress.sock');
+    await rm(socket, { force: true });
+    const proxy = new EgressProxy(dir, socket);
+    await new Promise<void>((resolve, reject) => {
+      proxy.#server.once('error', reject);
+      proxy.#server.listen(socket, () => resolve());
+    });
+    return proxy;
+  }
+
+  #connect(req: IncomingMessage, client: Socket, head: Buffer): void {
+    this.#open.add(client);
+    client.once('close', () => this.#open.delete(client));
+    client.on('error', () => client.destroy());
+    const target = parseAuthority(req.url ?? '');
+    if (!target) return refuse(client, 400, `bad CONNECT target "${req.url}"`);
+    const kubelet = kubeletSocket(this.#dir, target.host);
+    let upstream: Socket;
+    if (target.port === KUBELET_PORT && existsSync(kubelet)) upstream = connect(kubelet);
+    else if (target.host.startsWith('127.') || target.host === '::1')
+      upstream = connect(target.port, target.host);
+    else return refuse(client, 502, `no route from the dev apiservers to ${target.host}:${target.port}`);
+    this.#open.add(upstream);
+    upstream.once('close', () => this.#open.delete(upstream));
+    upstream.once('connect', () => {
+      client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', (err) => {
+      if (client.writable && upstream.connecting) refuse(client, 502, err.message);
+      else client.destroy();
+    });
+    client.once('close', () => upstream.destroy());
+    upstream.once('close', () => client.destroy());
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#open) s.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await rm(this.socket, { force: true });
+  }
+}
+
+function parseAuthority(authority: string): { host: string; port: number } | null {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(authority);
+  if (!m || isIP(m[1]) === 0) return null;
+  const port = Number(m[2]);
+  return port > 0 && port < 65536 ? { host: m[1], port } : null;
+}
+
+function refuse(client: Socket, status: number, message: string): void {
+  client.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Bad Gateway'}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\n\r\n${message}\n`);
+}

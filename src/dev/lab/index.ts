@@ -1,0 +1,15 @@
+export { createLab, LabError, type Lab, type LabNode, type LabOptions } from './lab.ts';
+export { destroyLab, sweepLabs } from './destroy.ts';
+export { setPodCIDR, type PodCIDROptions } from './pod-cidr.ts';
+export {
+  UNDERLAY_CIDR,
+  UNDERLAY_GATEWAY,
+  UNDERLAY_PREFIX_LENGTH,
+  UNDERLAY_BRIDGE,
+  NODE_BRIDGE,
+  NODE_UPLINK,
+  nodeAddress,
+} from './constants.ts';
+export { CidrError, firstHost, intToIpv4, ipv4ToInt, parseCidr, type Ipv4Cidr } from './cidr.ts';
+export { CommandError, runCommand } from './command.ts';
+export { addNetns, deleteNetns, ipIn, killNetnsProcesses, listNetns, netnsExists } from './netns.ts';

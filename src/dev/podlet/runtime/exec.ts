@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import type { ContainerProcess, ExecOptions, ExecProcess, ExitStatus } from '../types.ts';
+import { containerInfo, privArgv } from './container.ts';
+import { containerEnv, exactEnvArgv } from './env.ts';
+import { exitStatusOf, ptyExitStatusOf } from './exit-status.ts';
+import { onPty, resizePty, signalPtyProgram } from './tty.ts';
+
+/** How long output is still read after the command exited (pipes held by its leftover children). */
+const OUTPUT_DRAIN_MS = 2000;
+
+export class ExecError extends Error {
+  override name = 'ExecError';
+}
+
+/**
+ * Runs argv inside a running container's network, mount and UTS namespaces (`nsenter -t <pid>`), in
+ * its working directory, as its uid/gid, with exactly `env` (plus PATH and HOSTNAME when missing).
+ * stdout and stderr are separate binary streams; with a TTY the command gets a pseudo-terminal and
+ * stderr is merged into stdout (stderr is null).
+ */
+export function execInContainer(
+  container: ContainerProcess,
+  env: Readonly<Record<string, string>>,
+  opts: ExecOptions,
+): ExecProcess {
+  if (!opts.argv.length) throw new ExecError(`exec in container ${container.id}: empty command`);
+  const known = containerInfo(container);
+  const pid = known?.pid ?? container.pid;
+  const fullEnv = containerEnv(env, known?.hostname);
+  const program = opts.tty ? onPty(opts.argv) : [...opts.argv];
+  // A bare command name is looked up in the container's PATH by `env`.
+  const args = [
+    '--pdeathsig',
+    'KILL',
+    '--',
+    '/usr/bin/nsenter',
+    '-t',
+    String(pid),
+    '--net',
+    '--mount',
+    '--uts',
+    '--wd',
+    '--',
+    ...privArgv(known?.uid, known?.gid),
+    ...exactEnvArgv(fullEnv),
+    ...program,
+  ];
+  const keepStdin = opts.stdin || opts.tty;
+  const child = spawn('/usr/bin/setpriv', args, {
+    stdio: [keepStdin ? 'pipe' : 'ignore', 'pipe', opts.tty ? 'ignore' : 'pipe'],
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
+  child.stdin?.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const exited = new Promise<ExitStatus>((resolve) => {
+    let status: ExitStatus | undefined;
+    const done = (s: ExitStatus): void => {
+      if (status) return;
+      status = s;
+      const timer = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, OUTPUT_DRAIN_MS);
+      void closed.then(() => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+    };
+    child.once('exit', (code, signal) => done((opts.tty ? ptyExitStatusOf : exitStatusOf)(code, signal)));
+    child.once('error', (err) => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      child.stdout?.emit('error', new ExecError(`exec in container ${container.id}: ${err.message}`));
+      done(exitStatusOf(126, null));
+    });
+  });
+  return {
+    stdin: opts.stdin ? child.stdin : null,
+    stdout: child.stdout!,
+    stderr: opts.tty ? null : child.stderr!,
+    resize: (cols, rows) => {
+      if (opts.tty && child.pid !== undefined) resizePty(child.pid, cols, rows);
+    },
+    exited,
+    kill: () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (opts.tty && child.pid !== undefined) signalPtyProgram(child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,84 @@
+// The shell step between `unshare` and the container program: it runs inside the container's own
+// mount and UTS namespaces (mount propagation private), so nothing it mounts is seen by the host.
+//
+//   sh -c SETUP_SCRIPT kg-setup HOSTNAME WORKDIR SCRATCH N  (HOSTPATH MOUNTPATH ro|rw)×N  PROGRAM…
+//
+// It sets the hostname, makes each mount visible at its mountPath, changes into WORKDIR and execs
+// PROGRAM (same pid). A mountPath (or WORKDIR) missing on the host is created only inside this
+// namespace: the deepest existing ancestor gets an overlay whose upper and work dirs live in a tmpfs
+// (mounted on SCRATCH, an empty folder, and lazily unmounted again before the exec); mounts below
+// that ancestor are bound back on top of the overlay, since overlayfs shows only one filesystem.
+// Failures print `kubegate runtime: …` on stderr and exit with SETUP_FAILED_EXIT.
+
+/** Exit code of a container whose namespace setup failed (like a CRI StartError). */
+export const SETUP_FAILED_EXIT = 128;
+
+export const SETUP_SCRIPT = `
+set -u
+die() { echo "kubegate runtime: $*" >&2; exit ${SETUP_FAILED_EXIT}; }
+hn=$1 wd=$2 scratch=$3 n=$4
+shift 4
+if [ -n "$hn" ]; then printf %s "$hn" > /proc/sys/kernel/hostname || die "cannot set hostname $hn"; fi
+overlaid=""
+layers=0
+inside_overlay() {
+  for o in $overlaid; do
+    case "$1/" in "$o"/*) return 0 ;; esac
+  done
+  return 1
+}
+overlay() {
+  if [ "$layers" = 0 ]; then
+    mount -t tmpfs -o mode=0700 kg-scratch "$scratch" || die "cannot mount a tmpfs on $scratch"
+  fi
+  layers=$((layers + 1))
+  d="$scratch/$layers"
+  mkdir -p "$d/lower" "$d/upper" "$d/work" || die "cannot create overlay dirs in $d"
+  if [ "$1" = / ]; then pre=/; else pre="$1/"; fi
+  subs=$(awk -v a="$1" -v pre="$pre" -v s="$scratch/" '
+    { m = $5; if (m == a || index(m, pre) != 1 || index(m "/", s) == 1) next
+      for (i = 0; i < n; i++) if (index(m "/", done[i] "/") == 1) next
+      done[n++] = m; print m }' /proc/self/mountinfo)
+  mount --rbind "$1" "$d/lower" || die "cannot bind $1"
+  mount -t overlay kg-overlay -o "lowerdir=$d/lower,upperdir=$d/upper,workdir=$d/work" "$1" ||
+    die "cannot mount an overlay on $1"
+  old_ifs=$IFS
+  IFS='
+'
+  for m in $subs; do
+    mount --rbind "$d/lower/\${m#"$pre"}" "$m" || die "cannot bind $m back over the overlay on $1"
+  done
+  IFS=$old_ifs
+  overlaid="$overlaid $1"
+}
+# ensure PATH dir|file: PATH exists inside this namespace, created through an overlay when missing.
+ensure() {
+  [ -e "$1" ] && return 0
+  a=$(dirname "$1")
+  while [ ! -e "$a" ]; do a=$(dirname "$a"); done
+  a=$(realpath "$a") || die "cannot resolve $a"
+  [ -d "$a" ] || die "$a is not a directory (making room for $1)"
+  inside_overlay "$a" || overlay "$a"
+  if [ "$2" = dir ]; then
+    mkdir -p "$1" || die "cannot create $1"
+  else
+    mkdir -p "$(dirname "$1")" && : > "$1" || die "cannot create $1"
+  fi
+}
+while [ "$n" -gt 0 ]; do
+  host=$1 path=$2 mode=$3
+  shift 3
+  n=$((n - 1))
+  [ -e "$host" ] || die "mount source $host does not exist"
+  if [ -d "$host" ]; then ensure "$path" dir; else ensure "$path" file; fi
+  mount --bind "$host" "$path" || die "cannot bind $host at $path"
+  if [ "$mode" = ro ]; then mount -o remount,bind,ro "$path" || die "cannot make $path read-only"; fi
+done
+if [ -n "$wd" ]; then
+  ensure "$wd" dir
+  cd "$wd" || die "cannot change into working directory $wd"
+fi
+if [ "$layers" != 0 ]; then umount -l "$scratch" || die "cannot unmount $scratch"; fi
+rmdir "$scratch" 2>/dev/null
+exec "$@"
+`;
