@@ -23,9 +23,13 @@ export class DevCluster {
     return join(this.dir, 'pki', file);
   }
 
-  /** Starts it and waits for `kubegate dev: ready` (at most 3 minutes: the first run may build binaries). */
-  async start(apiservers = 3): Promise<void> {
-    const c = spawn(BIN, ['dev', '--dir', this.dir, '--apiservers', String(apiservers)], {
+  /**
+   * Starts it and waits for `kubegate dev: ready` (at most 3 minutes: the first run may build
+   * binaries). No nodes unless asked: their podlets' traffic would be part of what is measured.
+   */
+  async start(apiservers = 3, nodes = 0): Promise<void> {
+    const args = ['dev', '--dir', this.dir, '--apiservers', String(apiservers), '--nodes', String(nodes)];
+    const c = spawn(BIN, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     this.#child = c;

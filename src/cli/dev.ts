@@ -52,7 +52,14 @@ function alive(pid: number): boolean {
 }
 
 /** The binaries `kubegate dev` runs: the control plane, and the programs its pods' images map to. */
-const DEV_BINARIES = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler', 'agnhost', 'echo-basic'];
+const DEV_BINARIES = [
+  'kube-apiserver',
+  'etcd',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'agnhost',
+  'echo-basic',
+];
 
 /**
  * `kubegate dev`: etcd + N kube-apiservers + controller-manager + scheduler, with kubegate in
@@ -65,7 +72,8 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
   const dir = typeof v.dir === 'string' ? resolve(v.dir) : await mkdtemp(join(tmpdir(), 'kubegate-dev-'));
   claimDir(dir);
   // A previous run's cluster is not reused: start clean, keep only what is ours to remove.
-  for (const d of ['pki', 'etcd', 'audit', 'logs', 'nodes', 'kubelets']) await rm(join(dir, d), { recursive: true, force: true });
+  for (const d of ['pki', 'etcd', 'audit', 'logs', 'nodes', 'kubelets'])
+    await rm(join(dir, d), { recursive: true, force: true });
   for (const f of ['kubegate.log', 'admin.url']) await rm(join(dir, f), { force: true });
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, MARKER), 'made by kubegate dev\n');
@@ -169,7 +177,8 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     say(`gateway       ${url}`);
     if (adminURL) say(`admin         ${adminURL}   (/metrics, /readyz, /status.json, status page at /)`);
     for (const a of cp.apiservers) say(`apiserver-${a.index}   ${a.url}   (audit: ${a.auditLog})`);
-    for (const x of nodes?.nodes ?? []) say(`node          ${x.name}   ${x.ip} (network namespace ${x.netns})`);
+    for (const x of nodes?.nodes ?? [])
+      say(`node          ${x.name}   ${x.ip} (network namespace ${x.netns})`);
     say(`kubeconfig    ${kubeconfig}`);
     say(`logs          ${join(dir, 'kubegate.log')}, ${join(dir, 'logs')}`);
     say(`try:          kubectl --kubeconfig ${kubeconfig} get namespaces`);

@@ -89,5 +89,7 @@ function parseAuthority(authority: string): { host: string; port: number } | nul
 }
 
 function refuse(client: Socket, status: number, message: string): void {
-  client.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Bad Gateway'}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\n\r\n${message}\n`);
+  client.end(
+    `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Bad Gateway'}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\n\r\n${message}\n`,
+  );
 }

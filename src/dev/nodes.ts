@@ -66,9 +66,12 @@ export class LocalNodes {
       for (const n of this.nodes)
         if (n.process.child.exitCode !== null || n.process.child.signalCode !== null)
           throw new Error(`podlet ${n.name} exited during start; see logs/podlet-${n.name}.log`);
-      const list = await client.json<{ items: V1Node[] }>('GET', '/api/v1/nodes').catch(() => ({ items: [] }));
+      const list = await client
+        .json<{ items: V1Node[] }>('GET', '/api/v1/nodes')
+        .catch(() => ({ items: [] }));
       const ready = list.items.filter(
-        (n) => n.spec?.podCIDR && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        (n) =>
+          n.spec?.podCIDR && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
       );
       if (ready.length >= this.nodes.length) return;
       last = `${ready.length} of ${this.nodes.length} nodes ready`;
@@ -85,7 +88,11 @@ export class LocalNodes {
   }
 }
 
-async function startPodlet(opts: LocalNodesOptions, lab: Lab, node: Lab['nodes'][number]): Promise<LocalNode> {
+async function startPodlet(
+  opts: LocalNodesOptions,
+  lab: Lab,
+  node: Lab['nodes'][number],
+): Promise<LocalNode> {
   const dir = join(opts.dir, 'nodes', node.name);
   await mkdir(join(dir, 'pods'), { recursive: true });
   const pki = join(dir, 'pki');

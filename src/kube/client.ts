@@ -65,8 +65,12 @@ export class KubeClient implements JSONClient {
     const url = new URL(path, this.target.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (payload)
+    if (payload) {
       headers['content-type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+      // Node sends a DELETE body with neither Content-Length nor chunked framing unless told the
+      // length, and the server then reads the body as the next request.
+      headers['content-length'] = String(payload.length);
+    }
     const token = bearerToken(this.target);
     if (token) headers.authorization = `Bearer ${token}`;
     return new Promise((resolve, reject) => {

@@ -47,7 +47,10 @@ function startDev(envName: string, apiservers: number, nodes: number): Promise<v
 
 export async function globalSetup(): Promise<void> {
   // The tests' kubectl is the one built with the control plane (same Kubernetes version).
-  process.env.KUBEGATE_KUBECTL = join(execFileSync('sh', [PROVIDE, 'kubectl'], { encoding: 'utf8' }).trim(), 'kubectl');
+  process.env.KUBEGATE_KUBECTL = join(
+    execFileSync('sh', [PROVIDE, 'kubectl'], { encoding: 'utf8' }).trim(),
+    'kubectl',
+  );
   await Promise.all([startDev('KUBEGATE_DEV_DIR', 3, 2), startDev('KUBEGATE_DEV_DIR_B', 1, 1)]);
 }
 

@@ -1,13 +1,14 @@
 #!/bin/sh
 # The Debian packages the tests and the dev control plane use, installed when missing: openssl (the
-# dev PKI), util-linux (setpriv, nsenter, unshare, script), procps (pgrep), iproute2 (ss, ip netns,
-# bridge), socat (the podlet's connections into pod network namespaces), chromium (the status-page
-# browser test). As root through apt-get, else through `sudo -n`; otherwise it names what to install.
+# dev PKI), util-linux (setpriv, nsenter, unshare), bsdutils (script: the pty of TTY containers),
+# procps (pgrep), iproute2 (ss, ip netns, bridge), socat (the podlet's connections into pod network
+# namespaces), chromium (the status-page browser test). As root through apt-get, else through
+# `sudo -n`; otherwise it names what to install.
 set -eu
 need=""
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
-command -v setpriv >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 && command -v script >/dev/null 2>&1 ||
-  need="$need util-linux"
+command -v setpriv >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 || need="$need util-linux"
+command -v script >/dev/null 2>&1 || need="$need bsdutils"
 command -v pgrep >/dev/null 2>&1 || need="$need procps"
 command -v ss >/dev/null 2>&1 && command -v bridge >/dev/null 2>&1 || need="$need iproute2"
 command -v socat >/dev/null 2>&1 || need="$need socat"

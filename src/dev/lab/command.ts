@@ -20,7 +20,8 @@ export function runCommand(file: string, args: readonly string[], input?: string
   return new Promise((resolve, reject) => {
     const child = execFile(file, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
-      const code = typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
+      const code =
+        typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
       reject(new CommandError([file, ...args], code, stderr, code === null ? err.message : undefined));
     });
     if (input !== undefined) child.stdin?.end(input);

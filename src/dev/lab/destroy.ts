@@ -12,7 +12,8 @@ export async function destroyLab(prefix: string): Promise<void> {
   mine.sort((a, b) => Number(a === `${prefix}-underlay`) - Number(b === `${prefix}-underlay`));
   const errors: unknown[] = [];
   for (const n of mine) await deleteNetns(n).catch((e: unknown) => errors.push(e));
-  if (errors.length) throw new AggregateError(errors, `destroyLab(${prefix}): ${errors.length} namespace(s) left`);
+  if (errors.length)
+    throw new AggregateError(errors, `destroyLab(${prefix}): ${errors.length} namespace(s) left`);
 }
 
 /**

@@ -12,4 +12,12 @@ export {
 } from './constants.ts';
 export { CidrError, firstHost, intToIpv4, ipv4ToInt, parseCidr, type Ipv4Cidr } from './cidr.ts';
 export { CommandError, runCommand } from './command.ts';
-export { addNetns, deleteNetns, ipIn, killNetnsProcesses, listNetns, netnsExists } from './netns.ts';
+export {
+  addNetns,
+  deleteNetns,
+  ipIn,
+  killNetnsProcesses,
+  listNetns,
+  netnsExists,
+  netnsPids,
+} from './netns.ts';

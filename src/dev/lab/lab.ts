@@ -8,7 +8,7 @@ import {
   nodeAddress,
 } from './constants.ts';
 import { destroyLab } from './destroy.ts';
-import { addNetns, ipIn, setNetnsSysctl } from './netns.ts';
+import { addNetns, ipIn, listNetns, setNetnsSysctl } from './netns.ts';
 import { setPodCIDR } from './pod-cidr.ts';
 import { markOwner } from './owner.ts';
 
@@ -77,6 +77,12 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   }
   if (new Set(opts.nodes).size !== opts.nodes.length) throw new LabError('duplicate lab node names');
 
+  const taken = (await listNetns()).filter((n) => n.startsWith(`${prefix}-`));
+  if (taken.length) {
+    throw new LabError(
+      `network namespaces with prefix ${prefix}- exist already (${taken.join(', ')}): another run's, or a crashed one's (destroyLab)`,
+    );
+  }
   const underlay = `${prefix}-underlay`;
   const nodes: MutableNode[] = opts.nodes.map((name, i) => ({
     name,
@@ -89,7 +95,14 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   try {
     await addNetns(underlay);
     await ipIn(underlay, 'link', 'add', UNDERLAY_BRIDGE, 'type', 'bridge');
-    await ipIn(underlay, 'addr', 'add', `${UNDERLAY_GATEWAY}/${UNDERLAY_PREFIX_LENGTH}`, 'dev', UNDERLAY_BRIDGE);
+    await ipIn(
+      underlay,
+      'addr',
+      'add',
+      `${UNDERLAY_GATEWAY}/${UNDERLAY_PREFIX_LENGTH}`,
+      'dev',
+      UNDERLAY_BRIDGE,
+    );
     await ipIn(underlay, 'link', 'set', UNDERLAY_BRIDGE, 'up');
     await markOwner(underlay);
     await setNetnsSysctl(underlay, 'net/ipv4/ip_forward', '1');
@@ -99,7 +112,19 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     for (const [i, node] of nodes.entries()) {
       const port = `n${i}`;
       await addNetns(node.netns);
-      await ipIn(node.netns, 'link', 'add', NODE_UPLINK, 'type', 'veth', 'peer', 'name', port, 'netns', underlay);
+      await ipIn(
+        node.netns,
+        'link',
+        'add',
+        NODE_UPLINK,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        port,
+        'netns',
+        underlay,
+      );
       await ipIn(underlay, 'link', 'set', port, 'master', UNDERLAY_BRIDGE, 'up');
       await ipIn(node.netns, 'addr', 'add', `${node.ip}/${UNDERLAY_PREFIX_LENGTH}`, 'dev', NODE_UPLINK);
       await ipIn(node.netns, 'link', 'set', NODE_UPLINK, 'up');

@@ -38,7 +38,7 @@ export async function killNetnsProcesses(name: string): Promise<void> {
   }
 }
 
-async function netnsPids(name: string): Promise<number[]> {
+export async function netnsPids(name: string): Promise<number[]> {
   if (!netnsExists(name)) return [];
   try {
     const out = await runCommand('ip', ['netns', 'pids', name]);
@@ -67,7 +67,17 @@ export async function deleteNetns(name: string): Promise<void> {
 
 /** Sets a sysctl inside a namespace (`key` as a /proc/sys path below it, e.g. `net/ipv4/ip_forward`). */
 export async function setNetnsSysctl(name: string, key: string, value: string): Promise<void> {
-  await runCommand('ip', ['netns', 'exec', name, 'sh', '-c', 'printf %s "$2" > "/proc/sys/$1"', 'sh', key, value]);
+  await runCommand('ip', [
+    'netns',
+    'exec',
+    name,
+    'sh',
+    '-c',
+    'printf %s "$2" > "/proc/sys/$1"',
+    'sh',
+    key,
+    value,
+  ]);
 }
 
 /** `ip -n name args…` */

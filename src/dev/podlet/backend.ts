@@ -62,7 +62,12 @@ export class PodletBackend implements KubeletBackend {
     return c.process.exited.then(() => undefined);
   }
 
-  exec(namespace: string, pod: string, container: string, opts: ExecOptions): ExecProcess | KubeletLookupError {
+  exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    opts: ExecOptions,
+  ): ExecProcess | KubeletLookupError {
     const c = this.#running(namespace, pod, container);
     if (c instanceof KubeletLookupError) return c;
     // `kubectl exec pod -- /agnhost connect …` names the program by its path inside the image.

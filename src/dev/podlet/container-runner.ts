@@ -12,11 +12,24 @@ export interface ContainerHost {
   /** terminationGracePeriodSeconds in ms, for kills after a failed probe. */
   readonly graceMs: number;
   /** Environment, argv and mounts, or throws a SpecError / ProgramNotFound. */
-  prepare(spec: V1Container, image: KnownImage): Promise<{ env: Record<string, string>; argv: string[]; mounts: Mount[] }>;
-  start(spec: V1Container, id: string, prepared: { env: Record<string, string>; argv: string[]; mounts: Mount[] }, logPath: string): ContainerProcess;
+  prepare(
+    spec: V1Container,
+    image: KnownImage,
+  ): Promise<{ env: Record<string, string>; argv: string[]; mounts: Mount[] }>;
+  start(
+    spec: V1Container,
+    id: string,
+    prepared: { env: Record<string, string>; argv: string[]; mounts: Mount[] },
+    logPath: string,
+  ): ContainerProcess;
   logPath(name: string, restartCount: number): string;
   /** A probe runner for this container; `onResult` is called on every transition. */
-  probe(spec: V1Container, probe: V1Probe, kind: ProbeKind, onResult: (ok: boolean, message: string) => void): { stop(): void };
+  probe(
+    spec: V1Container,
+    probe: V1Probe,
+    kind: ProbeKind,
+    onResult: (ok: boolean, message: string) => void,
+  ): { stop(): void };
   changed(): void;
   event(type: 'Normal' | 'Warning', reason: string, message: string, fieldPath: string): void;
 }
@@ -67,7 +80,8 @@ export class ContainerRunner {
 
   /** The CRI log of the current instance, or of the previous one. */
   logPath(previous: boolean): string | null {
-    if (previous) return this.restartCount > 0 ? this.#host.logPath(this.spec.name, this.restartCount - 1) : null;
+    if (previous)
+      return this.restartCount > 0 ? this.#host.logPath(this.spec.name, this.restartCount - 1) : null;
     return this.#host.logPath(this.spec.name, this.restartCount);
   }
 
@@ -81,7 +95,12 @@ export class ContainerRunner {
         const known = KNOWN_IMAGES.map((i) => i.name).join(', ');
         const message = `podlet: image "${this.spec.image}" is not one the podlet can run (known: ${known})`;
         this.#wait(pullFailures === 0 ? 'ErrImagePull' : 'ImagePullBackOff', message);
-        this.#host.event('Warning', 'Failed', `Failed to pull image "${this.spec.image}": ${message}`, this.#fieldPath);
+        this.#host.event(
+          'Warning',
+          'Failed',
+          `Failed to pull image "${this.spec.image}": ${message}`,
+          this.#fieldPath,
+        );
         if (!(await pause(Math.min(10_000 * 2 ** pullFailures++, 300_000), signal))) return;
         continue;
       }
@@ -89,7 +108,10 @@ export class ContainerRunner {
       try {
         prepared = await this.#host.prepare(this.spec, image);
       } catch (err) {
-        const reason = err instanceof ProgramNotFound ? 'RunContainerError' : ((err as { reason?: string }).reason ?? 'CreateContainerConfigError');
+        const reason =
+          err instanceof ProgramNotFound
+            ? 'RunContainerError'
+            : ((err as { reason?: string }).reason ?? 'CreateContainerConfigError');
         this.#wait(reason, (err as Error).message);
         this.#host.event('Warning', 'Failed', `Error: ${(err as Error).message}`, this.#fieldPath);
         if (!(await pause(this.#backoff.delay(0) || 1000, signal))) return;
@@ -100,7 +122,12 @@ export class ContainerRunner {
       const id = `${this.spec.name}-${this.restartCount}`;
       let proc: ContainerProcess;
       try {
-        proc = this.#host.start(this.spec, id, prepared, this.#host.logPath(this.spec.name, this.restartCount));
+        proc = this.#host.start(
+          this.spec,
+          id,
+          prepared,
+          this.#host.logPath(this.spec.name, this.restartCount),
+        );
       } catch (err) {
         this.#wait('RunContainerError', (err as Error).message);
         this.#host.event('Warning', 'Failed', `Error: ${(err as Error).message}`, this.#fieldPath);
@@ -188,7 +215,12 @@ export class ContainerRunner {
 
   #failed(proc: ContainerProcess, kind: string, message: string): void {
     this.#host.event('Warning', 'Unhealthy', `${kind} probe failed: ${message}`, this.#fieldPath);
-    this.#host.event('Normal', 'Killing', `Container ${this.spec.name} failed ${kind.toLowerCase()} probe, will be restarted`, this.#fieldPath);
+    this.#host.event(
+      'Normal',
+      'Killing',
+      `Container ${this.spec.name} failed ${kind.toLowerCase()} probe, will be restarted`,
+      this.#fieldPath,
+    );
     this.#killReason = 'Error';
     void proc.stop(this.#host.graceMs);
   }
@@ -223,7 +255,8 @@ export class ContainerRunner {
       started: this.process !== null && this.started,
       restartCount: this.restartCount,
       state,
-      lastState: this.#last && this.#last !== this.#terminated ? { terminated: terminatedState(this.#last) } : {},
+      lastState:
+        this.#last && this.#last !== this.#terminated ? { terminated: terminatedState(this.#last) } : {},
     };
     if (this.process) s.containerID = `podlet://${this.process.id}`;
     else if (this.#terminated) s.containerID = this.#terminated.containerID;

@@ -31,7 +31,13 @@ export class EventRecorder {
     for (const k of this.#seen.keys()) if (k.startsWith(`${uid}/`)) this.#seen.delete(k);
   }
 
-  async #emit(pod: V1Pod, type: EventType, reason: string, message: string, fieldPath?: string): Promise<void> {
+  async #emit(
+    pod: V1Pod,
+    type: EventType,
+    reason: string,
+    message: string,
+    fieldPath?: string,
+  ): Promise<void> {
     const ns = pod.metadata!.namespace!;
     const uid = pod.metadata!.uid!;
     const key = `${uid}/${fieldPath ?? ''}/${reason}/${message}`;
@@ -40,7 +46,10 @@ export class EventRecorder {
     const seen = this.#seen.get(key);
     if (seen) {
       seen.count++;
-      const res = await this.#client.raw('PATCH', `${path}/${seen.name}`, { count: seen.count, lastTimestamp: now });
+      const res = await this.#client.raw('PATCH', `${path}/${seen.name}`, {
+        count: seen.count,
+        lastTimestamp: now,
+      });
       if (res.status === 200) return;
     }
     const name = `${pod.metadata!.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;

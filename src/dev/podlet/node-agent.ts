@@ -42,13 +42,18 @@ export class NodeAgent {
     const path = `/api/v1/nodes/${this.#node.name}`;
     const created = await this.#client.raw<V1Node>('POST', '/api/v1/nodes', this.#nodeObject());
     if (created.status !== 201 && created.status !== 409)
-      throw new Error(`registering node ${this.#node.name}: HTTP ${created.status} ${JSON.stringify(created.body)}`);
+      throw new Error(
+        `registering node ${this.#node.name}: HTTP ${created.status} ${JSON.stringify(created.body)}`,
+      );
     await this.#reportStatus();
     const node = await this.#client.json<V1Node>('GET', path);
     this.#uid = node.metadata?.uid ?? '';
     await this.#renewLease();
     this.#timers.push(
-      setInterval(() => void this.#renewLease().catch((err: Error) => this.#warn('lease renewal', err)), RENEW_MS),
+      setInterval(
+        () => void this.#renewLease().catch((err: Error) => this.#warn('lease renewal', err)),
+        RENEW_MS,
+      ),
       setInterval(
         () => void this.#reportStatus().catch((err: Error) => this.#warn('node status', err)),
         STATUS_REPORT_MS,
@@ -66,7 +71,9 @@ export class NodeAgent {
       if (cidr) return cidr;
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`node ${this.#node.name} got no spec.podCIDR within ${timeoutMs / 1000}s (is kube-controller-manager running with --allocate-node-cidrs?)`);
+    throw new Error(
+      `node ${this.#node.name} got no spec.podCIDR within ${timeoutMs / 1000}s (is kube-controller-manager running with --allocate-node-cidrs?)`,
+    );
   }
 
   stop(): void {
@@ -75,7 +82,7 @@ export class NodeAgent {
   }
 
   #warn(what: string, err: Error): void {
-    this.#log.warn({ node: this.#node.name, err: err.message }, `${what} failed; retrying on the next tick`);
+    this.#log.warn({ err: err.message }, `${what} failed; retrying on the next tick`);
   }
 
   async #renewLease(): Promise<void> {
@@ -151,7 +158,12 @@ export class NodeAgent {
       capacity,
       allocatable: capacity,
       conditions: [
-        condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'podlet has sufficient memory available'),
+        condition(
+          'MemoryPressure',
+          'False',
+          'KubeletHasSufficientMemory',
+          'podlet has sufficient memory available',
+        ),
         condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'podlet has no disk pressure'),
         condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'podlet has sufficient PID available'),
         condition('Ready', 'True', 'KubeletReady', 'podlet is posting ready status'),

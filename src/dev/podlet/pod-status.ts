@@ -81,7 +81,8 @@ export function podPhase(
     else if (c.state?.terminated) {
       if (c.state.terminated.exitCode === 0) succeeded++;
       else failed++;
-    } else if (c.lastState?.terminated) running++; // restarting: it ran before
+    } else if (c.lastState?.terminated)
+      running++; // restarting: it ran before
     else waiting++;
   }
   if (waiting > 0) return 'Pending';

@@ -3,12 +3,23 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
 import type { KubeClient } from '../../kube/client.ts';
-import { ContainerRunner, type ContainerHost, type ContainerKind, type ProbeKind } from './container-runner.ts';
+import {
+  ContainerRunner,
+  type ContainerHost,
+  type ContainerKind,
+  type ProbeKind,
+} from './container-runner.ts';
 import type { EventRecorder } from './events.ts';
 import { containerArgv, type KnownImage } from './images.ts';
 import { podPhase, podStatus } from './pod-status.ts';
 import { pause } from './restart-backoff.ts';
-import { connectInNetns, createPodSandbox, execInContainer, startContainer, type PodIPAM } from './runtime/index.ts';
+import {
+  connectInNetns,
+  createPodSandbox,
+  execInContainer,
+  startContainer,
+  type PodIPAM,
+} from './runtime/index.ts';
 import {
   containerMounts,
   expandArgs,
@@ -77,7 +88,11 @@ export class PodWorker {
     const policy = spec.restartPolicy ?? 'Always';
     this.#init = (spec.initContainers ?? []).map((c) => {
       const kind: ContainerKind = c.restartPolicy === 'Always' ? 'sidecar' : 'init';
-      return new ContainerRunner(c, kind, this.#host(kind === 'sidecar' ? 'Always' : policy === 'Never' ? 'Never' : 'OnFailure'));
+      return new ContainerRunner(
+        c,
+        kind,
+        this.#host(kind === 'sidecar' ? 'Always' : policy === 'Never' ? 'Never' : 'OnFailure'),
+      );
     });
     this.#containers = spec.containers.map((c) => new ContainerRunner(c, 'regular', this.#host(policy)));
   }
@@ -124,7 +139,9 @@ export class PodWorker {
 
   async #terminate(gone: boolean): Promise<void> {
     const m = this.pod.metadata!;
-    const graceSeconds = gone ? 0 : (m.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30);
+    const graceSeconds = gone
+      ? 0
+      : (m.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30);
     this.#abort.abort();
     if (this.#refreshTimer) clearInterval(this.#refreshTimer);
     await Promise.all([...this.#containers, ...this.#init].map((c) => c.stop(graceSeconds * 1000)));
@@ -156,7 +173,12 @@ export class PodWorker {
     const unsupported = unsupportedReason(this.pod);
     if (unsupported) {
       this.#blocked = { reason: 'CreateContainerConfigError', message: `podlet: ${unsupported}` };
-      this.#ctx.events.emit(this.pod, 'Warning', 'FailedCreatePodSandBox', `podlet cannot run this pod: ${unsupported}`);
+      this.#ctx.events.emit(
+        this.pod,
+        'Warning',
+        'FailedCreatePodSandBox',
+        `podlet cannot run this pod: ${unsupported}`,
+      );
       this.#changed();
       return;
     }
@@ -232,7 +254,8 @@ export class PodWorker {
       logPath: (name, n) => join(this.#dir, 'logs', name, `${n}.log`),
       probe: (spec, probe, kind, onResult) => this.#probe(spec, probe, kind, onResult),
       changed: () => this.#changed(),
-      event: (type, reason, message, fieldPath) => ctx.events.emit(this.pod, type, reason, message, fieldPath),
+      event: (type, reason, message, fieldPath) =>
+        ctx.events.emit(this.pod, type, reason, message, fieldPath),
     };
   }
 
@@ -286,14 +309,24 @@ export class PodWorker {
     });
   }
 
-  #probe(spec: V1Container, probe: V1Probe, kind: ProbeKind, onResult: (ok: boolean, message: string) => void) {
+  #probe(
+    spec: V1Container,
+    probe: V1Probe,
+    kind: ProbeKind,
+    onResult: (ok: boolean, message: string) => void,
+  ) {
     const runner = this.container(spec.name)!;
-    const prober = new Prober(probe, kind, {
-      podIP: this.#sandbox?.ip ?? '',
-      containerPorts: spec.ports ?? [],
-      connect: (host: string, port: number) => connectInNetns(this.#sandbox!.netns, host, port),
-      exec: (argv: string[], timeoutMs: number) => execForProbe(runner, argv, timeoutMs),
-    }, onResult);
+    const prober = new Prober(
+      probe,
+      kind,
+      {
+        podIP: this.#sandbox?.ip ?? '',
+        containerPorts: spec.ports ?? [],
+        connect: (host: string, port: number) => connectInNetns(this.#sandbox!.netns, host, port),
+        exec: (argv: string[], timeoutMs: number) => execForProbe(runner, argv, timeoutMs),
+      },
+      onResult,
+    );
     prober.start();
     return prober;
   }
@@ -307,9 +340,11 @@ export class PodWorker {
   }
 
   #flushStatus(): Promise<void> {
-    this.#writing = this.#writing.then(() => this.#writeStatus()).catch((err: Error) => {
-      this.#log.warn({ err: err.message }, 'pod status update failed');
-    });
+    this.#writing = this.#writing
+      .then(() => this.#writeStatus())
+      .catch((err: Error) => {
+        this.#log.warn({ err: err.message }, 'pod status update failed');
+      });
     return this.#writing;
   }
 
@@ -320,7 +355,9 @@ export class PodWorker {
     if (this.#blocked)
       for (const c of containers) if (c.state?.waiting) c.state.waiting = { ...this.#blocked };
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
-    const initFailed = this.#init.some((c) => c.kind === 'init' && c.terminated && c.terminated.exitCode !== 0);
+    const initFailed = this.#init.some(
+      (c) => c.kind === 'init' && c.terminated && c.terminated.exitCode !== 0,
+    );
     const status = podStatus(this.pod, {
       hostIP: this.#ctx.nodeIP,
       podIP: this.#sandbox?.ip ?? null,
@@ -334,10 +371,14 @@ export class PodWorker {
     const body = JSON.stringify(status, (k, v: unknown) => (k === 'lastTransitionTime' ? undefined : v));
     if (body === this.#lastStatus) return;
     const m = this.pod.metadata!;
-    const res = await this.#ctx.client.raw('PATCH', `/api/v1/namespaces/${m.namespace}/pods/${m.name}/status`, {
-      metadata: { uid: m.uid },
-      status,
-    });
+    const res = await this.#ctx.client.raw(
+      'PATCH',
+      `/api/v1/namespaces/${m.namespace}/pods/${m.name}/status`,
+      {
+        metadata: { uid: m.uid },
+        status,
+      },
+    );
     if (res.status === 200) {
       this.#lastStatus = body;
       this.pod = { ...this.pod, status };

@@ -64,7 +64,11 @@ export class Podlet {
 
   async start(): Promise<void> {
     const cfg = this.#cfg;
-    this.#agent = new NodeAgent(this.#client, { name: cfg.nodeName, internalIP: cfg.nodeIP, maxPods: cfg.maxPods }, this.#log);
+    this.#agent = new NodeAgent(
+      this.#client,
+      { name: cfg.nodeName, internalIP: cfg.nodeIP, maxPods: cfg.maxPods },
+      this.#log,
+    );
     const node = await this.#agent.register();
     const cidr = await this.#agent.podCIDR();
     const { gateway, prefixLength } = await setPodCIDR({
@@ -74,7 +78,7 @@ export class Podlet {
       bridge: cfg.bridge,
       cidr,
     });
-    this.#log.info({ node: cfg.nodeName, podCIDR: cidr }, 'node registered');
+    this.#log.info({ podCIDR: cidr }, 'node registered');
 
     await mkdir(dirname(cfg.kubeletSocket), { recursive: true });
     await rm(cfg.kubeletSocket, { force: true });

@@ -38,6 +38,8 @@ export interface ContainerStartOptions {
   /** `securityContext.runAsUser` / `runAsGroup`, when set. */
   readonly uid?: number;
   readonly gid?: number;
+  /** The container's hostname (its own UTS namespace); default: the machine's. */
+  readonly hostname?: string;
 }
 
 export interface ExitStatus {
@@ -94,7 +96,12 @@ export interface KubeletBackend {
   logPath(namespace: string, pod: string, container: string, previous: boolean): string | KubeletLookupError;
   /** Resolves once the container's current instance has exited (for `follow` to end). */
   containerExited(namespace: string, pod: string, container: string): Promise<void> | null;
-  exec(namespace: string, pod: string, container: string, opts: ExecOptions): ExecProcess | KubeletLookupError;
+  exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    opts: ExecOptions,
+  ): ExecProcess | KubeletLookupError;
   attach(namespace: string, pod: string, container: string): AttachStreams | KubeletLookupError;
   /** A TCP connection to `port` on the pod's own loopback, from inside its network namespace. */
   portForward(namespace: string, pod: string, port: number): Promise<Duplex> | KubeletLookupError;

@@ -22,34 +22,45 @@ after(async () => {
   await deleteNamespace(ns);
 });
 
-test('a deleted pod that ignores SIGTERM is killed at the end of its grace period, and its namespace is gone', { timeout: 90_000 }, async () => {
-  const marker = `PODLET_MARK=${randomUUID()}`;
-  const [key, value] = marker.split('=');
-  await apply({
-    ...pod('stubborn', ['sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'], { grace: 3, env: { [key]: value } }),
-    metadata: { name: 'stubborn', namespace: ns },
-  });
-  const p = await waitPodReady(ns, 'stubborn');
-  const pids = processesWithEnv(marker);
-  assert.ok(pids.length >= 1, 'the container runs as a process of this machine');
-  const netnsBefore = (await netnsList()).filter((n) => n.endsWith(p.metadata.uid.slice(0, 8)));
-  assert.equal(netnsBefore.length, 1, 'the pod has a network namespace of its own');
+test(
+  'a deleted pod that ignores SIGTERM is killed at the end of its grace period, and its namespace is gone',
+  { timeout: 90_000 },
+  async () => {
+    const marker = `PODLET_MARK=${randomUUID()}`;
+    const [key, value] = marker.split('=');
+    await apply({
+      ...pod('stubborn', ['sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'], {
+        grace: 3,
+        env: { [key]: value },
+      }),
+      metadata: { name: 'stubborn', namespace: ns },
+    });
+    const p = await waitPodReady(ns, 'stubborn');
+    const pids = processesWithEnv(marker);
+    assert.ok(pids.length >= 1, 'the container runs as a process of this machine');
+    const netnsBefore = (await netnsList()).filter((n) => n.endsWith(p.metadata.uid.slice(0, 8)));
+    assert.equal(netnsBefore.length, 1, 'the pod has a network namespace of its own');
 
-  const started = Date.now();
-  await k(['-n', ns, 'delete', 'pod', 'stubborn', '--wait=false']);
-  // Still running inside the grace period: SIGTERM was ignored.
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.ok(processesWithEnv(marker).length >= 1, 'alive during the grace period');
-  await waitFor(async () => processesWithEnv(marker).length === 0, 10_000, 'the process to be killed');
-  const killedAfter = Date.now() - started;
-  assert.ok(killedAfter >= 2500 && killedAfter <= 8000, `killed after ${killedAfter} ms (grace 3 s)`);
-  await waitFor(async () => !(await netnsList()).includes(netnsBefore[0]), 10_000, 'the network namespace to be removed');
-  await waitFor(
-    async () => (await k(['-n', ns, 'get', 'pods', '-o', 'name'])).trim() === '',
-    10_000,
-    'the pod object to be deleted',
-  );
-});
+    const started = Date.now();
+    await k(['-n', ns, 'delete', 'pod', 'stubborn', '--wait=false']);
+    // Still running inside the grace period: SIGTERM was ignored.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(processesWithEnv(marker).length >= 1, 'alive during the grace period');
+    await waitFor(async () => processesWithEnv(marker).length === 0, 10_000, 'the process to be killed');
+    const killedAfter = Date.now() - started;
+    assert.ok(killedAfter >= 2500 && killedAfter <= 8000, `killed after ${killedAfter} ms (grace 3 s)`);
+    await waitFor(
+      async () => !(await netnsList()).includes(netnsBefore[0]),
+      10_000,
+      'the network namespace to be removed',
+    );
+    await waitFor(
+      async () => (await k(['-n', ns, 'get', 'pods', '-o', 'name'])).trim() === '',
+      10_000,
+      'the pod object to be deleted',
+    );
+  },
+);
 
 test('killing a pod process restarts it with restartCount 1', { timeout: 90_000 }, async () => {
   const marker = `PODLET_MARK=${randomUUID()}`;
@@ -74,48 +85,72 @@ test('killing a pod process restarts it with restartCount 1', { timeout: 90_000 
   const [again] = processesWithEnv(marker);
   assert.ok(again && again !== pid, 'a new process');
   const p = await getPod(ns, 'restarter');
-  const last = (p.status.containerStatuses?.[0] as unknown as { lastState: { terminated: { exitCode: number } } }).lastState;
+  const last = (
+    p.status.containerStatuses?.[0] as unknown as { lastState: { terminated: { exitCode: number } } }
+  ).lastState;
   assert.equal(last.terminated.exitCode, 137, 'the last state shows SIGKILL as 128+9');
 });
 
-test('an unknown image shows ErrImagePull or ImagePullBackOff and the node keeps running other pods', { timeout: 60_000 }, async () => {
-  await apply(
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'unknown', namespace: ns }, spec: { containers: [{ name: 'main', image: 'example.com/no/such-image:1' }] } },
-    { ...pod('neighbour', ['/agnhost', 'pause']), metadata: { name: 'neighbour', namespace: ns } },
-  );
-  let reason = '';
-  let message = '';
-  await waitFor(
-    async () => {
-      const w = (await getPod(ns, 'unknown')).status.containerStatuses?.[0]?.state.waiting;
-      reason = w?.reason ?? '';
-      message = w?.message ?? '';
-      return reason === 'ErrImagePull' || reason === 'ImagePullBackOff';
-    },
-    30_000,
-    'the waiting reason',
-  );
-  assert.match(message, /such-image/);
-  await waitPodReady(ns, 'neighbour');
-  const events = await k(['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.name=unknown', '-o', 'jsonpath={.items[*].reason}']);
-  assert.match(events, /Failed/);
-});
+test(
+  'an unknown image shows ErrImagePull or ImagePullBackOff and the node keeps running other pods',
+  { timeout: 60_000 },
+  async () => {
+    await apply(
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'unknown', namespace: ns },
+        spec: { containers: [{ name: 'main', image: 'example.com/no/such-image:1' }] },
+      },
+      { ...pod('neighbour', ['/agnhost', 'pause']), metadata: { name: 'neighbour', namespace: ns } },
+    );
+    let reason = '';
+    let message = '';
+    await waitFor(
+      async () => {
+        const w = (await getPod(ns, 'unknown')).status.containerStatuses?.[0]?.state.waiting;
+        reason = w?.reason ?? '';
+        message = w?.message ?? '';
+        return reason === 'ErrImagePull' || reason === 'ImagePullBackOff';
+      },
+      30_000,
+      'the waiting reason',
+    );
+    assert.match(message, /such-image/);
+    await waitPodReady(ns, 'neighbour');
+    const events = await k([
+      '-n',
+      ns,
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=unknown',
+      '-o',
+      'jsonpath={.items[*].reason}',
+    ]);
+    assert.match(events, /Failed/);
+  },
+);
 
-test('a pod asking for hostNetwork gets a clear waiting reason and an event, not a crash', { timeout: 60_000 }, async () => {
-  await apply({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'hostnet', namespace: ns },
-    spec: { hostNetwork: true, containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }] },
-  });
-  let waiting: { reason: string; message?: string } | undefined;
-  await waitFor(
-    async () => {
-      waiting = (await getPod(ns, 'hostnet')).status.containerStatuses?.[0]?.state.waiting;
-      return waiting?.reason === 'CreateContainerConfigError';
-    },
-    30_000,
-    'the waiting reason',
-  );
-  assert.match(waiting!.message ?? '', /hostNetwork/);
-});
+test(
+  'a pod asking for hostNetwork gets a clear waiting reason and an event, not a crash',
+  { timeout: 60_000 },
+  async () => {
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'hostnet', namespace: ns },
+      spec: { hostNetwork: true, containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }] },
+    });
+    let waiting: { reason: string; message?: string } | undefined;
+    await waitFor(
+      async () => {
+        waiting = (await getPod(ns, 'hostnet')).status.containerStatuses?.[0]?.state.waiting;
+        return waiting?.reason === 'CreateContainerConfigError';
+      },
+      30_000,
+      'the waiting reason',
+    );
+    assert.match(waiting!.message ?? '', /hostNetwork/);
+  },
+);

@@ -39,7 +39,11 @@ export function kubectlRun(
 }
 
 /** kubectl that must succeed; resolves with stdout as text. */
-export async function k(args: readonly string[], kubeconfig = 'gateway.kubeconfig', input?: string): Promise<string> {
+export async function k(
+  args: readonly string[],
+  kubeconfig = 'gateway.kubeconfig',
+  input?: string,
+): Promise<string> {
   const r = await kubectlRun(kubeconfig, args, { input });
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout.toString();
@@ -54,7 +58,11 @@ export async function createNamespace(prefix: string): Promise<string> {
   const ns = `${prefix}-${Date.now().toString(36)}`;
   await k(['create', 'namespace', ns]);
   // The namespace's default ServiceAccount comes from kube-controller-manager a moment later.
-  await waitFor(async () => (await kubectlRun('gateway.kubeconfig', ['-n', ns, 'get', 'sa', 'default'])).code === 0, 30_000, `default ServiceAccount in ${ns}`);
+  await waitFor(
+    async () => (await kubectlRun('gateway.kubeconfig', ['-n', ns, 'get', 'sa', 'default'])).code === 0,
+    30_000,
+    `default ServiceAccount in ${ns}`,
+  );
   return ns;
 }
 
@@ -74,7 +82,11 @@ export interface PodJSON {
       name: string;
       ready: boolean;
       restartCount: number;
-      state: { waiting?: { reason: string; message?: string }; running?: object; terminated?: { exitCode: number } };
+      state: {
+        waiting?: { reason: string; message?: string };
+        running?: object;
+        terminated?: { exitCode: number };
+      };
     }[];
   };
 }
@@ -104,7 +116,9 @@ export async function waitPodReady(ns: string, name: string, timeoutMs = 60_000)
       `pod ${ns}/${name} Ready`,
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`);
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`, {
+      cause: err,
+    });
   }
   return last!;
 }

@@ -49,7 +49,10 @@ export class AttachHub {
   }
 
   attach(): AttachStreams {
-    const attacher: Attacher = { stdout: new PassThrough(), stderr: this.#opts.tty ? null : new PassThrough() };
+    const attacher: Attacher = {
+      stdout: new PassThrough(),
+      stderr: this.#opts.tty ? null : new PassThrough(),
+    };
     let detached = false;
     const detach = (): void => {
       if (detached) return;

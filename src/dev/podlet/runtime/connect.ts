@@ -20,6 +20,9 @@ const CODES: [RegExp, string][] = [
   [/Connection reset/i, 'ECONNRESET'],
 ];
 
+/** How long socat may take to finish after both directions were closed, before it is killed. */
+const LINGER_MS = 10_000;
+
 /** How long to wait for the connection to be established. */
 const CONNECT_TIMEOUT_S = 10;
 
@@ -47,7 +50,12 @@ class SocatStream extends Duplex {
     child.on('exit', (code) => {
       if (code !== 0 && this.#established && !this.destroyed) {
         const msg = errorLines(this.#stderr);
-        this.destroy(new ConnectError(`connection to ${what} failed: ${msg || `socat exited with ${code}`}`, codeOf(msg)));
+        this.destroy(
+          new ConnectError(
+            `connection to ${what} failed: ${msg || `socat exited with ${code}`}`,
+            codeOf(msg),
+          ),
+        );
       }
     });
   }
@@ -70,7 +78,18 @@ class SocatStream extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    const child = this.#child;
+    if (child.exitCode === null && child.signalCode === null) {
+      if (!err && this.readableEnded && this.writableFinished) {
+        // Both directions are done: socat still has to hand our last bytes to the socket and then
+        // exits by itself. Killing it now could lose them.
+        const timer = setTimeout(() => child.kill('SIGKILL'), LINGER_MS);
+        timer.unref();
+        child.once('exit', () => clearTimeout(timer));
+      } else {
+        child.kill('SIGKILL');
+      }
+    }
     cb(err);
   }
 
@@ -103,7 +122,8 @@ export function connectInNetns(netns: string, host: string, port: number): Promi
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     return Promise.reject(new ConnectError(`connection to ${what}: bad port`));
   }
-  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) return Promise.reject(new ConnectError(`connection to ${what}: bad host`));
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host))
+    return Promise.reject(new ConnectError(`connection to ${what}: bad host`));
   const target = host.includes(':') ? `TCP6:[${host}]:${port}` : `TCP:${host}:${port}`;
   return new Promise((resolve, reject) => {
     const child: Socat = spawn(

@@ -54,15 +54,18 @@ export function privArgv(uid: number | undefined, gid: number | undefined): stri
  * so `pid` is the program itself (with a TTY, the `script` relaying its pty). Output is appended to
  * `logPath` in the CRI format and handed to attachers.
  */
-export function startContainer(opts: ContainerStartOptions & { readonly hostname?: string }): ContainerProcess {
+export function startContainer(opts: ContainerStartOptions): ContainerProcess {
   const { sandbox, id, argv } = opts;
   if (!argv.length || !argv[0].startsWith('/')) {
-    throw new ContainerStartError(`container ${id}: argv[0] must be an absolute path (got ${JSON.stringify(argv[0])})`);
+    throw new ContainerStartError(
+      `container ${id}: argv[0] must be an absolute path (got ${JSON.stringify(argv[0])})`,
+    );
   }
   if (!netnsExists(sandbox.netns)) {
     throw new ContainerStartError(`container ${id}: network namespace ${sandbox.netns} does not exist`);
   }
   const env = containerEnv(opts.env, opts.hostname);
+  const envArgv = exactEnvArgv(env); // throws on a bad variable name, before anything is created
   const program = opts.tty ? onPty(argv) : [...argv];
   const scratch = mkdtempSync(join(tmpdir(), 'kg-ctr-'));
   const mountArgs = opts.mounts.flatMap((m) => [m.hostPath, m.mountPath, m.readOnly ? 'ro' : 'rw']);
@@ -89,7 +92,7 @@ export function startContainer(opts: ContainerStartOptions & { readonly hostname
     String(opts.mounts.length),
     ...mountArgs,
     ...privArgv(opts.uid, opts.gid),
-    ...exactEnvArgv(env),
+    ...envArgv,
     ...program,
   ];
   // A TTY program keeps its stdin pipe open even without `stdin` (script ends at stdin EOF).

@@ -20,7 +20,10 @@ export function rfc3339Nano(ms: number = performance.timeOrigin + performance.no
 export class CriLogWriter {
   readonly path: string;
   readonly #out: WriteStream;
-  readonly #pending: Record<'stdout' | 'stderr', Buffer> = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
+  readonly #pending: Record<'stdout' | 'stderr', Buffer> = {
+    stdout: Buffer.alloc(0),
+    stderr: Buffer.alloc(0),
+  };
   #failure: Error | undefined;
 
   constructor(path: string) {
@@ -64,6 +67,8 @@ export class CriLogWriter {
 
   #line(stream: 'stdout' | 'stderr', tag: 'F' | 'P', text: Buffer): void {
     if (this.#failure) return;
-    this.#out.write(Buffer.concat([Buffer.from(`${rfc3339Nano()} ${stream} ${tag} `), text, Buffer.from('\n')]));
+    this.#out.write(
+      Buffer.concat([Buffer.from(`${rfc3339Nano()} ${stream} ${tag} `), text, Buffer.from('\n')]),
+    );
   }
 }

@@ -8,10 +8,15 @@ export function containerEnv(env: Readonly<Record<string, string>>, host?: strin
   return { PATH: DEFAULT_PATH, HOSTNAME: host ?? hostname(), ...env };
 }
 
+export class InvalidEnvError extends Error {
+  override name = 'InvalidEnvError';
+}
+
 /** `env -i -- K=V… ` argv prefix that starts a program with exactly `env`. */
 export function exactEnvArgv(env: Readonly<Record<string, string>>): string[] {
   for (const k of Object.keys(env)) {
-    if (!k || k.includes('=') || k.includes('\0')) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
+    if (!k || k.includes('=') || k.includes('\0'))
+      throw new InvalidEnvError(`invalid environment variable name ${JSON.stringify(k)}`);
   }
   return ['/usr/bin/env', '-i', '--', ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
 }

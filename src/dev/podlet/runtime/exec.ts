@@ -67,12 +67,8 @@ export function execInContainer(
       });
     };
     child.once('exit', (code, signal) => done((opts.tty ? ptyExitStatusOf : exitStatusOf)(code, signal)));
-    child.once('error', (err) => {
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      child.stdout?.emit('error', new ExecError(`exec in container ${container.id}: ${err.message}`));
-      done(exitStatusOf(126, null));
-    });
+    // Only when setpriv itself cannot be started; the streams then just end.
+    child.once('error', () => done(exitStatusOf(126, null)));
   });
   return {
     stdin: opts.stdin ? child.stdin : null,

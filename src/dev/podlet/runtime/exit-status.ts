@@ -15,6 +15,8 @@ export function exitStatusOf(code: number | null, signal: NodeJS.Signals | null)
 export function ptyExitStatusOf(code: number | null, signal: NodeJS.Signals | null): ExitStatus {
   const s = exitStatusOf(code, signal);
   if (s.signal || s.code <= 128) return s;
-  const name = (Object.keys(constants.signals) as NodeJS.Signals[]).find((k) => constants.signals[k] === s.code - 128);
+  const name = (Object.keys(constants.signals) as NodeJS.Signals[]).find(
+    (k) => constants.signals[k] === s.code - 128,
+  );
   return name ? { ...s, signal: name } : s;
 }

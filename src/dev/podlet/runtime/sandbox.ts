@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { addNetns, deleteNetns, ipIn, netnsExists, runCommand } from '../../lab/index.ts';
+import { addNetns, deleteNetns, ipIn, netnsExists, netnsPids, runCommand } from '../../lab/index.ts';
 import type { PodSandbox } from '../types.ts';
 
 export interface PodSandboxOptions {
@@ -33,7 +33,17 @@ export function hostVethName(netns: string): string {
 export async function createPodSandbox(opts: PodSandboxOptions): Promise<PodSandbox> {
   const { nodeNetns, bridge, netns, ip, prefixLength, gateway } = opts;
   if (!netnsExists(nodeNetns)) throw new SandboxError(`node network namespace ${nodeNetns} does not exist`);
-  if (netnsExists(netns)) throw new SandboxError(`pod network namespace ${netns} already exists`);
+  if (netnsExists(netns)) {
+    // Left by a podlet that died (its containers died with it): nothing runs inside, so it is stale.
+    const pids = await netnsPids(netns);
+    if (pids.length) {
+      throw new SandboxError(
+        `pod network namespace ${netns} already exists, in use by pids ${pids.join(' ')}`,
+      );
+    }
+    await ipIn(nodeNetns, 'link', 'del', hostVethName(netns)).catch(() => undefined);
+    await deleteNetns(netns);
+  }
   const veth = hostVethName(netns);
   let released = false;
   let destroying: Promise<void> | undefined;
@@ -45,7 +55,10 @@ export async function createPodSandbox(opts: PodSandboxOptions): Promise<PodSand
         released = true;
         opts.release?.();
       }
-    })();
+    })().catch((err: unknown) => {
+      destroying = undefined; // a later destroy() tries again
+      throw new SandboxError(`destroying pod sandbox ${netns}: ${(err as Error).message}`, { cause: err });
+    });
     return destroying;
   };
   try {

@@ -8,6 +8,9 @@
 // namespace: the deepest existing ancestor gets an overlay whose upper and work dirs live in a tmpfs
 // (mounted on SCRATCH, an empty folder, and lazily unmounted again before the exec); mounts below
 // that ancestor are bound back on top of the overlay, since overlayfs shows only one filesystem.
+// Exceptions: a mount point missing inside a folder volume mounted earlier is made in that volume
+// (as runc does; an overlay would hide the container's writes from the volume), and a missing
+// top-level folder is refused (an overlay on / would not be seen).
 // Failures print `kubegate runtime: …` on stderr and exit with SETUP_FAILED_EXIT.
 
 /** Exit code of a container whose namespace setup failed (like a CRI StartError). */
@@ -20,11 +23,20 @@ hn=$1 wd=$2 scratch=$3 n=$4
 shift 4
 if [ -n "$hn" ]; then printf %s "$hn" > /proc/sys/kernel/hostname || die "cannot set hostname $hn"; fi
 overlaid=""
+volumes=""
 layers=0
-inside_overlay() {
-  for o in $overlaid; do
-    case "$1/" in "$o"/*) return 0 ;; esac
+# under LIST DIR: DIR is below one of the newline-separated folders of LIST and on the same
+# filesystem (not on something else mounted further down).
+under() {
+  old_ifs=$IFS
+  IFS='
+'
+  for o in $1; do
+    case "$2/" in
+      "$o"/*) if [ "$(stat -c %d "$2")" = "$(stat -c %d "$o")" ]; then IFS=$old_ifs; return 0; fi ;;
+    esac
   done
+  IFS=$old_ifs
   return 1
 }
 overlay() {
@@ -49,7 +61,8 @@ overlay() {
     mount --rbind "$d/lower/\${m#"$pre"}" "$m" || die "cannot bind $m back over the overlay on $1"
   done
   IFS=$old_ifs
-  overlaid="$overlaid $1"
+  overlaid="$overlaid
+$1"
 }
 # ensure PATH dir|file: PATH exists inside this namespace, created through an overlay when missing.
 ensure() {
@@ -58,7 +71,11 @@ ensure() {
   while [ ! -e "$a" ]; do a=$(dirname "$a"); done
   a=$(realpath "$a") || die "cannot resolve $a"
   [ -d "$a" ] || die "$a is not a directory (making room for $1)"
-  inside_overlay "$a" || overlay "$a"
+  # An overlay on / would not be seen: a process's root stays the mount below it.
+  [ "$a" != / ] || die "cannot create $1: a missing top-level folder is not supported"
+  # In one of our overlays: no host change. In a volume bound here: the mount point is made in the
+  # volume, as runc does. Anywhere else: an overlay first, so the host stays as it is.
+  under "$overlaid" "$a" || under "$volumes" "$a" || overlay "$a"
   if [ "$2" = dir ]; then
     mkdir -p "$1" || die "cannot create $1"
   else
@@ -72,6 +89,8 @@ while [ "$n" -gt 0 ]; do
   [ -e "$host" ] || die "mount source $host does not exist"
   if [ -d "$host" ]; then ensure "$path" dir; else ensure "$path" file; fi
   mount --bind "$host" "$path" || die "cannot bind $host at $path"
+  if [ -d "$host" ]; then volumes="$volumes
+$(realpath "$path")"; fi
   if [ "$mode" = ro ]; then mount -o remount,bind,ro "$path" || die "cannot make $path read-only"; fi
 done
 if [ -n "$wd" ]; then

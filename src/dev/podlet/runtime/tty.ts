@@ -18,7 +18,11 @@ export function onPty(argv: readonly string[]): string[] {
 /** The pid of the program `script` runs on the pty (its only child), or null once it is gone. */
 export function ptyProgram(scriptPid: number): number | null {
   try {
-    const first = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8').trim().split(/\s+/)[0];
+    // Before the container's setup step has exec'd script, its children are setup commands.
+    if (readFileSync(`/proc/${scriptPid}/comm`, 'utf8').trim() !== 'script') return null;
+    const first = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)[0];
     return first ? Number(first) : null;
   } catch {
     return null;

@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import type { Duplex, Readable, Writable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { SpdyStream } from '../spdy/index.ts';
-import { KubeletLookupError, type AttachStreams, type ExecProcess, type KubeletBackend } from '../types.ts';
+import {
+  KubeletLookupError, type AttachStreams, type ExecOptions, type ExecProcess, type KubeletBackend,
+} from '../types.ts'; // prettier-ignore
 import { KubeletHttpError } from './errors.ts';
 import { encodeStatus, exitStatus, internalErrorStatus, successStatus, type Status } from './exec-status.ts';
 import {
@@ -45,10 +47,12 @@ export async function serveRemoteCommand(
   if (rc.kind === 'exec' && argv.length === 0) throw new KubeletHttpError(400, 'missing command');
   const protocol = negotiateProtocol(req, REMOTE_COMMAND_PROTOCOLS);
   requireSpdyUpgrade(req);
-  // Unknown pods and containers are refused before the upgrade; the process itself starts only
-  // once the client's streams exist (as in the kubelet), so none of its output goes unread.
-  const known = backend.logPath(rc.namespace, rc.pod, rc.container, false);
-  if (known instanceof KubeletLookupError) throw new KubeletHttpError(known.status, known.message);
+  // The backend is asked first, so unknown pods and stopped containers are HTTP errors before the
+  // upgrade. The output is taken into holding buffers at once: Node resumes (and so drops) the
+  // unread stdio of a child process when it exits, and the client's streams are not there yet.
+  const proc = startTarget(backend, rc, { argv, stdin: opts.stdin, tty: opts.tty });
+  const held = { stdout: hold(proc.stdout), stderr: hold(proc.stderr) };
+  const stop = () => ('kill' in proc ? proc.kill() : proc.detach());
 
   const collector = collectStreams(expectedStreamCount(opts, protocol));
   const session = acceptSpdy(socket, head, protocol, collector.onStream);
@@ -60,23 +64,16 @@ export async function serveRemoteCommand(
     streams = await collector.ready;
   } catch (err) {
     log.info({ err, kind: rc.kind, pod: `${rc.namespace}/${rc.pod}` }, 'remote command: streams not created');
+    stop();
+    held.stdout?.resume();
+    held.stderr?.resume();
     await session.close();
     return;
   }
   for (const s of Object.values(streams) as Array<SpdyStream | null>) {
     s?.on('error', (err) => log.debug({ err, stream: s.headers.streamtype }, 'stream error'));
   }
-
-  const target =
-    rc.kind === 'exec'
-      ? backend.exec(rc.namespace, rc.pod, rc.container, { argv, stdin: opts.stdin, tty: opts.tty })
-      : backend.attach(rc.namespace, rc.pod, rc.container);
-  const status =
-    target instanceof KubeletLookupError
-      ? internalErrorStatus(
-          `error ${rc.kind === 'exec' ? 'executing command in' : 'attaching to'} container: ${target.message}`,
-        )
-      : await pipeProcess(target, streams, session.closed, argv);
+  const status = await pipeProcess(proc, held, streams, session.closed, argv);
   if (status === null) return; // the client went away
   await writeStatus(streams.error, encodeStatus(protocol, status));
   await session.close();
@@ -85,11 +82,12 @@ export async function serveRemoteCommand(
 /** Joins the process to the streams; resolves with the final status, or null if the client left. */
 async function pipeProcess(
   proc: ExecProcess | AttachStreams,
+  held: { stdout: Readable | null; stderr: Readable | null },
   streams: RemoteCommandStreams,
   sessionClosed: Promise<void>,
   argv: readonly string[],
 ): Promise<Status | null> {
-  const outputs = [copyOut(proc.stdout, streams.stdout), copyOut(proc.stderr, streams.stderr)];
+  const outputs = [copyOut(held.stdout, streams.stdout), copyOut(held.stderr, streams.stderr)];
   wireStdin(streams.stdin, proc.stdin, 'exited' in proc);
   if (streams.resize) readResizes(streams.resize, (cols, rows) => proc.resize(cols, rows));
   const clientGone = sessionClosed.then(() => null);
@@ -105,6 +103,33 @@ async function pipeProcess(
   const result = await Promise.race([Promise.all(outputs).then(() => successStatus()), clientGone]);
   if (result === null) proc.detach();
   return result;
+}
+
+function startTarget(
+  backend: KubeletBackend,
+  rc: RemoteCommandRequest,
+  opts: ExecOptions,
+): ExecProcess | AttachStreams {
+  let target: ExecProcess | AttachStreams | KubeletLookupError;
+  try {
+    target =
+      rc.kind === 'exec'
+        ? backend.exec(rc.namespace, rc.pod, rc.container, opts)
+        : backend.attach(rc.namespace, rc.pod, rc.container);
+  } catch (err) {
+    const what = rc.kind === 'exec' ? 'executing command in' : 'attaching to';
+    throw new KubeletHttpError(500, `error ${what} container: ${(err as Error).message}`);
+  }
+  if (target instanceof KubeletLookupError) throw new KubeletHttpError(target.status, target.message);
+  return target;
+}
+
+/** Takes an output into a bounded buffer right away (back-pressure pauses the source when full). */
+function hold(from: Readable | null): Readable | null {
+  if (!from) return null;
+  const buffer = new PassThrough({ highWaterMark: 64 * 1024 });
+  from.on('error', (err) => buffer.destroy(err));
+  return from.pipe(buffer);
 }
 
 /** Pipes one output of the process into its stream; resolves when the stream's FIN is out. */

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:https';
+import { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -27,7 +27,7 @@ const UNAUTHORIZED = new KubeletHttpError(401, 'Unauthorized');
  */
 export function createKubeletServer(opts: KubeletServerOptions): Server {
   const { backend, log } = opts;
-  const server = createServer({
+  const server = new KubeletServer({
     cert: opts.tls.cert,
     key: opts.tls.key,
     ca: opts.tls.ca,
@@ -50,6 +50,7 @@ export function createKubeletServer(opts: KubeletServerOptions): Server {
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    server.track(socket);
     socket.on('error', (err) => log.debug({ err }, 'kubelet api connection error'));
     handleUpgrade(req, socket, head).catch((err: unknown) => {
       if (socket.destroyed) return;
@@ -110,6 +111,22 @@ export function createKubeletServer(opts: KubeletServerOptions): Server {
   }
 
   return server;
+}
+
+/** An https.Server whose close() also ends the upgraded (exec, attach, port-forward) connections. */
+class KubeletServer extends Server {
+  readonly #upgraded = new Set<Duplex>();
+
+  track(socket: Duplex): void {
+    this.#upgraded.add(socket);
+    socket.once('close', () => this.#upgraded.delete(socket));
+  }
+
+  override close(callback?: (err?: Error) => void): this {
+    super.close(callback);
+    for (const socket of this.#upgraded) socket.destroy();
+    return this;
+  }
 }
 
 function authorized(req: IncomingMessage): boolean {

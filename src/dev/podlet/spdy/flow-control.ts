@@ -16,6 +16,12 @@ export class FlowControl {
   #sessionSendWindow = DEFAULT_WINDOW;
   #sessionUnacked = 0;
   #waiters: Array<() => void> = [];
+  readonly #local: boolean;
+
+  /** `local` false: behave as spdystream does, keeping no windows at all (for tests). */
+  constructor(local = true) {
+    this.#local = local;
+  }
 
   /** Waits for send credit and takes up to `want` bytes of it for `stream`. */
   async reserve(stream: SpdyStream, want: number, isClosed: () => boolean): Promise<number> {
@@ -32,6 +38,7 @@ export class FlowControl {
 
   /** The peer's SETTINGS INITIAL_WINDOW_SIZE: applies to every open stream's window. */
   onInitialWindow(window: number, streams: Iterable<SpdyStream>): void {
+    if (!this.#local) return;
     this.peerEnabled = true;
     for (const s of streams) s.sendWindow += window - this.peerInitialWindow;
     this.peerInitialWindow = window;
@@ -39,6 +46,7 @@ export class FlowControl {
   }
 
   onWindowUpdate(delta: number, stream: SpdyStream | null | 'session'): void {
+    if (!this.#local) return;
     this.peerEnabled = true;
     if (stream === 'session') this.#sessionSendWindow += delta;
     else if (stream) stream.sendWindow += delta;

@@ -1,16 +1,17 @@
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { SpdyProtocolError, SpdySessionClosedError, SpdyStreamResetError } from './errors.ts';
+import { SpdySessionClosedError, SpdyStreamResetError } from './errors.ts';
 import {
-  DEFAULT_WINDOW, FLAG_FIN, FLAG_UNIDIRECTIONAL, FrameParser, FrameType, RstStatus,
-  SETTINGS_INITIAL_WINDOW_SIZE, controlFrame, dataFrame, goAwayFrame, parseSettings, payloadWords,
-  pingFrame, rstStreamFrame, settingsFrame, streamIdPrefix, synStreamPrefix, windowUpdateFrame,
+  DEFAULT_WINDOW, FLAG_FIN, FLAG_UNIDIRECTIONAL, FrameType, RstStatus,
+  SETTINGS_INITIAL_WINDOW_SIZE, dataFrame, goAwayFrame, parseSettings, payloadWords,
+  pingFrame, rstStreamFrame, settingsFrame, windowUpdateFrame,
   type ControlFrame, type RawFrame,
 } from './frames.ts'; // prettier-ignore
-import { decodeHeaderBlock, encodeHeaderBlock, type SpdyHeaders } from './header-block.ts';
-import { HeaderCompressor, HeaderDecompressor } from './header-compression.ts';
+import type { SpdyHeaders } from './header-block.ts';
+import { HeaderFrames } from './header-frames.ts';
 import { FlowControl } from './flow-control.ts';
+import { InputPump } from './input-pump.ts';
 import { OutputQueue } from './output-queue.ts';
 import { SpdyStream, type StreamOwner } from './stream.ts';
 
@@ -26,34 +27,32 @@ export interface SpdySessionOptions {
    * Kubernetes SPDY server does); otherwise it is accepted with an empty SYN_REPLY.
    */
   onStream?: (stream: SpdyStream) => boolean | void;
+  /** false: keep no flow-control windows and announce none, as moby/spdystream (for tests). */
+  flowControl?: boolean;
 }
 
 const MAX_DATA_FRAME = 32 * 1024;
 
 /**
- * A SPDY/3.1 session over an upgraded connection. Flow control: we announce our window in a
- * SETTINGS frame and return credit with WINDOW_UPDATE as streams are read; we honour the peer's
- * windows only once it shows it does flow control (a SETTINGS window or a WINDOW_UPDATE), because
- * moby/spdystream, which kubectl and kube-apiserver use, neither sends nor reads WINDOW_UPDATE. A
- * peer that ignores our window is slowed by not reading the socket while a stream's reader lags.
+ * A SPDY/3.1 session over an upgraded connection, either side: streams the peer opens arrive
+ * through `onStream`, `openStream` opens ours. Frames go out strictly in order (OutputQueue) and
+ * are handled strictly in order (InputPump); flow control is in FlowControl. Events: 'close',
+ * 'goaway', 'protocolError' (we answered with GOAWAY and dropped the connection), 'socketError'.
  */
 export class SpdySession extends EventEmitter implements StreamOwner {
   readonly #socket: Duplex;
   readonly #side: 'client' | 'server';
   readonly #onStream: (stream: SpdyStream) => boolean | void;
   readonly #out: OutputQueue;
-  readonly #parser = new FrameParser();
-  readonly #compressor = new HeaderCompressor();
-  readonly #decompressor = new HeaderDecompressor();
+  readonly #input: InputPump;
+  readonly #headerFrames = new HeaderFrames();
   readonly #streams = new Map<number, SpdyStream>();
   readonly #pendingOpens = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   readonly #pings = new Map<number, () => void>();
   #nextStreamId: number;
   #nextPingId: number;
   #lastPeerStreamId = 0;
-  readonly #flow = new FlowControl();
-  #inbox: Buffer[] = [];
-  #processing = false;
+  readonly #flow: FlowControl;
   #goneAway = false;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -69,11 +68,18 @@ export class SpdySession extends EventEmitter implements StreamOwner {
     this.#nextPingId = opts.side === 'client' ? 1 : 2;
     this.#out = new OutputQueue(this.#socket);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, DEFAULT_WINDOW]]));
-    this.#socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    this.#flow = new FlowControl(opts.flowControl !== false);
+    if (opts.flowControl !== false)
+      this.#send(settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, DEFAULT_WINDOW]]));
+    this.#input = new InputPump(
+      this.#socket,
+      (f) => this.#handle(f),
+      (err) => this.#protocolError(err),
+    );
+    this.#socket.on('data', (chunk: Buffer) => this.#input.push(chunk));
     this.#socket.on('close', () => this.#teardown());
     this.#socket.on('error', (err) => this.emit('socketError', err));
-    if (opts.head && opts.head.length > 0) this.#receive(opts.head);
+    if (opts.head && opts.head.length > 0) this.#input.push(opts.head);
   }
 
   get streamCount(): number {
@@ -87,13 +93,10 @@ export class SpdySession extends EventEmitter implements StreamOwner {
     this.#nextStreamId += 2;
     const stream = new SpdyStream(this, id, headers, this.#flow.peerInitialWindow, Promise.resolve());
     this.#streams.set(id, stream);
-    const block = encodeHeaderBlock(headers);
     const flags = opts.fin ? FLAG_FIN : 0;
     if (opts.fin) stream.localFinished = true;
     const replied = new Promise<void>((resolve, reject) => this.#pendingOpens.set(id, { resolve, reject }));
-    this.#send(async () =>
-      controlFrame(FrameType.SynStream, flags, Buffer.concat([synStreamPrefix(id, 0, 0), await this.#compressor.compress(block)])),
-    ); // prettier-ignore
+    this.#send(() => this.#headerFrames.synStream(id, flags, headers));
     return replied.then(() => stream);
   }
 
@@ -175,27 +178,6 @@ export class SpdySession extends EventEmitter implements StreamOwner {
 
   // Input
 
-  #receive(chunk: Buffer): void {
-    this.#inbox.push(chunk);
-    if (!this.#processing) void this.#drainInbox();
-  }
-
-  async #drainInbox(): Promise<void> {
-    this.#processing = true;
-    this.#socket.pause();
-    try {
-      while (this.#inbox.length > 0 && !this.#closed) {
-        for (const frame of this.#parser.push(this.#inbox.shift()!)) await this.#handle(frame);
-      }
-    } catch (err) {
-      this.#protocolError(err as Error);
-      return;
-    } finally {
-      this.#processing = false;
-    }
-    if (!this.#closed) this.#socket.resume();
-  }
-
   async #handle(frame: RawFrame): Promise<void> {
     if (!frame.control) {
       const stream = this.#streams.get(frame.streamId);
@@ -218,7 +200,7 @@ export class SpdySession extends EventEmitter implements StreamOwner {
       case FrameType.SynReply:
       case FrameType.Headers: {
         const [id] = payloadWords(frame, 1);
-        const headers = await this.#headerBlock(frame, 4);
+        const headers = await this.#headerFrames.read(frame);
         const streamId = id & 0x7fffffff;
         const stream = this.#streams.get(streamId);
         if (frame.type === FrameType.SynReply) {
@@ -267,7 +249,7 @@ export class SpdySession extends EventEmitter implements StreamOwner {
     const [rawId] = payloadWords(frame, 1);
     const id = rawId & 0x7fffffff;
     // The header block must always be inflated: the zlib context spans the whole connection.
-    const headers = await this.#headerBlock(frame, 10);
+    const headers = await this.#headerFrames.read(frame);
     const expectOdd = this.#side === 'server';
     if (id === 0 || (id % 2 === 1) !== expectOdd || id <= this.#lastPeerStreamId) {
       this.#send(rstStreamFrame(id, RstStatus.ProtocolError));
@@ -298,15 +280,8 @@ export class SpdySession extends EventEmitter implements StreamOwner {
     }
     const flags = accepted ? 0 : FLAG_FIN;
     if (!accepted) stream.localFinished = true;
-    this.#send(async () =>
-      controlFrame(FrameType.SynReply, flags, Buffer.concat([streamIdPrefix(id), await this.#compressor.compress(encodeHeaderBlock({}))])),
-    ); // prettier-ignore
+    this.#send(() => this.#headerFrames.synReply(id, flags, {}));
     markReady();
-  }
-
-  async #headerBlock(frame: ControlFrame, offset: number): Promise<SpdyHeaders> {
-    if (frame.payload.length < offset) throw new SpdyProtocolError(`short control frame type ${frame.type}`);
-    return decodeHeaderBlock(await this.#decompressor.decompress(frame.payload.subarray(offset)));
   }
 
   // Output and teardown
@@ -329,14 +304,14 @@ export class SpdySession extends EventEmitter implements StreamOwner {
   #teardown(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#input.stop();
     this.#out.close();
     for (const s of [...this.#streams.values()]) s.deliverReset(null);
     this.#streams.clear();
     for (const p of this.#pendingOpens.values()) p.reject(new SpdySessionClosedError('session closed'));
     this.#pendingOpens.clear();
     this.#flow.wake();
-    this.#compressor.close();
-    this.#decompressor.close();
+    this.#headerFrames.close();
     this.#resolveClosed();
     this.emit('close');
   }

@@ -3,7 +3,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEFAULT_PATH, execInContainer, startContainer } from '../../../../../src/dev/podlet/runtime/index.ts';
+import {
+  DEFAULT_PATH,
+  execInContainer,
+  startContainer,
+} from '../../../../../src/dev/podlet/runtime/index.ts';
 import type { ContainerProcess, ExecProcess } from '../../../../../src/dev/podlet/types.ts';
 import { podLab, readAll, root, type PodLab } from './pod-lab.ts';
 
@@ -50,19 +54,29 @@ after(async () => {
 });
 
 async function run(p: ExecProcess): Promise<{ code: number; out: Buffer; err: string }> {
-  const [out, err, s] = await Promise.all([readAll(p.stdout), p.stderr ? readAll(p.stderr) : Buffer.alloc(0), p.exited]);
+  const [out, err, s] = await Promise.all([
+    readAll(p.stdout),
+    p.stderr ? readAll(p.stderr) : Buffer.alloc(0),
+    p.exited,
+  ]);
   return { code: s.code, out, err: err.toString() };
 }
 
 test('exec: binary output intact, from a mount only the container sees', { skip }, async () => {
-  const r = await run(execInContainer(c, {}, { argv: ['cat', `/srv/${env.prefix}/data/blob`], stdin: false, tty: false }));
+  const r = await run(
+    execInContainer(c, {}, { argv: ['cat', `/srv/${env.prefix}/data/blob`], stdin: false, tty: false }),
+  );
   assert.equal(r.code, 0, r.err);
   assert.equal(r.out.length, blob.length);
   assert.equal(sha(r.out), sha(blob));
 });
 
 test('exec: binary stdin in, stdout and stderr apart, exit code', { skip }, async () => {
-  const p = execInContainer(c, {}, { argv: ['/bin/sh', '-c', 'cat; echo oops >&2; exit 3'], stdin: true, tty: false });
+  const p = execInContainer(
+    c,
+    {},
+    { argv: ['/bin/sh', '-c', 'cat; echo oops >&2; exit 3'], stdin: true, tty: false },
+  );
   p.stdin!.end(blob);
   const r = await run(p);
   assert.equal(r.code, 3);
@@ -72,7 +86,15 @@ test('exec: binary stdin in, stdout and stderr apart, exit code', { skip }, asyn
 
 test('exec: the container namespaces, env exactly as given, working dir', { skip }, async () => {
   const r = await run(
-    execInContainer(c, { X: 'y' }, { argv: ['/bin/sh', '-c', 'hostname; pwd; ip -o addr show eth0 | grep -o "inet [0-9.]*"; env | sort'], stdin: false, tty: false }),
+    execInContainer(
+      c,
+      { X: 'y' },
+      {
+        argv: ['/bin/sh', '-c', 'hostname; pwd; ip -o addr show eth0 | grep -o "inet [0-9.]*"; env | sort'],
+        stdin: false,
+        tty: false,
+      },
+    ),
   );
   assert.equal(r.code, 0, r.err);
   const [host, wd, inet, ...vars] = r.out.toString().trimEnd().split('\n');
@@ -89,7 +111,11 @@ test('exec: a missing command fails with 127 and a message', { skip }, async () 
 });
 
 test('exec with a TTY: terminal on stdout, no stderr; resize reaches it', { skip }, async () => {
-  const p = execInContainer(tty, {}, { argv: ['/bin/sh', '-c', 'test -t 1 && echo tty-yes; sleep 1; stty size'], stdin: true, tty: true });
+  const p = execInContainer(
+    tty,
+    {},
+    { argv: ['/bin/sh', '-c', 'test -t 1 && echo tty-yes; sleep 1; stty size'], stdin: true, tty: true },
+  );
   assert.equal(p.stderr, null);
   setTimeout(() => p.resize(123, 45), 400);
   const r = await run(p);

@@ -3,10 +3,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ipIn, runCommand } from '../../../../../src/dev/lab/index.ts';
+import { ipIn, netnsExists, runCommand } from '../../../../../src/dev/lab/index.ts';
 import {
   ConnectError,
+  PodIPAM,
   connectInNetns,
+  createPodSandbox,
   hostVethName,
   startContainer,
 } from '../../../../../src/dev/podlet/runtime/index.ts';
@@ -16,6 +18,7 @@ import { connectRetry, podLab, readAll, root, type PodLab } from './pod-lab.ts';
 const skip = !root && 'needs root (network namespaces)';
 let env: PodLab;
 let server: ContainerProcess;
+let local: ContainerProcess;
 
 // Port 7000 echoes (half-closing after the client does); port 7001 says hello, half-closes at once,
 // and logs how many bytes it then still received.
@@ -44,23 +47,45 @@ before(async () => {
     stdinOnce: false,
     tty: false,
   });
+  local = startContainer({
+    sandbox: env.pods[0],
+    id: 'local',
+    argv: [process.execPath, '-e', SERVER],
+    env: {},
+    mounts: [],
+    logPath: join(env.dir, 'local.log'),
+    stdin: false,
+    stdinOnce: false,
+    tty: false,
+  });
 });
 after(async () => {
   if (!root) return;
-  await server.stop(1000);
-  await env.close();
+  try {
+    await server.stop(1000);
+    await local.stop(1000);
+  } finally {
+    await env.close();
+  }
 });
 
-test('pod sandboxes have eth0, loopback, a default route and a hairpin port on the node bridge', { skip }, async () => {
-  const [a] = env.pods;
-  assert.match(await ipIn(a.netns, 'addr', 'show', 'eth0'), new RegExp(`inet ${a.ip.replaceAll('.', '\\.')}/24`));
-  assert.match(await ipIn(a.netns, 'route', 'show', 'default'), /default via 10\.244\.0\.1 dev eth0/);
-  const veth = hostVethName(a.netns);
-  assert.ok(veth.length <= 15);
-  const node = env.lab.node('n1').netns;
-  assert.match(await ipIn(node, '-d', 'link', 'show', veth), /master kgbr0.*|hairpin on/s);
-  assert.match(await runCommand('bridge', ['-n', node, '-d', 'link', 'show', 'dev', veth]), /hairpin on/);
-});
+test(
+  'pod sandboxes have eth0, loopback, a default route and a hairpin port on the node bridge',
+  { skip },
+  async () => {
+    const [a] = env.pods;
+    assert.match(
+      await ipIn(a.netns, 'addr', 'show', 'eth0'),
+      new RegExp(`inet ${a.ip.replaceAll('.', '\\.')}/24`),
+    );
+    assert.match(await ipIn(a.netns, 'route', 'show', 'default'), /default via 10\.244\.0\.1 dev eth0/);
+    const veth = hostVethName(a.netns);
+    assert.ok(veth.length <= 15);
+    const node = env.lab.node('n1').netns;
+    assert.match(await ipIn(node, '-d', 'link', 'show', veth), /master kgbr0.*|hairpin on/s);
+    assert.match(await runCommand('bridge', ['-n', node, '-d', 'link', 'show', 'dev', veth]), /hairpin on/);
+  },
+);
 
 test('a pod on one node reaches a pod on the other through the underlay (TCP)', { skip }, async () => {
   const [a, b] = env.pods;
@@ -69,16 +94,23 @@ test('a pod on one node reaches a pod on the other through the underlay (TCP)', 
   assert.equal((await readAll(s)).toString(), 'across nodes');
 });
 
-test('connectInNetns to 127.0.0.1 in the pod (port-forward) carries 10 MiB each way intact', { skip }, async () => {
-  const b = env.pods[1];
-  const data = randomBytes(10 * 1024 * 1024);
-  const s = await connectRetry(b.netns, '127.0.0.1', 7000);
-  const got = readAll(s);
-  s.end(data);
-  const back = await got;
-  assert.equal(back.length, data.length);
-  assert.equal(createHash('sha256').update(back).digest('hex'), createHash('sha256').update(data).digest('hex'));
-});
+test(
+  'connectInNetns to 127.0.0.1 in the pod (port-forward) carries 10 MiB each way intact',
+  { skip },
+  async () => {
+    const b = env.pods[1];
+    const data = randomBytes(10 * 1024 * 1024);
+    const s = await connectRetry(b.netns, '127.0.0.1', 7000);
+    const got = readAll(s);
+    s.end(data);
+    const back = await got;
+    assert.equal(back.length, data.length);
+    assert.equal(
+      createHash('sha256').update(back).digest('hex'),
+      createHash('sha256').update(data).digest('hex'),
+    );
+  },
+);
 
 test('connectInNetns: half-close works both ways', { skip }, async () => {
   const [a, b] = env.pods;
@@ -111,30 +143,55 @@ test('connectInNetns rejects a refused connection with ECONNREFUSED', { skip }, 
   await assert.rejects(connectInNetns('kgt-no-such-netns', '127.0.0.1', 80), ConnectError);
 });
 
-test('pod sandbox destroy removes the namespace and the node-side veth, frees the IP, is idempotent', { skip }, async () => {
-  const { createPodSandbox, PodIPAM } = await import('../../../../../src/dev/podlet/runtime/index.ts');
-  const node = env.lab.node('n1');
-  const ipam = new PodIPAM('10.244.0.0/24');
-  ipam.allocate('pod');
-  const ip = ipam.allocate('extra')!;
-  const sb = await createPodSandbox({
-    nodeNetns: node.netns,
-    bridge: node.bridge,
-    netns: `${node.netns}-extra`,
-    ip,
-    prefixLength: 24,
-    gateway: ipam.gateway,
-    release: () => ipam.release('extra'),
-  });
-  const s = await connectRetry(sb.netns, env.pods[1].ip, 7000);
-  s.end('ok');
-  assert.equal((await readAll(s)).toString(), 'ok');
-  await assert.rejects(
-    createPodSandbox({ nodeNetns: node.netns, bridge: node.bridge, netns: sb.netns, ip, prefixLength: 24, gateway: ipam.gateway }),
-    /already exists/,
-  );
-  await sb.destroy();
-  await sb.destroy();
-  assert.equal(ipam.get('extra'), undefined);
-  await assert.rejects(ipIn(node.netns, 'link', 'show', hostVethName(sb.netns)));
-});
+test(
+  'a second pod on a node reaches both pods; sandbox create replaces only a stale namespace; destroy cleans up',
+  { skip },
+  async () => {
+    const node = env.lab.node('n1');
+    const ipam = new PodIPAM('10.244.0.0/24');
+    ipam.allocate('pod');
+    const ip = ipam.allocate('extra')!;
+    const opts = {
+      nodeNetns: node.netns,
+      bridge: node.bridge,
+      netns: `${node.netns}-extra`,
+      ip,
+      prefixLength: 24,
+      gateway: ipam.gateway,
+    };
+    const sb = await createPodSandbox(opts);
+    const s = await connectRetry(sb.netns, env.pods[1].ip, 7000);
+    s.end('other node');
+    assert.equal((await readAll(s)).toString(), 'other node');
+    const same = await connectRetry(sb.netns, env.pods[0].ip, 7000); // same node: across the bridge
+    same.end('same node');
+    assert.equal((await readAll(same)).toString(), 'same node');
+
+    // In use (a process inside): refused. Stale (nothing inside, e.g. after a podlet crash): replaced.
+    const sleeper = startContainer({
+      sandbox: sb,
+      id: 'sleeper',
+      argv: ['/bin/sleep', '100'],
+      env: {},
+      mounts: [],
+      logPath: join(env.dir, 'sleeper.log'),
+      stdin: false,
+      stdinOnce: false,
+      tty: false,
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    await assert.rejects(createPodSandbox(opts), /already exists, in use by pids/);
+    await sleeper.stop(1000);
+    const again = await createPodSandbox({ ...opts, release: () => ipam.release('extra') });
+    assert.equal(again.netns, sb.netns);
+    const back = await connectRetry(again.netns, env.pods[1].ip, 7000);
+    back.end('replaced');
+    assert.equal((await readAll(back)).toString(), 'replaced');
+
+    await again.destroy();
+    await again.destroy();
+    assert.equal(ipam.get('extra'), undefined);
+    assert.equal(netnsExists(sb.netns), false);
+    await assert.rejects(ipIn(node.netns, 'link', 'show', hostVethName(sb.netns)));
+  },
+);

@@ -49,7 +49,11 @@ export async function podLab(tag: string): Promise<PodLab> {
       await lab.destroy();
       await destroyLab(prefix);
       rmSync(dir, { recursive: true, force: true });
-      assert.deepEqual((await listNetns()).filter((n) => n.startsWith(`${prefix}-`)), [], 'namespaces left');
+      assert.deepEqual(
+        (await listNetns()).filter((n) => n.startsWith(`${prefix}-`)),
+        [],
+        'namespaces left',
+      );
     },
   };
 }
@@ -67,9 +71,15 @@ export async function connectRetry(netns: string, host: string, port: number, ms
   }
 }
 
-/** Everything a readable yields, as one buffer. */
-export async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(Buffer.from(c as Buffer));
-  return Buffer.concat(chunks);
+/**
+ * Everything a readable yields until its end, as one buffer. Event-based on purpose: a `for await`
+ * loop destroys the stream when it ends, which would tear down a half-closed connection.
+ */
+export function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
+    s.once('end', () => resolve(Buffer.concat(chunks)));
+    s.once('error', reject);
+  });
 }

@@ -120,7 +120,7 @@ test('tty exec waits for the resize stream and delivers its sizes', async () => 
   const { session } = await upgrade(
     kubelet.port,
     pki,
-    execPath(['sh', '-c', 'sleep 0.3; echo hi'], 'output=1&tty=1'),
+    execPath(['sh', '-c', 'sleep 1; echo hi'], 'output=1&tty=1'),
     V4,
   );
   const error = await session.openStream({ streamtype: 'error' });

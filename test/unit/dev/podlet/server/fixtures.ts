@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request, type Server } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
@@ -60,6 +60,7 @@ export class FakeBackend implements KubeletBackend {
   exitedContainer: Promise<void> | null = null;
   lastExec: ExecOptions | null = null;
   resizes: Array<[number, number]> = [];
+  kills = 0;
 
   logPath(ns: string, pod: string): string | KubeletLookupError {
     if (pod === 'missing') return new KubeletLookupError(404, `pod "${ns}/${pod}" not found`);
@@ -86,12 +87,27 @@ export class FakeBackend implements KubeletBackend {
       stderr: opts.tty ? null : child.stderr,
       resize: (cols, rows) => this.resizes.push([cols, rows]),
       exited,
-      kill: () => child.kill('SIGKILL'),
+      kill: () => {
+        this.kills++;
+        child.kill('SIGKILL');
+      },
     };
   }
 
+  /** The "container" that attach joins: a process the test started. */
+  container: ChildProcessWithoutNullStreams | null = null;
+  detached = 0;
+
   attach(): AttachStreams | KubeletLookupError {
-    return new KubeletLookupError(404, 'attach is not used by these tests');
+    const c = this.container;
+    if (!c) return new KubeletLookupError(404, 'container is not running');
+    return {
+      stdin: c.stdin,
+      stdout: c.stdout,
+      stderr: c.stderr,
+      resize: (cols, rows) => this.resizes.push([cols, rows]),
+      detach: () => this.detached++,
+    };
   }
 
   portForward(ns: string, pod: string, port: number): Promise<Duplex> | KubeletLookupError {
