@@ -15,8 +15,9 @@ export function kubeletSocket(dir: string, ip: string): string {
 /**
  * The apiservers' egress proxy (HTTP CONNECT on a unix socket, as konnectivity offers it): a
  * Node's InternalIP exists only inside the lab's network namespaces, so `CONNECT <node>:10250` is
- * joined to that node's podlet socket; loopback targets (aggregated APIs such as the gateway's
- * ClusterGateway APIService) are dialled directly; anything else is refused with 502.
+ * joined to that node's podlet socket; any other target (aggregated APIs such as the gateway's
+ * ClusterGateway APIService) is dialled from here, as the apiserver itself would; a failed dial is
+ * answered 502 with the reason.
  */
 export class EgressProxy {
   readonly socket: string;
@@ -53,25 +54,28 @@ export class EgressProxy {
     const target = parseAuthority(req.url ?? '');
     if (!target) return refuse(client, 400, `bad CONNECT target "${req.url}"`);
     const kubelet = kubeletSocket(this.#dir, target.host);
-    let upstream: Socket;
-    if (target.port === KUBELET_PORT && existsSync(kubelet)) upstream = connect(kubelet);
-    else if (target.host.startsWith('127.') || target.host === '::1')
-      upstream = connect(target.port, target.host);
-    else return refuse(client, 502, `no route from the dev apiservers to ${target.host}:${target.port}`);
+    const upstream =
+      target.port === KUBELET_PORT && existsSync(kubelet)
+        ? connect(kubelet)
+        : connect(target.port, target.host);
     this.#open.add(upstream);
     upstream.once('close', () => this.#open.delete(upstream));
+    let joined = false;
     upstream.once('connect', () => {
+      joined = true;
       client.write('HTTP/1.1 200 Connection established\r\n\r\n');
       if (head.length > 0) upstream.write(head);
       upstream.pipe(client);
       client.pipe(upstream);
     });
     upstream.on('error', (err) => {
-      if (client.writable && upstream.connecting) refuse(client, 502, err.message);
+      if (!joined) refuse(client, 502, err.message);
       else client.destroy();
     });
     client.once('close', () => upstream.destroy());
-    upstream.once('close', () => client.destroy());
+    upstream.once('close', () => {
+      if (joined) client.destroy();
+    });
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,7 @@ import { freePort } from '../../src/dev/ports.ts';
 import { createCA, issueCert } from '../../src/dev/pki.ts';
 import { GATEWAY_USER } from '../../src/dev/rbac.ts';
 import { devDir, devDirB, devState, jsonLines, kubectl, kubectlPath } from './env.ts';
+import { NO_NODE, UNSCHEDULABLE } from './unschedulable.ts';
 import { h2request, OwnGateway } from './own-gateway.ts';
 import { x509User } from './users.ts';
 
@@ -176,7 +177,7 @@ before(async () => {
   ]); // prettier-ignore
   await kubectlB(['-n', NSB, 'create', 'rolebinding', 'alice', '--clusterrole=edit', `--user=${ALICE}`]);
   await until('default ServiceAccount on B', () => kubectlB(['-n', NSB, 'get', 'serviceaccount', 'default']));
-  await kubectlB(['-n', NSB, 'run', 'box', '--image=busybox', '--restart=Never']);
+  await kubectlB(['-n', NSB, 'run', 'box', '--image=busybox', '--restart=Never', UNSCHEDULABLE]);
   const token = (await kubectlB(['-n', NSB, 'create', 'token', 'hub', '--duration', '1h'])).trim();
 
   // The hub: the namespace of the cluster Secrets (kubegate may read them), hub RBAC that lets
@@ -581,7 +582,8 @@ test('X-Remote-* headers are believed only from the front-proxy CA’s certifica
 
 test('through the hub’s APIService: a WebSocket upgrade to a service proxy on B round-trips messages (101 end to end)', async () => {
   // The echo server listens on the veth address (B's service proxy refuses loopback); a Pod of
-  // B with that podIP vouches for the Endpoints address, as kube-apiserver's service proxy requires.
+  // B with that podIP vouches for the Endpoints address, as kube-apiserver's service proxy requires
+  // (unscheduled: a podlet would write its own status over the patched one).
   echo = spawn(process.execPath, [ECHO, hostIP, '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
   let echoOut = '';
   echo.stdout!.on('data', (c: Buffer) => (echoOut += c.toString()));
@@ -593,7 +595,7 @@ test('through the hub’s APIService: a WebSocket upgrade to a service proxy on 
       apiVersion: 'v1',
       kind: 'List',
       items: [
-        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'echo', namespace: NSB }, spec: { containers: [{ name: 'echo', image: 'unused' }] } },
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'echo', namespace: NSB }, spec: { nodeSelector: NO_NODE, containers: [{ name: 'echo', image: 'unused' }] } },
         { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo', namespace: NSB }, spec: { ports: [{ name: 'ws', port: 80, targetPort: Number(port), protocol: 'TCP' }] } },
         {
           apiVersion: 'v1',

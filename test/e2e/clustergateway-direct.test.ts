@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { adminH2, devDir, devDirB, devState, jsonLines, kubectl, kubectlPath } from './env.ts';
+import { UNSCHEDULABLE } from './unschedulable.ts';
 import { x509User } from './users.ts';
 
 // Cluster B registered on hub A (the dev gateway serves the ClusterGateway API from A's
@@ -132,7 +133,7 @@ before(async () => {
   await kubectlB(['-n', NS, 'create', 'rolebinding', 'alice', '--clusterrole=edit', `--user=${ALICE}`]);
   // B's controller-manager creates the namespace's default ServiceAccount a moment later.
   await until('default ServiceAccount on B', () => kubectlB(['-n', NS, 'get', 'serviceaccount', 'default']));
-  await kubectlB(['-n', NS, 'run', 'box', '--image=busybox', '--restart=Never']);
+  await kubectlB(['-n', NS, 'run', 'box', '--image=busybox', '--restart=Never', UNSCHEDULABLE]);
   await applySecret(B, await token('hub'));
   await until('cluster B registered and healthy', async () => {
     const r = await request('GET', `${CG}/${B}`);

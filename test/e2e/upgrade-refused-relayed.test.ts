@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { devDir, jsonLines, kubectl } from './env.ts';
+import { UNSCHEDULABLE } from './unschedulable.ts';
 
-// With no kubelet in the dev cluster the apiserver refuses exec and port-forward upgrades to a pod
-// without a node (kubectl checks port-forward itself, so exec is the case). The gateway must relay that answer as it came, so kubectl prints the same error.
+// The apiserver refuses exec and port-forward upgrades to a pod without a node (kubectl checks
+// port-forward itself, so exec is the case); the pod's nodeSelector matches no node of the dev
+// cluster, so it stays unscheduled. The gateway must relay that answer as it came, so kubectl prints the same error.
 const NS = `upgrade-${process.pid}`;
 
 async function stderrOf(kc: string, args: string[]): Promise<string> {
@@ -30,7 +32,15 @@ before(async () => {
       break;
     await sleep(200);
   }
-  await kubectl('gateway.kubeconfig', ['-n', NS, 'run', 'box', '--image=busybox', '--restart=Never']);
+  await kubectl('gateway.kubeconfig', [
+    '-n',
+    NS,
+    'run',
+    'box',
+    '--image=busybox',
+    '--restart=Never',
+    UNSCHEDULABLE,
+  ]);
 });
 
 for (const args of [

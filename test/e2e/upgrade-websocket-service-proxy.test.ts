@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { WebSocket } from 'ws';
 import { devDir, devState, jsonLines } from './env.ts';
+import { NO_NODE } from './unschedulable.ts';
 
 // kube-apiserver's service proxy refuses loopback and link-local targets, so the echo server lives
 // in a network namespace behind a veth pair on a private /30, and the Service's endpoint address must
@@ -90,10 +91,14 @@ before(async () => {
   kc.loadFromFile(join(devDir(), 'gateway.kubeconfig'));
   core = kc.makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: NS } } });
-  // No kubelet, no scheduler: the Pod only exists to vouch for the endpoint address.
+  // The Pod only exists to vouch for the endpoint address: no node may take it (a podlet would
+  // write its own status over the one patched here).
   await core.createNamespacedPod({
     namespace: NS,
-    body: { metadata: { name: SVC }, spec: { containers: [{ name: 'echo', image: 'unused' }] } },
+    body: {
+      metadata: { name: SVC },
+      spec: { nodeSelector: NO_NODE, containers: [{ name: 'echo', image: 'unused' }] },
+    },
   });
   await core.patchNamespacedPodStatus(
     { namespace: NS, name: SVC, body: { status: { podIP: echoIP, podIPs: [{ ip: echoIP }] } } },
