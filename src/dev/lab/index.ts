@@ -15,6 +15,7 @@ export { CommandError, runCommand } from './command.ts';
 export {
   addNetns,
   deleteNetns,
+  ipBatch,
   ipIn,
   killNetnsProcesses,
   listNetns,

@@ -19,7 +19,15 @@ export function netnsExists(name: string): boolean {
 
 export async function addNetns(name: string): Promise<void> {
   await runCommand('ip', ['netns', 'add', name]);
-  await runCommand('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  await ipBatch(name, [['link', 'set', 'lo', 'up']]);
+}
+
+/**
+ * Runs several `ip` commands in namespace `name` with one process (`ip -batch`): a pod sandbox
+ * needs about ten, and a hundred pods starting at once made a thousand processes of them.
+ */
+export async function ipBatch(name: string, commands: readonly (readonly string[])[]): Promise<void> {
+  await runCommand('ip', ['-n', name, '-batch', '-'], commands.map((c) => c.join(' ')).join('\n') + '\n');
 }
 
 /** SIGKILLs every process whose network namespace is `name`, and waits (up to 5 s) until none is left. */

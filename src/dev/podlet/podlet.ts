@@ -12,8 +12,12 @@ import { EventRecorder } from './events.ts';
 import { NodeAgent } from './node-agent.ts';
 import { NodeObjectSource } from './object-source.ts';
 import { PodWorker } from './pod-worker.ts';
+import { Slots } from './slots.ts';
 import { PodIPAM } from './runtime/index.ts';
 import { createKubeletServer } from './server/index.ts';
+
+/** Pods set up at once (two cores here: more only thrash them). */
+const SETUP_SLOTS = 4;
 
 /** Everything one podlet needs; `kubegate dev` writes it as JSON for each node. */
 export interface PodletConfig {
@@ -113,6 +117,7 @@ export class Podlet {
       binDir: cfg.binDir,
       podsDir: cfg.podsDir,
       allocatable: { cpu: capacity.cpu ?? '1', memory: capacity.memory ?? '1Gi' },
+      setup: new Slots(SETUP_SLOTS),
     };
     const selector = encodeURIComponent(`spec.nodeName=${cfg.nodeName}`);
     this.#informer = new Informer(

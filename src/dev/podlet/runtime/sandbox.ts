@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { addNetns, deleteNetns, ipIn, netnsExists, netnsPids, runCommand } from '../../lab/index.ts';
+import { addNetns, deleteNetns, ipBatch, ipIn, netnsExists, netnsPids } from '../../lab/index.ts';
 import type { PodSandbox } from '../types.ts';
 
 export interface PodSandboxOptions {
@@ -63,13 +63,18 @@ export async function createPodSandbox(opts: PodSandboxOptions): Promise<PodSand
   };
   try {
     await addNetns(netns);
-    await ipIn(nodeNetns, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns);
-    await ipIn(nodeNetns, 'link', 'set', veth, 'master', bridge);
-    await runCommand('bridge', ['-n', nodeNetns, 'link', 'set', 'dev', veth, 'hairpin', 'on']);
-    await ipIn(nodeNetns, 'link', 'set', veth, 'up');
-    await ipIn(netns, 'addr', 'add', `${ip}/${prefixLength}`, 'dev', 'eth0');
-    await ipIn(netns, 'link', 'set', 'eth0', 'up');
-    await ipIn(netns, 'route', 'add', 'default', 'via', gateway);
+    await ipBatch(nodeNetns, [
+      ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns],
+      ['link', 'set', veth, 'master', bridge],
+      // Hairpin: a pod reaching itself through a Service address comes back out of its own port.
+      ['link', 'set', veth, 'type', 'bridge_slave', 'hairpin', 'on'],
+      ['link', 'set', veth, 'up'],
+    ]);
+    await ipBatch(netns, [
+      ['addr', 'add', `${ip}/${prefixLength}`, 'dev', 'eth0'],
+      ['link', 'set', 'eth0', 'up'],
+      ['route', 'add', 'default', 'via', gateway],
+    ]);
   } catch (err) {
     await destroy().catch(() => undefined);
     throw new SandboxError(`creating pod sandbox ${netns} on ${nodeNetns}: ${(err as Error).message}`, {
