@@ -1,4 +1,5 @@
 import type { V1ObjectFieldSelector, V1Pod } from '@kubernetes/client-node';
+import { goQuote } from '../../../auth/go-text.ts';
 
 // Downward-API field paths (pkg/fieldpath and the kubelet's podFieldSelectorRuntimeValue).
 
@@ -15,36 +16,6 @@ export function splitSubscript(fieldPath: string): { path: string; subscript: st
   const at = s.indexOf("['");
   if (at <= 0) return null;
   return { path: s.slice(0, at), subscript: s.slice(at + 2) };
-}
-
-function isPrintable(ch: string): boolean {
-  return ch === ' ' || /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(ch);
-}
-
-const ESCAPES: Record<string, string> = {
-  '\x07': '\\a',
-  '\b': '\\b',
-  '\f': '\\f',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-  '\v': '\\v',
-  '\\': '\\\\',
-  '"': '\\"',
-};
-
-/** Go's strconv.Quote (`%q`), which the kubelet uses for label and annotation values in files. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (ESCAPES[ch]) out += ESCAPES[ch];
-    else if (isPrintable(ch)) out += ch;
-    else if (cp < 0x80) out += '\\x' + cp.toString(16).padStart(2, '0');
-    else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0');
-    else out += '\\U' + cp.toString(16).padStart(8, '0');
-  }
-  return out + '"';
 }
 
 /** `key="value"` lines in key order, as in the labels and annotations files. */

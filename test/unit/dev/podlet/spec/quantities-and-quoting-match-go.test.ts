@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatMap, goQuote } from '../../../../../src/dev/podlet/spec/fieldpath.ts';
+import { goQuote } from '../../../../../src/auth/go-text.ts';
+import { formatMap } from '../../../../../src/dev/podlet/spec/fieldpath.ts';
 import {
   milliValue,
   parseQuantity,
