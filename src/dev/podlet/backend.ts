@@ -82,6 +82,10 @@ export class PodletBackend implements KubeletBackend {
     return c.process!.attach();
   }
 
+  hasPod(namespace: string, pod: string): boolean {
+    return !(this.#worker(namespace, pod) instanceof KubeletLookupError);
+  }
+
   portForward(namespace: string, pod: string, port: number): Promise<Duplex> | KubeletLookupError {
     const w = this.#worker(namespace, pod);
     if (w instanceof KubeletLookupError) return w;

@@ -103,6 +103,8 @@ export interface KubeletBackend {
     opts: ExecOptions,
   ): ExecProcess | KubeletLookupError;
   attach(namespace: string, pod: string, container: string): AttachStreams | KubeletLookupError;
+  /** Whether the pod runs on this node (checked before a port-forward upgrade). */
+  hasPod(namespace: string, pod: string): boolean;
   /** A TCP connection to `port` on the pod's own loopback, from inside its network namespace. */
   portForward(namespace: string, pod: string, port: number): Promise<Duplex> | KubeletLookupError;
 }

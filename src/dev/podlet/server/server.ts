@@ -91,6 +91,8 @@ export function createKubeletServer(opts: KubeletServerOptions): Server {
     if (req.method !== 'GET' && req.method !== 'POST') throw new KubeletHttpError(405, 'method not allowed');
     log.debug({ route, method: req.method }, 'kubelet api upgrade');
     if (route.kind === 'portForward') {
+      // As the kubelet answers before upgrading; the ports come later, one stream pair each.
+      if (!backend.hasPod(route.namespace, route.pod)) throw new KubeletHttpError(404, 'pod does not exist');
       servePortForward(backend, log, route, req, socket, head);
       return;
     }

@@ -110,6 +110,10 @@ export class FakeBackend implements KubeletBackend {
     };
   }
 
+  hasPod(_ns: string, pod: string): boolean {
+    return pod !== 'missing';
+  }
+
   portForward(ns: string, pod: string, port: number): Promise<Duplex> | KubeletLookupError {
     if (pod === 'missing') return new KubeletLookupError(404, `pod "${ns}/${pod}" not found`);
     return new Promise((resolve, reject) => {

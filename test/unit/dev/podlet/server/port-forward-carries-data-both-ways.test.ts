@@ -4,7 +4,16 @@ import { once } from 'node:events';
 import type { Server } from 'node:https';
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { FakeBackend, makePki, readAll, removePki, startKubelet, upgrade, type TestPki } from './fixtures.ts';
+import {
+  FakeBackend,
+  makePki,
+  readAll,
+  removePki,
+  startKubelet,
+  upgrade,
+  UpgradeRefused,
+  type TestPki,
+} from './fixtures.ts';
 
 let pki: TestPki;
 let kubelet: { server: Server; port: number };
@@ -83,4 +92,11 @@ test('a stream without a valid port header is refused (SYN_REPLY with FIN)', asy
   assert.equal((await readAll(bad)).length, 0);
   assert.equal(bad.remoteFinished, true);
   await session.close();
+});
+
+test('port-forward to a pod not on this node is answered 404 before the upgrade', async () => {
+  await assert.rejects(
+    upgrade(kubelet.port, pki, '/portForward/ns1/missing', ['portforward.k8s.io']),
+    (err: unknown) => err instanceof UpgradeRefused && err.status === 404,
+  );
 });
