@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import {
+  AGNHOST,
   apply,
   createNamespace,
   deleteNamespace,
@@ -152,5 +153,80 @@ test(
       'the waiting reason',
     );
     assert.match(waiting!.message ?? '', /hostNetwork/);
+  },
+);
+
+test(
+  'an exec readiness probe gates Ready, and a failing liveness probe restarts the container',
+  { timeout: 90_000 },
+  async () => {
+    await apply(
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'gated', namespace: ns },
+        spec: {
+          volumes: [{ name: 'data', emptyDir: {} }],
+          containers: [
+            {
+              name: 'main',
+              image: AGNHOST,
+              args: ['netexec', '--http-port=8080'],
+              volumeMounts: [{ name: 'data', mountPath: '/data' }],
+              readinessProbe: { exec: { command: ['test', '-f', '/data/ready'] }, periodSeconds: 1 },
+              startupProbe: {
+                httpGet: { path: '/hostname', port: 8080 },
+                periodSeconds: 1,
+                failureThreshold: 30,
+              },
+            },
+          ],
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'unhealthy', namespace: ns },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'main',
+              image: AGNHOST,
+              args: ['netexec', '--http-port=8080'],
+              livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 2 },
+            },
+          ],
+        },
+      },
+    );
+    await waitFor(
+      async () => (await getPod(ns, 'gated')).status.containerStatuses?.[0]?.state.running !== undefined,
+      30_000,
+      'gated to run',
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    const before = await getPod(ns, 'gated');
+    assert.equal(before.status.containerStatuses?.[0]?.ready, false, 'not ready while the probe fails');
+    await k(['-n', ns, 'exec', 'gated', '--', 'touch', '/data/ready']);
+    await waitPodReady(ns, 'gated', 15_000);
+
+    await waitFor(
+      async () => ((await getPod(ns, 'unhealthy')).status.containerStatuses?.[0]?.restartCount ?? 0) >= 1,
+      30_000,
+      'a restart after the liveness probe failed',
+    );
+    const events = await k([
+      '-n',
+      ns,
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=unhealthy',
+      '-o',
+      'jsonpath={.items[*].reason}',
+    ]);
+    assert.match(events, /Unhealthy/);
+    assert.match(events, /Killing/);
   },
 );
