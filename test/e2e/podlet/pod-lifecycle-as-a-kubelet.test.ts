@@ -16,6 +16,17 @@ import {
 } from './pods.ts';
 
 let ns = '';
+
+/** The processes carrying `marker` in their environment, once there is one (at most 10 s). */
+async function containerProcesses(marker: string): Promise<number[]> {
+  let pids: number[] = [];
+  await waitFor(
+    async () => (pids = processesWithEnv(marker)).length > 0,
+    10_000,
+    `a process with ${marker}`,
+  ).catch(() => undefined);
+  return pids;
+}
 before(async () => {
   ns = await createNamespace('podlet-life');
 });
@@ -37,7 +48,9 @@ test(
       metadata: { name: 'stubborn', namespace: ns },
     });
     const p = await waitPodReady(ns, 'stubborn');
-    const pids = processesWithEnv(marker);
+    // Running is reported once the process is spawned; its exec chain (setpriv, nsenter, unshare,
+    // env) reaches the program, and the program's own environment, a moment later.
+    const pids = await containerProcesses(marker);
     assert.ok(pids.length >= 1, 'the container runs as a process of this machine');
     const netnsBefore = (await netnsList()).filter((n) => n.endsWith(p.metadata.uid.slice(0, 8)));
     assert.equal(netnsBefore.length, 1, 'the pod has a network namespace of its own');
@@ -71,7 +84,7 @@ test('killing a pod process restarts it with restartCount 1', { timeout: 90_000 
     metadata: { name: 'restarter', namespace: ns },
   });
   await waitPodReady(ns, 'restarter');
-  const [pid] = processesWithEnv(marker);
+  const [pid] = await containerProcesses(marker);
   assert.ok(pid, 'found the container process');
   process.kill(pid, 'SIGKILL');
   await waitFor(
@@ -83,7 +96,7 @@ test('killing a pod process restarts it with restartCount 1', { timeout: 90_000 
     30_000,
     'the container to run again with restartCount 1',
   );
-  const [again] = processesWithEnv(marker);
+  const [again] = await containerProcesses(marker);
   assert.ok(again && again !== pid, 'a new process');
   const p = await getPod(ns, 'restarter');
   const last = (
