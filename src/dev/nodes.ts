@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { V1Node } from '@kubernetes/client-node';
 import type { KubeClient } from '../kube/client.ts';
 import { kubeletSocket } from './egress-proxy.ts';
-import { createLab, destroyLab, sweepLabs, type Lab } from './lab/index.ts';
+import { createLab, sweepLabs, type Lab } from './lab/index.ts';
 import { issueCert, type CertFiles } from './pki.ts';
 import type { PodletConfig } from './podlet/podlet.ts';
 import { startProcess, stopProcess, type ManagedProcess } from './process.ts';
@@ -84,7 +84,6 @@ export class LocalNodes {
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => stopProcess(n.process, 15_000)));
     await this.lab.destroy();
-    await destroyLab(this.lab.prefix);
   }
 }
 
