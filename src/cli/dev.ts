@@ -2,11 +2,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { BinariesError, provideBinaries } from '../dev/binaries.ts';
 import { ControlPlane } from '../dev/control-plane.ts';
 import { writeKubeconfig } from '../dev/kubeconfig.ts';
+import { DEV_GATEWAY_CLASS, LocalGatewayAPI } from '../dev/gateway-api.ts';
 import { LocalNodes } from '../dev/nodes.ts';
 import { freePort } from '../dev/ports.ts';
 import type { RunningGateway } from '../gateway.ts';
@@ -69,6 +71,9 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
   const n = intFlag(v.apiservers, 'apiservers', 3, 1, 9);
   const nodeCount = intFlag(v.nodes, 'nodes', 1, 0, 16);
   const port = intFlag(v.port, 'port', 0, 0, 65535);
+  const withGatewayAPI = v['gateway-api'] === true;
+  if (withGatewayAPI && nodeCount === 0)
+    throw new UsageError('dev: --gateway-api needs nodes (its Gateways serve pods): drop --nodes 0');
   const dir = typeof v.dir === 'string' ? resolve(v.dir) : await mkdtemp(join(tmpdir(), 'kubegate-dev-'));
   claimDir(dir);
   // A previous run's cluster is not reused: start clean, keep only what is ours to remove.
@@ -91,10 +96,12 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
   let cp: ControlPlane | null = null;
   let serving: ServingGateway | null = null;
   let nodes: LocalNodes | null = null;
+  let gatewayAPI: LocalGatewayAPI | null = null;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     say('stopping');
+    await gatewayAPI?.stop();
     await nodes?.stop();
     await serving?.stop(2000);
     await cp?.stop();
@@ -147,12 +154,22 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
       const admin = cp.adminClient(0);
       try {
         await nodes.waitReady(admin);
+        if (withGatewayAPI)
+          gatewayAPI = await LocalGatewayAPI.start({
+            dir,
+            lab: nodes.lab,
+            server: url,
+            ca: cp.pki.ca,
+            admin,
+            log: (m) => say(m),
+          });
       } finally {
         admin.close();
       }
     }
     const cpNow = cp;
     const nodesNow = nodes;
+    const gatewayAPINow = gatewayAPI as LocalGatewayAPI | null;
     const writeState = () =>
       writeFile(
         join(dir, 'state.json'),
@@ -164,8 +181,17 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
               kubegate: process.pid,
               ...cpNow.pids(),
               ...Object.fromEntries((nodesNow?.nodes ?? []).map((x) => [`podlet-${x.name}`, x.process.pid])),
+              ...(gatewayAPINow ? { 'gateway-api': gatewayAPINow.process.pid } : {}),
             },
             nodes: (nodesNow?.nodes ?? []).map((x) => ({ name: x.name, internalIP: x.ip, netns: x.netns })),
+            lab: nodesNow ? { underlayNetns: nodesNow.lab.underlayNetns } : null,
+            gatewayAPI: gatewayAPINow
+              ? {
+                  gatewayClass: DEV_GATEWAY_CLASS,
+                  netns: gatewayAPINow.host.netns,
+                  addressPool: gatewayAPINow.host.addressPool,
+                }
+              : null,
           },
           null,
           2,
@@ -182,6 +208,15 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     say(`kubeconfig    ${kubeconfig}`);
     say(`logs          ${join(dir, 'kubegate.log')}, ${join(dir, 'logs')}`);
     say(`try:          kubectl --kubeconfig ${kubeconfig} get namespaces`);
+    if (gatewayAPINow && nodesNow) {
+      const k = `kubectl --kubeconfig ${kubeconfig}`;
+      say(`gateway api   GatewayClass ${DEV_GATEWAY_CLASS}, Gateways on ${gatewayAPINow.host.addressPool} (logs/gateway-api.log)`);
+      say(`try:          ${k} apply -f ${EXAMPLE_DIR}`);
+      say(`              ${k} wait --for=condition=Programmed gateway/example --timeout=60s`);
+      say(
+        `              ip netns exec ${nodesNow.lab.underlayNetns} curl -H 'Host: echo.example.com' http://$(${k} get gateway example -o jsonpath='{.status.addresses[0].value}')/`,
+      );
+    }
     // SIGHUP restarts any apiserver that is not running (tests kill one to see the gateway cope).
     process.on('SIGHUP', () => {
       for (const a of cpNow.apiservers) cpNow.startAPIServer(a.index);
@@ -226,6 +261,7 @@ async function waitReady(url: string, cp: ControlPlane, gw: RunningGateway, n: n
 }
 
 const DEV_CLUSTER = 'dev';
+const EXAMPLE_DIR = fileURLToPath(new URL('../../examples/gateway-api/', import.meta.url));
 const DEV_CONFIG_HEADER = `# Written by kubegate dev. Edit it while kubegate dev runs: changes apply live
 # (see docs/configuration.md); an invalid edit is logged to kubegate.log and changes nothing.
 `;

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { dev } from './dev.ts';
 import { UsageError } from './errors.ts';
 import { explain } from './explain.ts';
+import { gatewayApi } from './gateway-api.ts';
 import { podlet } from './podlet.ts';
 import { serve } from './serve.ts';
 import { validate } from './validate.ts';
@@ -9,10 +10,12 @@ import { validate } from './validate.ts';
 const USAGE = `usage: kubegate <command> [flags]
 
 commands:
-  dev    [--dir D] [--apiservers N] [--nodes N] [--port P]
+  dev    [--dir D] [--apiservers N] [--nodes N] [--port P] [--gateway-api]
                                                   a local cluster (control plane, nodes) with kubegate in front
   serve  -f FILE                                  run the gateway from a configuration file (reloaded live)
   podlet --config FILE                            one node of the local cluster (kubegate dev starts these)
+  gateway-api --address-pool CIDR [--kubeconfig F] [--admin-address HOST:PORT]
+                                                  the Gateway API controller and data plane
   validate -f FILE                                check a GatewayConfiguration or UpstreamCluster file;
                                                   prints every problem with its field path
   explain -f FILE [--cluster C] --user U [--group G]... [--client-ip IP] METHOD PATH
@@ -33,11 +36,22 @@ const COMMANDS: Record<
       apiservers: { type: 'string' },
       nodes: { type: 'string' },
       port: { type: 'string' },
+      'gateway-api': { type: 'boolean' },
     },
     run: (v) => dev(v),
   },
   serve: { options: { file: { type: 'string', short: 'f' } }, run: (v) => serve(v) },
   podlet: { options: { config: { type: 'string' } }, run: (v) => podlet(v) },
+  'gateway-api': {
+    options: {
+      kubeconfig: { type: 'string' },
+      'address-pool': { type: 'string' },
+      'admin-address': { type: 'string' },
+      'controller-name': { type: 'string' },
+      'api-socket': { type: 'string' },
+    },
+    run: (v) => gatewayApi(v),
+  },
   validate: { options: { file: { type: 'string', short: 'f' } }, run: (v) => validate(v) },
   explain: {
     options: {

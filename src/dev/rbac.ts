@@ -66,3 +66,36 @@ export const clusterSecretsRoleBinding = {
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'kubegate:cluster-secrets' },
   subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: GATEWAY_USER }],
 };
+
+/** The user name of the Gateway API controller in the dev cluster. */
+export const GATEWAY_API_USER = 'kubegate-gateway-api';
+
+/** What the Gateway API controller reads, and the statuses it writes. */
+export const gatewayApiClusterRole = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name: 'kubegate:gateway-api' },
+  rules: [
+    {
+      apiGroups: ['gateway.networking.k8s.io'],
+      resources: ['gatewayclasses', 'gateways', 'httproutes', 'referencegrants'],
+      verbs: ['get', 'list', 'watch'],
+    },
+    {
+      apiGroups: ['gateway.networking.k8s.io'],
+      resources: ['gatewayclasses/status', 'gateways/status', 'httproutes/status'],
+      verbs: ['get', 'patch', 'update'],
+    },
+    { apiGroups: [''], resources: ['services', 'secrets', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  ],
+};
+
+export const gatewayApiClusterRoleBinding = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: { name: 'kubegate:gateway-api' },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kubegate:gateway-api' },
+  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: GATEWAY_API_USER }],
+};

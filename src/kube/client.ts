@@ -11,6 +11,12 @@ export interface KubeTarget {
   token?: string;
   /** A file the bearer token is re-read from (projected service-account tokens rotate). */
   tokenFile?: string;
+  /**
+   * A unix socket that carries the connection instead of a TCP dial to `server`'s host (TLS and the
+   * name checked are unchanged). `kubegate dev` uses it for processes in a network namespace of
+   * their own, to which the API server's loopback address is not reachable.
+   */
+  socketPath?: string;
 }
 
 /** A decoded response from the API server. */
@@ -74,7 +80,8 @@ export class KubeClient implements JSONClient {
     const token = bearerToken(this.target);
     if (token) headers.authorization = `Bearer ${token}`;
     return new Promise((resolve, reject) => {
-      const req = request(url, { method, headers, agent: this.agent, timeout: timeoutMs }, (res) => {
+      const opts = { method, headers, agent: this.agent, timeout: timeoutMs, socketPath: this.target.socketPath };
+      const req = request(url, opts, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

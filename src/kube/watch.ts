@@ -23,7 +23,8 @@ export function watchStream<T>(
     const headers: Record<string, string> = { accept: 'application/json' };
     const token = bearerToken(target);
     if (token) headers.authorization = `Bearer ${token}`;
-    const req = request(url, { method: 'GET', headers, agent, signal }, (res) => {
+    const opts = { method: 'GET', headers, agent, signal, socketPath: target.socketPath };
+    const req = request(url, opts, (res) => {
       if (res.statusCode !== 200) {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));

@@ -20,3 +20,8 @@ export const NODE_UPLINK = 'eth0';
 export function nodeAddress(index: number): string {
   return `10.250.0.${FIRST_NODE_HOST + index}`;
 }
+
+/** The Gateway host: a namespace on the underlay where `kubegate gateway-api` runs (like a node). */
+export const GATEWAY_HOST_ADDRESS = '10.250.0.5';
+/** Gateway addresses: routed to the Gateway host by the underlay; the host binds any of them. */
+export const GATEWAY_ADDRESS_POOL = '10.250.2.0/24';

@@ -1,6 +1,7 @@
 export { createLab, LabError, type Lab, type LabNode, type LabOptions } from './lab.ts';
 export { destroyLab, sweepLabs } from './destroy.ts';
 export { setPodCIDR, type PodCIDROptions } from './pod-cidr.ts';
+export { addGatewayHost, type GatewayHost } from './gateway-host.ts';
 export {
   UNDERLAY_CIDR,
   UNDERLAY_GATEWAY,
@@ -9,6 +10,8 @@ export {
   NODE_BRIDGE,
   NODE_UPLINK,
   nodeAddress,
+  GATEWAY_ADDRESS_POOL,
+  GATEWAY_HOST_ADDRESS,
 } from './constants.ts';
 export { CidrError, firstHost, intToIpv4, ipv4ToInt, parseCidr, type Ipv4Cidr } from './cidr.ts';
 export { CommandError, runCommand } from './command.ts';

@@ -1,0 +1,180 @@
+import type { Logger } from 'pino';
+import type { KubeClient } from '../../kube/client.ts';
+import { Informer, type KubeObject } from '../../kube/informer.ts';
+import type { DataPlaneIR } from '../ir.ts';
+import { translate, type TranslateInput, type TranslateOutput } from '../translate/index.ts';
+import { StatusWriter, statusKey, type CachedObject, type DesiredStatus } from './status-writer.ts';
+import { WATCHED, type WatchedKind } from './sources.ts';
+
+/** The controller name GatewayClasses select kubegate by. */
+export const CONTROLLER_NAME = 'kubegate.io/gateway-controller';
+
+/** Where the IR goes: the data plane, which reports the sockets it could not bind. */
+export interface IRSink {
+  apply(ir: DataPlaneIR): Promise<{ failed: readonly { gateway: string; address: string; port: number; error: string }[] }>;
+}
+
+export interface ControllerOptions {
+  client: KubeClient;
+  sink: IRSink;
+  log: Logger;
+  controllerName?: string;
+  /** IPv4 CIDR whose addresses Gateways get. */
+  addressPool: string;
+  /** Events within this window cost one translation (ms). */
+  coalesceMs?: number;
+}
+
+type Objects = { [K in WatchedKind]: readonly KubeObject[] };
+
+/**
+ * The Gateway API controller: informers → objects → `translate` (pure) → the data plane's `apply`
+ * (one atomic swap) → statuses written where they changed. A burst of events is one translation;
+ * a translation never overlaps another.
+ */
+export class GatewayAPIController {
+  readonly #opts: Required<ControllerOptions>;
+  readonly #informers: Informer<KubeObject>[] = [];
+  readonly #objects = Object.fromEntries(Object.keys(WATCHED).map((k) => [k, []])) as unknown as Objects;
+  readonly #status: StatusWriter;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #again = false;
+  #stopped = false;
+  /** Translations done, and the last one's IR (for the admin endpoint and tests). */
+  syncs = 0;
+  lastIR: DataPlaneIR | null = null;
+  lastSyncMs = 0;
+
+  constructor(opts: ControllerOptions) {
+    this.#opts = { controllerName: CONTROLLER_NAME, coalesceMs: 5, ...opts };
+    this.#status = new StatusWriter(opts.client, opts.log);
+  }
+
+  /** Lists every collection, then serves the first translation; resolves when it is applied. */
+  async start(): Promise<void> {
+    for (const [kind, path] of Object.entries(WATCHED) as [WatchedKind, string][]) {
+      const inf = new Informer<KubeObject>(
+        this.#opts.client,
+        path,
+        (items) => {
+          this.#objects[kind] = items;
+          this.#schedule();
+        },
+        this.#opts.log,
+      );
+      this.#informers.push(inf);
+    }
+    await Promise.all(this.#informers.map((i) => i.start()));
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#sync();
+  }
+
+  #schedule(): void {
+    if (this.#stopped || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#sync();
+    }, this.#opts.coalesceMs);
+  }
+
+  async #sync(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#syncOnce().finally(() => {
+      this.#running = null;
+      if (this.#again && !this.#stopped) {
+        this.#again = false;
+        this.#schedule();
+      }
+    });
+    return this.#running;
+  }
+
+  async #syncOnce(): Promise<void> {
+    const started = performance.now();
+    const o = this.#objects;
+    const input = {
+      controllerName: this.#opts.controllerName,
+      addressPool: this.#opts.addressPool,
+      gatewayClasses: o.gatewayClasses,
+      gateways: o.gateways,
+      httpRoutes: o.httpRoutes,
+      referenceGrants: o.referenceGrants,
+      services: o.services,
+      endpointSlices: o.endpointSlices,
+      secrets: o.secrets,
+      namespaces: o.namespaces,
+    } as unknown as TranslateInput;
+    let out: TranslateOutput;
+    try {
+      out = translate(input);
+    } catch (err) {
+      // translate is total by contract (and fuzzed); should it ever throw, the last IR keeps serving.
+      this.#opts.log.error({ kind: 'gatewayapi', err: (err as Error).stack }, 'translation failed; keeping the last configuration');
+      return;
+    }
+    try {
+      const { failed } = await this.#opts.sink.apply(out.ir);
+      for (const f of failed)
+        this.#opts.log.warn({ kind: 'gatewayapi', ...f }, 'could not bind a Gateway listener socket');
+    } catch (err) {
+      this.#opts.log.error({ kind: 'gatewayapi', err: (err as Error).stack }, 'data plane apply failed');
+    }
+    this.lastIR = out.ir;
+    this.syncs++;
+    this.lastSyncMs = performance.now() - started;
+    await this.#status.write(this.#desiredStatuses(out));
+  }
+
+  #desiredStatuses(out: TranslateOutput): DesiredStatus[] {
+    const o = this.#objects;
+    const byKey = (items: readonly KubeObject[]) =>
+      new Map(items.map((x) => [`${x.metadata.namespace ?? ''}/${x.metadata.name}`, x as unknown as CachedObject]));
+    const classes = byKey(o.gatewayClasses);
+    const gateways = byKey(o.gateways);
+    const routes = byKey(o.httpRoutes);
+    const desired: DesiredStatus[] = [];
+    const keep = new Set<string>();
+    for (const c of out.gatewayClasses) {
+      const object = classes.get(`/${c.name}`);
+      if (!object) continue;
+      keep.add(statusKey('gatewayclasses', undefined, c.name));
+      desired.push({ kind: 'gatewayclasses', object, status: c.status as unknown as Record<string, unknown> });
+    }
+    for (const g of out.gateways) {
+      const object = gateways.get(`${g.namespace}/${g.name}`);
+      if (!object) continue;
+      keep.add(statusKey('gateways', g.namespace, g.name));
+      desired.push({ kind: 'gateways', object, status: g.status as unknown as Record<string, unknown> });
+    }
+    // Route parents are shared with other controllers: keep theirs, replace ours, and drop ours from
+    // routes that no longer name one of our Gateways.
+    const ours = new Map(out.httpRoutes.map((r) => [`${r.namespace}/${r.name}`, r.parents as unknown[]]));
+    for (const [key, object] of routes) {
+      const parents = ((object.status?.parents as { controllerName?: string }[] | undefined) ?? []);
+      const others = parents.filter((p) => p.controllerName !== this.#opts.controllerName);
+      const mine = ours.get(key);
+      if (!mine && others.length === parents.length) continue;
+      keep.add(statusKey('httproutes', object.metadata.namespace, object.metadata.name));
+      desired.push({ kind: 'httproutes', object, status: { parents: [...others, ...(mine ?? [])] } });
+    }
+    this.#status.prune(keep);
+    return desired;
+  }
+
+  /** Status writes and conflicts so far (metrics). */
+  get statusCounts(): { writes: number; conflicts: number } {
+    return { writes: this.#status.writes, conflicts: this.#status.conflicts };
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    for (const i of this.#informers) i.stop();
+    await this.#running;
+  }
+}

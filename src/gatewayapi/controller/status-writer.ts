@@ -1,0 +1,109 @@
+import type { Logger } from 'pino';
+import { KubeAPIError, type KubeClient } from '../../kube/client.ts';
+import { sameStatus, stampDeep } from './conditions.ts';
+import { statusPath } from './sources.ts';
+
+type StatusKind = 'gatewayclasses' | 'gateways' | 'httproutes';
+
+/** An object as cached by the informers: what the writer needs of it. */
+export interface CachedObject {
+  metadata: { name: string; namespace?: string; resourceVersion?: string };
+  status?: Record<string, unknown>;
+}
+
+/** One status the controller wants an object to have. */
+export interface DesiredStatus {
+  kind: StatusKind;
+  object: CachedObject;
+  status: Record<string, unknown>;
+}
+
+const MAX_IN_FLIGHT = 8;
+
+/**
+ * Writes statuses, only when they differ from what the object shows (transition times aside), as a
+ * merge patch of the `status` subresource carrying the resourceVersion read, so a status another
+ * writer changed meanwhile is answered 409 and recomputed on the next sync instead of overwritten.
+ *
+ * The API server fills defaults into what it stores (a parentRef's group and kind, an address's
+ * type); the writer remembers what it sent and what came back, so a defaulted field does not look
+ * like a change forever.
+ */
+export class StatusWriter {
+  readonly #client: KubeClient;
+  readonly #log: Logger;
+  readonly #sent = new Map<string, { desired: string; stored: unknown }>();
+  #inFlight = 0;
+  readonly #queue: (() => void)[] = [];
+  writes = 0;
+  conflicts = 0;
+
+  constructor(client: KubeClient, log: Logger) {
+    this.#client = client;
+    this.#log = log;
+  }
+
+  /** Writes every status that changed; resolves when all writes have ended (failures are logged). */
+  async write(all: readonly DesiredStatus[]): Promise<void> {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    await Promise.all(all.map((d) => this.#writeOne(d, now)));
+  }
+
+  async #writeOne(d: DesiredStatus, now: string): Promise<void> {
+    const { metadata } = d.object;
+    const key = `${d.kind}/${metadata.namespace ?? ''}/${metadata.name}`;
+    const current = d.object.status ?? {};
+    const stamped = stampDeep(d.status, current, now) as Record<string, unknown>;
+    if (sameStatus(pick(current, stamped), stamped)) return;
+    const desired = JSON.stringify(d.status);
+    const last = this.#sent.get(key);
+    if (last && last.desired === desired && sameStatus(last.stored, current)) return;
+    await this.#slot();
+    try {
+      const body = { metadata: { resourceVersion: metadata.resourceVersion }, status: stamped };
+      const path = statusPath(d.kind, metadata.namespace ?? '', metadata.name);
+      const stored = await this.#client.json<CachedObject>('PATCH', path, body);
+      this.#sent.set(key, { desired, stored: stored.status ?? {} });
+      this.writes++;
+    } catch (err) {
+      if (err instanceof KubeAPIError && (err.status === 409 || err.status === 404)) {
+        this.conflicts++; // changed or gone meanwhile: the watch brings the new object, and a new sync
+      } else {
+        this.#log.warn({ kind: 'gatewayapi-status', object: key, err: (err as Error).message }, 'status write failed');
+      }
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Forgets objects that no longer exist. */
+  prune(keep: ReadonlySet<string>): void {
+    for (const k of this.#sent.keys()) if (!keep.has(k)) this.#sent.delete(k);
+  }
+
+  #slot(): Promise<void> {
+    if (this.#inFlight < MAX_IN_FLIGHT) {
+      this.#inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#queue.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#queue.shift();
+    if (next) next();
+    else this.#inFlight--;
+  }
+}
+
+// Only the fields the controller writes are compared (another field of status is not ours).
+function pick(current: Record<string, unknown>, like: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(like)) if (current[k] !== undefined) out[k] = current[k];
+  return out;
+}
+
+/** The writer's key of an object, for `prune`. */
+export function statusKey(kind: StatusKind, ns: string | undefined, name: string): string {
+  return `${kind}/${ns ?? ''}/${name}`;
+}

@@ -1,0 +1,167 @@
+// The intermediate representation: what `translate` makes of the Gateway API objects and what the
+// data plane serves. Plain, JSON-serialisable, deeply frozen data; the data plane swaps a whole IR
+// in one assignment and never looks at Kubernetes objects.
+
+/** Everything the data plane serves, as one value. */
+export interface DataPlaneIR {
+  /** One entry per bound socket: a Gateway's address and a listener port (several listeners may share it). */
+  readonly ports: readonly PortIR[];
+  /** Backend clusters by `ClusterIR.name`; routes refer to them by name. */
+  readonly clusters: Readonly<Record<string, ClusterIR>>;
+}
+
+/** One (address, port) socket of one Gateway. */
+export interface PortIR {
+  /** `namespace/name` of the Gateway. */
+  readonly gateway: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: 'HTTP' | 'HTTPS';
+  /** The Gateway's listeners on this port, most specific hostname first (exact, then longer wildcard, then none). */
+  readonly listeners: readonly ListenerIR[];
+}
+
+export interface ListenerIR {
+  /** The listener's `name` (sectionName). */
+  readonly name: string;
+  /** `null` matches any host; `*.example.com` matches one or more labels in front of `example.com`. */
+  readonly hostname: string | null;
+  /** HTTPS only: the certificate chain and key (PEM) from the listener's `certificateRefs`, first valid one first. */
+  readonly tls: ListenerTLSIR | null;
+  /**
+   * The listener's virtual hosts, most specific first: exact names, then wildcards by length, then `*`.
+   * A request uses the first virtual host its Host matches and only that one's routes (no fall-through).
+   */
+  readonly virtualHosts: readonly VirtualHostIR[];
+}
+
+export interface ListenerTLSIR {
+  readonly certificates: readonly { readonly cert: string; readonly key: string }[];
+}
+
+export interface VirtualHostIR {
+  /** `foo.example.com`, `*.example.com` or `*`. */
+  readonly hostname: string;
+  /** Routes in precedence order; the first whose match holds serves the request. */
+  readonly routes: readonly RouteIR[];
+}
+
+/** One match of one rule of one HTTPRoute (a rule with N matches becomes N RouteIRs). */
+export interface RouteIR {
+  /** `namespace/route-name/rule-index/match-index`, for logs and metrics. */
+  readonly id: string;
+  /** The rule's `name`, if it has one (named route rules). */
+  readonly ruleName: string | null;
+  readonly match: MatchIR;
+  /** Request-side filters in spec order (header modifiers, rewrites, redirect, mirrors, CORS). */
+  readonly filters: readonly FilterIR[];
+  /** Weighted backends; empty with no `directResponse` means 500 (the spec's "no valid backend"). */
+  readonly backends: readonly BackendIR[];
+  /** Set when the rule answers by itself (a redirect is a filter; this is for invalid rules). */
+  readonly directResponse: { readonly status: number; readonly body: string } | null;
+  readonly timeouts: TimeoutsIR | null;
+  readonly retry: RetryIR | null;
+}
+
+export interface MatchIR {
+  readonly path: {
+    readonly type: 'Exact' | 'PathPrefix' | 'RegularExpression';
+    readonly value: string;
+  };
+  readonly method: string | null;
+  readonly headers: readonly ValueMatchIR[];
+  readonly queryParams: readonly ValueMatchIR[];
+}
+
+export interface ValueMatchIR {
+  readonly type: 'Exact' | 'RegularExpression';
+  /** Header names are lower-case; query parameter names keep their case (they are case-sensitive). */
+  readonly name: string;
+  readonly value: string;
+}
+
+export type FilterIR =
+  | { readonly type: 'RequestHeaderModifier'; readonly headers: HeaderModifierIR }
+  | { readonly type: 'ResponseHeaderModifier'; readonly headers: HeaderModifierIR }
+  | { readonly type: 'RequestRedirect'; readonly redirect: RedirectIR }
+  | { readonly type: 'URLRewrite'; readonly rewrite: RewriteIR }
+  | { readonly type: 'RequestMirror'; readonly mirror: MirrorIR }
+  | { readonly type: 'CORS'; readonly cors: CorsIR };
+
+export interface HeaderModifierIR {
+  /** Lower-case names. */
+  readonly set: readonly { readonly name: string; readonly value: string }[];
+  readonly add: readonly { readonly name: string; readonly value: string }[];
+  readonly remove: readonly string[];
+}
+
+export interface PathModifierIR {
+  readonly type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
+  /** The full path, or the replacement for the matched prefix (the rule's PathPrefix value). */
+  readonly value: string;
+  /** For ReplacePrefixMatch: the prefix the rule matched on. */
+  readonly prefix: string | null;
+}
+
+export interface RedirectIR {
+  readonly scheme: 'http' | 'https' | null;
+  readonly hostname: string | null;
+  readonly path: PathModifierIR | null;
+  /** `null`: as the spec derives it (from the scheme if set, else the listener port; well-known ports omitted). */
+  readonly port: number | null;
+  readonly statusCode: 301 | 302 | 303 | 307 | 308;
+}
+
+export interface RewriteIR {
+  readonly hostname: string | null;
+  readonly path: PathModifierIR | null;
+}
+
+export interface MirrorIR {
+  /** `ClusterIR.name`; `null` when the mirror's backend is invalid (then nothing is mirrored). */
+  readonly cluster: string | null;
+  /** 0–100, fractions allowed; 100 mirrors every request. */
+  readonly percent: number;
+}
+
+export interface CorsIR {
+  /** Exact origins, `*`, or wildcard origins such as `https://*.example.com`. */
+  readonly allowOrigins: readonly string[];
+  readonly allowMethods: readonly string[];
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly allowCredentials: boolean;
+  /** Seconds; the spec's default is 5. */
+  readonly maxAge: number;
+}
+
+export interface BackendIR {
+  /** `ClusterIR.name`, or `null` for an invalid backendRef (its share of requests gets 500). */
+  readonly cluster: string | null;
+  readonly weight: number;
+  /** backendRef-level filters (header modifiers only in part 1). */
+  readonly filters: readonly FilterIR[];
+}
+
+export interface TimeoutsIR {
+  /** Whole request, retries included; 0 = none. */
+  readonly requestMs: number;
+  /** Each attempt to a backend; 0 = none. */
+  readonly backendRequestMs: number;
+}
+
+export interface RetryIR {
+  /** Status codes that are retried (5xx family codes as listed); connection errors always are. */
+  readonly codes: readonly number[];
+  /** Retries after the first attempt. */
+  readonly attempts: number;
+  readonly backoffMs: number;
+}
+
+/** A Service port as a set of ready endpoint addresses (EndpointSlices, not the ClusterIP). */
+export interface ClusterIR {
+  /** `namespace/service:port`. */
+  readonly name: string;
+  readonly protocol: 'http1' | 'h2c';
+  readonly endpoints: readonly { readonly address: string; readonly port: number }[];
+}
