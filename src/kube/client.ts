@@ -47,8 +47,13 @@ export interface JSONClient {
 /** A small JSON client for the few calls kubegate itself makes (reviews, bootstrap, list+watch). */
 export class KubeClient implements JSONClient {
   readonly target: KubeTarget;
-  /** Keep-alive connections to the server (watches use them too). */
+  /** Keep-alive connections to the server for requests. */
   readonly agent: Agent;
+  /**
+   * Connections for watches, apart: each holds its connection for minutes, and with the request
+   * agent's cap, eight informers left no connection for a single status write.
+   */
+  readonly watchAgent: Agent;
 
   constructor(target: KubeTarget) {
     this.target = target;
@@ -59,6 +64,7 @@ export class KubeClient implements JSONClient {
       key: target.key,
       maxSockets: 8,
     });
+    this.watchAgent = new Agent({ keepAlive: true, ca: target.ca, cert: target.cert, key: target.key });
   }
 
   /** Sends one request; returns any status (callers decide what an error is). */
@@ -123,6 +129,7 @@ export class KubeClient implements JSONClient {
 
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 }
 

@@ -69,7 +69,7 @@ export class Informer<T extends KubeObject> {
           const sep = this.#path.includes('?') ? '&' : '?';
           await watchStream<T>(
             this.#client.target,
-            this.#client.agent,
+            this.#client.watchAgent,
             `${this.#path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${rv}&timeoutSeconds=300`,
             (e: WatchEvent<T>) => {
               if (e.type === 'ERROR') {

@@ -7,17 +7,17 @@ import { fileURLToPath } from 'node:url';
 
 // Two control planes per test run, shared by every e2e file, each `kubegate dev` itself, started
 // the way a user starts it, so the e2e tests exercise its folder contract:
-// - cluster A (KUBEGATE_DEV_DIR): 3 apiservers and 2 nodes, the one most tests use;
+// - cluster A (KUBEGATE_DEV_DIR): 3 apiservers and 2 nodes, with Gateway API, the one most tests use;
 // - cluster B (KUBEGATE_DEV_DIR_B): 1 apiserver with its own etcd and PKI, for multi-cluster tests,
 //   and 1 node of its own (two labs side by side on one machine must not collide).
 const BIN = fileURLToPath(new URL('../../bin/kubegate', import.meta.url));
 const PROVIDE = fileURLToPath(new URL('../../tools/control-plane/provide.sh', import.meta.url));
 const children: ChildProcess[] = [];
 
-function startDev(envName: string, apiservers: number, nodes: number): Promise<void> {
+function startDev(envName: string, apiservers: number, nodes: number, extra: string[] = []): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kubegate-e2e-'));
   process.env[envName] = dir;
-  const args = ['dev', '--dir', dir, '--apiservers', String(apiservers), '--nodes', String(nodes)];
+  const args = ['dev', '--dir', dir, '--apiservers', String(apiservers), '--nodes', String(nodes), ...extra];
   const child = spawn(BIN, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -51,7 +51,7 @@ export async function globalSetup(): Promise<void> {
     execFileSync('sh', [PROVIDE, 'kubectl'], { encoding: 'utf8' }).trim(),
     'kubectl',
   );
-  await Promise.all([startDev('KUBEGATE_DEV_DIR', 3, 2), startDev('KUBEGATE_DEV_DIR_B', 1, 1)]);
+  await Promise.all([startDev('KUBEGATE_DEV_DIR', 3, 2, ['--gateway-api']), startDev('KUBEGATE_DEV_DIR_B', 1, 1)]);
 }
 
 export async function globalTeardown(): Promise<void> {

@@ -2,8 +2,8 @@
 # The Debian packages the tests and the dev control plane use, installed when missing: openssl (the
 # dev PKI), util-linux (setpriv, nsenter, unshare), bsdutils (script: the pty of TTY containers),
 # procps (pgrep), iproute2 (ss, ip netns, bridge), socat (the podlet's connections into pod network
-# namespaces), chromium (the status-page browser test). As root through apt-get, else through
-# `sudo -n`; otherwise it names what to install.
+# namespaces), curl (requests to Gateways from inside the lab), chromium (the status-page browser
+# test). As root through apt-get, else through `sudo -n`; otherwise it names what to install.
 set -eu
 need=""
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
@@ -12,6 +12,7 @@ command -v script >/dev/null 2>&1 || need="$need bsdutils"
 command -v pgrep >/dev/null 2>&1 || need="$need procps"
 command -v ss >/dev/null 2>&1 && command -v bridge >/dev/null 2>&1 || need="$need iproute2"
 command -v socat >/dev/null 2>&1 || need="$need socat"
+command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 [ -z "$need" ] && exit 0
 if command -v apt-get >/dev/null 2>&1; then

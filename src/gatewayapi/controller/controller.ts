@@ -127,7 +127,12 @@ export class GatewayAPIController {
     this.lastIR = out.ir;
     this.syncs++;
     this.lastSyncMs = performance.now() - started;
-    await this.#status.write(this.#desiredStatuses(out));
+    const desired = this.#desiredStatuses(out);
+    await this.#status.write(desired);
+    this.#opts.log.debug(
+      { kind: 'gatewayapi', ms: Math.round(this.lastSyncMs), ports: out.ir.ports.length, statuses: desired.length, ...this.statusCounts },
+      'synced',
+    );
   }
 
   #desiredStatuses(out: TranslateOutput): DesiredStatus[] {
