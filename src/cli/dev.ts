@@ -210,7 +210,9 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     say(`try:          kubectl --kubeconfig ${kubeconfig} get namespaces`);
     if (gatewayAPINow && nodesNow) {
       const k = `kubectl --kubeconfig ${kubeconfig}`;
-      say(`gateway api   GatewayClass ${DEV_GATEWAY_CLASS}, Gateways on ${gatewayAPINow.host.addressPool} (logs/gateway-api.log)`);
+      say(
+        `gateway api   GatewayClass ${DEV_GATEWAY_CLASS}, Gateways on ${gatewayAPINow.host.addressPool} (logs/gateway-api.log)`,
+      );
       say(`try:          ${k} apply -f ${EXAMPLE_DIR}`);
       say(`              ${k} wait --for=condition=Programmed gateway/example --timeout=60s`);
       say(

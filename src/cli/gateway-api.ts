@@ -20,7 +20,9 @@ export async function gatewayApi(v: Record<string, unknown>): Promise<number> {
   try {
     parseCidr(pool);
   } catch (err) {
-    throw new UsageError(`gateway-api: --address-pool must be an IPv4 CIDR such as 10.250.2.0/24 (${(err as Error).message})`);
+    throw new UsageError(
+      `gateway-api: --address-pool must be an IPv4 CIDR such as 10.250.2.0/24 (${(err as Error).message})`,
+    );
   }
   const target = await loadKubeTarget(kubeconfig);
   if (typeof v['api-socket'] === 'string') target.socketPath = v['api-socket'];
@@ -36,7 +38,10 @@ export async function gatewayApi(v: Record<string, unknown>): Promise<number> {
     addressPool: pool,
     controllerName: typeof v['controller-name'] === 'string' ? v['controller-name'] : CONTROLLER_NAME,
   });
-  const admin = typeof v['admin-address'] === 'string' ? await serveAdmin(v['admin-address'], registry, controller) : null;
+  const admin =
+    typeof v['admin-address'] === 'string'
+      ? await serveAdmin(v['admin-address'], registry, controller)
+      : null;
   const stopped = new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
@@ -61,7 +66,8 @@ async function serveAdmin(
   const i = address.lastIndexOf(':');
   const host = address.slice(0, i);
   const port = Number(address.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port)) throw new UsageError(`gateway-api: --admin-address must be HOST:PORT, got ${address}`);
+  if (i < 0 || !Number.isInteger(port))
+    throw new UsageError(`gateway-api: --admin-address must be HOST:PORT, got ${address}`);
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
       void registry.metrics().then((body) => {

@@ -28,9 +28,15 @@ export async function installCRDs(client: KubeClient, dir: string, timeoutMs = 6
   const names: string[] = [];
   for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort()) {
     for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'))) {
-      const crd = doc.toJSON() as { kind?: string; metadata: { name: string; resourceVersion?: string } } | null;
+      const crd = doc.toJSON() as {
+        kind?: string;
+        metadata: { name: string; resourceVersion?: string };
+      } | null;
       if (crd?.kind !== 'CustomResourceDefinition') continue;
-      const res = await client.raw<{ metadata: { resourceVersion: string } }>('GET', `${CRDS}/${crd.metadata.name}`);
+      const res = await client.raw<{ metadata: { resourceVersion: string } }>(
+        'GET',
+        `${CRDS}/${crd.metadata.name}`,
+      );
       if (res.status === 200) {
         crd.metadata.resourceVersion = res.body.metadata.resourceVersion;
         await client.json('PUT', `${CRDS}/${crd.metadata.name}`, crd);

@@ -67,7 +67,10 @@ export class LocalGatewayAPI {
         apiVersion: 'gateway.networking.k8s.io/v1',
         kind: 'GatewayClass',
         metadata: { name: DEV_GATEWAY_CLASS },
-        spec: { controllerName: CONTROLLER_NAME, description: 'kubegate dev: Gateways served by kubegate gateway-api' },
+        spec: {
+          controllerName: CONTROLLER_NAME,
+          description: 'kubegate dev: Gateways served by kubegate gateway-api',
+        },
       };
       await admin.apply('/apis/gateway.networking.k8s.io/v1/gatewayclasses', gatewayClass);
       await g.#waitAccepted(admin);
@@ -90,7 +93,9 @@ export class LocalGatewayAPI {
       if (gc.status?.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True')) return;
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`GatewayClass ${DEV_GATEWAY_CLASS} not Accepted within ${timeoutMs / 1000}s; see logs/gateway-api.log`);
+    throw new Error(
+      `GatewayClass ${DEV_GATEWAY_CLASS} not Accepted within ${timeoutMs / 1000}s; see logs/gateway-api.log`,
+    );
   }
 
   async stop(): Promise<void> {

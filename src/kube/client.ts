@@ -86,7 +86,13 @@ export class KubeClient implements JSONClient {
     const token = bearerToken(this.target);
     if (token) headers.authorization = `Bearer ${token}`;
     return new Promise((resolve, reject) => {
-      const opts = { method, headers, agent: this.agent, timeout: timeoutMs, socketPath: this.target.socketPath };
+      const opts = {
+        method,
+        headers,
+        agent: this.agent,
+        timeout: timeoutMs,
+        socketPath: this.target.socketPath,
+      };
       const req = request(url, opts, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -51,7 +51,10 @@ export async function globalSetup(): Promise<void> {
     execFileSync('sh', [PROVIDE, 'kubectl'], { encoding: 'utf8' }).trim(),
     'kubectl',
   );
-  await Promise.all([startDev('KUBEGATE_DEV_DIR', 3, 2, ['--gateway-api']), startDev('KUBEGATE_DEV_DIR_B', 1, 1)]);
+  await Promise.all([
+    startDev('KUBEGATE_DEV_DIR', 3, 2, ['--gateway-api']),
+    startDev('KUBEGATE_DEV_DIR_B', 1, 1),
+  ]);
 }
 
 export async function globalTeardown(): Promise<void> {

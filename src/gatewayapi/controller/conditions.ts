@@ -24,7 +24,9 @@ export function stampConditions(
   return (next ?? []).map((c) => {
     const old = prev?.find((p) => p.type === c.type);
     const lastTransitionTime =
-      old && old.status === c.status && typeof old.lastTransitionTime === 'string' ? old.lastTransitionTime : now;
+      old && old.status === c.status && typeof old.lastTransitionTime === 'string'
+        ? old.lastTransitionTime
+        : now;
     return { ...c, lastTransitionTime };
   });
 }
@@ -51,7 +53,8 @@ export function stampDeep(next: unknown, prev: unknown, now: string): unknown {
 function pairOf(item: unknown, prev: readonly unknown[], i: number): unknown {
   if (item === null || typeof item !== 'object') return prev[i];
   const o = item as Record<string, unknown>;
-  if (typeof o.name === 'string') return prev.find((p) => (p as Record<string, unknown> | null)?.name === o.name);
+  if (typeof o.name === 'string')
+    return prev.find((p) => (p as Record<string, unknown> | null)?.name === o.name);
   if (o.parentRef !== undefined) {
     const key = JSON.stringify(o.parentRef);
     return prev.find((p) => JSON.stringify((p as Record<string, unknown> | null)?.parentRef) === key);
@@ -69,7 +72,11 @@ function canonical(v: unknown): string {
     if (k === 'lastTransitionTime') return undefined;
     if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
       const o = x as Record<string, unknown>;
-      return Object.fromEntries(Object.keys(o).sort().map((key) => [key, o[key]]));
+      return Object.fromEntries(
+        Object.keys(o)
+          .sort()
+          .map((key) => [key, o[key]]),
+      );
     }
     return x;
   });

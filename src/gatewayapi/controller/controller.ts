@@ -11,7 +11,9 @@ export const CONTROLLER_NAME = 'kubegate.io/gateway-controller';
 
 /** Where the IR goes: the data plane, which reports the sockets it could not bind. */
 export interface IRSink {
-  apply(ir: DataPlaneIR): Promise<{ failed: readonly { gateway: string; address: string; port: number; error: string }[] }>;
+  apply(
+    ir: DataPlaneIR,
+  ): Promise<{ failed: readonly { gateway: string; address: string; port: number; error: string }[] }>;
 }
 
 export interface ControllerOptions {
@@ -114,7 +116,10 @@ export class GatewayAPIController {
       out = translate(input);
     } catch (err) {
       // translate is total by contract (and fuzzed); should it ever throw, the last IR keeps serving.
-      this.#opts.log.error({ kind: 'gatewayapi', err: (err as Error).stack }, 'translation failed; keeping the last configuration');
+      this.#opts.log.error(
+        { kind: 'gatewayapi', err: (err as Error).stack },
+        'translation failed; keeping the last configuration',
+      );
       return;
     }
     try {
@@ -130,7 +135,13 @@ export class GatewayAPIController {
     const desired = this.#desiredStatuses(out);
     await this.#status.write(desired);
     this.#opts.log.debug(
-      { kind: 'gatewayapi', ms: Math.round(this.lastSyncMs), ports: out.ir.ports.length, statuses: desired.length, ...this.statusCounts },
+      {
+        kind: 'gatewayapi',
+        ms: Math.round(this.lastSyncMs),
+        ports: out.ir.ports.length,
+        statuses: desired.length,
+        ...this.statusCounts,
+      },
       'synced',
     );
   }
@@ -138,7 +149,9 @@ export class GatewayAPIController {
   #desiredStatuses(out: TranslateOutput): DesiredStatus[] {
     const o = this.#objects;
     const byKey = (items: readonly KubeObject[]) =>
-      new Map(items.map((x) => [`${x.metadata.namespace ?? ''}/${x.metadata.name}`, x as unknown as CachedObject]));
+      new Map(
+        items.map((x) => [`${x.metadata.namespace ?? ''}/${x.metadata.name}`, x as unknown as CachedObject]),
+      );
     const classes = byKey(o.gatewayClasses);
     const gateways = byKey(o.gateways);
     const routes = byKey(o.httpRoutes);
@@ -148,7 +161,11 @@ export class GatewayAPIController {
       const object = classes.get(`/${c.name}`);
       if (!object) continue;
       keep.add(statusKey('gatewayclasses', undefined, c.name));
-      desired.push({ kind: 'gatewayclasses', object, status: c.status as unknown as Record<string, unknown> });
+      desired.push({
+        kind: 'gatewayclasses',
+        object,
+        status: c.status as unknown as Record<string, unknown>,
+      });
     }
     for (const g of out.gateways) {
       const object = gateways.get(`${g.namespace}/${g.name}`);
@@ -160,7 +177,7 @@ export class GatewayAPIController {
     // routes that no longer name one of our Gateways.
     const ours = new Map(out.httpRoutes.map((r) => [`${r.namespace}/${r.name}`, r.parents as unknown[]]));
     for (const [key, object] of routes) {
-      const parents = ((object.status?.parents as { controllerName?: string }[] | undefined) ?? []);
+      const parents = (object.status?.parents as { controllerName?: string }[] | undefined) ?? [];
       const others = parents.filter((p) => p.controllerName !== this.#opts.controllerName);
       const mine = ours.get(key);
       if (!mine && others.length === parents.length) continue;

@@ -16,7 +16,11 @@ export const WATCHED = {
 export type WatchedKind = keyof typeof WATCHED;
 
 /** Where a status of each kind is written (the `status` subresource). */
-export function statusPath(kind: 'gatewayclasses' | 'gateways' | 'httproutes', ns: string, name: string): string {
+export function statusPath(
+  kind: 'gatewayclasses' | 'gateways' | 'httproutes',
+  ns: string,
+  name: string,
+): string {
   const base = '/apis/gateway.networking.k8s.io/v1';
   return kind === 'gatewayclasses'
     ? `${base}/gatewayclasses/${name}/status`

@@ -69,7 +69,10 @@ export class StatusWriter {
       if (err instanceof KubeAPIError && (err.status === 409 || err.status === 404)) {
         this.conflicts++; // changed or gone meanwhile: the watch brings the new object, and a new sync
       } else {
-        this.#log.warn({ kind: 'gatewayapi-status', object: key, err: (err as Error).message }, 'status write failed');
+        this.#log.warn(
+          { kind: 'gatewayapi-status', object: key, err: (err as Error).message },
+          'status write failed',
+        );
       }
     } finally {
       this.#release();

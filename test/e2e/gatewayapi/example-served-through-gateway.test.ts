@@ -15,7 +15,9 @@ interface Echo {
 }
 
 test('the Gateway API example: applied as the README says, served on its Gateway address by the echo pods', async () => {
-  after(() => kubectl('gateway.kubeconfig', ['delete', '-f', EXAMPLE, '--wait=false']).catch(() => undefined));
+  after(() =>
+    kubectl('gateway.kubeconfig', ['delete', '-f', EXAMPLE, '--wait=false']).catch(() => undefined),
+  );
   await kubectl('gateway.kubeconfig', ['apply', '-f', EXAMPLE]);
   const address = await gatewayAddress('default', 'example');
   assert.match(address, /^10\.250\.2\.\d+$/);
@@ -38,10 +40,16 @@ test('the Gateway API example: applied as the README says, served on its Gateway
   const redirect = await eventually(`http://${address}/old/page`, host, (x) => x.status === 302);
   assert.equal(redirect.headers.location, 'http://echo.example.com/new/page');
 
-  const other = await eventually(`http://${address}/`, { Host: 'other.example.com' }, (x) => x.status === 404);
+  const other = await eventually(
+    `http://${address}/`,
+    { Host: 'other.example.com' },
+    (x) => x.status === 404,
+  );
   assert.equal(other.status, 404);
 
-  const route = JSON.parse(await kubectl('gateway.kubeconfig', ['get', 'httproute', 'echo', '-o', 'json'])) as {
+  const route = JSON.parse(
+    await kubectl('gateway.kubeconfig', ['get', 'httproute', 'echo', '-o', 'json']),
+  ) as {
     status: { parents: { controllerName: string; conditions: { type: string; status: string }[] }[] };
   };
   const parent = route.status.parents.find((p) => p.controllerName === 'kubegate.io/gateway-controller');

@@ -63,7 +63,22 @@ export async function eventually(
 
 /** The first address in a Gateway's status, once it has one. */
 export async function gatewayAddress(ns: string, name: string): Promise<string> {
-  await kubectl('gateway.kubeconfig', ['-n', ns, 'wait', '--for=condition=Programmed', `gateway/${name}`, '--timeout=60s']);
-  const out = await kubectl('gateway.kubeconfig', ['-n', ns, 'get', 'gateway', name, '-o', 'jsonpath={.status.addresses[0].value}']);
+  await kubectl('gateway.kubeconfig', [
+    '-n',
+    ns,
+    'wait',
+    '--for=condition=Programmed',
+    `gateway/${name}`,
+    '--timeout=60s',
+  ]);
+  const out = await kubectl('gateway.kubeconfig', [
+    '-n',
+    ns,
+    'get',
+    'gateway',
+    name,
+    '-o',
+    'jsonpath={.status.addresses[0].value}',
+  ]);
   return out.trim();
 }

@@ -29,7 +29,11 @@ test('a KubeClient with socketPath reaches a loopback TLS server through the API
   assert.equal(body.path, '/api/v1/namespaces');
   assert.equal(body.host, '127.0.0.1:1');
 
-  const wrongCA = new KubeClient({ server: 'https://127.0.0.1:1', ca: pki.apiserver.cert, socketPath: sock.path });
+  const wrongCA = new KubeClient({
+    server: 'https://127.0.0.1:1',
+    ca: pki.apiserver.cert,
+    socketPath: sock.path,
+  });
   await assert.rejects(wrongCA.json('GET', '/'), /certificate|self.signed|issuer/i);
   wrongCA.close();
 });

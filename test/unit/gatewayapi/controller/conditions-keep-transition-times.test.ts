@@ -6,13 +6,25 @@ const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-02-02T00:00:00Z';
 
 test('a condition whose status did not change keeps its lastTransitionTime', () => {
-  const prev = [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: T0 }];
-  const next = [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'now with words', observedGeneration: 2 }];
+  const prev = [
+    { type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: T0 },
+  ];
+  const next = [
+    {
+      type: 'Accepted',
+      status: 'True',
+      reason: 'Accepted',
+      message: 'now with words',
+      observedGeneration: 2,
+    },
+  ];
   assert.equal(stampConditions(next, prev, T1)[0].lastTransitionTime, T0);
 });
 
 test('a condition whose status flipped, or that is new, gets now', () => {
-  const prev = [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: T0 }];
+  const prev = [
+    { type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: T0 },
+  ];
   const next = [
     { type: 'Accepted', status: 'False', reason: 'NotAllowedByListeners', message: '' },
     { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: '' },
@@ -30,7 +42,10 @@ test('listener conditions pair by listener name, route parents by parentRef, not
       { name: 'a', conditions: [{ type: 'Programmed', status: 'False', lastTransitionTime: T0 }] },
     ],
     parents: [
-      { parentRef: { name: 'g2' }, conditions: [{ type: 'Accepted', status: 'True', lastTransitionTime: T0 }] },
+      {
+        parentRef: { name: 'g2' },
+        conditions: [{ type: 'Accepted', status: 'True', lastTransitionTime: T0 }],
+      },
     ],
   };
   const next = {
@@ -39,8 +54,14 @@ test('listener conditions pair by listener name, route parents by parentRef, not
       { name: 'b', conditions: [{ type: 'Programmed', status: 'True', reason: 'Programmed', message: '' }] },
     ],
     parents: [
-      { parentRef: { name: 'g1' }, conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '' }] },
-      { parentRef: { name: 'g2' }, conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '' }] },
+      {
+        parentRef: { name: 'g1' },
+        conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '' }],
+      },
+      {
+        parentRef: { name: 'g2' },
+        conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '' }],
+      },
     ],
   };
   const out = stampDeep(next, prev, T1) as typeof prev;
@@ -51,8 +72,14 @@ test('listener conditions pair by listener name, route parents by parentRef, not
 });
 
 test('statuses compare equal regardless of key order and transition times, and differ on anything else', () => {
-  const a = { conditions: [{ type: 'A', status: 'True', lastTransitionTime: T0 }], addresses: [{ value: '10.0.0.1' }] };
-  const b = { addresses: [{ value: '10.0.0.1' }], conditions: [{ lastTransitionTime: T1, status: 'True', type: 'A' }] };
+  const a = {
+    conditions: [{ type: 'A', status: 'True', lastTransitionTime: T0 }],
+    addresses: [{ value: '10.0.0.1' }],
+  };
+  const b = {
+    addresses: [{ value: '10.0.0.1' }],
+    conditions: [{ lastTransitionTime: T1, status: 'True', type: 'A' }],
+  };
   assert.ok(sameStatus(a, b));
   assert.ok(!sameStatus(a, { ...b, addresses: [{ value: '10.0.0.2' }] }));
 });

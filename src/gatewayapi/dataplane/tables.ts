@@ -1,0 +1,88 @@
+import type { SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import type { ListenerIR, PortIR, VirtualHostIR } from '../ir.ts';
+import { HostTable } from './host-table.ts';
+import { CompiledRoute } from './route.ts';
+import type { SecureContextCache, ServingCertificate } from './tls-contexts.ts';
+
+/** A virtual host's routes, in precedence order. */
+export class VirtualHostTable {
+  readonly hostname: string;
+  readonly routes: readonly CompiledRoute[];
+
+  constructor(v: VirtualHostIR, log: Logger) {
+    this.hostname = v.hostname;
+    const routes: CompiledRoute[] = [];
+    for (const r of v.routes) {
+      try {
+        routes.push(new CompiledRoute(r));
+      } catch (err) {
+        log.warn(
+          { route: r.id, err: (err as Error).message },
+          'gatewayapi: route dropped: its match does not compile',
+        );
+      }
+    }
+    this.routes = routes;
+  }
+}
+
+/** A listener's virtual hosts; requests it takes see only these (listener isolation). */
+export class ListenerTable {
+  readonly name: string;
+  readonly hostname: string | null;
+  readonly virtualHosts = new HostTable<VirtualHostTable>();
+
+  constructor(l: ListenerIR, log: Logger) {
+    this.name = l.name;
+    this.hostname = l.hostname;
+    for (const v of l.virtualHosts) this.virtualHosts.add(v.hostname, new VirtualHostTable(v, log));
+  }
+}
+
+/** Everything one bound socket serves; swapped whole on apply. */
+export class PortTable {
+  readonly gateway: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly scheme: 'http' | 'https';
+  readonly listeners = new HostTable<ListenerTable>();
+  /** HTTPS: the certificate for an SNI name (the most specific listener hostname with one). */
+  readonly certificates = new HostTable<SecureContext>();
+  /** HTTPS: the certificate for clients that send no SNI or an unknown name. */
+  readonly defaultCertificate: ServingCertificate | null = null;
+
+  constructor(p: PortIR, contexts: SecureContextCache, log: Logger) {
+    this.gateway = p.gateway;
+    this.address = p.address;
+    this.port = p.port;
+    this.protocol = p.protocol;
+    this.scheme = p.protocol === 'HTTPS' ? 'https' : 'http';
+    let catchAll: ServingCertificate | null = null;
+    let first: ServingCertificate | null = null;
+    for (const l of p.listeners) {
+      this.listeners.add(l.hostname, new ListenerTable(l, log));
+      if (p.protocol !== 'HTTPS' || l.tls === null) continue;
+      let s: ServingCertificate;
+      try {
+        s = contexts.serving(l.tls);
+      } catch (err) {
+        log.warn(
+          { gateway: p.gateway, listener: l.name, err: (err as Error).message },
+          'gatewayapi: listener has no usable certificate',
+        );
+        continue;
+      }
+      this.certificates.add(l.hostname, s.context);
+      first ??= s;
+      if (l.hostname === null && catchAll === null) catchAll = s;
+    }
+    this.defaultCertificate = catchAll ?? first;
+  }
+}
+
+/** `address|port`: one socket. */
+export function socketKey(address: string, port: number): string {
+  return `${address}|${port}`;
+}
