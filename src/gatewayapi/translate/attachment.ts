@@ -1,0 +1,128 @@
+// Route attachment: which listeners of our Gateways an HTTPRoute's parentRefs select (sectionName,
+// port), which of those admit it (allowedRoutes namespaces and kinds), and the hostnames the route
+// serves there (route hostnames intersected with the listener hostname). Attachment depends only on
+// these, not on the listener's health, so routes count in attachedRoutes of unresolved listeners too;
+// a Gateway that is not accepted accepts no route (NoMatchingParent).
+
+import type { Condition, ParentReference, RouteParentStatus } from '../objects.ts';
+import type { Problem } from './conditions.ts';
+import { GATEWAY_GROUP, condition, conditionFor } from './conditions.ts';
+import type { GatewayState } from './gateways.ts';
+import { intersect } from './hostnames.ts';
+import { selects } from './label-selectors.ts';
+import type { ListenerState } from './listeners.ts';
+import { int, rec, str, text } from './read.ts';
+import type { CompiledRoute } from './routes.ts';
+
+/** A hostname a route serves on a listener, and the route hostname it came from (null: none given). */
+export interface ServedHostname {
+  readonly host: string;
+  readonly original: string | null;
+}
+
+/** A route accepted on one listener. */
+export interface Attachment {
+  readonly route: CompiledRoute;
+  readonly gateway: GatewayState;
+  readonly listener: ListenerState;
+  readonly hostnames: readonly ServedHostname[];
+}
+
+/** The hostnames `route` serves on a listener with hostname `listener`; empty: no intersection. */
+export function servedHostnames(listener: string | null, route: readonly string[]): ServedHostname[] {
+  if (route.length === 0) return [{ host: listener ?? '*', original: null }];
+  const out: ServedHostname[] = [];
+  for (const original of route) {
+    const host = intersect(listener, original);
+    if (host !== null) out.push({ host, original });
+  }
+  return out;
+}
+
+function admits(
+  l: ListenerState,
+  gateway: GatewayState,
+  routeNamespace: string,
+  labels: NamespaceLabels,
+): boolean {
+  if (!l.supportedKinds.some((k) => k.kind === 'HTTPRoute')) return false;
+  switch (l.from) {
+    case 'All':
+      return true;
+    case 'Same':
+      return routeNamespace === gateway.meta.namespace;
+    case 'Selector':
+      return l.selector !== undefined && l.selector !== null && selects(l.selector, labels(routeNamespace));
+    default:
+      return false;
+  }
+}
+
+/** Labels of a namespace by name. */
+export type NamespaceLabels = (namespace: string) => Readonly<Record<string, string>>;
+
+/** Our parent entries of a route (empty when no parentRef names one of our Gateways). */
+export function attachRoute(
+  route: CompiledRoute,
+  gateways: ReadonlyMap<string, GatewayState>,
+  labels: NamespaceLabels,
+  controllerName: string,
+): { parents: RouteParentStatus[]; attachments: Attachment[] } {
+  const parents: RouteParentStatus[] = [];
+  const attachments: Attachment[] = [];
+  const seen = new Set<string>();
+  const gen = route.meta.generation;
+  for (const raw of route.parentRefs) {
+    const p = rec(raw);
+    if ((str(p.group) ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (str(p.kind) ?? 'Gateway') !== 'Gateway')
+      continue;
+    const namespace = text(p.namespace) ?? route.meta.namespace;
+    const name = str(p.name) ?? '';
+    const gateway = gateways.get(`${namespace}/${name}`);
+    if (gateway === undefined) continue;
+    const sectionName = text(p.sectionName);
+    const port = int(p.port);
+    const parentRef: ParentReference = { group: GATEWAY_GROUP, kind: 'Gateway', namespace, name };
+    if (sectionName !== undefined) parentRef.sectionName = sectionName;
+    if (port !== undefined) parentRef.port = port;
+    const key = JSON.stringify(parentRef);
+    if (seen.has(key)) continue;
+    seen.add(key);
+
+    const selected = gateway.listeners.filter(
+      (l) => (sectionName === undefined || l.name === sectionName) && (port === undefined || l.port === port),
+    );
+    const admitted = selected.filter((l) => admits(l, gateway, route.meta.namespace, labels));
+    const served = admitted
+      .map((listener) => ({ listener, hostnames: servedHostnames(listener.hostname, route.hostnames) }))
+      .filter((a) => a.hostnames.length > 0);
+    let refused: Problem | null;
+    if (!gateway.accepted.ok)
+      refused = { reason: 'NoMatchingParent', message: `Gateway ${namespace}/${name} is not accepted.` };
+    else if (selected.length === 0)
+      refused = {
+        reason: 'NoMatchingParent',
+        message: 'No listener matches the parentRef sectionName and port.',
+      };
+    else if (admitted.length === 0)
+      refused = {
+        reason: 'NotAllowedByListeners',
+        message: 'No listener allows this route (namespaces, kinds).',
+      };
+    else if (served.length === 0)
+      refused = {
+        reason: 'NoMatchingListenerHostname',
+        message: 'No listener hostname matches the route hostnames.',
+      };
+    else refused = route.notAccepted;
+    if (refused === null) for (const a of served) attachments.push({ route, gateway, ...a });
+    const conditions: Condition[] = [
+      refused === null
+        ? condition('Accepted', true, 'Accepted', 'Route is accepted.', gen)
+        : condition('Accepted', false, refused.reason, refused.message, gen),
+      conditionFor('ResolvedRefs', route.resolvedRefs, 'ResolvedRefs', 'References are resolved.', gen),
+    ];
+    parents.push({ parentRef, controllerName, conditions });
+  }
+  return { parents, attachments };
+}

@@ -1,0 +1,114 @@
+// backendRefs of HTTPRoutes: a Service port in the route's namespace (or another one a ReferenceGrant
+// opens), served as the ready endpoints of the Service's EndpointSlices — the slice port with the
+// Service port's name gives the target port. A Service without ready endpoints is still a valid
+// backend (the data plane answers 503); an invalid reference is a Problem (the data plane answers 500).
+
+import type { ClusterIR } from '../ir.ts';
+import type { Problem } from './conditions.ts';
+import { GATEWAY_GROUP } from './conditions.ts';
+import { arr, compareStrings, int, meta, rec, str, strs } from './read.ts';
+import type { ReferenceGrants } from './reference-grants.ts';
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+function protocolOf(appProtocol: string | undefined): ClusterIR['protocol'] | null {
+  switch ((appProtocol ?? '').toLowerCase()) {
+    case '':
+    case 'http':
+    case 'kubernetes.io/ws':
+      return 'http1';
+    case 'h2c':
+    case 'kubernetes.io/h2c':
+      return 'h2c';
+    default:
+      return null;
+  }
+}
+
+/** Resolves backendRefs against the Services and EndpointSlices of one translation. */
+export class Backends {
+  readonly #services = new Map<string, unknown>();
+  readonly #slices = new Map<string, unknown[]>();
+  readonly #clusters = new Map<string, ClusterIR>();
+  readonly #grants: ReferenceGrants;
+
+  constructor(services: readonly unknown[], slices: readonly unknown[], grants: ReferenceGrants) {
+    this.#grants = grants;
+    for (const s of services) {
+      const m = meta(s);
+      this.#services.set(`${m.namespace}/${m.name}`, s);
+    }
+    for (const s of slices) {
+      const m = meta(s);
+      const service = m.labels[SERVICE_NAME_LABEL];
+      if (service === undefined) continue;
+      const key = `${m.namespace}/${service}`;
+      this.#slices.set(key, [...(this.#slices.get(key) ?? []), s]);
+    }
+  }
+
+  /** The cluster a backendRef of a route in `routeNamespace` names, or why it names none. */
+  resolve(ref: unknown, routeNamespace: string): ClusterIR | Problem {
+    const r = rec(ref);
+    const group = str(r.group) ?? '';
+    const kind = str(r.kind) ?? 'Service';
+    const name = str(r.name) ?? '';
+    const namespace = str(r.namespace) || routeNamespace;
+    const where = `${namespace}/${name}`;
+    if (group !== '' || kind !== 'Service')
+      return {
+        reason: 'InvalidKind',
+        message: `backendRef kind ${group || 'core'}/${kind} is not supported.`,
+      };
+    const from = { group: GATEWAY_GROUP, kind: 'HTTPRoute', namespace: routeNamespace };
+    if (!this.#grants.allows(from, { group: '', kind: 'Service', namespace, name }))
+      return {
+        reason: 'RefNotPermitted',
+        message: `No ReferenceGrant allows a reference to Service ${where}.`,
+      };
+    const service = this.#services.get(where);
+    if (service === undefined || name === '')
+      return { reason: 'BackendNotFound', message: `Service ${where} not found.` };
+    const port = int(r.port);
+    if (port === undefined)
+      return { reason: 'BackendNotFound', message: `backendRef to Service ${where} has no port.` };
+    const servicePort = arr(rec(rec(service).spec).ports).find((p) => int(rec(p).port) === port);
+    if (servicePort === undefined)
+      return { reason: 'BackendNotFound', message: `Service ${where} has no port ${port}.` };
+    const sp = rec(servicePort);
+    const protocol = protocolOf(str(sp.appProtocol));
+    const transport = str(sp.protocol) ?? 'TCP';
+    if (transport !== 'TCP' || protocol === null) {
+      const app = str(sp.appProtocol);
+      const what = transport !== 'TCP' ? `protocol ${transport}` : `appProtocol ${app ?? ''}`;
+      return {
+        reason: 'UnsupportedProtocol',
+        message: `Service ${where} port ${port} uses ${what}, which is not supported.`,
+      };
+    }
+    const clusterName = `${where}:${port}`;
+    let cluster = this.#clusters.get(clusterName);
+    if (cluster === undefined) {
+      cluster = { name: clusterName, protocol, endpoints: this.#endpoints(where, str(sp.name) ?? '') };
+      this.#clusters.set(clusterName, cluster);
+    }
+    return cluster;
+  }
+
+  #endpoints(service: string, portName: string): ClusterIR['endpoints'] {
+    const seen = new Map<string, { address: string; port: number }>();
+    for (const slice of this.#slices.get(service) ?? []) {
+      const s = rec(slice);
+      const addressType = str(s.addressType) ?? 'IPv4';
+      if (addressType !== 'IPv4' && addressType !== 'IPv6') continue;
+      const slicePort = arr(s.ports).find((p) => (str(rec(p).name) ?? '') === portName);
+      const port = int(rec(slicePort).port);
+      if (port === undefined || port < 1 || port > 65535) continue;
+      for (const e of arr(s.endpoints)) {
+        if (rec(rec(e).conditions).ready === false) continue;
+        for (const address of strs(rec(e).addresses)) seen.set(`${address} ${port}`, { address, port });
+      }
+    }
+    return [...seen.values()].sort((a, b) => compareStrings(a.address, b.address) || a.port - b.port);
+  }
+}

@@ -1,0 +1,107 @@
+// Builds the data-plane IR from the programmed Gateways and the accepted route attachments.
+// Virtual hosts: every hostname a route serves on a listener becomes one; a virtual host lists the
+// routes of its own hostname first and then, as fall-through, the routes of every less specific
+// hostname that covers it (the spec gives precedence to the route with the most specific matching
+// hostname, it does not hide the others). Within that: the original route hostname's specificity,
+// then the match precedence, then the oldest route, then namespace/name, then rule and match order.
+
+import type { ClusterIR, DataPlaneIR, ListenerIR, PortIR, VirtualHostIR } from '../ir.ts';
+import type { Attachment, ServedHostname } from './attachment.ts';
+import type { GatewayState } from './gateways.ts';
+import { addressesOf, programmedProblem } from './gateways.ts';
+import { compareSpecificity, covers } from './hostnames.ts';
+import type { ListenerState } from './listeners.ts';
+import { isServable } from './listeners.ts';
+import { compareMatches } from './matches.ts';
+import { compareStrings, keyOf } from './read.ts';
+import type { CompiledRoute, RouteEntry } from './routes.ts';
+
+interface Candidate {
+  readonly route: CompiledRoute;
+  readonly served: ServedHostname;
+  readonly entry: RouteEntry;
+}
+
+function compareServed(a: ServedHostname, b: ServedHostname): number {
+  return compareSpecificity(a.host, b.host) || compareSpecificity(a.original, b.original);
+}
+
+function compareCandidates(a: Candidate, b: Candidate): number {
+  return (
+    compareServed(a.served, b.served) ||
+    compareMatches(a.entry.ir.match, b.entry.ir.match) ||
+    (a.route.meta.created === b.route.meta.created
+      ? 0
+      : a.route.meta.created < b.route.meta.created
+        ? -1
+        : 1) ||
+    compareStrings(keyOf(a.route.meta), keyOf(b.route.meta)) ||
+    a.entry.ruleIndex - b.entry.ruleIndex ||
+    a.entry.matchIndex - b.entry.matchIndex
+  );
+}
+
+function virtualHosts(attachments: readonly Attachment[]): VirtualHostIR[] {
+  const hosts = [...new Set(attachments.flatMap((a) => a.hostnames.map((h) => h.host)))].sort(
+    compareSpecificity,
+  );
+  return hosts.map((host) => {
+    const candidates: Candidate[] = [];
+    for (const a of attachments) {
+      const best = a.hostnames.filter((s) => covers(s.host, host)).sort(compareServed)[0];
+      if (best !== undefined)
+        for (const entry of a.route.entries) candidates.push({ route: a.route, served: best, entry });
+    }
+    return { hostname: host, routes: candidates.sort(compareCandidates).map((c) => c.entry.ir) };
+  });
+}
+
+function listenerIR(l: ListenerState, attachments: readonly Attachment[]): ListenerIR {
+  return { name: l.name, hostname: l.hostname, tls: l.tls, virtualHosts: virtualHosts(attachments) };
+}
+
+/** The IR (not yet frozen) for `gateways` (oldest first) and the accepted `attachments`. */
+export function buildDataPlane(
+  gateways: readonly GatewayState[],
+  attachments: readonly Attachment[],
+): DataPlaneIR {
+  // One attachment per (route, listener), whichever parentRef made it.
+  const byListener = new Map<ListenerState, Map<string, Attachment>>();
+  for (const a of attachments) {
+    const routes = byListener.get(a.listener) ?? new Map<string, Attachment>();
+    if (!routes.has(keyOf(a.route.meta))) routes.set(keyOf(a.route.meta), a);
+    byListener.set(a.listener, routes);
+  }
+  const ports: PortIR[] = [];
+  const clusters = new Map<string, ClusterIR>();
+  for (const g of gateways) {
+    if (programmedProblem(g) !== null) continue;
+    const servable = g.listeners.filter(isServable);
+    const portNumbers = [...new Set(servable.map((l) => l.port))].sort((a, b) => a - b);
+    for (const port of portNumbers) {
+      const onPort = servable
+        .filter((l) => l.port === port)
+        .sort((a, b) => compareSpecificity(a.hostname, b.hostname) || compareStrings(a.name, b.name));
+      const listeners = onPort.map((l) => {
+        const attached = [...(byListener.get(l)?.values() ?? [])];
+        for (const a of attached) for (const [name, c] of a.route.clusters) clusters.set(name, c);
+        return listenerIR(l, attached);
+      });
+      for (const address of addressesOf(g))
+        ports.push({
+          gateway: keyOf(g.meta),
+          address,
+          port,
+          protocol: onPort[0].protocol ?? 'HTTP',
+          listeners,
+        });
+    }
+  }
+  const sortedClusters: Record<string, ClusterIR> = {};
+  for (const name of [...clusters.keys()].sort(compareStrings))
+    sortedClusters[name] = clusters.get(name) as ClusterIR;
+  ports.sort(
+    (a, b) => compareStrings(a.gateway, b.gateway) || compareStrings(a.address, b.address) || a.port - b.port,
+  );
+  return { ports, clusters: sortedClusters };
+}

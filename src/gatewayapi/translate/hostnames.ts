@@ -1,0 +1,49 @@
+// Hostname matching for listeners and routes. Hostnames are lower-case names or `*.suffix`
+// wildcards; a wildcard matches one or more labels in front of its suffix (`*.example.com` matches
+// `a.example.com` and `a.b.example.com`, not `example.com`). `*` stands for "any host".
+
+import { compareStrings } from './read.ts';
+
+/** The lower-cased hostname, or null for empty/absent (any host). */
+export function normalizeHostname(h: string | undefined): string | null {
+  return h === undefined || h === '' ? null : h.toLowerCase();
+}
+
+function isWildcard(h: string): boolean {
+  return h.startsWith('*.');
+}
+
+/** True when `outer` matches every host that `inner` matches. */
+export function covers(outer: string, inner: string): boolean {
+  if (outer === '*' || outer === inner) return true;
+  if (!isWildcard(outer) || inner === '*') return false;
+  const suffix = outer.slice(1); // `.example.com`
+  const innerName = isWildcard(inner) ? inner.slice(2) : inner;
+  return innerName.endsWith(suffix) && innerName.length > suffix.length;
+}
+
+/** The hostnames a request must have to match both, or null when none does. */
+export function intersect(listener: string | null, route: string): string | null {
+  if (listener === null || covers(listener, route)) return route;
+  if (covers(route, listener)) return listener;
+  return null;
+}
+
+/**
+ * Orders hostnames most specific first: exact names (more characters first), then wildcards (more
+ * characters first), then `*`; ties alphabetically. The spec's rule for listeners and for route
+ * precedence ("largest number of characters in a matching non-wildcard hostname, then in a matching
+ * hostname"). `null` (no hostname) sorts like `*`.
+ */
+export function compareSpecificity(a: string | null, b: string | null): number {
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra[0] !== rb[0]) return rb[0] - ra[0];
+  if (ra[1] !== rb[1]) return rb[1] - ra[1];
+  return compareStrings(a ?? '', b ?? '');
+}
+
+function rank(h: string | null): [number, number] {
+  if (h === null || h === '*') return [-1, -1];
+  return isWildcard(h) ? [0, h.length] : [h.length, h.length];
+}

@@ -1,0 +1,146 @@
+// The translator: Gateway API objects in, data-plane IR and status out. Pure and deterministic (no
+// clock, no randomness, no I/O) and total: any input, however malformed, gives an answer.
+
+import type { DataPlaneIR } from '../ir.ts';
+import type {
+  Condition,
+  EndpointSlice,
+  Gateway,
+  GatewayClass,
+  GatewayStatus,
+  HTTPRoute,
+  Namespace,
+  ReferenceGrant,
+  RouteParentStatus,
+  Secret,
+  Service,
+} from '../objects.ts';
+import { assignAddresses } from './address-pool.ts';
+import type { Attachment } from './attachment.ts';
+import { attachRoute } from './attachment.ts';
+import { Backends } from './backends.ts';
+import { buildDataPlane } from './data-plane.ts';
+import { deepFreeze } from './freeze.ts';
+import type { GatewayClassResult } from './gateway-classes.ts';
+import { evaluateGatewayClasses } from './gateway-classes.ts';
+import type { GatewayState } from './gateways.ts';
+import { evaluateGateway, gatewayStatus } from './gateways.ts';
+import { arr, byAgeThenName, compareJSON, compareStrings, indexBy, keyOf, meta, rec, str } from './read.ts';
+import { ReferenceGrants } from './reference-grants.ts';
+import { compileRoute } from './routes.ts';
+
+export interface TranslateInput {
+  /** Ours, e.g. `kubegate.io/gateway-controller`. */
+  controllerName: string;
+  /** An IPv4 CIDR, e.g. `10.250.2.0/24`: the addresses handed to Gateways. */
+  addressPool: string;
+  gatewayClasses: GatewayClass[];
+  gateways: Gateway[];
+  httpRoutes: HTTPRoute[];
+  referenceGrants: ReferenceGrant[];
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+  secrets: Secret[];
+  namespaces: Namespace[];
+}
+
+export interface TranslateOutput {
+  /** Deeply frozen. */
+  ir: DataPlaneIR;
+  /** Only classes whose spec.controllerName is ours. */
+  gatewayClasses: {
+    name: string;
+    status: { conditions: Condition[]; supportedFeatures: { name: string }[] };
+  }[];
+  /** Only Gateways of our classes. */
+  gateways: { namespace: string; name: string; status: GatewayStatus }[];
+  /** Every HTTPRoute with a parentRef to one of our Gateways; `parents` holds only our entries. */
+  httpRoutes: { namespace: string; name: string; parents: RouteParentStatus[] }[];
+}
+
+export type { Condition } from '../objects.ts';
+
+const METADATA_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** Translates the objects into the IR and the statuses to write. */
+export function translate(input: TranslateInput): TranslateOutput {
+  const i = rec(input);
+  const controllerName = str(i.controllerName) ?? '';
+  const grants = new ReferenceGrants(arr(i.referenceGrants));
+  const secrets = indexBy(arr(i.secrets), (s) => keyOf(meta(s)));
+  const namespaceLabels = new Map<string, Record<string, string>>();
+  for (const [name, n] of indexBy(arr(i.namespaces), (o) => meta(o).name))
+    namespaceLabels.set(name, meta(n).labels);
+  // The API server gives every namespace this label; assume it for namespaces not (yet) seen.
+  const labelsOf = (ns: string) => ({ ...namespaceLabels.get(ns), [METADATA_NAME_LABEL]: ns });
+
+  const classes = evaluateGatewayClasses(arr(i.gatewayClasses), controllerName);
+  const classByName = new Map<string, GatewayClassResult>(classes.map((c) => [c.name, c]));
+
+  // Our Gateways, oldest first (the order addresses are handed out in), one per namespace/name.
+  const gatewayByKey = new Map<string, GatewayState>();
+  const ours = arr(i.gateways)
+    .map((raw) => ({
+      raw,
+      m: meta(raw),
+      cls: classByName.get(str(rec(rec(raw).spec).gatewayClassName) ?? ''),
+    }))
+    .sort((a, b) => byAgeThenName(a.m, b.m) || a.m.generation - b.m.generation || compareJSON(a.raw, b.raw));
+  for (const { raw, m, cls } of ours)
+    if (cls !== undefined && !gatewayByKey.has(keyOf(m)))
+      gatewayByKey.set(keyOf(m), evaluateGateway(raw, cls.problem, secrets, grants));
+  const gateways = [...gatewayByKey.values()];
+  const accepted = gateways.filter((g) => g.accepted.ok);
+  const grantsOfPool = assignAddresses(
+    str(i.addressPool) ?? '',
+    accepted.map((g) => g.claim),
+  );
+  accepted.forEach((g, n) => (g.grant = grantsOfPool[n]));
+
+  const backends = new Backends(
+    [...indexBy(arr(i.services), (o) => keyOf(meta(o))).values()],
+    arr(i.endpointSlices),
+    grants,
+  );
+  const attachments: Attachment[] = [];
+  const httpRoutes: TranslateOutput['httpRoutes'] = [];
+  // One route per namespace/name (the oldest, should the input repeat one).
+  const seenRoutes = new Set<string>();
+  const routes = arr(i.httpRoutes)
+    .map((raw) => ({ raw, m: meta(raw) }))
+    .sort((a, b) => byAgeThenName(a.m, b.m) || a.m.generation - b.m.generation || compareJSON(a.raw, b.raw));
+  for (const { raw, m } of routes) {
+    if (seenRoutes.has(keyOf(m))) continue;
+    seenRoutes.add(keyOf(m));
+    const route = compileRoute(raw, backends);
+    const { parents, attachments: own } = attachRoute(route, gatewayByKey, labelsOf, controllerName);
+    if (parents.length === 0) continue;
+    httpRoutes.push({ namespace: m.namespace, name: m.name, parents });
+    attachments.push(...own);
+  }
+
+  const attachedCounts = new Map<GatewayState, Map<string, Set<string>>>();
+  for (const a of attachments) {
+    const perListener = attachedCounts.get(a.gateway) ?? new Map<string, Set<string>>();
+    const routes = perListener.get(a.listener.name) ?? new Set<string>();
+    routes.add(keyOf(a.route.meta));
+    perListener.set(a.listener.name, routes);
+    attachedCounts.set(a.gateway, perListener);
+  }
+
+  const ir = deepFreeze(buildDataPlane(gateways, attachments));
+  return {
+    ir,
+    gatewayClasses: classes.map((c) => ({ name: c.name, status: c.status })),
+    gateways: gateways
+      .map((g) => {
+        const counts = new Map<string, number>();
+        for (const [name, routes] of attachedCounts.get(g) ?? []) counts.set(name, routes.size);
+        return { namespace: g.meta.namespace, name: g.meta.name, status: gatewayStatus(g, counts) };
+      })
+      .sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`)),
+    httpRoutes: httpRoutes.sort((a, b) =>
+      compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`),
+    ),
+  };
+}

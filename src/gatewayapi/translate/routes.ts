@@ -1,0 +1,148 @@
+// One HTTPRoute compiled on its own, before attachment: its RouteIRs (one per rule match), the
+// clusters they use, and what its status conditions must say about values and references.
+
+import type { BackendIR, ClusterIR, RetryIR, RouteIR, TimeoutsIR } from '../ir.ts';
+import type { Backends } from './backends.ts';
+import type { Problem } from './conditions.ts';
+import { parseDuration } from './durations.ts';
+import type { FilterContext } from './filters.ts';
+import { compileFilters } from './filters.ts';
+import { compileMatches } from './matches.ts';
+import type { Meta } from './read.ts';
+import { arr, has, int, keyOf, meta, rec, strs, text } from './read.ts';
+
+/** One RouteIR with what orders it among equals. */
+export interface RouteEntry {
+  readonly ir: RouteIR;
+  readonly ruleIndex: number;
+  readonly matchIndex: number;
+}
+
+export interface CompiledRoute {
+  readonly meta: Meta;
+  readonly hostnames: readonly string[];
+  readonly parentRefs: readonly unknown[];
+  readonly entries: readonly RouteEntry[];
+  readonly clusters: ReadonlyMap<string, ClusterIR>;
+  /** Why the route cannot be accepted by any parent (UnsupportedValue, IncompatibleFilters). */
+  readonly notAccepted: Problem | null;
+  readonly resolvedRefs: Problem | null;
+}
+
+/** Retry backoff when the rule gives none: Envoy's base interval. */
+export const DEFAULT_BACKOFF_MS = 25;
+
+function duration(value: unknown, field: string, unsupported: string[]): number {
+  if (value === undefined) return 0;
+  const ms = typeof value === 'string' ? parseDuration(value) : null;
+  if (ms === null) unsupported.push(`${field} ${JSON.stringify(value)} is not a Gateway API duration.`);
+  return ms ?? 0;
+}
+
+function timeouts(rule: Readonly<Record<string, unknown>>, unsupported: string[]): TimeoutsIR | null {
+  if (!has(rule.timeouts)) return null;
+  const t = rec(rule.timeouts);
+  return {
+    requestMs: duration(t.request, 'timeouts.request', unsupported),
+    backendRequestMs: duration(t.backendRequest, 'timeouts.backendRequest', unsupported),
+  };
+}
+
+function retry(rule: Readonly<Record<string, unknown>>, unsupported: string[]): RetryIR | null {
+  if (!has(rule.retry)) return null;
+  const r = rec(rule.retry);
+  const codes: number[] = [];
+  for (const c of arr(r.codes)) {
+    const code = int(c);
+    if (code === undefined || code < 400 || code > 599)
+      unsupported.push(`Retry code ${JSON.stringify(c)} is not 400-599.`);
+    else if (!codes.includes(code)) codes.push(code);
+  }
+  const attempts = int(r.attempts) ?? 1;
+  if (attempts < 0) unsupported.push('retry.attempts is negative.');
+  const backoffMs =
+    r.backoff === undefined ? DEFAULT_BACKOFF_MS : duration(r.backoff, 'retry.backoff', unsupported);
+  return { codes, attempts: Math.max(0, attempts), backoffMs };
+}
+
+function summarize(problems: readonly Problem[]): Problem | null {
+  if (problems.length === 0) return null;
+  return { reason: problems[0].reason, message: [...new Set(problems.map((p) => p.message))].join(' ') };
+}
+
+/** Compiles an HTTPRoute; backendRefs resolve through `backends`. */
+export function compileRoute(raw: unknown, backends: Backends): CompiledRoute {
+  const m = meta(raw);
+  const spec = rec(rec(raw).spec);
+  const unsupported: string[] = [];
+  const incompatible: string[] = [];
+  const refProblems: Problem[] = [];
+  const clusters = new Map<string, ClusterIR>();
+  const entries: RouteEntry[] = [];
+  // No rules: the CRD default, one rule matching every request (with no backends: 500).
+  const rules = arr(spec.rules).length > 0 ? arr(spec.rules) : [{}];
+  rules.forEach((ruleRaw, ruleIndex) => {
+    const rule = rec(ruleRaw);
+    const matches = compileMatches(rule.matches, unsupported);
+    const only = matches.length === 1 ? matches[0].path : null;
+    const ctx: FilterContext = {
+      backends,
+      namespace: m.namespace,
+      prefix: only?.type === 'PathPrefix' ? only.value : null,
+      unsupported,
+      incompatible,
+      refProblems,
+      clusters,
+    };
+    const { filters, unresolved } = compileFilters(rule.filters, ctx, 'rule');
+    const backendIRs = arr(rule.backendRefs).map((refRaw): BackendIR => {
+      const ref = rec(refRaw);
+      const weight = int(ref.weight) ?? 1;
+      if (weight < 0) unsupported.push('backendRef weight is negative.');
+      const target = backends.resolve(ref, m.namespace);
+      if ('reason' in target) refProblems.push(target);
+      else clusters.set(target.name, target);
+      const own = compileFilters(ref.filters, ctx, 'backend');
+      const cluster = 'reason' in target || own.unresolved ? null : target.name;
+      return { cluster, weight: Math.max(0, weight), filters: own.filters };
+    });
+    if (backendIRs.length > 0 && filters.some((f) => f.type === 'RequestRedirect'))
+      incompatible.push('RequestRedirect cannot be used together with backendRefs.');
+    const ruleTimeouts = timeouts(rule, unsupported);
+    const ruleRetry = retry(rule, unsupported);
+    matches.forEach((match, matchIndex) => {
+      const ir: RouteIR = {
+        id: `${keyOf(m)}/${ruleIndex}/${matchIndex}`,
+        ruleName: text(rule.name) ?? null,
+        match,
+        filters,
+        backends: backendIRs,
+        directResponse: unresolved ? { status: 500, body: 'Unresolved ExtensionRef filter.' } : null,
+        timeouts: ruleTimeouts,
+        retry: ruleRetry,
+      };
+      entries.push({ ir, ruleIndex, matchIndex });
+    });
+  });
+  const notAccepted =
+    incompatible.length > 0
+      ? { reason: 'IncompatibleFilters', message: [...new Set(incompatible)].join(' ') }
+      : unsupported.length > 0
+        ? { reason: 'UnsupportedValue', message: [...new Set(unsupported)].join(' ') }
+        : null;
+  return {
+    meta: m,
+    hostnames: [
+      ...new Set(
+        strs(spec.hostnames)
+          .filter((h) => h !== '')
+          .map((h) => h.toLowerCase()),
+      ),
+    ],
+    parentRefs: arr(spec.parentRefs),
+    entries,
+    clusters,
+    notAccepted,
+    resolvedRefs: summarize(refProblems),
+  };
+}
