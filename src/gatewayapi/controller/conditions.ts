@@ -13,15 +13,31 @@ export interface TimedCondition extends Condition {
 }
 
 /**
+ * The condition types kubegate writes on Gateway API objects (the spec's). A condition of any other
+ * type in a status is another controller's, and is kept as it is.
+ */
+const OWNED_TYPES: ReadonlySet<string> = new Set([
+  'Accepted',
+  'Programmed',
+  'ResolvedRefs',
+  'Conflicted',
+  'PartiallyInvalid',
+  'Ready',
+  'SupportedVersion',
+  'OverlappingTLSConfig',
+]);
+
+/**
  * Gives each condition its `lastTransitionTime`: kept from the condition of the same type already
- * written when its `status` did not change (the API conventions), `now` otherwise.
+ * written when its `status` did not change (the API conventions), `now` otherwise. Conditions of
+ * types kubegate does not own are carried over unchanged, after its own.
  */
 export function stampConditions(
   next: readonly Condition[] | undefined,
   prev: readonly Partial<TimedCondition>[] | undefined,
   now: string,
 ): TimedCondition[] {
-  return (next ?? []).map((c) => {
+  const mine = (next ?? []).map((c) => {
     const old = prev?.find((p) => p.type === c.type);
     const lastTransitionTime =
       old && old.status === c.status && typeof old.lastTransitionTime === 'string'
@@ -29,6 +45,10 @@ export function stampConditions(
         : now;
     return { ...c, lastTransitionTime };
   });
+  const foreign = (prev ?? []).filter(
+    (p) => typeof p.type === 'string' && !OWNED_TYPES.has(p.type) && !mine.some((c) => c.type === p.type),
+  ) as TimedCondition[];
+  return foreign.length ? [...mine, ...foreign] : mine;
 }
 
 /** Applies `stampConditions` to every `conditions` array found in a status value, pairing by path. */

@@ -83,3 +83,30 @@ test('statuses compare equal regardless of key order and transition times, and d
   assert.ok(sameStatus(a, b));
   assert.ok(!sameStatus(a, { ...b, addresses: [{ value: '10.0.0.2' }] }));
 });
+
+test("another controller's condition types are kept as they are; a type kubegate owns but no longer reports is dropped", () => {
+  const foreign = {
+    type: 'example.com/Seeded',
+    status: 'True',
+    reason: 'Seeded',
+    message: '',
+    lastTransitionTime: T0,
+  };
+  const prev = [
+    { type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: T0 },
+    {
+      type: 'PartiallyInvalid',
+      status: 'True',
+      reason: 'UnsupportedValue',
+      message: '',
+      lastTransitionTime: T0,
+    },
+    foreign,
+  ];
+  const next = [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '' }];
+  assert.deepEqual(
+    stampConditions(next, prev, T1).map((c) => c.type),
+    ['Accepted', 'example.com/Seeded'],
+  );
+  assert.deepEqual(stampConditions(next, prev, T1)[1], foreign);
+});
