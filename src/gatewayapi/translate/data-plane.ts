@@ -9,7 +9,7 @@ import type { ClusterIR, DataPlaneIR, ListenerIR, PortIR, VirtualHostIR } from '
 import type { Attachment, ServedHostname } from './attachment.ts';
 import type { GatewayState } from './gateways.ts';
 import { addressesOf, programmedProblem } from './gateways.ts';
-import { compareSpecificity, covers } from './hostnames.ts';
+import { compareSpecificity, coveringHostnames } from './hostnames.ts';
 import type { ListenerState } from './listeners.ts';
 import { isServable } from './listeners.ts';
 import { compareMatches } from './matches.ts';
@@ -42,16 +42,26 @@ function compareCandidates(a: Candidate, b: Candidate): number {
 }
 
 function virtualHosts(attachments: readonly Attachment[]): VirtualHostIR[] {
-  const hosts = [...new Set(attachments.flatMap((a) => a.hostnames.map((h) => h.host)))].sort(
-    compareSpecificity,
-  );
-  return hosts.map((host) => {
-    const candidates: Candidate[] = [];
-    for (const a of attachments) {
-      const best = a.hostnames.filter((s) => covers(s.host, host)).sort(compareServed)[0];
-      if (best !== undefined)
-        for (const entry of a.route.entries) candidates.push({ route: a.route, served: best, entry });
+  // Served hostname → the attachments serving it, so each virtual host looks up only the few
+  // hostnames that can cover it instead of testing every attachment (quadratic at 5,000 routes).
+  const byServed = new Map<string, { attachment: Attachment; served: ServedHostname }[]>();
+  for (const attachment of attachments)
+    for (const served of attachment.hostnames) {
+      const list = byServed.get(served.host);
+      if (list) list.push({ attachment, served });
+      else byServed.set(served.host, [{ attachment, served }]);
     }
+  const hosts = [...byServed.keys()].sort(compareSpecificity);
+  return hosts.map((host) => {
+    const best = new Map<Attachment, ServedHostname>();
+    for (const outer of coveringHostnames(host))
+      for (const { attachment, served } of byServed.get(outer) ?? []) {
+        const now = best.get(attachment);
+        if (now === undefined || compareServed(served, now) < 0) best.set(attachment, served);
+      }
+    const candidates: Candidate[] = [];
+    for (const [a, served] of best)
+      for (const entry of a.route.entries) candidates.push({ route: a.route, served, entry });
     return { hostname: host, routes: candidates.sort(compareCandidates).map((c) => c.entry.ir) };
   });
 }

@@ -22,6 +22,19 @@ export function covers(outer: string, inner: string): boolean {
   return innerName.endsWith(suffix) && innerName.length > suffix.length;
 }
 
+/**
+ * Every hostname that `covers` `host`: itself, the wildcards of its parent domains, and `*`
+ * (`a.b.c` → `a.b.c`, `*.b.c`, `*.c`, `*`).
+ */
+export function coveringHostnames(host: string): string[] {
+  const out = [host];
+  if (host === '*') return out;
+  const name = isWildcard(host) ? host.slice(2) : host;
+  for (let i = name.indexOf('.', 1); i > 0; i = name.indexOf('.', i + 1)) out.push(`*${name.slice(i)}`);
+  out.push('*');
+  return out;
+}
+
 /** The hostnames a request must have to match both, or null when none does. */
 export function intersect(listener: string | null, route: string): string | null {
   if (listener === null || covers(listener, route)) return route;

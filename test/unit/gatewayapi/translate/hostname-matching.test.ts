@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { servedHostnames } from '../../../../src/gatewayapi/translate/attachment.ts';
-import { compareSpecificity, covers, intersect } from '../../../../src/gatewayapi/translate/hostnames.ts';
+import {
+  compareSpecificity,
+  coveringHostnames,
+  covers,
+  intersect,
+} from '../../../../src/gatewayapi/translate/hostnames.ts';
 
 test('a wildcard covers names with one or more labels in front of its suffix, not the suffix itself', () => {
   assert.equal(covers('*.example.com', 'a.example.com'), true);
@@ -48,4 +53,27 @@ test('hostnames order exact names first (longer first), then wildcards by length
     '*',
   ]);
   assert.ok(compareSpecificity('*.example.com', null) < 0 && compareSpecificity(null, 'a.com') > 0);
+});
+
+test('coveringHostnames lists exactly the hostnames that cover a host', () => {
+  const names = [
+    '*',
+    'a.b.c',
+    'b.c',
+    'c',
+    '*.b.c',
+    '*.c',
+    'x.a.b.c',
+    '*.a.b.c',
+    'a.b.d',
+    '*.d',
+    'foo.example.com',
+  ];
+  for (const host of names) {
+    const expected = names.filter((outer) => covers(outer, host)).sort();
+    const listed = coveringHostnames(host)
+      .filter((h) => names.includes(h))
+      .sort();
+    assert.deepEqual(listed, expected, host);
+  }
 });
