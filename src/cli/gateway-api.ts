@@ -36,6 +36,7 @@ export async function gatewayApi(v: Record<string, unknown>): Promise<number> {
     sink: plane,
     log,
     addressPool: pool,
+    registry,
     controllerName: typeof v['controller-name'] === 'string' ? v['controller-name'] : CONTROLLER_NAME,
   });
   const admin =

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { KubeClient } from '../../kube/client.ts';
 import { Informer, type KubeObject } from '../../kube/informer.ts';
 import type { DataPlaneIR } from '../ir.ts';
 import { translate, type TranslateInput, type TranslateOutput } from '../translate/index.ts';
+import { ControllerMetrics } from './metrics.ts';
 import { StatusWriter, statusKey, type CachedObject, type DesiredStatus } from './status-writer.ts';
 import { WATCHED, type WatchedKind } from './sources.ts';
 
@@ -25,6 +27,8 @@ export interface ControllerOptions {
   addressPool: string;
   /** Events within this window cost one translation (ms). */
   coalesceMs?: number;
+  /** Where `kubegate_gatewayapi_sync_*` and status-write metrics go; none without. */
+  registry?: Registry;
 }
 
 type Objects = { [K in WatchedKind]: readonly KubeObject[] };
@@ -35,7 +39,8 @@ type Objects = { [K in WatchedKind]: readonly KubeObject[] };
  * a translation never overlaps another.
  */
 export class GatewayAPIController {
-  readonly #opts: Required<ControllerOptions>;
+  readonly #opts: Required<Omit<ControllerOptions, 'registry'>>;
+  readonly #metrics: ControllerMetrics;
   readonly #informers: Informer<KubeObject>[] = [];
   readonly #objects = Object.fromEntries(Object.keys(WATCHED).map((k) => [k, []])) as unknown as Objects;
   readonly #status: StatusWriter;
@@ -50,7 +55,8 @@ export class GatewayAPIController {
 
   constructor(opts: ControllerOptions) {
     this.#opts = { controllerName: CONTROLLER_NAME, coalesceMs: 5, ...opts };
-    this.#status = new StatusWriter(opts.client, opts.log);
+    this.#metrics = new ControllerMetrics(opts.registry);
+    this.#status = new StatusWriter(opts.client, opts.log, this.#metrics);
   }
 
   /** Lists every collection, then serves the first translation; resolves when it is applied. */
@@ -132,6 +138,7 @@ export class GatewayAPIController {
     this.lastIR = out.ir;
     this.syncs++;
     this.lastSyncMs = performance.now() - started;
+    this.#metrics.sync(this.lastSyncMs);
     const desired = this.#desiredStatuses(out);
     await this.#status.write(desired);
     this.#opts.log.debug(

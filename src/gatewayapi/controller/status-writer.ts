@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { KubeAPIError, type KubeClient } from '../../kube/client.ts';
 import { sameStatus, stampDeep } from './conditions.ts';
+import type { ControllerMetrics } from './metrics.ts';
 import { statusPath } from './sources.ts';
 
 type StatusKind = 'gatewayclasses' | 'gateways' | 'httproutes';
@@ -38,9 +39,12 @@ export class StatusWriter {
   writes = 0;
   conflicts = 0;
 
-  constructor(client: KubeClient, log: Logger) {
+  readonly #metrics: ControllerMetrics;
+
+  constructor(client: KubeClient, log: Logger, metrics: ControllerMetrics) {
     this.#client = client;
     this.#log = log;
+    this.#metrics = metrics;
   }
 
   /** Writes every status that changed; resolves when all writes have ended (failures are logged). */
@@ -65,10 +69,13 @@ export class StatusWriter {
       const stored = await this.#client.json<CachedObject>('PATCH', path, body);
       this.#sent.set(key, { desired, stored: stored.status ?? {} });
       this.writes++;
+      this.#metrics.statusWrite('written');
     } catch (err) {
       if (err instanceof KubeAPIError && (err.status === 409 || err.status === 404)) {
         this.conflicts++; // changed or gone meanwhile: the watch brings the new object, and a new sync
+        this.#metrics.statusWrite('conflict');
       } else {
+        this.#metrics.statusWrite('error');
         this.#log.warn(
           { kind: 'gatewayapi-status', object: key, err: (err as Error).message },
           'status write failed',
