@@ -10,12 +10,22 @@ import { ensureTools } from './lib/tools.ts';
 import { abuse } from './scenarios/abuse.ts';
 import { apiserver } from './scenarios/apiserver.ts';
 import { connections } from './scenarios/connections.ts';
+import { gatewayapi } from './scenarios/gatewayapi.ts';
 import { podlet } from './scenarios/podlet.ts';
 import { reload } from './scenarios/reload.ts';
 import { tiny } from './scenarios/tiny.ts';
 import { watches } from './scenarios/watches.ts';
 
-const SCENARIOS: readonly Scenario[] = [tiny, apiserver, connections, watches, reload, abuse, podlet];
+const SCENARIOS: readonly Scenario[] = [
+  tiny,
+  apiserver,
+  connections,
+  watches,
+  reload,
+  abuse,
+  podlet,
+  gatewayapi,
+];
 
 function envInt(name: string, def: number): number {
   const v = process.env[name];

@@ -26,9 +26,19 @@ export class DevCluster {
   /**
    * Starts it and waits for `kubegate dev: ready` (at most 3 minutes: the first run may build
    * binaries). No nodes unless asked: their podlets' traffic would be part of what is measured.
+   * `extraArgs` go to `kubegate dev` as they are (e.g. `--gateway-api`).
    */
-  async start(apiservers = 3, nodes = 0): Promise<void> {
-    const args = ['dev', '--dir', this.dir, '--apiservers', String(apiservers), '--nodes', String(nodes)];
+  async start(apiservers = 3, nodes = 0, extraArgs: readonly string[] = []): Promise<void> {
+    const args = [
+      'dev',
+      '--dir',
+      this.dir,
+      '--apiservers',
+      String(apiservers),
+      '--nodes',
+      String(nodes),
+      ...extraArgs,
+    ];
     const c = spawn(BIN, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
     });

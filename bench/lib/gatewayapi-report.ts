@@ -1,0 +1,138 @@
+import type { ChangesResult } from './gatewayapi-changes.ts';
+import type { MachineLoad } from './gatewayapi-noise.ts';
+import type { PropagationAtSize } from './gatewayapi-propagation.ts';
+import type { ThroughputResult } from './gatewayapi-throughput.ts';
+import { table } from './results.ts';
+
+/** The gatewayapi scenario's JSON document (beside the machine facts). */
+export interface GatewayAPIData {
+  setup: { cluster: string; backends: string; haproxy: string; load: string; reps: number };
+  machineLoad: { before: MachineLoad; after: MachineLoad };
+  throughput: ThroughputResult & {
+    kubegateOverHAProxy: Record<'reqPerSec' | 'p50' | 'p99' | 'cpuMicrosPerRequest', number | null>;
+  };
+  propagation: { targetMs: number; anchorsMs: Readonly<Record<string, string>>; sizes: PropagationAtSize[] };
+  routeChanges: ChangesResult[];
+}
+
+const list = (xs: readonly (number | null)[]) => xs.map((x) => x ?? '–').join(', ');
+
+/** The scenario's section of the day's summary. */
+export function gatewayAPIMarkdown(d: GatewayAPIData): string {
+  const t = d.throughput;
+  const k = t.byTarget.kubegate!;
+  const h = t.byTarget.haproxy!;
+  const r = t.kubegateOverHAProxy;
+  const ch = d.routeChanges[0];
+  const load = (m: MachineLoad) =>
+    `load average ${m.loadAverage.join(' / ')}, CPUs ${m.busyPercent ?? '?'}% busy; top: ${m.top.slice(0, 3).join('; ')}`;
+  return [
+    '## gatewayapi',
+    '',
+    `${d.setup.cluster}; ${d.setup.backends}. Load: ${d.setup.load}; HAProxy: ${d.setup.haproxy}. Medians of ${d.setup.reps} alternating repetitions.`,
+    '',
+    table(
+      ['HTTP/1.1, max rate', 'kubegate', 'HAProxy', 'kubegate / HAProxy', 'kubegate runs', 'HAProxy runs'],
+      [
+        [
+          'req/s',
+          k.median.reqPerSec,
+          h.median.reqPerSec,
+          r.reqPerSec,
+          list(k.runs.map((x) => x.reqPerSec)),
+          list(h.runs.map((x) => x.reqPerSec)),
+        ],
+        [
+          'p50 (µs)',
+          k.median.p50Micros,
+          h.median.p50Micros,
+          r.p50,
+          list(k.runs.map((x) => x.p50)),
+          list(h.runs.map((x) => x.p50)),
+        ],
+        [
+          'p99 (µs)',
+          k.median.p99Micros,
+          h.median.p99Micros,
+          r.p99,
+          list(k.runs.map((x) => x.p99)),
+          list(h.runs.map((x) => x.p99)),
+        ],
+        [
+          'proxy CPU per request (µs)',
+          k.median.cpuMicrosPerRequest,
+          h.median.cpuMicrosPerRequest,
+          r.cpuMicrosPerRequest,
+          list(k.runs.map((x) => x.cpuMicrosPerRequest)),
+          list(h.runs.map((x) => x.cpuMicrosPerRequest)),
+        ],
+        ['non-2xx + errors', k.median.non2xxOrErrors, h.median.non2xxOrErrors, '', '', ''],
+      ],
+    ),
+    '',
+    `New HTTPRoute (own host name, on Gateway \`example\`): POST answered → first 200 from outside (probe every ~2 ms), target ≤ ${d.propagation.targetMs} ms; published: ${Object.entries(
+      d.propagation.anchorsMs,
+    )
+      .map(([n, v]) => `${n} ${v} ms`)
+      .join(', ')}.`,
+    '',
+    table(
+      [
+        'routes',
+        'median (ms)',
+        'max (ms)',
+        'from POST sent: median / max (ms)',
+        'runs (ms)',
+        'translate (ms)',
+        'tables (ms)',
+        'bulk: created / last served / all Accepted (s)',
+      ],
+      d.propagation.sizes.map((s) => [
+        s.routes,
+        s.medianMs,
+        s.maxMs,
+        `${s.fromSendMedianMs ?? '–'} / ${s.fromSendMaxMs ?? '–'}`,
+        list(s.runs.map((x) => x.ms)),
+        s.translate.translateMs,
+        s.translate.tablesMs,
+        `${s.bulk.added} in ${s.bulk.createSeconds} / ${s.bulk.lastServedSeconds} / ${s.bulk.allAcceptedSeconds}`,
+      ]),
+    ),
+    '',
+    ch
+      ? `Steady load ${ch.rate} req/s (${ch.clients} HTTP/1.1 connections, ${ch.durationSeconds} s) against route \`steady\` while ${ch.changes} other routes change, one PATCH after another (medians; failed summed over the runs):`
+      : '',
+    '',
+    table(
+      [
+        'routes',
+        'runs',
+        'requests answered',
+        'failed (non-2xx + errors)',
+        'p50 (µs)',
+        'p99 (µs)',
+        'changes took (s)',
+        'last change served after (ms)',
+      ],
+      d.routeChanges.flatMap((c) =>
+        (['quiet', 'changing'] as const).map((kind) => {
+          const changing = c.runs.filter((x) => x.kind === 'changing');
+          return [
+            c.routes,
+            kind,
+            c.median[kind].requests,
+            c.median[kind].failed,
+            c.median[kind].p50Micros,
+            c.median[kind].p99Micros,
+            kind === 'changing' ? list(changing.map((x) => x.changesSeconds)) : '',
+            kind === 'changing' ? list(changing.map((x) => x.lastChangeServedMs)) : '',
+          ];
+        }),
+      ),
+    ),
+    '',
+    `Machine before: ${load(d.machineLoad.before)}.`,
+    `Machine after: ${load(d.machineLoad.after)}.`,
+    '',
+  ].join('\n');
+}
