@@ -8,6 +8,13 @@ import { ControllerMetrics } from './metrics.ts';
 import { StatusWriter, statusKey, type CachedObject, type DesiredStatus } from './status-writer.ts';
 import { WATCHED, type WatchedKind } from './sources.ts';
 
+/** The collections whose statuses the controller writes, by their status kind. */
+const STATUS_KINDS = {
+  gatewayClasses: 'gatewayclasses',
+  gateways: 'gateways',
+  httpRoutes: 'httproutes',
+} as const;
+
 /** The controller name GatewayClasses select kubegate by. */
 export const CONTROLLER_NAME = 'kubegate.io/gateway-controller';
 
@@ -45,6 +52,10 @@ export class GatewayAPIController {
   readonly #objects = Object.fromEntries(Object.keys(WATCHED).map((k) => [k, []])) as unknown as Objects;
   readonly #status: StatusWriter;
   #timer: NodeJS.Timeout | null = null;
+  readonly #versions = new Map<
+    WatchedKind,
+    Map<string, { rv: string | undefined; generation: number | undefined }>
+  >();
   #running: Promise<void> | null = null;
   #again = false;
   #stopped = false;
@@ -67,7 +78,7 @@ export class GatewayAPIController {
         path,
         (items) => {
           this.#objects[kind] = items;
-          this.#schedule();
+          if (this.#changed(kind, items)) this.#schedule();
         },
         this.#opts.log,
       );
@@ -77,6 +88,31 @@ export class GatewayAPIController {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#sync();
+  }
+
+  /**
+   * Whether new items of `kind` can change the translation. The echo of the controller's own status
+   * write changes nothing (`translate` reads no route or class status, and a Gateway's addresses are
+   * what it wrote), so a new route costs one translation, not two; any other change counts.
+   */
+  #changed(kind: WatchedKind, items: readonly KubeObject[]): boolean {
+    const statusKind = STATUS_KINDS[kind as keyof typeof STATUS_KINDS];
+    if (statusKind === undefined) return true;
+    const prev = this.#versions.get(kind);
+    const next = new Map<string, { rv: string | undefined; generation: number | undefined }>();
+    let changed = prev === undefined || prev.size !== items.length;
+    for (const o of items) {
+      const m = o.metadata;
+      const k = statusKey(statusKind, m.namespace, m.name);
+      next.set(k, { rv: m.resourceVersion, generation: m.generation });
+      if (changed) continue;
+      const was = prev!.get(k);
+      if (was === undefined) changed = true;
+      else if (was.rv !== m.resourceVersion)
+        changed = was.generation !== m.generation || !this.#status.isOwnWrite(k, m.resourceVersion);
+    }
+    this.#versions.set(kind, next);
+    return changed;
   }
 
   #schedule(): void {
@@ -140,7 +176,10 @@ export class GatewayAPIController {
     this.lastSyncMs = performance.now() - started;
     this.#metrics.sync(this.lastSyncMs);
     const desired = this.#desiredStatuses(out);
-    await this.#status.write(desired);
+    const { conflicted } = await this.#status.write(desired);
+    // A write refused as stale: the newer object may be only a status change, which alone would not
+    // schedule a sync; compute the statuses again from it.
+    if (conflicted) this.#again = true;
     this.#opts.log.debug(
       {
         kind: 'gatewayapi',

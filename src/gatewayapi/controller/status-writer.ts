@@ -33,7 +33,7 @@ const MAX_IN_FLIGHT = 8;
 export class StatusWriter {
   readonly #client: KubeClient;
   readonly #log: Logger;
-  readonly #sent = new Map<string, { desired: string; stored: unknown }>();
+  readonly #sent = new Map<string, { desired: string; stored: unknown; rv: string | undefined }>();
   #inFlight = 0;
   readonly #queue: (() => void)[] = [];
   writes = 0;
@@ -47,10 +47,15 @@ export class StatusWriter {
     this.#metrics = metrics;
   }
 
-  /** Writes every status that changed; resolves when all writes have ended (failures are logged). */
-  async write(all: readonly DesiredStatus[]): Promise<void> {
+  /**
+   * Writes every status that changed; resolves when all writes have ended (failures are logged),
+   * with whether any met a conflict (then the statuses must be computed again from newer objects).
+   */
+  async write(all: readonly DesiredStatus[]): Promise<{ conflicted: boolean }> {
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const before = this.conflicts;
     await Promise.all(all.map((d) => this.#writeOne(d, now)));
+    return { conflicted: this.conflicts !== before };
   }
 
   async #writeOne(d: DesiredStatus, now: string): Promise<void> {
@@ -67,7 +72,7 @@ export class StatusWriter {
       const body = { metadata: { resourceVersion: metadata.resourceVersion }, status: stamped };
       const path = statusPath(d.kind, metadata.namespace ?? '', metadata.name);
       const stored = await this.#client.json<CachedObject>('PATCH', path, body);
-      this.#sent.set(key, { desired, stored: stored.status ?? {} });
+      this.#sent.set(key, { desired, stored: stored.status ?? {}, rv: stored.metadata?.resourceVersion });
       this.writes++;
       this.#metrics.statusWrite('written');
     } catch (err) {
@@ -84,6 +89,11 @@ export class StatusWriter {
     } finally {
       this.#release();
     }
+  }
+
+  /** True when `resourceVersion` is the one this writer's last patch of the object produced. */
+  isOwnWrite(key: string, resourceVersion: string | undefined): boolean {
+    return resourceVersion !== undefined && this.#sent.get(key)?.rv === resourceVersion;
   }
 
   /** Forgets objects that no longer exist. */

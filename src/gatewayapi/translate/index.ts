@@ -27,7 +27,7 @@ import type { GatewayState } from './gateways.ts';
 import { evaluateGateway, gatewayStatus } from './gateways.ts';
 import { arr, byAgeThenName, compareJSON, compareStrings, indexBy, keyOf, meta, rec, str } from './read.ts';
 import { ReferenceGrants } from './reference-grants.ts';
-import { compileRoute } from './routes.ts';
+import { compileRoute, type CompiledRoute } from './routes.ts';
 
 export interface TranslateInput {
   /** Ours, e.g. `kubegate.io/gateway-controller`. */
@@ -61,6 +61,21 @@ export interface TranslateOutput {
 export type { Condition } from '../objects.ts';
 
 const METADATA_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+// Compiled routes by route object, reused while the collections a route resolves against are the
+// same arrays (the controller hands in the same array for a collection until it changes), so a
+// translation at 5,000 routes does not recompile every unchanged route. Invisible in the output:
+// the same objects give the same compiled route.
+const compiledRoutes = new WeakMap<object, { deps: readonly unknown[]; route: CompiledRoute }>();
+
+function compileRouteOnce(raw: unknown, backends: Backends, deps: readonly unknown[]): CompiledRoute {
+  if (raw === null || typeof raw !== 'object') return compileRoute(raw, backends);
+  const hit = compiledRoutes.get(raw);
+  if (hit !== undefined && hit.deps.every((d, n) => d === deps[n])) return hit.route;
+  const route = compileRoute(raw, backends);
+  compiledRoutes.set(raw, { deps, route });
+  return route;
+}
 
 /** Translates the objects into the IR and the statuses to write. */
 export function translate(input: TranslateInput): TranslateOutput {
@@ -102,6 +117,7 @@ export function translate(input: TranslateInput): TranslateOutput {
     arr(i.endpointSlices),
     grants,
   );
+  const routeDeps = [i.services, i.endpointSlices, i.referenceGrants];
   const attachments: Attachment[] = [];
   const httpRoutes: TranslateOutput['httpRoutes'] = [];
   // One route per namespace/name (the oldest, should the input repeat one).
@@ -112,7 +128,7 @@ export function translate(input: TranslateInput): TranslateOutput {
   for (const { raw, m } of routes) {
     if (seenRoutes.has(keyOf(m))) continue;
     seenRoutes.add(keyOf(m));
-    const route = compileRoute(raw, backends);
+    const route = compileRouteOnce(raw, backends, routeDeps);
     const { parents, attachments: own } = attachRoute(route, gatewayByKey, labelsOf, controllerName);
     if (parents.length === 0) continue;
     httpRoutes.push({ namespace: m.namespace, name: m.name, parents });
