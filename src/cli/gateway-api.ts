@@ -24,9 +24,12 @@ export async function gatewayApi(v: Record<string, unknown>): Promise<number> {
       `gateway-api: --address-pool must be an IPv4 CIDR such as 10.250.2.0/24 (${(err as Error).message})`,
     );
   }
+  const level = typeof v['log-level'] === 'string' ? v['log-level'] : 'info';
+  if (!LEVELS.includes(level))
+    throw new UsageError(`gateway-api: --log-level must be one of ${LEVELS.join(', ')}, got ${level}`);
   const target = await loadKubeTarget(kubeconfig);
   if (typeof v['api-socket'] === 'string') target.socketPath = v['api-socket'];
-  const log = pino({ base: { component: 'gateway-api' } });
+  const log = pino({ base: { component: 'gateway-api' }, level });
   const client = new KubeClient(target);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kubegate_gatewayapi_process_' });
@@ -57,6 +60,8 @@ export async function gatewayApi(v: Record<string, unknown>): Promise<number> {
   client.close();
   return 0;
 }
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** `/metrics` and `/readyz` on HOST:PORT. */
 async function serveAdmin(

@@ -14,7 +14,7 @@ commands:
                                                   a local cluster (control plane, nodes) with kubegate in front
   serve  -f FILE                                  run the gateway from a configuration file (reloaded live)
   podlet --config FILE                            one node of the local cluster (kubegate dev starts these)
-  gateway-api --address-pool CIDR [--kubeconfig F] [--admin-address HOST:PORT]
+  gateway-api --address-pool CIDR [--kubeconfig F] [--admin-address HOST:PORT] [--log-level L]
                                                   the Gateway API controller and data plane
   validate -f FILE                                check a GatewayConfiguration or UpstreamCluster file;
                                                   prints every problem with its field path
@@ -49,6 +49,7 @@ const COMMANDS: Record<
       'admin-address': { type: 'string' },
       'controller-name': { type: 'string' },
       'api-socket': { type: 'string' },
+      'log-level': { type: 'string' },
     },
     run: (v) => gatewayApi(v),
   },

@@ -77,3 +77,18 @@ test('no binaries and no Go toolchain gives one clear line naming what is missin
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0], /missing: kube-apiserver etcd kube-controller-manager.*no Go toolchain/);
 });
+
+test('gateway-api: a bad address pool or log level is named in one line, exit 2, before anything starts', async () => {
+  const pool = await kubegate(['gateway-api', '--address-pool', '10.0.0/24']);
+  assert.equal(pool.code, 2);
+  assert.match(pool.stderr, /--address-pool must be an IPv4 CIDR such as 10\.250\.2\.0\/24/);
+  const level = await kubegate(['gateway-api', '--address-pool', '10.0.0.0/24', '--log-level', 'loud']);
+  assert.equal(level.code, 2);
+  assert.match(level.stderr, /--log-level must be one of .*debug.*, got loud/);
+});
+
+test('dev: --gateway-api with --nodes 0 is refused (its Gateways serve pods)', async () => {
+  const r = await kubegate(['dev', '--nodes', '0', '--gateway-api', '--dir', tempDir('kubegate-gwapi-')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--gateway-api needs nodes/);
+});
