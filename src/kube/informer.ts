@@ -31,7 +31,17 @@ export class Informer<T extends KubeObject> {
   #synced: Promise<void>;
   #markSynced!: () => void;
 
-  constructor(client: KubeClient, path: string, onChange: (items: readonly T[]) => void, log: Logger) {
+  readonly #debounceMs: number;
+
+  /** `debounceMs`: watch events within this window are one `onChange` (default 20 ms). */
+  constructor(
+    client: KubeClient,
+    path: string,
+    onChange: (items: readonly T[]) => void,
+    log: Logger,
+    debounceMs = 20,
+  ) {
+    this.#debounceMs = debounceMs;
     this.#client = client;
     this.#path = path;
     this.#onChange = onChange;
@@ -80,7 +90,7 @@ export class Informer<T extends KubeObject> {
               if (e.type === 'BOOKMARK') return;
               if (e.type === 'DELETED') this.#items.delete(key(e.object));
               else this.#items.set(key(e.object), e.object);
-              this.#emit(20);
+              this.#emit(this.#debounceMs);
             },
             this.#abort.signal,
           );

@@ -81,6 +81,8 @@ export class GatewayAPIController {
           if (this.#changed(kind, items)) this.#schedule();
         },
         this.#opts.log,
+        // The controller coalesces events of all collections itself (coalesceMs).
+        0,
       );
       this.#informers.push(inf);
     }
@@ -211,13 +213,19 @@ export class GatewayAPIController {
         kind: 'gatewayclasses',
         object,
         status: c.status as unknown as Record<string, unknown>,
+        source: c.status,
       });
     }
     for (const g of out.gateways) {
       const object = gateways.get(`${g.namespace}/${g.name}`);
       if (!object) continue;
       keep.add(statusKey('gateways', g.namespace, g.name));
-      desired.push({ kind: 'gateways', object, status: g.status as unknown as Record<string, unknown> });
+      desired.push({
+        kind: 'gateways',
+        object,
+        status: g.status as unknown as Record<string, unknown>,
+        source: g.status,
+      });
     }
     // Route parents are shared with other controllers: keep theirs, replace ours, and drop ours from
     // routes that no longer name one of our Gateways.
@@ -228,7 +236,12 @@ export class GatewayAPIController {
       const mine = ours.get(key);
       if (!mine && others.length === parents.length) continue;
       keep.add(statusKey('httproutes', object.metadata.namespace, object.metadata.name));
-      desired.push({ kind: 'httproutes', object, status: { parents: [...others, ...(mine ?? [])] } });
+      desired.push({
+        kind: 'httproutes',
+        object,
+        status: { parents: [...others, ...(mine ?? [])] },
+        source: mine ?? null,
+      });
     }
     this.#status.prune(keep);
     return desired;

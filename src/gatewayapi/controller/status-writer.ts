@@ -17,6 +17,11 @@ export interface DesiredStatus {
   kind: StatusKind;
   object: CachedObject;
   status: Record<string, unknown>;
+  /**
+   * What `translate` returned for this status, by reference: `translate` hands back the same value
+   * for an unchanged object, so the same source on the same resourceVersion needs no comparison.
+   */
+  source: unknown;
 }
 
 const MAX_IN_FLIGHT = 8;
@@ -33,6 +38,8 @@ const MAX_IN_FLIGHT = 8;
 export class StatusWriter {
   readonly #client: KubeClient;
   readonly #log: Logger;
+  /** Objects whose status was found or made right: by the source it was computed from and the version. */
+  readonly #settled = new Map<string, { source: unknown; rv: string | undefined }>();
   readonly #sent = new Map<string, { desired: string; stored: unknown; rv: string | undefined }>();
   #inFlight = 0;
   readonly #queue: (() => void)[] = [];
@@ -61,18 +68,27 @@ export class StatusWriter {
   async #writeOne(d: DesiredStatus, now: string): Promise<void> {
     const { metadata } = d.object;
     const key = `${d.kind}/${metadata.namespace ?? ''}/${metadata.name}`;
+    const seen = this.#settled.get(key);
+    if (seen !== undefined && seen.source === d.source && seen.rv === metadata.resourceVersion) return;
     const current = d.object.status ?? {};
     const stamped = stampDeep(d.status, current, now) as Record<string, unknown>;
-    if (sameStatus(pick(current, stamped), stamped)) return;
+    if (sameStatus(pick(current, stamped), stamped)) {
+      this.#settled.set(key, { source: d.source, rv: metadata.resourceVersion });
+      return;
+    }
     const desired = JSON.stringify(d.status);
     const last = this.#sent.get(key);
-    if (last && last.desired === desired && sameStatus(last.stored, current)) return;
+    if (last && last.desired === desired && sameStatus(last.stored, current)) {
+      this.#settled.set(key, { source: d.source, rv: metadata.resourceVersion });
+      return;
+    }
     await this.#slot();
     try {
       const body = { metadata: { resourceVersion: metadata.resourceVersion }, status: stamped };
       const path = statusPath(d.kind, metadata.namespace ?? '', metadata.name);
       const stored = await this.#client.json<CachedObject>('PATCH', path, body);
       this.#sent.set(key, { desired, stored: stored.status ?? {}, rv: stored.metadata?.resourceVersion });
+      this.#settled.set(key, { source: d.source, rv: stored.metadata?.resourceVersion });
       this.writes++;
       this.#metrics.statusWrite('written');
     } catch (err) {
@@ -99,6 +115,7 @@ export class StatusWriter {
   /** Forgets objects that no longer exist. */
   prune(keep: ReadonlySet<string>): void {
     for (const k of this.#sent.keys()) if (!keep.has(k)) this.#sent.delete(k);
+    for (const k of this.#settled.keys()) if (!keep.has(k)) this.#settled.delete(k);
   }
 
   #slot(): Promise<void> {

@@ -16,7 +16,7 @@ import type {
   Service,
 } from '../objects.ts';
 import { assignAddresses } from './address-pool.ts';
-import type { Attachment } from './attachment.ts';
+import type { Attachment, NamespaceLabels } from './attachment.ts';
 import { attachRoute } from './attachment.ts';
 import { Backends } from './backends.ts';
 import { buildDataPlane } from './data-plane.ts';
@@ -29,6 +29,10 @@ import { arr, byAgeThenName, compareJSON, compareStrings, indexBy, keyOf, meta, 
 import { ReferenceGrants } from './reference-grants.ts';
 import { compileRoute, type CompiledRoute } from './routes.ts';
 
+/**
+ * The objects to translate. Arrays are read, never changed, and must not be changed by the caller
+ * afterwards either: `translate` reuses work done for an array it has seen (by reference).
+ */
 export interface TranslateInput {
   /** Ours, e.g. `kubegate.io/gateway-controller`. */
   controllerName: string;
@@ -77,10 +81,31 @@ function compileRouteOnce(raw: unknown, backends: Backends, deps: readonly unkno
   return route;
 }
 
-/** Translates the objects into the IR and the statuses to write. */
-export function translate(input: TranslateInput): TranslateOutput {
-  const i = rec(input);
-  const controllerName = str(i.controllerName) ?? '';
+interface GatewayPhase {
+  readonly deps: readonly unknown[];
+  readonly grants: ReferenceGrants;
+  readonly labelsOf: NamespaceLabels;
+  readonly classes: GatewayClassResult[];
+  readonly gatewayByKey: Map<string, GatewayState>;
+  readonly gateways: GatewayState[];
+}
+
+// The last Gateway phase, reused while its inputs are the same arrays: a route change then
+// re-attaches only the routes that changed (attachments and route statuses are memoized on it).
+let lastPhase: GatewayPhase | null = null;
+
+/** GatewayClasses, Gateways (with addresses) and what route attachment reads, from the inputs. */
+function gatewayPhase(i: Record<string, unknown>, controllerName: string): GatewayPhase {
+  const deps = [
+    i.gatewayClasses,
+    i.gateways,
+    i.namespaces,
+    i.secrets,
+    i.referenceGrants,
+    i.addressPool,
+    controllerName,
+  ];
+  if (lastPhase !== null && lastPhase.deps.every((d, n) => d === deps[n])) return lastPhase;
   const grants = new ReferenceGrants(arr(i.referenceGrants));
   const secrets = indexBy(arr(i.secrets), (s) => keyOf(meta(s)));
   const namespaceLabels = new Map<string, Record<string, string>>();
@@ -112,6 +137,35 @@ export function translate(input: TranslateInput): TranslateOutput {
   );
   accepted.forEach((g, n) => (g.grant = grantsOfPool[n]));
 
+  lastPhase = { deps, grants, labelsOf, classes, gatewayByKey, gateways };
+  return lastPhase;
+}
+
+// Route attachments by compiled route, valid for one Gateway phase.
+const attachedRoutes = new WeakMap<
+  CompiledRoute,
+  { phase: GatewayPhase; result: ReturnType<typeof attachRoute> }
+>();
+
+function attachRouteOnce(
+  route: CompiledRoute,
+  phase: GatewayPhase,
+  controllerName: string,
+): ReturnType<typeof attachRoute> {
+  const hit = attachedRoutes.get(route);
+  if (hit !== undefined && hit.phase === phase) return hit.result;
+  const result = attachRoute(route, phase.gatewayByKey, phase.labelsOf, controllerName);
+  attachedRoutes.set(route, { phase, result });
+  return result;
+}
+
+/** Translates the objects into the IR and the statuses to write. */
+export function translate(input: TranslateInput): TranslateOutput {
+  const i = rec(input);
+  const controllerName = str(i.controllerName) ?? '';
+  const phase = gatewayPhase(i, controllerName);
+  const { grants, classes, gateways } = phase;
+
   const backends = new Backends(
     [...indexBy(arr(i.services), (o) => keyOf(meta(o))).values()],
     arr(i.endpointSlices),
@@ -129,7 +183,7 @@ export function translate(input: TranslateInput): TranslateOutput {
     if (seenRoutes.has(keyOf(m))) continue;
     seenRoutes.add(keyOf(m));
     const route = compileRouteOnce(raw, backends, routeDeps);
-    const { parents, attachments: own } = attachRoute(route, gatewayByKey, labelsOf, controllerName);
+    const { parents, attachments: own } = attachRouteOnce(route, phase, controllerName);
     if (parents.length === 0) continue;
     httpRoutes.push({ namespace: m.namespace, name: m.name, parents });
     attachments.push(...own);

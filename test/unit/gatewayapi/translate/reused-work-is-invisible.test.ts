@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { translate, type TranslateInput } from '../../../../src/gatewayapi/translate/index.ts';
+import { caseNames, loadInput } from './golden-cases.ts';
+
+const fresh = (input: TranslateInput): TranslateInput => structuredClone(input);
+
+// translate reuses compiled routes, the Gateway phase and attachments for arrays it has seen; the
+// output must be what a translation of new copies of the same objects gives.
+test('a translation that reuses earlier work equals one from fresh copies, for every golden case', () => {
+  for (const name of caseNames()) {
+    const input = loadInput(name);
+    translate(input);
+    assert.deepEqual(translate(input), translate(fresh(input)), `${name}: same arrays twice`);
+  }
+});
+
+test('after one collection changes, reused work for the others still gives the fresh answer', () => {
+  for (const name of caseNames()) {
+    const input = loadInput(name);
+    translate(input);
+    const fewerRoutes = { ...input, httpRoutes: input.httpRoutes.slice(1) };
+    assert.deepEqual(translate(fewerRoutes), translate(fresh(fewerRoutes)), `${name}: a route removed`);
+    const noServices = { ...fewerRoutes, services: [] };
+    assert.deepEqual(translate(noServices), translate(fresh(noServices)), `${name}: Services gone`);
+    const fewerGateways = { ...noServices, gateways: noServices.gateways.slice(1) };
+    assert.deepEqual(translate(fewerGateways), translate(fresh(fewerGateways)), `${name}: a Gateway removed`);
+  }
+});
