@@ -97,8 +97,8 @@ let lastPhase: GatewayPhase | null = null;
 /** GatewayClasses, Gateways (with addresses) and what route attachment reads, from the inputs. */
 function gatewayPhase(i: Record<string, unknown>, controllerName: string): GatewayPhase {
   const deps = [
-    i.gatewayClasses,
-    i.gateways,
+    fingerprint(i.gatewayClasses, false),
+    fingerprint(i.gateways, true),
     i.namespaces,
     i.secrets,
     i.referenceGrants,
@@ -139,6 +139,22 @@ function gatewayPhase(i: Record<string, unknown>, controllerName: string): Gatew
 
   lastPhase = { deps, grants, labelsOf, classes, gatewayByKey, gateways };
   return lastPhase;
+}
+
+/**
+ * What of GatewayClasses or Gateways the Gateway phase reads: metadata but labels and annotations,
+ * the spec, and for Gateways the addresses in their status. The controller's own status writes
+ * (attachedRoutes changes with every route) then leave the phase, and every attachment, valid.
+ */
+function fingerprint(list: unknown, withAddresses: boolean): string {
+  return JSON.stringify(
+    arr(list).map((raw) => {
+      const o = rec(raw);
+      const m = rec(o.metadata);
+      const addresses = withAddresses ? rec(o.status).addresses : undefined;
+      return [m.namespace, m.name, m.uid, m.generation, m.creationTimestamp, o.spec, addresses];
+    }),
+  );
 }
 
 // Route attachments by compiled route, valid for one Gateway phase.

@@ -27,3 +27,22 @@ test('after one collection changes, reused work for the others still gives the f
     assert.deepEqual(translate(fewerGateways), translate(fresh(fewerGateways)), `${name}: a Gateway removed`);
   }
 });
+
+test('new Gateway objects with the same spec reuse the phase; a changed spec (even at the same generation) does not', () => {
+  for (const name of caseNames()) {
+    const input = loadInput(name);
+    translate(input);
+    const written = structuredClone(input.gateways).map((g) => ({
+      ...g,
+      status: { ...g.status, note: 'x' },
+    }));
+    const afterStatus = { ...input, gateways: written };
+    assert.deepEqual(translate(afterStatus), translate(fresh(afterStatus)), `${name}: status-only change`);
+    const respec = structuredClone(input.gateways).map((g) => ({
+      ...g,
+      spec: { ...g.spec, listeners: [] },
+    }));
+    const changed = { ...input, gateways: respec };
+    assert.deepEqual(translate(changed), translate(fresh(changed)), `${name}: spec change`);
+  }
+});
