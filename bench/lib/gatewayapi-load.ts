@@ -1,7 +1,7 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { h2loadArgs, parseLog, parseSummary, type LoadSpec } from './h2load.ts';
+import { execH2load, h2loadArgs, parseLog, parseSummary, type LoadSpec } from './h2load.ts';
 import { stopChild } from './haproxy.ts';
 import { processUsage } from './process-usage.ts';
 
@@ -39,23 +39,7 @@ export async function h1Load(
   const [cmd, prefix] = netnsExec;
   const timeout = (spec.durationSeconds + spec.warmupSeconds + 30) * 1000;
   const before = processUsage(pid);
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile(
-      cmd,
-      [...prefix, 'h2load', ...args],
-      { timeout, killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => {
-        // h2load exits non-zero when some requests failed; its summary still says how many.
-        if (err && !stdout.includes('finished in'))
-          reject(
-            new Error(
-              `h2load failed (exit ${err.code ?? err.signal}): ${stderr.slice(-500)}\n${stdout.slice(-1500)}`,
-            ),
-          );
-        else resolve(stdout);
-      },
-    );
-  });
+  const out = await execH2load(cmd, [...prefix, 'h2load', ...args], timeout);
   const after = processUsage(pid);
   const sum = parseSummary(out);
   const counts =

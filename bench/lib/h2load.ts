@@ -82,17 +82,18 @@ export function parseLog(
   return { p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), all: rows.length };
 }
 
-/** Runs h2load once, bounded by its duration plus a margin, and returns what it measured. */
-export async function runLoad(spec: LoadSpec, tmpDir: string): Promise<LoadResult> {
-  const logFile = join(tmpDir, `h2load-${process.pid}-${Date.now()}.log`);
-  const timeout = (spec.durationSeconds + spec.warmupSeconds + 20) * 1000;
-  const out = await new Promise<string>((resolve, reject) => {
+/**
+ * Runs `cmd args…` (h2load, or h2load behind a prefix such as `ip netns exec`) within `timeoutMs`
+ * and returns its output; h2load exits non-zero when some requests failed, and its summary still
+ * says how many, so only a run without a summary is an error.
+ */
+export function execH2load(cmd: string, args: readonly string[], timeoutMs: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     execFile(
-      'h2load',
-      h2loadArgs(spec, logFile),
-      { timeout, killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
+      cmd,
+      args,
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
-        // h2load exits non-zero when some clients failed; its summary still says how many.
         if (err && !stdout.includes('finished in'))
           reject(
             new Error(
@@ -103,6 +104,13 @@ export async function runLoad(spec: LoadSpec, tmpDir: string): Promise<LoadResul
       },
     );
   });
+}
+
+/** Runs h2load once, bounded by its duration plus a margin, and returns what it measured. */
+export async function runLoad(spec: LoadSpec, tmpDir: string): Promise<LoadResult> {
+  const logFile = join(tmpDir, `h2load-${process.pid}-${Date.now()}.log`);
+  const timeout = (spec.durationSeconds + spec.warmupSeconds + 20) * 1000;
+  const out = await execH2load('h2load', h2loadArgs(spec, logFile), timeout);
   const sum = parseSummary(out);
   const log = parseLog(await readFile(logFile, 'utf8'), spec.warmupSeconds);
   await rm(logFile, { force: true });
