@@ -177,6 +177,9 @@ export class GatewayAPIController {
     this.syncs++;
     this.lastSyncMs = performance.now() - started;
     this.#metrics.sync(this.lastSyncMs);
+    // Requests that arrived during the translation go first: they are what waits for the new
+    // tables; statuses (a pass over every route) can wait one turn of the event loop.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const desired = this.#desiredStatuses(out);
     const { conflicted } = await this.#status.write(desired);
     // A write refused as stale: the newer object may be only a status change, which alone would not

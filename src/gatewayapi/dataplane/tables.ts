@@ -27,6 +27,16 @@ export class VirtualHostTable {
   }
 }
 
+// Compiled virtual hosts by IR object: the translator hands the same (frozen) object for a virtual
+// host nothing changed in, so an apply compiles only the virtual hosts that changed.
+const compiledHosts = new WeakMap<VirtualHostIR, VirtualHostTable>();
+
+function virtualHostTable(v: VirtualHostIR, log: Logger): VirtualHostTable {
+  let t = compiledHosts.get(v);
+  if (t === undefined) compiledHosts.set(v, (t = new VirtualHostTable(v, log)));
+  return t;
+}
+
 /** A listener's virtual hosts; requests it takes see only these (listener isolation). */
 export class ListenerTable {
   readonly name: string;
@@ -36,7 +46,7 @@ export class ListenerTable {
   constructor(l: ListenerIR, log: Logger) {
     this.name = l.name;
     this.hostname = l.hostname;
-    for (const v of l.virtualHosts) this.virtualHosts.add(v.hostname, new VirtualHostTable(v, log));
+    for (const v of l.virtualHosts) this.virtualHosts.add(v.hostname, virtualHostTable(v, log));
   }
 }
 

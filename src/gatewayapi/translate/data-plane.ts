@@ -41,7 +41,26 @@ function compareCandidates(a: Candidate, b: Candidate): number {
   );
 }
 
-function virtualHosts(attachments: readonly Attachment[]): VirtualHostIR[] {
+// A listener's virtual hosts by hostname, with the (attachment, served hostname) pairs that made
+// each one. A virtual host is a function of those pairs alone, and attachments are memoized per
+// route, so a translation reuses every virtual host whose pairs are the same objects: adding one
+// route at 5,000 builds one virtual host, not 5,000 (and the data plane reuses its compiled table).
+const hostsOfListener = new WeakMap<ListenerState, Map<string, { pairs: unknown[]; vh: VirtualHostIR }>>();
+
+function samePairs(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let n = 0; n < a.length; n++) if (a[n] !== b[n]) return false;
+  return true;
+}
+
+function virtualHost(host: string, best: Map<Attachment, ServedHostname>): VirtualHostIR {
+  const candidates: Candidate[] = [];
+  for (const [a, served] of best)
+    for (const entry of a.route.entries) candidates.push({ route: a.route, served, entry });
+  return { hostname: host, routes: candidates.sort(compareCandidates).map((c) => c.entry.ir) };
+}
+
+function virtualHosts(listener: ListenerState, attachments: readonly Attachment[]): VirtualHostIR[] {
   // Served hostname → the attachments serving it, so each virtual host looks up only the few
   // hostnames that can cover it instead of testing every attachment (quadratic at 5,000 routes).
   const byServed = new Map<string, { attachment: Attachment; served: ServedHostname }[]>();
@@ -51,23 +70,31 @@ function virtualHosts(attachments: readonly Attachment[]): VirtualHostIR[] {
       if (list) list.push({ attachment, served });
       else byServed.set(served.host, [{ attachment, served }]);
     }
+  const before = hostsOfListener.get(listener);
+  const now = new Map<string, { pairs: unknown[]; vh: VirtualHostIR }>();
   const hosts = [...byServed.keys()].sort(compareSpecificity);
-  return hosts.map((host) => {
+  // Without wildcards among the served hostnames, a host is covered by itself alone.
+  const wildcards = hosts.some((h) => h.startsWith('*'));
+  const out = hosts.map((host) => {
     const best = new Map<Attachment, ServedHostname>();
-    for (const outer of coveringHostnames(host))
+    for (const outer of wildcards ? coveringHostnames(host) : [host])
       for (const { attachment, served } of byServed.get(outer) ?? []) {
-        const now = best.get(attachment);
-        if (now === undefined || compareServed(served, now) < 0) best.set(attachment, served);
+        const was = best.get(attachment);
+        if (was === undefined || compareServed(served, was) < 0) best.set(attachment, served);
       }
-    const candidates: Candidate[] = [];
-    for (const [a, served] of best)
-      for (const entry of a.route.entries) candidates.push({ route: a.route, served, entry });
-    return { hostname: host, routes: candidates.sort(compareCandidates).map((c) => c.entry.ir) };
+    const pairs: unknown[] = [];
+    for (const [a, served] of best) pairs.push(a, served);
+    const hit = before?.get(host);
+    const vh = hit !== undefined && samePairs(hit.pairs, pairs) ? hit.vh : virtualHost(host, best);
+    now.set(host, { pairs, vh });
+    return vh;
   });
+  hostsOfListener.set(listener, now);
+  return out;
 }
 
 function listenerIR(l: ListenerState, attachments: readonly Attachment[]): ListenerIR {
-  return { name: l.name, hostname: l.hostname, tls: l.tls, virtualHosts: virtualHosts(attachments) };
+  return { name: l.name, hostname: l.hostname, tls: l.tls, virtualHosts: virtualHosts(l, attachments) };
 }
 
 /** The IR (not yet frozen) for `gateways` (oldest first) and the accepted `attachments`. */

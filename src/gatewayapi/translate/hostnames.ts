@@ -49,14 +49,22 @@ export function intersect(listener: string | null, route: string): string | null
  * hostname"). `null` (no hostname) sorts like `*`.
  */
 export function compareSpecificity(a: string | null, b: string | null): number {
-  const ra = rank(a);
-  const rb = rank(b);
-  if (ra[0] !== rb[0]) return rb[0] - ra[0];
-  if (ra[1] !== rb[1]) return rb[1] - ra[1];
+  const a0 = exactLength(a);
+  const b0 = exactLength(b);
+  if (a0 !== b0) return b0 - a0;
+  const a1 = anyLength(a);
+  const b1 = anyLength(b);
+  if (a1 !== b1) return b1 - a1;
   return compareStrings(a ?? '', b ?? '');
 }
 
-function rank(h: string | null): [number, number] {
-  if (h === null || h === '*') return [-1, -1];
-  return isWildcard(h) ? [0, h.length] : [h.length, h.length];
+/** The length of an exact name; 0 for a wildcard, -1 for `*` or none. */
+function exactLength(h: string | null): number {
+  if (h === null || h === '*') return -1;
+  return isWildcard(h) ? 0 : h.length;
+}
+
+/** The length of a name or wildcard; -1 for `*` or none. */
+function anyLength(h: string | null): number {
+  return h === null || h === '*' ? -1 : h.length;
 }

@@ -189,19 +189,19 @@ export function translate(input: TranslateInput): TranslateOutput {
   );
   const routeDeps = [i.services, i.endpointSlices, i.referenceGrants];
   const attachments: Attachment[] = [];
-  const httpRoutes: TranslateOutput['httpRoutes'] = [];
+  const httpRoutes: (TranslateOutput['httpRoutes'][number] & { key: string })[] = [];
   // One route per namespace/name (the oldest, should the input repeat one).
   const seenRoutes = new Set<string>();
   const routes = arr(i.httpRoutes)
     .map((raw) => ({ raw, m: meta(raw) }))
     .sort((a, b) => byAgeThenName(a.m, b.m) || a.m.generation - b.m.generation || compareJSON(a.raw, b.raw));
   for (const { raw, m } of routes) {
-    if (seenRoutes.has(keyOf(m))) continue;
-    seenRoutes.add(keyOf(m));
+    if (seenRoutes.has(m.key)) continue;
+    seenRoutes.add(m.key);
     const route = compileRouteOnce(raw, backends, routeDeps);
     const { parents, attachments: own } = attachRouteOnce(route, phase, controllerName);
     if (parents.length === 0) continue;
-    httpRoutes.push({ namespace: m.namespace, name: m.name, parents });
+    httpRoutes.push({ key: m.key, namespace: m.namespace, name: m.name, parents });
     attachments.push(...own);
   }
 
@@ -209,7 +209,7 @@ export function translate(input: TranslateInput): TranslateOutput {
   for (const a of attachments) {
     const perListener = attachedCounts.get(a.gateway) ?? new Map<string, Set<string>>();
     const routes = perListener.get(a.listener.name) ?? new Set<string>();
-    routes.add(keyOf(a.route.meta));
+    routes.add(a.route.meta.key);
     perListener.set(a.listener.name, routes);
     attachedCounts.set(a.gateway, perListener);
   }
@@ -225,8 +225,6 @@ export function translate(input: TranslateInput): TranslateOutput {
         return { namespace: g.meta.namespace, name: g.meta.name, status: gatewayStatus(g, counts) };
       })
       .sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`)),
-    httpRoutes: httpRoutes.sort((a, b) =>
-      compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`),
-    ),
+    httpRoutes: httpRoutes.sort((a, b) => compareStrings(a.key, b.key)).map(({ key: _, ...r }) => r),
   };
 }

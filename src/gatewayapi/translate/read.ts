@@ -60,24 +60,39 @@ export interface Meta {
   /** Milliseconds since the epoch; +Infinity when absent or unreadable (sorts last). */
   readonly created: number;
   readonly labels: Record<string, string>;
+  /** `namespace/name`. */
+  readonly key: string;
 }
 
+// Objects are read, never changed (see `TranslateInput`), so an object's metadata is read once.
+const metas = new WeakMap<object, Meta>();
+
 export function meta(obj: unknown): Meta {
+  if (obj === null || typeof obj !== 'object') return readMeta(obj);
+  let m = metas.get(obj);
+  if (m === undefined) metas.set(obj, (m = Object.freeze(readMeta(obj))));
+  return m;
+}
+
+function readMeta(obj: unknown): Meta {
   const m = rec(rec(obj).metadata);
   const t = Date.parse(str(m.creationTimestamp) ?? '');
+  const namespace = str(m.namespace) ?? '';
+  const name = str(m.name) ?? '';
   return {
-    namespace: str(m.namespace) ?? '',
-    name: str(m.name) ?? '',
+    namespace,
+    name,
     generation: int(m.generation) ?? 0,
     created: Number.isFinite(t) ? t : Number.POSITIVE_INFINITY,
     labels: strMap(m.labels),
+    key: keyOf({ namespace, name }),
   };
 }
 
 /** Orders objects oldest first, then by `namespace/name`. */
 export function byAgeThenName(a: Meta, b: Meta): number {
   if (a.created !== b.created) return a.created < b.created ? -1 : 1;
-  return compareStrings(keyOf(a), keyOf(b));
+  return compareStrings(a.key, b.key);
 }
 
 /** `namespace/name`. */

@@ -46,3 +46,21 @@ test('new Gateway objects with the same spec reuse the phase; a changed spec (ev
     assert.deepEqual(translate(changed), translate(fresh(changed)), `${name}: spec change`);
   }
 });
+
+test('routes removed and added back one by one: reused virtual hosts give the fresh answer', () => {
+  for (const name of caseNames()) {
+    const input = loadInput(name);
+    const steps: TranslateInput[] = [input];
+    for (let k = 0; k < input.httpRoutes.length; k++) {
+      const without = input.httpRoutes.filter((_, n) => n !== k);
+      steps.push(
+        { ...input, httpRoutes: without },
+        { ...input, httpRoutes: [...without, input.httpRoutes[k]] },
+      );
+    }
+    // One pass with the same collections throughout (every step reuses the one before), then each
+    // step again from fresh copies.
+    const reused = steps.map((s) => translate(s));
+    steps.forEach((s, n) => assert.deepEqual(reused[n], translate(fresh(s)), `${name}: step ${n}`));
+  }
+});
