@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { ClusterSecretSource } from '../clustergateway/index.ts';
-import { UpstreamClusterSource } from '../config/crd-source.ts';
+import { fileHostClaims, UpstreamClusterSource } from '../config/crd-source.ts';
 import { loadConfigFile } from '../config/file-config.ts';
 import { FileSource } from '../config/file-source.ts';
 import { KubeGatewayClusterSource } from '../config/kubegateway-source.ts';
@@ -100,7 +100,14 @@ async function withSources<G extends ConfigTarget>(
     }
     if (k.upstreamClusters) {
       const apply = dynamic('kubegate.io', () => crds?.rejections ?? 0);
-      crds = new UpstreamClusterSource(client, cfg.defaults, reserved(cfg), apply, log);
+      crds = new UpstreamClusterSource(
+        client,
+        cfg.defaults,
+        reserved(cfg),
+        apply,
+        log,
+        fileHostClaims(cfg.clusters),
+      );
       await crds.start();
     }
     if (k.kubeGatewayClusters) {
@@ -129,7 +136,7 @@ async function withSources<G extends ConfigTarget>(
         );
       await gateway.reload(next);
       // Custom-resource clusters see new defaults and reserved names on their own queue.
-      void crds?.update(next.defaults, reserved(next));
+      void crds?.update(next.defaults, reserved(next), fileHostClaims(next.clusters));
       void kubeGateway?.update(next.defaults, reserved(next));
       void secrets?.update(next.defaults, reserved(next), next.kubernetes?.clusterGatewayExchange ?? []);
     },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { KubeAPIError, type KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/informer.ts';
 import { checkClusterSpec, resolveCluster, servingPairProblem } from './cluster-spec.ts';
+import { readRequestHeaderSettings } from './extension-apiserver-authentication.ts';
 import type { ConfigIssue } from './issues.ts';
 import { ObjectClusterSource } from './object-cluster-source.ts';
 import type { ClusterConfig, ClusterMaterial } from './model.ts';
@@ -22,6 +23,27 @@ interface Condition {
   lastTransitionTime?: string;
 }
 
+/** A host name of a cluster in the configuration file, which wins it over any object. */
+export interface FileHostClaim {
+  readonly cluster: string;
+  /** Its list's field path in the file (`clusters[0].hosts`). */
+  readonly path: string;
+}
+
+/** The file's clusters' host names (lower case), each with its claim. */
+export function fileHostClaims(
+  clusters: readonly { name: string; hosts: readonly string[] }[],
+): ReadonlyMap<string, FileHostClaim> {
+  const claims = new Map<string, FileHostClaim>();
+  clusters.forEach((c, i) => {
+    for (const h of c.hosts) {
+      const host = h.toLowerCase();
+      if (!claims.has(host)) claims.set(host, { cluster: c.name, path: `clusters[${i}].hosts` });
+    }
+  });
+  return claims;
+}
+
 /** An UpstreamCluster object as stored. */
 export interface UpstreamClusterObject extends KubeObject {
   spec?: unknown;
@@ -30,6 +52,12 @@ export interface UpstreamClusterObject extends KubeObject {
 
 class RefError extends Error {
   override name = 'RefError';
+  /** The ResolvedRefs reason. */
+  readonly reason: string;
+  constructor(message: string, reason = 'SecretNotUsable') {
+    super(message);
+    this.reason = reason;
+  }
 }
 
 /**
@@ -43,6 +71,8 @@ export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterOb
   readonly #good = new Map<string, { hash: string; config: ClusterConfig }>();
   readonly #rejected = new Map<string, string>();
   #resync: NodeJS.Timeout | null = null;
+  /** Host names the file's clusters claim: an object naming one is rejected (HostConflict). */
+  #fileHosts: ReadonlyMap<string, FileHostClaim>;
 
   constructor(
     client: KubeClient,
@@ -50,8 +80,20 @@ export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterOb
     reserved: ReadonlySet<string>,
     apply: (clusters: readonly ClusterConfig[]) => Promise<void>,
     log: Logger,
+    fileHosts: ReadonlyMap<string, FileHostClaim> = new Map(),
   ) {
     super(client, PATH, 'UpstreamCluster', defaults, reserved, apply, log);
+    this.#fileHosts = fileHosts;
+  }
+
+  /** New file defaults, cluster names or host names: re-evaluates every object. */
+  override update(
+    defaults: Defaults,
+    reserved: ReadonlySet<string>,
+    fileHosts: ReadonlyMap<string, FileHostClaim> = this.#fileHosts,
+  ): Promise<void> {
+    this.#fileHosts = fileHosts;
+    return super.update(defaults, reserved);
   }
 
   override async start(): Promise<void> {
@@ -113,7 +155,9 @@ export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterOb
       if (issues.length === 0 && specCheck.is(obj.spec))
         issues.push(...checkClusterSpec(obj.spec, this.defaults, 'spec'));
       const clash =
-        issues.length === 0 && specCheck.is(obj.spec) ? hostClash(obj.spec.hosts, name, claimed) : null;
+        issues.length === 0 && specCheck.is(obj.spec)
+          ? hostClash(obj.spec.hosts, name, claimed, this.#fileHosts)
+          : null;
       if (issues.length > 0 || !specCheck.is(obj.spec)) {
         conditions = fail('Accepted', 'Invalid', issues.map((i) => `${i.path}: ${i.message}`).join('; '));
       } else if (clash !== null) {
@@ -144,7 +188,7 @@ export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterOb
           ];
         } catch (err) {
           if (!(err instanceof RefError)) throw err;
-          conditions = fail('ResolvedRefs', 'SecretNotUsable', err.message);
+          conditions = fail('ResolvedRefs', err.reason, err.message);
         }
       }
       if (conditions[0].status === 'False') {
@@ -191,7 +235,34 @@ export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterOb
       const bad = servingPairProblem(servingCert, servingKey);
       if (bad) throw new RefError(`spec.serving: Secret ${ref(r)}: ${bad}`);
     }
-    return { ca, cert, key, token: token?.trim(), clientCA, servingCert, servingKey };
+    const material: ClusterMaterial = {
+      ca,
+      cert,
+      key,
+      token: token?.trim(),
+      clientCA,
+      servingCert,
+      servingKey,
+    };
+    const fp = spec.frontProxy;
+    if (fp?.clientCA)
+      material.frontProxyCA = await this.#secretKey(
+        fp.clientCA.secretRef,
+        'ca.crt',
+        'spec.frontProxy.clientCA',
+      );
+    else if (fp?.fromExtensionAPIServerAuthentication === true)
+      // Read again at every resync, as the Secrets are: a rotated front-proxy CA is picked up.
+      try {
+        material.requestHeader = await readRequestHeaderSettings(spec.endpoints, material);
+        material.frontProxyCA = material.requestHeader.ca;
+      } catch (err) {
+        throw new RefError(
+          `spec.frontProxy.fromExtensionAPIServerAuthentication: ${(err as Error).message}`,
+          'ConfigMapNotUsable',
+        );
+      }
+    return material;
   }
 
   async #secretKey(r: { namespace: string; name: string }, key: string, field: string): Promise<string> {
@@ -258,14 +329,21 @@ export class UpstreamClusterSource extends ObjectClusterSource<UpstreamClusterOb
   }
 }
 
-/** The first of `hosts` another object already claimed, as a message; else claims them all for `name`. */
+/**
+ * The first of `hosts` the file or another object already claimed, as a message naming the winner;
+ * else claims them all for `name`.
+ */
 function hostClash(
   hosts: readonly string[] | undefined,
   name: string,
   claimed: Map<string, string>,
+  fileHosts: ReadonlyMap<string, FileHostClaim>,
 ): string | null {
   const list = hosts ?? [];
   for (let j = 0; j < list.length; j++) {
+    const file = fileHosts.get(list[j].toLowerCase());
+    if (file !== undefined)
+      return `spec.hosts[${j}]: host "${list[j]}" is already claimed by cluster "${file.cluster}" of the kubegate configuration file (${file.path}), which wins`;
     const owner = claimed.get(list[j]);
     if (owner !== undefined && owner !== name)
       return `spec.hosts[${j}]: host "${list[j]}" is already claimed by UpstreamCluster "${owner}"`;

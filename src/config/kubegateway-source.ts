@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/informer.ts';
-import { checkClusterSpec, resolveCluster } from './cluster-spec.ts';
+import { checkClusterSpec, resolveCluster, servingPairProblem } from './cluster-spec.ts';
 import { translateKubeGatewayCluster } from './kubegateway/index.ts';
 import { ObjectClusterSource } from './object-cluster-source.ts';
 import type { ClusterConfig } from './model.ts';
@@ -73,7 +73,23 @@ export class KubeGatewayClusterSource extends ObjectClusterSource<KubeObject> {
         reject('spec.clientConfig has neither certData+keyData nor bearerToken');
         continue;
       }
-      const material = { ca: m.ca, cert: m.cert, key: m.key, token: m.token, clientCA: m.clientCA };
+      // The serving pair comes with the names it is for (hosts); without them it is not used.
+      const serving = t.spec.serving ? { servingCert: m.servingCert, servingKey: m.servingKey } : {};
+      if (serving.servingCert !== undefined && serving.servingKey !== undefined) {
+        const bad = servingPairProblem(serving.servingCert, serving.servingKey);
+        if (bad) {
+          reject(`spec.secureServing: ${bad}`);
+          continue;
+        }
+      }
+      const material = {
+        ca: m.ca,
+        cert: m.cert,
+        key: m.key,
+        token: m.token,
+        clientCA: m.clientCA,
+        ...serving,
+      };
       const hash = createHash('sha256')
         .update(JSON.stringify([t.spec, material, this.defaults]))
         .digest('hex');

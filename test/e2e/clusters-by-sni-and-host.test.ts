@@ -35,6 +35,7 @@ const HOST_C = `c-${process.pid}.kubegate.test`;
 const UCS = '/apis/kubegate.io/v1alpha1/upstreamclusters';
 const UC_C = `sni-c-${process.pid}`;
 const UC_CLASH = `sni-c-clash-${process.pid}`;
+const UC_FILE_CLASH = `sni-file-clash-${process.pid}`;
 let admin: KubeClient | undefined;
 
 const pkiA = (f: string) => join(devDir(), 'pki', f);
@@ -301,7 +302,7 @@ after(async () => {
     NS_B,
     '--wait=false',
   ]).catch(() => {});
-  for (const n of [UC_C, UC_CLASH]) await admin?.raw('DELETE', `${UCS}/${n}`).catch(() => {});
+  for (const n of [UC_C, UC_CLASH, UC_FILE_CLASH]) await admin?.raw('DELETE', `${UCS}/${n}`).catch(() => {});
   await admin?.raw('DELETE', `/api/v1/namespaces/${NS_CRD}`).catch(() => {});
   admin?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -542,5 +543,51 @@ test('an UpstreamCluster with hosts and a serving Secret is served by its name w
     assert.ok(removed < 1000, `refused ${removed.toFixed(0)} ms after delete (limit 1000)`);
   } finally {
     if (ran === null) await loop.stop();
+  }
+});
+
+test('an UpstreamCluster naming a host of the file’s cluster is not accepted: HostConflict names the file’s cluster, which keeps the name', async () => {
+  await admin!.json('POST', UCS, {
+    apiVersion: 'kubegate.io/v1alpha1',
+    kind: 'UpstreamCluster',
+    metadata: { name: UC_FILE_CLASH },
+    spec: {
+      hosts: [`only-${HOST_C}`, HOST_A],
+      endpoints: bApiservers().map((url, i) => ({ name: `fc-${i}`, url })),
+      upstreamCA: { secretRef: { namespace: NS_CRD, name: 'b-ca' } },
+      credentials: { secretRef: { namespace: NS_CRD, name: 'b-credentials' } },
+    },
+  });
+  try {
+    const accepted = async () =>
+      (
+        await admin!.json<{
+          status?: {
+            observedGeneration?: number;
+            conditions?: { type: string; status: string; reason: string; message: string }[];
+          };
+        }>('GET', `${UCS}/${UC_FILE_CLASH}`)
+      ).status?.conditions?.find((c) => c.type === 'Accepted');
+    await within(
+      performance.now(),
+      5000,
+      'the object claiming the file’s host rejected',
+      async () => (await accepted())?.reason === 'HostConflict',
+    );
+    const c = (await accepted())!;
+    assert.equal(c.status, 'False');
+    assert.match(
+      c.message,
+      new RegExp(
+        `^spec\\.hosts\\[1\\]: host "${HOST_A.replaceAll('.', '\\.')}" is already claimed by cluster "e2e" of the kubegate configuration file \\(clusters\\[0\\]\\.hosts\\), which wins`,
+      ),
+    );
+    // The file's cluster keeps the name; the rejected object serves none of its names.
+    const a = await freshGet(HOST_A, 'a', `/api/v1/namespaces/${NS_A}`);
+    assert.equal(a.status, 200, a.body);
+    assert.ok(a.body.includes(NS_A));
+    assert.equal((await freshGet(`only-${HOST_C}`, 'b', `/api/v1/namespaces/${NS_B}`, true)).status, 421);
+  } finally {
+    await admin!.raw('DELETE', `${UCS}/${UC_FILE_CLASH}`);
   }
 });

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect as h2connect } from 'node:http2';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { issueCert } from '../../src/dev/pki.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { devDir, devState } from './env.ts';
 import { h2request, OwnGateway } from './own-gateway.ts';
@@ -9,11 +14,16 @@ import { h2request, OwnGateway } from './own-gateway.ts';
 // KubeGateway's documented "Read-Write Separation" and "Restricting requests for list pods"
 // examples (docs/en/quick_start.md; fixtures in test/fixtures/kubegateway/), as one live
 // proxy.kubegateway.io object in front of the dev apiservers: reads go to the first server, writes
-// to the second, and list pods is held to a token bucket of 10 qps, burst 20.
+// to the second, and list pods is held to a token bucket of 10 qps, burst 20. Its secureServing
+// (serving certificate, client CA, serverNames) makes the migrated cluster answer on the names
+// KubeGateway answered on: the object's name and each server name, by SNI on any listener.
 const KGW_CRD = 'upstreamclusters.proxy.kubegateway.io';
 const OBJ = '/apis/proxy.kubegateway.io/v1alpha1/upstreamclusters/cluster-a.kubegateway.io';
 const NAME = 'cluster-a-kubegateway-io';
 const NS = 'kg-kubegateway';
+const ALIAS = 'alias-a.kubegateway.test';
+const SERVING_CN = 'kubegateway-migrated-serving';
+let dir = '';
 let gw: OwnGateway;
 let admin: KubeClient;
 let readEndpoint: string;
@@ -60,6 +70,18 @@ before(async () => {
     await new Promise((res) => setTimeout(res, 100));
   }
   await admin.apply('/api/v1/namespaces', { metadata: { name: NS } });
+  dir = await mkdtemp(join(tmpdir(), 'kubegate-kgw-e2e-'));
+  const serving = await issueCert(
+    dir,
+    'serving',
+    { cert: join(d, 'pki', 'ca.crt'), key: join(d, 'pki', 'ca.key') },
+    {
+      cn: SERVING_CN,
+      usage: 'server',
+      dns: ['cluster-a.kubegateway.io', ALIAS],
+    },
+  );
+  const b64 = (f: string) => readFileSync(f).toString('base64');
   const [a, b] = devState().apiservers;
   const endpointName = (url: string) => new URL(url).host.replaceAll(/[.:]/g, '-');
   readEndpoint = endpointName(a);
@@ -75,6 +97,12 @@ before(async () => {
         caData: pem('ca.crt').toString('base64'),
         certData: pem('gateway-upstream.crt').toString('base64'),
         keyData: pem('gateway-upstream.key').toString('base64'),
+      },
+      secureServing: {
+        certData: b64(serving.cert),
+        keyData: b64(serving.key),
+        clientCAData: pem('ca.crt').toString('base64'),
+        serverNames: [ALIAS.toUpperCase()], // KubeGateway compares names in lower case
       },
       flowControl: { flowControlSchemas: [{ name: 'list-pod', tokenBucket: { qps: 10, burst: 20 } }] },
       dispatchPolicies: [
@@ -100,6 +128,7 @@ after(async () => {
   await admin.raw('DELETE', `/api/v1/namespaces/${NS}`);
   await admin.raw('DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${KGW_CRD}`);
   admin.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 test('a live KubeGateway UpstreamCluster routes reads and writes to their subsets and limits list pods', async (t) => {
@@ -137,5 +166,36 @@ test('a live KubeGateway UpstreamCluster routes reads and writes to their subset
     assert.equal(ok + codes.filter((c) => c === 429).length, 40);
   } finally {
     s.close();
+  }
+});
+
+test('the migrated cluster answers on its KubeGateway names (object name, serverNames) with its serving certificate, on any listener', async () => {
+  const d = devDir();
+  const pem = (f: string) => readFileSync(join(d, 'pki', f));
+  for (const name of ['cluster-a.kubegateway.io', ALIAS]) {
+    // The gateway's main listener serves cluster e2e by default; the server name picks the migrated one.
+    const s = h2connect(gw.url, {
+      servername: name,
+      ca: pem('ca.crt'),
+      cert: pem('admin.crt'),
+      key: pem('admin.key'),
+    });
+    try {
+      const deadline = Date.now() + 15_000;
+      let r = await h2request(s, `/api/v1/namespaces/${NS}`, { headers: { ':authority': name } });
+      while (r.status !== 200 && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 200));
+        r = await h2request(s, `/api/v1/namespaces/${NS}`, { headers: { ':authority': name } });
+      }
+      assert.equal(r.status, 200, `${name}: ${r.body}`);
+      const peer = (s.socket as unknown as TLSSocket).getPeerCertificate() as PeerCertificate;
+      assert.equal(peer.subject.CN, SERVING_CN, `${name}: the secureServing certificate`);
+      const line = gw
+        .logs()
+        .findLast((l) => l.kind === 'access' && l.uri === `/api/v1/namespaces/${NS}` && l.status === 200);
+      assert.equal(line?.cluster, NAME, `${name}: served by the migrated cluster`);
+    } finally {
+      s.close();
+    }
   }
 });

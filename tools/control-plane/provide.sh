@@ -28,19 +28,30 @@ die() { echo "control-plane: error: $*" >&2; exit 1; }
 
 [ $# -gt 0 ] || set -- kube-apiserver etcd kube-controller-manager kube-scheduler kubectl agnhost echo-basic
 
-# KUBEBUILDER_ASSETS and the cache may each hold only some binaries; link what they have into $out.
+# The cache ($out) holds builds only. With KUBEBUILDER_ASSETS set, the folder printed is one of links
+# beside it, one per variable value: each binary from KUBEBUILDER_ASSETS when it has it (the
+# variable wins, as envtest's), else the cached build; the cache's own binaries are never replaced.
 mkdir -p "$out"
+dir="$out"
+assets=""
+if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
+  # Absolute, so the links hold from any working directory; a folder that is not there holds nothing.
+  assets=$(cd "$KUBEBUILDER_ASSETS" 2>/dev/null && pwd) || assets=""
+  dir="$(dirname "$out")/assets-$(printf '%s' "$KUBEBUILDER_ASSETS" | cksum | cut -d' ' -f1)"
+  mkdir -p "$dir"
+fi
 need=""
 for b in "$@"; do
   case "$b" in kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|agnhost|etcd|echo-basic) ;; *) die "unknown binary '$b'" ;; esac
-  if [ -x "$out/$b" ]; then continue; fi
-  if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/$b" ]; then
-    ln -sf "$KUBEBUILDER_ASSETS/$b" "$out/$b"
-    continue
+  if [ -n "$assets" ] && [ -x "$assets/$b" ]; then
+    ln -sf "$assets/$b" "$dir/$b"
+  elif [ -x "$out/$b" ]; then
+    if [ "$dir" != "$out" ]; then ln -sf "$out/$b" "$dir/$b"; fi
+  else
+    need="$need $b"
   fi
-  need="$need $b"
 done
-if [ -z "$need" ]; then echo "$out"; exit 0; fi
+if [ -z "$need" ]; then echo "$dir"; exit 0; fi
 
 # Go's own install location ($GOROOT, default /usr/local/go), when go is not on PATH: a fresh
 # machine with Go unpacked there has no PATH entry for it.
@@ -96,5 +107,6 @@ for b in $need; do
     etcd) build etcd etcd go.etcd.io/etcd/server/v3 ;;
     echo-basic) build images echo-basic sigs.k8s.io/gateway-api-conformance-images/echo-basic ;;
   esac
+  if [ "$dir" != "$out" ]; then ln -sf "$out/$b" "$dir/$b"; fi
 done
-echo "$out"
+echo "$dir"

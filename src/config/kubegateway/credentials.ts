@@ -1,4 +1,5 @@
 import { decodeInline } from './inline-data.ts';
+import type { ServedName } from './hosts.ts';
 import { booleanAt, integerAt, objectAt, reportUnknownKeys, stringAt, stringsAt } from './read.ts';
 import type { TranslationReport } from './report.ts';
 import type { KubeGatewayMaterials } from './types.ts';
@@ -15,6 +16,8 @@ export interface TranslatedCredentials {
   credentials: { secretRef: SecretPlace };
   clientCA?: { secretRef: SecretPlace };
   materials: KubeGatewayMaterials;
+  /** `secureServing.serverNames`: more names KubeGateway serves the cluster under. */
+  serverNames: ServedName[];
 }
 
 const CLIENT_CONFIG = [
@@ -46,6 +49,7 @@ export function translateCredentials(
     upstreamCA: { secretRef: { ...secrets.upstream } },
     credentials: { secretRef: { ...secrets.upstream } },
     materials,
+    serverNames: [],
   };
   readClientConfig(clientConfig, 'spec.clientConfig', materials, report);
   const upstreamKeys = [
@@ -58,7 +62,9 @@ export function translateCredentials(
       'spec.clientConfig',
       `inline data decoded into materials; the spec refers to Secret ${place(secrets.upstream)} (keys ${upstreamKeys.join(', ')}): create it with kubeGatewaySecrets() or use materials in memory`,
     );
-  if (readSecureServing(secureServing, 'spec.secureServing', materials, report)) {
+  const serving = readSecureServing(secureServing, 'spec.secureServing', materials, report);
+  out.serverNames = serving.serverNames;
+  if (serving.clientCA) {
     out.clientCA = { secretRef: { ...secrets.clientCA } };
     report.noteAt(
       'spec.secureServing.clientCAData',
@@ -128,13 +134,16 @@ function readClientConfig(
     );
 }
 
-/** Reads `secureServing`; true when it supplied a client CA. */
+/**
+ * Reads `secureServing`: the serving pair into materials (the caller carries it into `serving`),
+ * the client CA, and the server names.
+ */
 function readSecureServing(
   v: unknown,
   path: string,
   m: KubeGatewayMaterials,
   report: TranslationReport,
-): boolean {
+): { clientCA: boolean; serverNames: ServedName[] } {
   const s = objectAt(v, path, report) ?? {};
   reportUnknownKeys(s, SECURE_SERVING, path, report);
   const cert = decodeInline(s.certData, `${path}.certData`, 'pem', report);
@@ -142,27 +151,17 @@ function readSecureServing(
   if (cert !== undefined && key !== undefined) {
     m.servingCert = cert;
     m.servingKey = key;
-  }
-  for (const [field, value] of [
-    ['certData', cert],
-    ['keyData', key],
-  ] as const)
-    if (value !== undefined)
-      report.unsupportedAt(
-        `${path}.${field}`,
-        cert !== undefined && key !== undefined
-          ? 'not carried into the spec yet: give the kubegate cluster `serving` (a Secret with tls.crt, tls.key) and `hosts` by hand; decoded into materials.servingCert/servingKey'
-          : 'certData and keyData go together; ignored',
-      );
-  for (const { at, value } of stringsAt(s.serverNames, `${path}.serverNames`, report))
-    report.unsupportedAt(
-      at,
-      `KubeGateway picks the cluster by TLS server name ("${value}"); kubegate does too (spec.hosts), but the translation does not carry the names over yet: list them in the cluster's hosts by hand`,
-    );
+  } else
+    for (const [field, value] of [
+      ['certData', cert],
+      ['keyData', key],
+    ] as const)
+      if (value !== undefined)
+        report.unsupportedAt(`${path}.${field}`, 'certData and keyData go together; ignored');
+  const serverNames = stringsAt(s.serverNames, `${path}.serverNames`, report);
   const clientCA = decodeInline(s.clientCAData, `${path}.clientCAData`, 'pem', report);
-  if (clientCA === undefined) return false;
-  m.clientCA = clientCA;
-  return true;
+  if (clientCA !== undefined) m.clientCA = clientCA;
+  return { clientCA: clientCA !== undefined, serverNames };
 }
 
 function place(p: SecretPlace): string {

@@ -12,7 +12,8 @@ export interface SecretManifest {
 /**
  * The Secrets a translated spec refers to, filled from its materials (for a one-time migration:
  * apply them next to the kubegate UpstreamCluster). Keys: `ca.crt`, `tls.crt`, `tls.key`, `token`
- * in the upstream Secret; `ca.crt` in the client CA Secret. Secrets with nothing to hold are left out.
+ * in the upstream Secret; `ca.crt` in the client CA Secret; `tls.crt`, `tls.key` in the serving
+ * Secret. Secrets with nothing to hold are left out.
  */
 export function kubeGatewaySecrets(t: KubeGatewayTranslation): SecretManifest[] {
   const m = t.materials;
@@ -31,5 +32,6 @@ export function kubeGatewaySecrets(t: KubeGatewayTranslation): SecretManifest[] 
   };
   add(t.spec.upstreamCA.secretRef, { 'ca.crt': m.ca, 'tls.crt': m.cert, 'tls.key': m.key, token: m.token });
   if (t.spec.clientCA) add(t.spec.clientCA.secretRef, { 'ca.crt': m.clientCA });
+  if (t.spec.serving) add(t.spec.serving.secretRef, { 'tls.crt': m.servingCert, 'tls.key': m.servingKey });
   return out;
 }

@@ -1,9 +1,11 @@
+import { isIP } from 'node:net';
 import type { CRDClusterSpec } from '../schema/index.ts';
 import { translateCredentials } from './credentials.ts';
 import { translateServers } from './endpoints.ts';
 import { KubeGatewayTranslationError } from './errors.ts';
 import { FEATURE_GATES_ANNOTATION, translateFeatureGates } from './feature-gates.ts';
 import { translateFlowControl } from './flow-control.ts';
+import { translateHosts } from './hosts.ts';
 import { toLabel } from './names.ts';
 import { checkLogMode, translatePolicies } from './policies.ts';
 import { child, isObj, objectAt, reportUnknownKeys, stringAt } from './read.ts';
@@ -58,9 +60,12 @@ export function translateKubeGatewayCluster(
   const hostName = typeof metadata.name === 'string' ? metadata.name : '';
   const name = toLabel(hostName);
   if (name === '') throw new KubeGatewayTranslationError('KGW_NO_NAME', 'metadata.name', 'no usable name');
+  const byAddress = isIP(hostName) !== 0;
   report.noteAt(
     'metadata.name',
-    `KubeGateway serves this cluster to clients that connect by the host name "${hostName}"; kubegate names it "${name}" and serves it on a listener: add one with cluster: ${name}`,
+    byAddress
+      ? `KubeGateway serves this cluster to connections without a server name made to the address "${hostName}"; kubegate names it "${name}" and serves it on a listener bound to that address: add one with cluster: ${name}`
+      : `KubeGateway serves this cluster to clients that connect by the host name "${hostName}"; kubegate names it "${name}" and lists the name in hosts, so every listener serves it by SNI`,
   );
   const forceOpen = featureGates(metadata, report);
 
@@ -98,6 +103,25 @@ export function translateKubeGatewayCluster(
     credentials: credentials.credentials,
   };
   if (credentials.clientCA) out.clientCA = credentials.clientCA;
+  const hosts = translateHosts(
+    [...(byAddress ? [] : [{ value: hostName, at: 'metadata.name' }]), ...credentials.serverNames],
+    report,
+  );
+  if (hosts.length > 0) out.hosts = hosts;
+  const m = credentials.materials;
+  if (m.servingCert !== undefined && hosts.length > 0) {
+    const serving = { namespace: secretNamespace, name: `${name}-serving` };
+    out.serving = { secretRef: serving };
+    report.noteAt(
+      'spec.secureServing.certData',
+      `decoded into materials.servingCert/servingKey; serving refers to Secret ${serving.namespace}/${serving.name} (keys tls.crt, tls.key), presented to clients connecting by a name in hosts`,
+    );
+  } else if (m.servingCert !== undefined)
+    for (const field of ['certData', 'keyData'])
+      report.unsupportedAt(
+        `spec.secureServing.${field}`,
+        'no host name to present it for (kubegate picks a serving certificate by SNI): give it to the listener serving this cluster (certFile, keyFile); decoded into materials.servingCert/servingKey',
+      );
   out.balancer = 'round-robin';
   if (forceOpen)
     out.circuitBreaker = {

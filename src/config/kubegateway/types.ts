@@ -29,7 +29,7 @@ export interface KubeGatewayMaterials {
   token?: string;
   /** `spec.secureServing.clientCAData`: verifies this cluster's client certificates. */
   clientCA?: string;
-  /** `spec.secureServing.certData`: serving certificate (kubegate: the cluster's `serving`, set by hand for now). */
+  /** `spec.secureServing.certData`: serving certificate (the cluster's `serving`, Secret key `tls.crt`). */
   servingCert?: string;
   /** `spec.secureServing.keyData`. */
   servingKey?: string;

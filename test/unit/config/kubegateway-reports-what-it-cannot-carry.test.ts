@@ -279,7 +279,45 @@ test('per-cluster and per-policy access-log switches are reported only when they
   ]);
 });
 
-test('secure serving: server names and a serving certificate belong to a listener and are reported', () => {
+test('secure serving: the object name and serverNames become hosts, and the serving pair is presented for them', () => {
+  const t = translateKubeGatewayCluster(
+    cluster({
+      secureServing: {
+        serverNames: ['Alias.Example.com', 'c.example.com', '10.0.0.9', '*.wild.example.com', 'not a name'],
+        certData: PEM_CERT,
+        keyData: PEM_KEY,
+        clientCAData: PEM_CA,
+      },
+    }),
+  );
+  // KubeGateway looks names up in lower case; the object's own name comes first, duplicates once.
+  assert.deepEqual(t.spec.hosts, ['c.example.com', 'alias.example.com']);
+  assert.deepEqual(t.spec.serving, {
+    secretRef: { namespace: 'kubegate-system', name: 'c-example-com-serving' },
+  });
+  assert.deepEqual(
+    t.unsupported.map((u) => u.path),
+    [
+      'spec.secureServing.serverNames[2]', // an address: a listener bound to it serves it
+      'spec.secureServing.serverNames[4]', // not a DNS name
+    ],
+  );
+  assert.match(t.unsupported[0].reason, /listener bound to it/);
+  const wild = t.notes.find((n) => n.path === 'spec.secureServing.serverNames[3]');
+  assert.match(
+    wild?.message ?? '',
+    /literally/,
+    'a `*.` name matched nothing in KubeGateway: noted, not listed',
+  );
+  const serving = kubeGatewaySecrets(t).find((s) => s.metadata.name === 'c-example-com-serving');
+  assert.deepEqual(serving?.stringData, {
+    'tls.crt': t.materials.servingCert,
+    'tls.key': t.materials.servingKey,
+  });
+  assert.match(t.materials.servingCert ?? '', /BEGIN CERTIFICATE/);
+});
+
+test('secure serving: half a serving pair is reported and not kept', () => {
   const t = translateKubeGatewayCluster(
     cluster({
       secureServing: { serverNames: ['alias.example.com'], certData: PEM_CERT, clientCAData: PEM_CA },
@@ -287,13 +325,35 @@ test('secure serving: server names and a serving certificate belong to a listene
   );
   assert.deepEqual(
     t.unsupported.map((u) => u.path),
-    ['spec.secureServing.certData', 'spec.secureServing.serverNames[0]'],
+    ['spec.secureServing.certData'],
   );
   assert.equal(t.materials.servingCert, undefined, 'a certificate without its key is not kept');
+  assert.equal(t.spec.serving, undefined);
+  assert.deepEqual(t.spec.hosts, ['c.example.com', 'alias.example.com']);
   assert.deepEqual(t.spec.clientCA?.secretRef, {
     namespace: 'kubegate-system',
     name: 'c-example-com-client-ca',
   });
+});
+
+test('an object named by an address is served by a listener; its serving pair needs a server name', () => {
+  const byAddress = (secureServing: Record<string, unknown>) =>
+    translateKubeGatewayCluster(cluster({ secureServing }, { name: '10.0.0.5' }));
+  const alone = byAddress({ certData: PEM_CERT, keyData: PEM_KEY });
+  assert.equal(alone.spec.hosts, undefined, 'SNI never carries an address');
+  assert.equal(alone.spec.serving, undefined);
+  assert.deepEqual(
+    alone.unsupported.map((u) => u.path),
+    ['spec.secureServing.certData', 'spec.secureServing.keyData'],
+  );
+  assert.match(
+    alone.notes.find((n) => n.path === 'metadata.name')?.message ?? '',
+    /listener bound to that address/,
+  );
+  const named = byAddress({ certData: PEM_CERT, keyData: PEM_KEY, serverNames: ['api.example.com'] });
+  assert.deepEqual(named.spec.hosts, ['api.example.com']);
+  assert.deepEqual(named.spec.serving?.secretRef.name, '10-0-0-5-serving');
+  assert.deepEqual(named.unsupported, []);
 });
 
 test('users and service accounts, one test in KubeGateway, become one kubegate field', () => {

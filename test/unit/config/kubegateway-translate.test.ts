@@ -62,7 +62,7 @@ test('each documented example translates to the kubegate UpstreamCluster beside 
 
 test('every field not carried over exactly is reported with its exact path', () => {
   const expected: Record<Example, string[]> = {
-    'quick-start': ['spec.secureServing.certData', 'spec.secureServing.keyData'],
+    'quick-start': [],
     'read-write-separation': [],
     'list-pods-limit': [],
     'user-a-limit': [],
@@ -130,6 +130,7 @@ test('inline certificates come back decoded in materials and as the Secrets the 
     [
       ['kubegate-system', 'cluster-a-kubegateway-io-upstream', ['ca.crt', 'tls.crt', 'tls.key']],
       ['kubegate-system', 'cluster-a-kubegateway-io-client-ca', ['ca.crt']],
+      ['kubegate-system', 'cluster-a-kubegateway-io-serving', ['tls.crt', 'tls.key']],
     ],
   );
   assert.equal(secrets[0].stringData['tls.key'], t.materials.key);
