@@ -52,6 +52,8 @@ export class GatewayAPIController {
   readonly #objects = Object.fromEntries(Object.keys(WATCHED).map((k) => [k, []])) as unknown as Objects;
   readonly #status: StatusWriter;
   #timer: NodeJS.Timeout | null = null;
+  /** Per collection: the objects of the last `#changed`, and their versions by status key. */
+  readonly #seen = new Map<WatchedKind, ReadonlySet<KubeObject>>();
   readonly #versions = new Map<
     WatchedKind,
     Map<string, { rv: string | undefined; generation: number | undefined }>
@@ -65,7 +67,7 @@ export class GatewayAPIController {
   lastSyncMs = 0;
 
   constructor(opts: ControllerOptions) {
-    this.#opts = { controllerName: CONTROLLER_NAME, coalesceMs: 5, ...opts };
+    this.#opts = { controllerName: CONTROLLER_NAME, coalesceMs: 2, ...opts };
     this.#metrics = new ControllerMetrics(opts.registry);
     this.#status = new StatusWriter(opts.client, opts.log, this.#metrics);
   }
@@ -96,24 +98,36 @@ export class GatewayAPIController {
    * Whether new items of `kind` can change the translation. The echo of the controller's own status
    * write changes nothing (`translate` reads no route or class status, and a Gateway's addresses are
    * what it wrote), so a new route costs one translation, not two; any other change counts.
+   * The informer hands back the same object for an unchanged item, so only new objects are looked
+   * at: an event costs the objects it changed, not a pass over 5,000 routes' keys.
    */
   #changed(kind: WatchedKind, items: readonly KubeObject[]): boolean {
     const statusKind = STATUS_KINDS[kind as keyof typeof STATUS_KINDS];
     if (statusKind === undefined) return true;
-    const prev = this.#versions.get(kind);
-    const next = new Map<string, { rv: string | undefined; generation: number | undefined }>();
+    const prev = this.#seen.get(kind);
+    let versions = this.#versions.get(kind);
+    // Objects were deleted: start the versions over, so deleted names do not pile up.
+    const rebuild =
+      versions === undefined ||
+      (prev !== undefined && prev.size > items.length) ||
+      versions.size > 2 * items.length + 16;
+    if (rebuild) this.#versions.set(kind, (versions = new Map()));
     let changed = prev === undefined || prev.size !== items.length;
     for (const o of items) {
+      const same = prev?.has(o) === true;
+      if (same && !rebuild) continue;
       const m = o.metadata;
       const k = statusKey(statusKind, m.namespace, m.name);
-      next.set(k, { rv: m.resourceVersion, generation: m.generation });
-      if (changed) continue;
-      const was = prev!.get(k);
-      if (was === undefined) changed = true;
-      else if (was.rv !== m.resourceVersion)
-        changed = was.generation !== m.generation || !this.#status.isOwnWrite(k, m.resourceVersion);
+      if (!changed && !same) {
+        const was = versions!.get(k);
+        changed =
+          was === undefined ||
+          (was.rv !== m.resourceVersion &&
+            (was.generation !== m.generation || !this.#status.isOwnWrite(k, m.resourceVersion)));
+      }
+      versions!.set(k, { rv: m.resourceVersion, generation: m.generation });
     }
-    this.#versions.set(kind, next);
+    this.#seen.set(kind, new Set(items));
     return changed;
   }
 

@@ -61,15 +61,21 @@ export class StatusWriter {
   async write(all: readonly DesiredStatus[]): Promise<{ conflicted: boolean }> {
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const before = this.conflicts;
-    await Promise.all(all.map((d) => this.#writeOne(d, now)));
+    const writes: Promise<void>[] = [];
+    for (const d of all) {
+      const { metadata } = d.object;
+      const key = statusKey(d.kind, metadata.namespace, metadata.name);
+      const seen = this.#settled.get(key);
+      // Settled (the common case at thousands of routes): no promise, no comparison.
+      if (seen !== undefined && seen.source === d.source && seen.rv === metadata.resourceVersion) continue;
+      writes.push(this.#writeOne(d, key, now));
+    }
+    await Promise.all(writes);
     return { conflicted: this.conflicts !== before };
   }
 
-  async #writeOne(d: DesiredStatus, now: string): Promise<void> {
+  async #writeOne(d: DesiredStatus, key: string, now: string): Promise<void> {
     const { metadata } = d.object;
-    const key = `${d.kind}/${metadata.namespace ?? ''}/${metadata.name}`;
-    const seen = this.#settled.get(key);
-    if (seen !== undefined && seen.source === d.source && seen.rv === metadata.resourceVersion) return;
     const current = d.object.status ?? {};
     const stamped = stampDeep(d.status, current, now) as Record<string, unknown>;
     if (sameStatus(pick(current, stamped), stamped)) {

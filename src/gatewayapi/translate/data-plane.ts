@@ -42,10 +42,17 @@ function compareCandidates(a: Candidate, b: Candidate): number {
 }
 
 // A listener's virtual hosts by hostname, with the (attachment, served hostname) pairs that made
-// each one. A virtual host is a function of those pairs alone, and attachments are memoized per
-// route, so a translation reuses every virtual host whose pairs are the same objects: adding one
-// route at 5,000 builds one virtual host, not 5,000 (and the data plane reuses its compiled table).
-const hostsOfListener = new WeakMap<ListenerState, Map<string, { pairs: unknown[]; vh: VirtualHostIR }>>();
+// each one, and the hostnames in order. A virtual host is a function of its pairs alone, and
+// attachments are memoized per route, so a translation reuses every virtual host whose pairs are the
+// same objects, and re-sorts only the hostnames that came or went: adding one route at 5,000 builds
+// one virtual host, not 5,000 (and the data plane reuses the compiled tables of the others).
+interface ListenerHosts {
+  readonly byHost: Map<string, { readonly pairs: readonly unknown[]; readonly vh: VirtualHostIR }>;
+  readonly sorted: readonly string[];
+}
+const hostsOfListener = new WeakMap<ListenerState, ListenerHosts>();
+/** Beyond this many hostnames come or gone, sorting all of them again is as cheap. */
+const MAX_MERGED = 64;
 
 function samePairs(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
@@ -60,6 +67,28 @@ function virtualHost(host: string, best: Map<Attachment, ServedHostname>): Virtu
   return { hostname: host, routes: candidates.sort(compareCandidates).map((c) => c.entry.ir) };
 }
 
+/** The hostnames of `byServed`, most specific first, from the order of the last translation when few changed. */
+function sortedHosts(byServed: ReadonlyMap<string, unknown>, before: ListenerHosts | undefined): string[] {
+  if (before === undefined) return [...byServed.keys()].sort(compareSpecificity);
+  const added: string[] = [];
+  for (const h of byServed.keys()) if (!before.byHost.has(h) && added.push(h) > MAX_MERGED) break;
+  let removed = 0;
+  for (const h of before.sorted) if (!byServed.has(h)) removed++;
+  if (added.length + removed > MAX_MERGED) return [...byServed.keys()].sort(compareSpecificity);
+  const out = removed === 0 ? [...before.sorted] : before.sorted.filter((h) => byServed.has(h));
+  for (const h of added) {
+    let lo = 0;
+    let hi = out.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareSpecificity(out[mid], h) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    out.splice(lo, 0, h);
+  }
+  return out;
+}
+
 function virtualHosts(listener: ListenerState, attachments: readonly Attachment[]): VirtualHostIR[] {
   // Served hostname → the attachments serving it, so each virtual host looks up only the few
   // hostnames that can cover it instead of testing every attachment (quadratic at 5,000 routes).
@@ -71,11 +100,26 @@ function virtualHosts(listener: ListenerState, attachments: readonly Attachment[
       else byServed.set(served.host, [{ attachment, served }]);
     }
   const before = hostsOfListener.get(listener);
-  const now = new Map<string, { pairs: unknown[]; vh: VirtualHostIR }>();
-  const hosts = [...byServed.keys()].sort(compareSpecificity);
+  const sorted = sortedHosts(byServed, before);
+  const byHost: ListenerHosts['byHost'] = new Map();
   // Without wildcards among the served hostnames, a host is covered by itself alone.
-  const wildcards = hosts.some((h) => h.startsWith('*'));
-  const out = hosts.map((host) => {
+  const wildcards = sorted.some((h) => h.startsWith('*'));
+  const out = sorted.map((host) => {
+    const hit = before?.byHost.get(host);
+    const direct = byServed.get(host)!;
+    if (!wildcards && direct.length === 1) {
+      // The common case, one route for a name: no map, no new pair list when it is unchanged.
+      const { attachment, served } = direct[0];
+      if (
+        hit !== undefined &&
+        hit.pairs.length === 2 &&
+        hit.pairs[0] === attachment &&
+        hit.pairs[1] === served
+      ) {
+        byHost.set(host, hit);
+        return hit.vh;
+      }
+    }
     const best = new Map<Attachment, ServedHostname>();
     for (const outer of wildcards ? coveringHostnames(host) : [host])
       for (const { attachment, served } of byServed.get(outer) ?? []) {
@@ -84,12 +128,11 @@ function virtualHosts(listener: ListenerState, attachments: readonly Attachment[
       }
     const pairs: unknown[] = [];
     for (const [a, served] of best) pairs.push(a, served);
-    const hit = before?.get(host);
     const vh = hit !== undefined && samePairs(hit.pairs, pairs) ? hit.vh : virtualHost(host, best);
-    now.set(host, { pairs, vh });
+    byHost.set(host, { pairs, vh });
     return vh;
   });
-  hostsOfListener.set(listener, now);
+  hostsOfListener.set(listener, { byHost, sorted });
   return out;
 }
 
@@ -106,7 +149,7 @@ export function buildDataPlane(
   const byListener = new Map<ListenerState, Map<string, Attachment>>();
   for (const a of attachments) {
     const routes = byListener.get(a.listener) ?? new Map<string, Attachment>();
-    if (!routes.has(keyOf(a.route.meta))) routes.set(keyOf(a.route.meta), a);
+    if (!routes.has(a.route.meta.key)) routes.set(a.route.meta.key, a);
     byListener.set(a.listener, routes);
   }
   const ports: PortIR[] = [];
