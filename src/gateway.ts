@@ -17,9 +17,17 @@ import { GatewayMetrics, type ConfigSourceState } from './observe/metrics.ts';
 import { StatusBoard } from './observe/status.ts';
 import type { Gateway } from './proxy/context.ts';
 import { Listener } from './proxy/listener.ts';
-import { KeyedCap, SharedKeyedCap, type KeyedLimit } from './policy/index.ts';
+import {
+  KeyedCap,
+  PenaltyBox,
+  SharedKeyedCap,
+  SharedPenaltyBox,
+  type KeyedLimit,
+  type Penalties,
+} from './policy/index.ts';
 import { isClusterGatewayCluster } from './clustergateway/index.ts';
 import { hostClashes } from './config/host-claims.ts';
+import { DEFAULT_REWATCH } from './upstream/rewatch-pacer.ts';
 
 /** The file's hash (12 hex digits), else the first source's that has one; '' before any. */
 export function configVersionOf(sources: ReadonlyMap<string, () => ConfigSourceState>): string {
@@ -44,10 +52,14 @@ export interface ServeOptions {
   clientCounts?: ClientCounts;
 }
 
-/** The SharedArrayBuffers of the per-client caps: connections per address, watches per user. */
+/**
+ * The SharedArrayBuffers of the per-client caps: connections per address, watches per user, and
+ * the addresses refused after a rapid reset.
+ */
 export interface ClientCounts {
   readonly connectionsByIP: SharedArrayBuffer;
   readonly longRunningByUser: SharedArrayBuffer;
+  readonly penalizedIPs: SharedArrayBuffer;
 }
 
 interface OpenListener {
@@ -77,6 +89,7 @@ export class RunningGateway implements Gateway {
   draining = false;
   readonly longRunningByUser: KeyedLimit;
   readonly connectionsByIP: KeyedLimit;
+  readonly penalizedIPs: Penalties;
   #config: GatewayConfig;
   readonly #dynamic = new Map<string, readonly ClusterConfig[]>();
   readonly #configSources = new Map<string, () => ConfigSourceState>();
@@ -101,8 +114,10 @@ export class RunningGateway implements Gateway {
     this.connectionsByIP = counts
       ? new SharedKeyedCap(counts.connectionsByIP, maxConn)
       : new KeyedCap(maxConn);
+    this.penalizedIPs = counts ? new SharedPenaltyBox(counts.penalizedIPs) : new PenaltyBox();
     this.accessLog = new AccessLog(log);
     this.clusters = new ClusterSet(log);
+    this.#configureRewatch();
     const clusters = () => this.#liveClusters();
     this.metrics = new GatewayMetrics(
       {
@@ -227,6 +242,7 @@ export class RunningGateway implements Gateway {
    */
   async reload(config: GatewayConfig, shared?: SharedLimits): Promise<void> {
     this.#config = config;
+    this.#configureRewatch();
     if (shared) this.#shared = shared;
     await this.#applyClusters();
     const keep: OpenListener[] = [];
@@ -275,18 +291,34 @@ export class RunningGateway implements Gateway {
     return all;
   }
 
+  /** Each worker thread ends its share of the retired watches: the rate is all workers' together. */
+  #configureRewatch(): void {
+    const r = this.#config.rewatch ?? DEFAULT_REWATCH;
+    const share = Math.max(1, r.maxPerSecond / (this.#config.workers ?? 1));
+    this.clusters.rewatch.configure({ maxPerSecond: share, windowMs: r.windowMs });
+  }
+
   async #applyClusters(): Promise<void> {
     const all = this.#all();
     await this.clusters.apply(all, this.#shared);
     this.#reportHostClashes(all);
-    // The listeners serve the new names (and certificates) from the next handshake on.
-    for (const l of this.#listeners) l.listener.setClusters(all);
+    // The listeners serve the new names (and certificates) from the next handshake on, and verify
+    // with their cluster's client and front-proxy CAs as they are now: that cluster may come from
+    // a custom-resource source, whose changes never pass through `reload`.
+    for (const l of this.#listeners) {
+      l.listener.setClusters(all);
+      const tls = this.#tlsOf(l.config);
+      l.listener.setCertificates(tls.cert, tls.key, tls.clientCA);
+    }
+    // Series of renamed or removed rules, endpoints and clusters would otherwise stay until restart.
+    await this.metrics.removeGone();
   }
 
   /**
-   * A host named by clusters of two sources (the file and an UpstreamCluster, or two sources) is
-   * the first one's (file, then sources in registration order); each source rejects clashes within
-   * itself. Logged once per distinct clash.
+   * A host named by clusters of two sources (the file and a custom-resource source, or two sources)
+   * is the first one's (file, then sources in registration order); each source rejects clashes
+   * within itself, and kubegate.io UpstreamClusters those with the file too (HostConflict, so a
+   * clash seen here with one of them is transient). Logged once per distinct clash.
    */
   #reportHostClashes(all: readonly ClusterConfig[]): void {
     const issues = hostClashes(

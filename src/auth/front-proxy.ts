@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { PeerCertificate } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate } from 'node:tls';
 import { GatewayError } from '../errors.ts';
 import type { Identity } from '../request/types.ts';
 import { fromHeaderValue } from './go-text.ts';
@@ -44,8 +44,9 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
  * CA together (one `ca` list), so `socket.authorized` does not say which one; kube-apiserver keeps
  * the two pools apart and so does this: a certificate is a front proxy's only when its signature
  * verifies with a front-proxy CA's key here, and such a certificate never stands for its own CN
- * as an x509 user (`Authenticator` skips it). Only certificates issued directly by the CA are
- * recognised (kubeadm's front-proxy-client is; no intermediates).
+ * as an x509 user (`Authenticator` skips it). The front proxy may present intermediate CA
+ * certificates after its own (the configured CA is then the root): the chain is walked by
+ * signature through the CA certificates the client sent, as kube-apiserver's verifier does.
  */
 export class FrontProxyAuthenticator {
   readonly #cas: readonly X509Certificate[];
@@ -81,16 +82,23 @@ export class FrontProxyAuthenticator {
   }
 
   #check(cert: PeerCertificate): boolean {
-    if (!cert.raw) return false;
-    let leaf: X509Certificate;
-    try {
-      leaf = new X509Certificate(cert.raw);
-    } catch {
-      return false;
-    }
+    const sent = sentChain(cert);
+    if (sent.length === 0) return false;
     const now = Date.now();
-    if (now < Date.parse(leaf.validFrom) || now > Date.parse(leaf.validTo)) return false;
-    return this.#cas.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
+    const valid = (c: X509Certificate) => now >= Date.parse(c.validFrom) && now <= Date.parse(c.validTo);
+    const [leaf, ...intermediates] = sent;
+    let current = leaf;
+    if (!valid(leaf)) return false;
+    // The TLS layer verified a chain to the client CA or the front-proxy CA; which one is told here
+    // by signatures only (names can be copied), through intermediates that are valid CAs.
+    for (let depth = 0; depth <= MAX_INTERMEDIATES; depth++) {
+      const c = current;
+      if (this.#cas.some((ca) => c.checkIssued(ca) && c.verify(ca.publicKey))) return true;
+      const next = intermediates.find((i) => i.ca && valid(i) && c.checkIssued(i) && c.verify(i.publicKey));
+      if (next === undefined) return false;
+      current = next;
+    }
+    return false;
   }
 
   /**
@@ -138,6 +146,30 @@ export class FrontProxyAuthenticator {
         }
     return withAuthenticatedGroup(freezeIdentity({ user, uid, groups, extra }));
   }
+}
+
+/** Intermediate CA certificates followed from a front proxy's certificate at most. */
+const MAX_INTERMEDIATES = 4;
+
+/**
+ * The certificates a client sent, leaf first, as `getPeerCertificate(true)` links them
+ * (`issuerCertificate`, ending with a self-reference); [] when the leaf does not parse.
+ */
+function sentChain(cert: PeerCertificate): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  let c: PeerCertificate | undefined = cert;
+  for (let i = 0; c?.raw && i <= MAX_INTERMEDIATES + 1; i++) {
+    try {
+      out.push(new X509Certificate(c.raw));
+    } catch {
+      if (i === 0) return [];
+      break;
+    }
+    const next: PeerCertificate | undefined = (c as DetailedPeerCertificate).issuerCertificate;
+    if (next === c) break;
+    c = next;
+  }
+  return out;
 }
 
 function commonName(cert: PeerCertificate): string {

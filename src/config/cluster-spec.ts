@@ -73,7 +73,7 @@ export function checkClusterSpec(spec: AnyClusterSpec, defaults: Defaults, path:
           'a queue waits for an in-flight slot (or, with waitForRate, a token): set maxInflightReadOnly, maxInflightMutating or waitForRate',
       });
   }
-  checkFrontProxyHeaders((spec as { frontProxy?: FileCluster['frontProxy'] }).frontProxy, path, issues);
+  checkFrontProxy(spec.frontProxy, path, issues);
   if (spec.serving !== undefined && (spec.hosts ?? []).length === 0)
     issues.push({
       path: join(path, 'serving'),
@@ -93,10 +93,22 @@ export function checkClusterSpec(spec: AnyClusterSpec, defaults: Defaults, path:
   return issues;
 }
 
+type FrontProxySpec = NonNullable<AnyClusterSpec['frontProxy']>;
+
 // The forwarder strips X-Remote-User/-Uid/-Group/-Extra-* from every client request; a header
 // name outside that set would be forwarded as the client sent it, so it is refused here.
-function checkFrontProxyHeaders(fp: FileCluster['frontProxy'], path: string, issues: ConfigIssue[]): void {
+function checkFrontProxy(fp: FrontProxySpec | undefined, path: string, issues: ConfigIssue[]): void {
   if (!fp) return;
+  const given =
+    'clientCAFile' in fp ? fp.clientCAFile !== undefined : 'clientCA' in fp && fp.clientCA !== undefined;
+  const fromCluster = fp.fromExtensionAPIServerAuthentication === true;
+  if (given === fromCluster)
+    issues.push({
+      path: join(path, 'frontProxy'),
+      message: given
+        ? 'the CA is given (clientCAFile / clientCA) and read from the cluster (fromExtensionAPIServerAuthentication): choose one'
+        : 'needs the front-proxy CA: clientCAFile (file) or clientCA (UpstreamCluster), or fromExtensionAPIServerAuthentication: true',
+    });
   for (const field of ['usernameHeaders', 'uidHeaders', 'groupHeaders'] as const)
     fp[field]?.forEach((h, i) => {
       if (!isFrontProxyHeader(h))
@@ -154,7 +166,9 @@ export function resolveCluster(
   const sa = auth.serviceAccountJWT;
   const cb = pick('circuitBreaker') ?? {};
   const a = cb.automatic;
-  const fp = (spec as { frontProxy?: FileCluster['frontProxy'] }).frontProxy;
+  const fp = spec.frontProxy;
+  // Fields the spec sets win over what the cluster's ConfigMap says.
+  const rh = material.requestHeader;
   return {
     name,
     origin,
@@ -186,11 +200,12 @@ export function resolveCluster(
         refreshMs: (sa.jwksRefreshSeconds ?? 300) * 1000,
       },
       frontProxy: fp && {
-        allowedNames: fp.allowedNames ?? [],
-        usernameHeaders: fp.usernameHeaders ?? FRONT_PROXY_DEFAULTS.usernameHeaders,
-        uidHeaders: fp.uidHeaders ?? FRONT_PROXY_DEFAULTS.uidHeaders,
-        groupHeaders: fp.groupHeaders ?? FRONT_PROXY_DEFAULTS.groupHeaders,
-        extraHeaderPrefixes: fp.extraHeaderPrefixes ?? FRONT_PROXY_DEFAULTS.extraHeaderPrefixes,
+        allowedNames: fp.allowedNames ?? rh?.allowedNames ?? [],
+        usernameHeaders: fp.usernameHeaders ?? rh?.usernameHeaders ?? FRONT_PROXY_DEFAULTS.usernameHeaders,
+        uidHeaders: fp.uidHeaders ?? rh?.uidHeaders ?? FRONT_PROXY_DEFAULTS.uidHeaders,
+        groupHeaders: fp.groupHeaders ?? rh?.groupHeaders ?? FRONT_PROXY_DEFAULTS.groupHeaders,
+        extraHeaderPrefixes:
+          fp.extraHeaderPrefixes ?? rh?.extraHeaderPrefixes ?? FRONT_PROXY_DEFAULTS.extraHeaderPrefixes,
       },
     },
     circuitBreaker: {

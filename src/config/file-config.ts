@@ -18,8 +18,10 @@ import {
 import { GatewayConfiguration } from './schema/gateway-configuration.ts';
 import { SchemaCheck } from './schema-check.ts';
 import { readClusterMaterial, readListenerMaterial } from './material-files.ts';
+import { readRequestHeaderSettings } from './extension-apiserver-authentication.ts';
 import { parseYAML } from './yaml.ts';
 import { checkExchangeRules, type ExchangeRule } from '../clustergateway/identity-exchange.ts';
+import { DEFAULT_REWATCH } from '../upstream/rewatch-pacer.ts';
 
 const schema = new SchemaCheck<GatewayConfiguration>(GatewayConfiguration);
 
@@ -93,6 +95,20 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
     const material = readClusterMaterial(c, baseDir, `clusters[${i}]`, problems, sourceFiles);
     if (material) clusters[i] = resolveCluster(c.name, 'file', c, defaults, material);
   });
+  for (const [i, c] of (doc.clusters ?? []).entries()) {
+    if (c.frontProxy?.fromExtensionAPIServerAuthentication !== true || clusters[i] === undefined) continue;
+    const m = clusters[i].material;
+    try {
+      const requestHeader = await readRequestHeaderSettings(c.endpoints, m);
+      const material = { ...m, requestHeader, frontProxyCA: requestHeader.ca };
+      clusters[i] = resolveCluster(c.name, 'file', c, defaults, material);
+    } catch (err) {
+      problems.push({
+        path: `clusters[${i}].frontProxy.fromExtensionAPIServerAuthentication`,
+        message: (err as Error).message,
+      });
+    }
+  }
   const exchangeFile = doc.kubernetes?.clusterGatewayProxyConfigurationFile;
   const clusterGatewayExchange =
     exchangeFile === undefined ? [] : readExchangeRules(path(exchangeFile), problems, sourceFiles);
@@ -124,6 +140,13 @@ export async function resolveGatewayConfiguration(input: unknown, baseDir: strin
     clientLimits: clientLimits(doc.clientLimits ?? {}),
     workers: doc.workers === 'auto' ? availableParallelism() : (doc.workers ?? 1),
     workerYoungGenerationMb: doc.workerYoungGenerationMb ?? 16,
+    rewatch: {
+      maxPerSecond: doc.rewatch?.maxPerSecond ?? DEFAULT_REWATCH.maxPerSecond,
+      windowMs:
+        doc.rewatch?.windowSeconds === undefined
+          ? DEFAULT_REWATCH.windowMs
+          : doc.rewatch.windowSeconds * 1000,
+    },
     shutdownDelayMs: (doc.shutdown?.delaySeconds ?? 0) * 1000,
     shutdownDrainMs: (doc.shutdown?.drainSeconds ?? 10) * 1000,
   };

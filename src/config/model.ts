@@ -1,6 +1,7 @@
 import type { ExchangeRule } from '../clustergateway/identity-exchange.ts';
 import type { BalancerKind } from '../upstream/balancers/index.ts';
 import type { HealthCheckOptions } from '../upstream/health-check.ts';
+import type { RewatchOptions } from '../upstream/rewatch-pacer.ts';
 import type { Defaults } from './schema/cluster.ts';
 import type { DefaultRule, Rule } from './schema/rule.ts';
 
@@ -20,9 +21,21 @@ export interface ClusterMaterial {
   clientCA?: string;
   /** Issues front-proxy client certificates (see `AuthenticationConfig.frontProxy`). */
   frontProxyCA?: string;
+  /** What the cluster's extension-apiserver-authentication ConfigMap said, when read from there. */
+  requestHeader?: RequestHeaderSettings;
   /** The certificate (chain) and key presented to clients whose SNI is one of the cluster's hosts. */
   servingCert?: string;
   servingKey?: string;
+}
+
+/** A cluster's --requestheader-* settings as it publishes them (lists absent when it sets none). */
+export interface RequestHeaderSettings {
+  readonly ca: string;
+  readonly allowedNames?: readonly string[];
+  readonly usernameHeaders?: readonly string[];
+  readonly uidHeaders?: readonly string[];
+  readonly groupHeaders?: readonly string[];
+  readonly extraHeaderPrefixes?: readonly string[];
 }
 
 /** Authentication of one cluster's clients. */
@@ -228,6 +241,8 @@ export interface GatewayConfig {
   readonly workers?: number;
   /** Each worker thread's V8 young generation, MiB (default 16). */
   readonly workerYoungGenerationMb?: number;
+  /** How fast the watches of retired upstream connections end (default DEFAULT_REWATCH). */
+  readonly rewatch?: RewatchOptions;
   /** Readiness off but still serving, before the drain. */
   readonly shutdownDelayMs: number;
   readonly shutdownDrainMs: number;

@@ -25,6 +25,18 @@ export interface ClientConnection {
 /** Where the listener puts a connection's `ServedBy` on its TLS socket at the handshake. */
 export const SERVED_BY = Symbol('kubegate.servedBy');
 
+const SENT_CHAIN = Symbol('kubegate.sentChain');
+
+/**
+ * A `'secure'` listener to prepend on a server TLS socket: keeps the client's certificate with the
+ * chain it sent (intermediates, as `issuerCertificate`). It must run before Node's own listener,
+ * which reads the peer certificate in a way that drops the sent chain from later reads
+ * (nodejs/node#65579: `getPeerCertificate(true)` then has no `issuerCertificate`).
+ */
+export function keepSentChain(this: TLSSocket): void {
+  (this as TLSSocket & { [SENT_CHAIN]?: PeerCertificate })[SENT_CHAIN] = this.getPeerCertificate(true);
+}
+
 const byConnection = new WeakMap<object, ClientConnection>();
 
 /** The connection of an HTTP/1.1 request (its TLS socket). */
@@ -55,7 +67,9 @@ function read(socket: TLSSocket): ClientConnection {
   const unknownServerName = by?.unknownServerName;
   if (typeof socket.getPeerCertificate !== 'function' || by?.clientCerts === false)
     return { remoteAddress, certificate: null, certificateError: undefined, cluster, unknownServerName };
-  const peer = socket.getPeerCertificate();
+  // With the chain the client sent (`issuerCertificate`): a front proxy may present intermediates.
+  const peer =
+    (socket as TLSSocket & { [SENT_CHAIN]?: PeerCertificate })[SENT_CHAIN] ?? socket.getPeerCertificate(true);
   // Node returns an empty object, not null, when the client sent no certificate.
   const presented = peer !== null && Object.keys(peer).length > 0;
   return {

@@ -5,7 +5,7 @@ import { createServer as createTLS, TLSSocket, type SecureContext, type Server a
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientLimitsConfig, ClusterConfig } from '../config/model.ts';
 import type { GatewayError } from '../errors.ts';
-import { SERVED_BY, socketConnection, type ClientConnection } from './connection.ts';
+import { keepSentChain, SERVED_BY, socketConnection, type ClientConnection } from './connection.ts';
 import { ConnectionGuard, type GuardCounts } from './connection-guard.ts';
 import { ServedClusters, type ListenerTLS, type ServedBy } from './served-clusters.ts';
 import { watchPrematureResets } from './premature-resets.ts';
@@ -93,7 +93,7 @@ export class Listener {
       },
     };
     this.#servers = new ProtocolServers(opts.limits, this.#handlers);
-    this.#guard = new ConnectionGuard(() => this.#servers.limits, gw.connectionsByIP);
+    this.#guard = new ConnectionGuard(() => this.#servers.limits, gw.connectionsByIP, gw.penalizedIPs);
     const served = () => this.#served;
     this.#tls = createTLS({
       ...TLS_POLICY,
@@ -111,7 +111,12 @@ export class Listener {
       // whose CA verified its certificate even if a reload changes the table meanwhile.
       SNICallback(this: unknown, name: string, cb: (err: Error | null, ctx?: SecureContext) => void) {
         const s = served().forServerName(name);
-        if (this instanceof TLSSocket) (this as TLSSocket & { [SERVED_BY]?: ServedBy })[SERVED_BY] = s.by;
+        if (this instanceof TLSSocket) {
+          (this as TLSSocket & { [SERVED_BY]?: ServedBy })[SERVED_BY] = s.by;
+          // Without a server name there is no such hook: a front proxy that sends none can only be
+          // recognised by a certificate the front-proxy CA issued directly (docs/clustergateway.md).
+          if (s.by.clientCerts) this.prependOnceListener('secure', keepSentChain);
+        }
         cb(null, s.context ?? undefined);
       },
     });

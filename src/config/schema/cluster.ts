@@ -195,9 +195,13 @@ const SecretCredentials = Type.Object(
   },
 );
 
+/** What `hosts` takes: a lowercase DNS name, or `*.` + one. */
+export const HOST_NAME_PATTERN =
+  '^(\\*\\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
 /** A DNS name a cluster answers to (SNI and Host), or `*.example.com` for any one label in front. */
 const HostName = Type.String({
-  pattern: '^(\\*\\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+  pattern: HOST_NAME_PATTERN,
   maxLength: 253,
   description: 'lowercase DNS name, or `*.` + name for exactly one more label',
 });
@@ -270,46 +274,77 @@ const headerList = (what: string, dflt: string) =>
     }),
   );
 
-/** kube-apiserver's --requestheader-* flags: whose X-Remote-* headers to believe (aggregated-API mode). */
-const FrontProxy = Type.Object(
-  {
-    clientCAFile: Type.String({
+/** The option that reads the front-proxy settings from the cluster itself, in either form. */
+const fromCluster = Type.Optional(
+  Type.Boolean({
+    description:
+      "read the CA (requestheader-client-ca-file) and, unless set here, allowedNames and the header names from the cluster's kube-system/extension-apiserver-authentication ConfigMap, as an aggregated API server does; kubegate's own credential must be allowed to get it (Role extension-apiserver-authentication-reader)",
+  }),
+);
+
+/**
+ * kube-apiserver's --requestheader-* flags: whose X-Remote-* headers to believe (aggregated-API
+ * mode). `ca` is the form's field naming the CA: a file, or a Secret key.
+ */
+function frontProxy<C extends Record<string, TSchema>>(ca: C) {
+  return Type.Object(
+    {
+      ...ca,
+      fromExtensionAPIServerAuthentication: fromCluster,
+      allowedNames: Type.Optional(
+        TextList('CNs the front-proxy certificate may have; empty = any (--requestheader-allowed-names)'),
+      ),
+      usernameHeaders: headerList('headers naming the user', 'X-Remote-User'),
+      uidHeaders: Type.Optional(
+        Type.Array(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), {
+          description:
+            "headers naming the uid (default none, as kube-apiserver; [X-Remote-Uid] when the hub's aggregator sends it, Kubernetes 1.32+)",
+        }),
+      ),
+      groupHeaders: headerList('headers naming groups, one per line', 'X-Remote-Group'),
+      extraHeaderPrefixes: headerList('prefixes of extra headers', 'X-Remote-Extra-'),
+    },
+    {
+      additionalProperties: false,
+      description:
+        'believe the identity in X-Remote-* headers, only from a client certificate the front-proxy CA issued (directly, or through intermediates the front proxy presents): an aggregating hub apiserver. The CA is given, or read from the cluster (fromExtensionAPIServerAuthentication), not both',
+    },
+  );
+}
+
+const FileFrontProxy = frontProxy({
+  clientCAFile: Type.Optional(
+    Type.String({
       minLength: 1,
       description:
         "PEM CA that issues the front proxy's client certificate (the hub's --requestheader-client-ca-file); must not be the clientCA",
     }),
-    allowedNames: Type.Optional(
-      TextList('CNs the front-proxy certificate may have; empty = any (--requestheader-allowed-names)'),
+  ),
+});
+const CRDFrontProxy = frontProxy({
+  clientCA: Type.Optional(
+    secretKeyRef(
+      "CA that issues the front proxy's client certificate (the hub's --requestheader-client-ca-file); must not be the clientCA",
     ),
-    usernameHeaders: headerList('headers naming the user', 'X-Remote-User'),
-    uidHeaders: Type.Optional(
-      Type.Array(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), {
-        description:
-          "headers naming the uid (default none, as kube-apiserver; [X-Remote-Uid] when the hub's aggregator sends it, Kubernetes 1.32+)",
-      }),
-    ),
-    groupHeaders: headerList('headers naming groups, one per line', 'X-Remote-Group'),
-    extraHeaderPrefixes: headerList('prefixes of extra headers', 'X-Remote-Extra-'),
-  },
-  {
-    additionalProperties: false,
-    description:
-      'believe the identity in X-Remote-* headers, only from a client certificate this CA issued (an aggregating hub apiserver)',
-  },
-);
+  ),
+});
 
 export const FileCluster = Type.Object(
   {
     name: Name,
     ...clusterFields(fileRef, FileCredentials, FileServing),
-    frontProxy: Type.Optional(FrontProxy),
+    frontProxy: Type.Optional(FileFrontProxy),
   },
   { additionalProperties: false },
 );
 export type FileCluster = Static<typeof FileCluster>;
-export const CRDClusterSpec = Type.Object(clusterFields(secretKeyRef, SecretCredentials, SecretServing), {
-  additionalProperties: false,
-});
+export const CRDClusterSpec = Type.Object(
+  {
+    ...clusterFields(secretKeyRef, SecretCredentials, SecretServing),
+    frontProxy: Type.Optional(CRDFrontProxy),
+  },
+  { additionalProperties: false },
+);
 export type CRDClusterSpec = Static<typeof CRDClusterSpec>;
 export const Defaults = Type.Object(inheritable, {
   additionalProperties: false,
