@@ -60,6 +60,8 @@ export class GatewayAPIController {
   >();
   #running: Promise<void> | null = null;
   #again = false;
+  /** When the first event not yet served by a sync arrived (performance.now()). */
+  #pendingSince: number | null = null;
   #stopped = false;
   /** Translations done, and the last one's IR (for the admin endpoint and tests). */
   syncs = 0;
@@ -132,6 +134,7 @@ export class GatewayAPIController {
   }
 
   #schedule(): void {
+    this.#pendingSince ??= performance.now();
     if (this.#stopped || this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
@@ -156,6 +159,9 @@ export class GatewayAPIController {
 
   async #syncOnce(): Promise<void> {
     const started = performance.now();
+    // The events this sync serves; later ones wait for the next.
+    const since = this.#pendingSince;
+    this.#pendingSince = null;
     const o = this.#objects;
     const input = {
       controllerName: this.#opts.controllerName,
@@ -189,8 +195,10 @@ export class GatewayAPIController {
     }
     this.lastIR = out.ir;
     this.syncs++;
-    this.lastSyncMs = performance.now() - started;
+    const swapped = performance.now();
+    this.lastSyncMs = swapped - started;
     this.#metrics.sync(this.lastSyncMs);
+    if (since !== null) this.#metrics.eventToServing(swapped - since);
     // Requests that arrived during the translation go first: they are what waits for the new
     // tables; statuses (a pass over every route) can wait one turn of the event loop.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -203,6 +211,7 @@ export class GatewayAPIController {
       {
         kind: 'gatewayapi',
         ms: Math.round(this.lastSyncMs),
+        sinceEventMs: since === null ? null : Math.round(swapped - since),
         ports: out.ir.ports.length,
         statuses: desired.length,
         ...this.statusCounts,
