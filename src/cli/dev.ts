@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { BinariesError, provideBinaries } from '../dev/binaries.ts';
+import { APISERVICE_ADDRESS, APISERVICE_NAME, registerClusterGatewayAPIService } from '../dev/apiservice.ts';
 import { ControlPlane } from '../dev/control-plane.ts';
 import { writeKubeconfig } from '../dev/kubeconfig.ts';
 import { DEV_GATEWAY_CLASS, LocalGatewayAPI } from '../dev/gateway-api.ts';
@@ -19,6 +20,11 @@ import { serveFile, type ServingGateway } from './serve.ts';
 
 const MARKER = '.kubegate-dev';
 const PIDFILE = 'kubegate-dev.pid';
+/**
+ * kubegate's log, access log included, relative to the folder. Not beside kubegate.yaml: the
+ * configuration watcher watches that folder, and each log write would wake it.
+ */
+const DEV_GATEWAY_LOG = join('logs', 'kubegate.log');
 
 function say(msg: string): void {
   process.stdout.write(`kubegate dev: ${msg}\n`);
@@ -76,7 +82,8 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     throw new UsageError('dev: --gateway-api needs nodes (its Gateways serve pods): drop --nodes 0');
   const dir = typeof v.dir === 'string' ? resolve(v.dir) : await mkdtemp(join(tmpdir(), 'kubegate-dev-'));
   claimDir(dir);
-  // A previous run's cluster is not reused: start clean, keep only what is ours to remove.
+  // A previous run's cluster is not reused: start clean, keep only what is ours to remove
+  // (kubegate.log: where kubegate's log was before it moved to logs/).
   for (const d of ['pki', 'etcd', 'audit', 'logs', 'nodes', 'kubelets'])
     await rm(join(dir, d), { recursive: true, force: true });
   for (const f of ['kubegate.log', 'admin.url']) await rm(join(dir, f), { force: true });
@@ -135,13 +142,26 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     const cfg = devConfiguration(cp, gwPort, await freePort(), dir, upstreamKubeconfig);
     const file = join(dir, 'kubegate.yaml');
     await writeFile(file, DEV_CONFIG_HEADER + stringify(cfg));
-    const log = pino({ base: undefined }, pino.destination({ dest: join(dir, 'kubegate.log'), sync: true }));
+    const dest = join(dir, DEV_GATEWAY_LOG);
+    const log = pino({ base: undefined }, pino.destination({ dest, mkdir: true, sync: true }));
     serving = await serveFile(file, log);
     const gw: RunningGateway = serving.gateway;
     const url = `https://127.0.0.1:${gw.address.port}`;
     const kubeconfig = join(dir, 'gateway.kubeconfig');
     await writeKubeconfig(kubeconfig, 'kubegate-dev', url, cp.pki.ca.cert, cp.pki.admin);
     await waitReady(url, cp, gw, n);
+    // The ClusterGateway API as an aggregated API of this cluster, served by the gateway.
+    cp.exposeToAPIServers(APISERVICE_ADDRESS, gw.address.port);
+    const registrar = cp.adminClient(0);
+    try {
+      await registerClusterGatewayAPIService(
+        registrar,
+        gw.address.port,
+        readFileSync(cp.pki.ca.cert, 'utf8'),
+      );
+    } finally {
+      registrar.close();
+    }
     if (nodeCount > 0) {
       nodes = await LocalNodes.start({
         dir,
@@ -206,8 +226,12 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     for (const x of nodes?.nodes ?? [])
       say(`node          ${x.name}   ${x.ip} (network namespace ${x.netns})`);
     say(`kubeconfig    ${kubeconfig}`);
-    say(`logs          ${join(dir, 'kubegate.log')}, ${join(dir, 'logs')}`);
+    say(`logs          ${join(dir, 'logs')}   (kubegate.log: the gateway's, access log included)`);
     say(`try:          kubectl --kubeconfig ${kubeconfig} get namespaces`);
+    say(
+      `clustergateway APIService ${APISERVICE_NAME} → the gateway (Secrets of ${CLUSTER_SECRETS_NAMESPACE}); try:`,
+    );
+    say(`              kubectl --kubeconfig ${cp.apiservers[0].kubeconfig} get clustergateways -o wide`);
     if (gatewayAPINow && nodesNow) {
       const k = `kubectl --kubeconfig ${kubeconfig}`;
       say(
@@ -259,13 +283,13 @@ async function waitReady(url: string, cp: ControlPlane, gw: RunningGateway, n: n
   } finally {
     client.close();
   }
-  throw new Error(`the gateway did not become ready within 60s; see ${cp.dir}/kubegate.log`);
+  throw new Error(`the gateway did not become ready within 60s; see ${join(cp.dir, DEV_GATEWAY_LOG)}`);
 }
 
 const DEV_CLUSTER = 'dev';
 const EXAMPLE_DIR = fileURLToPath(new URL('../../examples/gateway-api/', import.meta.url));
 const DEV_CONFIG_HEADER = `# Written by kubegate dev. Edit it while kubegate dev runs: changes apply live
-# (see docs/configuration.md); an invalid edit is logged to kubegate.log and changes nothing.
+# (see docs/configuration.md); an invalid edit is logged to logs/kubegate.log and changes nothing.
 `;
 
 /** The configuration kubegate dev runs with: one listener, one cluster of N apiservers, CRDs watched. */
@@ -307,7 +331,7 @@ function devConfiguration(
       },
     ],
     kubernetes: { kubeconfigFile: kubeconfig, clusterGatewaySecretNamespace: CLUSTER_SECRETS_NAMESPACE },
-    accessLog: { path: join(dir, 'kubegate.log') },
+    accessLog: { path: join(dir, DEV_GATEWAY_LOG) },
     admin: { address: '127.0.0.1', port: adminPort },
   };
 }

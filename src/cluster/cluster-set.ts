@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config/model.ts';
+import { RewatchPacer } from '../upstream/rewatch-pacer.ts';
 import { ClusterRuntime } from './runtime.ts';
 import type { SharedLimits } from './shared-limits.ts';
 
@@ -15,6 +16,8 @@ export class ClusterSet {
   #current: ReadonlyMap<string, ClusterRuntime> = new Map();
   #queue: Promise<void> = Promise.resolve();
   readonly #log: Logger;
+  /** Ends the watches of endpoints a reload retired a few at a time (see `rewatch` in the configuration). */
+  readonly rewatch = new RewatchPacer();
 
   constructor(log: Logger) {
     this.#log = log;
@@ -55,7 +58,7 @@ export class ClusterSet {
     this.#current = next;
     for (const [name, old] of prev) {
       const now = next.get(name);
-      if (now !== old) old.retire(now ?? null);
+      if (now !== old) old.retire(now ?? null, this.rewatch);
     }
   }
 
@@ -63,5 +66,6 @@ export class ClusterSet {
   close(): void {
     for (const r of this.#current.values()) r.retire(null);
     this.#current = new Map();
+    this.rewatch.close();
   }
 }

@@ -13,6 +13,7 @@ import { AdaptiveBreaker, ClosedBreaker, ManualBreaker, type CircuitBreaker } fr
 import { compileRules, type RouteRule, type RouteTable } from '../routing/index.ts';
 import { createBalancer } from '../upstream/balancers/index.ts';
 import { UpstreamJSONClient } from '../upstream/review-client.ts';
+import type { RewatchPacer } from '../upstream/rewatch-pacer.ts';
 import type { UpstreamTLS } from '../upstream/session-pool.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import { AccessPolicy } from './access.ts';
@@ -126,8 +127,8 @@ export class ClusterRuntime {
   }
 
   /** This generation was replaced by `next` (or removed, when null): release what `next` did not keep. */
-  retire(next: ClusterRuntime | null): void {
-    this.upstream.retire(next?.upstream ?? null);
+  retire(next: ClusterRuntime | null, pacer?: RewatchPacer): void {
+    this.upstream.retire(next?.upstream ?? null, pacer);
   }
 }
 

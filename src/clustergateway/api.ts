@@ -4,8 +4,11 @@ import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
 import type { ClientExchange } from '../proxy/exchange.ts';
 import { sendStatus } from '../proxy/status.ts';
+import { aggregatedDiscovery } from './discovery.ts';
 import { API_GROUP, API_GROUP_LIST, API_RESOURCE_LIST, clusterGatewayObject, listObject } from './objects.ts';
+import { OPENAPI_V3_DOCUMENT, OPENAPI_V3_HASH, OPENAPI_V3_INDEX, OPENAPI_V3_KEY } from './openapi.ts';
 import { GROUP, RESOURCE, VERSION } from './path.ts';
+import { clusterGatewayTable, includeObjectOf, wantsTable } from './table.ts';
 
 const WATCH_POLL_MS = 200;
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-cache, private' };
@@ -52,13 +55,17 @@ export function serveClusterGatewayAPI(
       ),
     );
   const byName = () => new Map(clusters().map((c) => [c.name, c]));
+  const q = record.uri.indexOf('?');
+  const query = new URLSearchParams(q < 0 ? '' : record.uri.slice(q + 1));
+  const table = wantsTable(x.headers.accept);
   if (info.verb === 'get') {
     const c = byName().get(info.name);
     if (!c)
       return fail(
         new GatewayError('KG_NOT_FOUND', 'NotFound', `${RESOURCE}.${GROUP} "${info.name}" not found`),
       );
-    return send(200, clusterGatewayObject(c));
+    const o = clusterGatewayObject(c);
+    return send(200, table ? clusterGatewayTable([o], includeObjectOf(query)) : o);
   }
   const only = info.name; // fieldSelector=metadata.name=…
   const current = () =>
@@ -69,17 +76,16 @@ export function serveClusterGatewayAPI(
     );
   if (info.verb === 'list') {
     const set = current();
-    return send(
-      200,
-      listObject(
-        [...set.values()].map((s) => JSON.parse(s) as object),
-        remember(set),
-      ),
-    );
+    const items = [...set.values()].map((s) => JSON.parse(s) as object);
+    const rv = remember(set);
+    return send(200, table ? clusterGatewayTable(items, includeObjectOf(query), rv) : listObject(items, rv));
   }
-  const q = record.uri.indexOf('?');
-  const rv = q < 0 ? null : new URLSearchParams(record.uri.slice(q + 1)).get('resourceVersion');
-  watch(current, rv === null ? undefined : recent.get(rv), x, record);
+  const rv = query.get('resourceVersion');
+  const asTable = table
+    ? (obj: string) =>
+        JSON.stringify(clusterGatewayTable([JSON.parse(obj) as object], includeObjectOf(query)))
+    : null;
+  watch(current, rv === null ? undefined : recent.get(rv), asTable, x, record);
 }
 
 /**
@@ -102,12 +108,14 @@ function remember(set: Map<string, string>): string {
 
 /**
  * A watch over the live cluster set: ADDED for what exists (or the changes since `from`, the set a
- * list gave the watch's resourceVersion), then ADDED, MODIFIED (health) and DELETED as it changes.
+ * list gave the watch's resourceVersion), then ADDED, MODIFIED (health) and DELETED as it changes;
+ * each object a one-row Table when the client asked for Tables (`kubectl get -w`).
  * cluster-gateway has no watch; the set is small, so a poll of it is cheap.
  */
 function watch(
   current: () => Map<string, string>,
   from: Map<string, string> | undefined,
+  asTable: ((obj: string) => string) | null,
   x: ClientExchange,
   record: AccessRecord,
 ): void {
@@ -117,12 +125,14 @@ function watch(
   const tick = () => {
     const now = current();
     let out = '';
+    const event = (type: string, obj: string) =>
+      `{"type":"${type}","object":${asTable === null ? obj : asTable(obj)}}\n`;
     for (const [name, obj] of now) {
       const before = seen.get(name);
-      if (before === undefined) out += `{"type":"ADDED","object":${obj}}\n`;
-      else if (before !== obj) out += `{"type":"MODIFIED","object":${obj}}\n`;
+      if (before === undefined) out += event('ADDED', obj);
+      else if (before !== obj) out += event('MODIFIED', obj);
     }
-    for (const [name, obj] of seen) if (!now.has(name)) out += `{"type":"DELETED","object":${obj}}\n`;
+    for (const [name, obj] of seen) if (!now.has(name)) out += event('DELETED', obj);
     seen = now;
     if (out) x.write(Buffer.from(out));
   };
@@ -132,35 +142,43 @@ function watch(
 }
 
 const HEALTH = new Set(['/healthz', '/readyz', '/livez']);
+const OPENAPI_V3 = `/openapi/v3/${OPENAPI_V3_KEY}`;
 
 /**
  * What kubegate answers an aggregating apiserver (a front proxy) outside `/apis/cluster.core.oam.dev`:
- * `/apis` as a legacy APIGroupList of the one group, and 406 to the aggregated-discovery media type,
- * which makes the aggregator fall back to the group's APIResourceList; 404 to `/openapi/v2` and
- * `/openapi/v3`, which it takes as "no spec" (not as unavailable); 200 to health probes; 404
- * otherwise. Nothing goes to the listener's own cluster on the front proxy's behalf.
+ * `/apis` as aggregated discovery when asked for it, else as a legacy APIGroupList of the one
+ * group; `/openapi/v3` and the group version's document (the aggregator merges them into the hub's,
+ * for `kubectl explain`); 404 to `/openapi/v2`, which it takes as "no spec" (not as unavailable);
+ * 200 to health probes; 404 otherwise. Nothing goes to the listener's own cluster on the front
+ * proxy's behalf.
  */
 export function serveFrontProxyDiscovery(x: ClientExchange, record: AccessRecord): void {
   const path = record.info.path;
   const method = record.method;
-  const answer = (status: number, type: string, text: string) => {
+  const answer = (status: number, headers: Record<string, string>, text: string) => {
     record.status = status;
-    x.respond(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) }, false);
+    x.respond(status, { ...headers, 'content-length': Buffer.byteLength(text) }, false);
     x.end(method === 'HEAD' ? '' : text);
   };
-  if ((method === 'GET' || method === 'HEAD') && HEALTH.has(path)) return answer(200, 'text/plain', 'ok');
-  if ((method === 'GET' || method === 'HEAD') && (path === '/apis' || path === '/apis/')) {
-    // The aggregator lists application/json after the aggregated type as a fallback, but would
-    // parse a plain answer as an APIGroupDiscoveryList: a 406 is what makes it use legacy discovery.
-    if (String(x.headers.accept ?? '').includes('as=APIGroupDiscoveryList')) {
-      record.status = 406;
-      record.code = 'KG_NOT_ACCEPTABLE';
-      return sendStatus(
-        x,
-        new GatewayError('KG_NOT_ACCEPTABLE', 'NotAcceptable', 'kubegate serves legacy discovery only'),
-      );
-    }
-    return answer(200, 'application/json', JSON.stringify(API_GROUP_LIST));
+  const json = { 'content-type': 'application/json' };
+  const read = method === 'GET' || method === 'HEAD';
+  if (read && HEALTH.has(path)) return answer(200, { 'content-type': 'text/plain' }, 'ok');
+  if (read && (path === '/apis' || path === '/apis/')) {
+    const aggregated = aggregatedDiscovery(String(x.headers.accept ?? ''));
+    if (aggregated !== null) return answer(200, { 'content-type': aggregated.type }, aggregated.body);
+    return answer(200, json, JSON.stringify(API_GROUP_LIST));
+  }
+  if (read && path === '/openapi/v3') return answer(200, json, OPENAPI_V3_INDEX);
+  if (read && path === OPENAPI_V3) {
+    // As kube-apiserver: the hash in the URL makes the answer immutable; the ETag is the hash.
+    const q = record.uri.indexOf('?');
+    const hash = q < 0 ? null : new URLSearchParams(record.uri.slice(q + 1)).get('hash');
+    const cache = hash === OPENAPI_V3_HASH ? 'public, immutable' : 'no-cache, private';
+    return answer(
+      200,
+      { ...json, etag: `"${OPENAPI_V3_HASH}"`, 'cache-control': cache },
+      OPENAPI_V3_DOCUMENT,
+    );
   }
   record.status = 404;
   record.code = 'KG_NOT_FOUND';
@@ -169,7 +187,7 @@ export function serveFrontProxyDiscovery(x: ClientExchange, record: AccessRecord
     new GatewayError(
       'KG_NOT_FOUND',
       'NotFound',
-      `kubegate serves only /apis/${GROUP}/${VERSION} to a front proxy, not ${path}`,
+      `kubegate serves only /apis/${GROUP}/${VERSION}, its discovery and OpenAPI to a front proxy, not ${path}`,
     ),
   );
 }

@@ -14,6 +14,7 @@ import {
   pkiPaths,
   type PKIPaths,
 } from './flags.ts';
+import { APISERVICE_HOST } from './apiservice.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { createCA, createSigningKey, issueCert } from './pki.ts';
 import { EgressProxy } from './egress-proxy.ts';
@@ -82,6 +83,11 @@ export class ControlPlane {
       await cp.stop();
       throw err;
     }
+  }
+
+  /** Lets the apiservers reach the loopback `port` at `address:port` (see `EgressProxy.expose`). */
+  exposeToAPIServers(address: string, port: number): void {
+    this.#egress!.expose(address, port);
   }
 
   /** A client with cluster-admin rights straight to apiserver `i`. */
@@ -210,7 +216,13 @@ export class ControlPlane {
         ],
         ips: [...local.ips, '10.96.0.1'],
       }),
-      issueCert(p.dir, 'gateway', ca, { cn: 'kubegate', usage: 'server', ...local }),
+      // Also the name the aggregator verifies for the ClusterGateway APIService (src/dev/apiservice.ts).
+      issueCert(p.dir, 'gateway', ca, {
+        cn: 'kubegate',
+        usage: 'server',
+        dns: [...local.dns, APISERVICE_HOST],
+        ips: local.ips,
+      }),
       issueCert(p.dir, 'admin', ca, { cn: 'kubegate-admin', orgs: ['system:masters'], usage: 'client' }),
       issueCert(p.dir, 'gateway-upstream', ca, { cn: GATEWAY_USER, usage: 'client' }),
       issueCert(p.dir, 'controller-manager', ca, { cn: 'system:kube-controller-manager', usage: 'client' }),

@@ -15,8 +15,9 @@ export function kubeletSocket(dir: string, ip: string): string {
 /**
  * The apiservers' egress proxy (HTTP CONNECT on a unix socket, as konnectivity offers it): a
  * Node's InternalIP exists only inside the lab's network namespaces, so `CONNECT <node>:10250` is
- * joined to that node's podlet socket; any other target (aggregated APIs such as the gateway's
- * ClusterGateway APIService) is dialled from here, as the apiserver itself would; a failed dial is
+ * joined to that node's podlet socket; an address given to `expose` (the Endpoints address of the
+ * gateway's ClusterGateway APIService: Endpoints may not be loopback) is joined to that loopback
+ * port; any other target is dialled from here, as the apiserver itself would; a failed dial is
  * answered 502 with the reason.
  */
 export class EgressProxy {
@@ -24,6 +25,8 @@ export class EgressProxy {
   readonly #dir: string;
   readonly #server: Server;
   readonly #open = new Set<Socket>();
+  /** `address:port` → the loopback port it stands for. */
+  readonly #exposed = new Map<string, number>();
 
   private constructor(dir: string, socket: string) {
     this.#dir = dir;
@@ -47,6 +50,11 @@ export class EgressProxy {
     return proxy;
   }
 
+  /** Joins `CONNECT address:port` to 127.0.0.1:`port` (an address the Endpoints API accepts). */
+  expose(address: string, port: number): void {
+    this.#exposed.set(`${address}:${port}`, port);
+  }
+
   #connect(req: IncomingMessage, client: Socket, head: Buffer): void {
     this.#open.add(client);
     client.once('close', () => this.#open.delete(client));
@@ -54,10 +62,13 @@ export class EgressProxy {
     const target = parseAuthority(req.url ?? '');
     if (!target) return refuse(client, 400, `bad CONNECT target "${req.url}"`);
     const kubelet = kubeletSocket(this.#dir, target.host);
+    const exposed = this.#exposed.get(`${target.host}:${target.port}`);
     const upstream =
-      target.port === KUBELET_PORT && existsSync(kubelet)
-        ? connect(kubelet)
-        : connect(target.port, target.host);
+      exposed !== undefined
+        ? connect(exposed, '127.0.0.1')
+        : target.port === KUBELET_PORT && existsSync(kubelet)
+          ? connect(kubelet)
+          : connect(target.port, target.host);
     this.#open.add(upstream);
     upstream.once('close', () => this.#open.delete(upstream));
     let joined = false;

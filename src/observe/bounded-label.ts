@@ -28,6 +28,11 @@ export class BoundedLabel {
     return value;
   }
 
+  /** Forgets admitted values not in `live` (their series were removed), freeing their places under the cap. */
+  retain(live: ReadonlySet<string>): void {
+    for (const v of this.#seen) if (!live.has(v)) this.#seen.delete(v);
+  }
+
   /** Distinct values admitted so far. */
   get size(): number {
     return this.#seen.size;

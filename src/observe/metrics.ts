@@ -4,6 +4,7 @@ import type { GatewayErrorCode } from '../errors.ts';
 import { isLongRunning } from '../request/request-info.ts';
 import type { AccessRecord } from './access-log.ts';
 import { BoundedLabel, VERBS } from './bounded-label.ts';
+import { liveNames, removeGoneSeries } from './live-series.ts';
 
 /** The Prometheus name prefix of every kubegate metric. */
 export const PREFIX = 'kubegate_';
@@ -93,8 +94,10 @@ export class GatewayMetrics {
   readonly #rejections: Counter<'cluster' | 'rule' | 'reason'>;
   readonly #queueWait: Histogram<'cluster' | 'rule'>;
   readonly #users: Counter<'cluster' | 'user'> | null;
+  readonly #view: MetricsView;
 
   constructor(view: MetricsView, opts: MetricsOptions = {}) {
+    this.#view = view;
     const registers = [this.registry];
     const clusterL = this.#clusterL;
     const ruleL = this.#ruleL;
@@ -335,6 +338,20 @@ export class GatewayMetrics {
       { cluster: this.#clusterL.value(cluster), rule: this.#ruleL.value(rule) },
       waitMs / 1000,
     );
+  }
+
+  /**
+   * Removes the request series of clusters, rules and endpoints the live configuration no longer
+   * has, and frees their label values under the caps; run after every configuration change.
+   */
+  async removeGone(): Promise<void> {
+    const live = liveNames(this.#view.clusters());
+    for (const m of [this.#requests, this.#duration, this.#rejections, this.#queueWait, this.#users])
+      if (m !== null) await removeGoneSeries(m, live);
+    const all = [...live.values()];
+    this.#clusterL.retain(new Set(live.keys()));
+    this.#ruleL.retain(new Set(all.flatMap((c) => [...c.rules])));
+    this.#endpointL.retain(new Set(all.flatMap((c) => [...c.endpoints])));
   }
 
   /** The Prometheus text exposition. */

@@ -20,6 +20,8 @@ export {
 export { AdaptiveBreaker, type AdaptiveBreakerOptions } from './adaptive-breaker.ts';
 export { KeyedCap, type KeyedLimit } from './keyed-cap.ts';
 export { allocateSharedKeyedCap, SharedKeyedCap } from './shared-keyed-cap.ts';
+export { PenaltyBox, type Penalties } from './penalty-box.ts';
+export { allocateSharedPenaltyBox, SharedPenaltyBox } from './shared-penalty-box.ts';
 export { sharedNow } from './clock.ts';
 export { SharedTokenBucket, type SharedRateLimitOptions } from './shared-token-bucket.ts';
 export { SharedKeyedTokenBuckets, type SharedKeyedRateLimitOptions } from './shared-keyed-token-buckets.ts';

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { KeyedCap, type KeyedLimit } from '../policy/index.ts';
+import { KeyedCap, PenaltyBox, type KeyedLimit, type Penalties } from '../policy/index.ts';
 
 /** What the guard refused, for metrics. */
 export interface GuardCounts {
@@ -13,9 +13,6 @@ export interface GuardCounts {
   rapidResetPenalty: number;
 }
 
-/** Addresses in the penalty box at most; the oldest entry leaves first (a flood of addresses). */
-const MAX_PENALIZED = 10_000;
-
 interface GuardLimits {
   maxConnectionsPerClientIP: number;
   handshakeTimeoutMs: number;
@@ -26,25 +23,26 @@ interface GuardLimits {
  * Bounds on raw client connections, before TLS: at most `maxPerIP` open from one address, and a
  * handshake that must finish within `handshakeTimeoutMs` (slowloris before the first byte of
  * HTTP). Limits are read per connection, so a reload applies to the next one. The per-address
- * count is `perIP` when given (the gateway's, shared by its listeners and worker threads), else
- * the guard's own.
+ * count is `perIP` and the rapid-reset penalties `penalties` when given (the gateway's, shared by
+ * its listeners and worker threads), else the guard's own.
  */
 export class ConnectionGuard {
   readonly #perIP: KeyedLimit;
   readonly #limits: () => GuardLimits;
-  /** Address → until when (performance.now()) its connections are refused; insertion-ordered. */
-  readonly #penalized = new Map<string, number>();
+  /** Addresses whose connections are refused for a while (rapid reset). */
+  readonly #penalties: Penalties;
   readonly counts: GuardCounts = { perIPLimit: 0, handshakeTimeout: 0, rapidReset: 0, rapidResetPenalty: 0 };
 
-  constructor(limits: () => GuardLimits, perIP?: KeyedLimit) {
+  constructor(limits: () => GuardLimits, perIP?: KeyedLimit, penalties?: Penalties) {
     this.#limits = limits;
     this.#perIP = perIP ?? new KeyedCap(() => this.#limits().maxConnectionsPerClientIP);
+    this.#penalties = penalties ?? new PenaltyBox();
   }
 
   /** Called for each accepted TCP connection; false when it was closed at once. */
   admit(socket: Socket): boolean {
     const ip = socket.remoteAddress ?? '';
-    if (this.#penalized.size > 0 && this.#inPenalty(ip)) {
+    if (this.#penalties.penalized(ip)) {
       this.counts.rapidResetPenalty++;
       socket.destroy();
       return false;
@@ -78,17 +76,7 @@ export class ConnectionGuard {
     this.counts.rapidReset++;
     const ms = this.#limits().prematureResets.penaltyMs;
     if (ms <= 0 || ip === '') return;
-    this.#penalized.delete(ip);
-    this.#penalized.set(ip, performance.now() + ms);
-    if (this.#penalized.size > MAX_PENALIZED) this.#penalized.delete(this.#penalized.keys().next().value!);
-  }
-
-  #inPenalty(ip: string): boolean {
-    const until = this.#penalized.get(ip);
-    if (until === undefined) return false;
-    if (performance.now() < until) return true;
-    this.#penalized.delete(ip);
-    return false;
+    this.#penalties.penalize(ip, ms);
   }
 
   /** The TLS handshake on `raw` finished: its timer stops. */

@@ -1,6 +1,6 @@
 import type { ClusterRuntime } from '../cluster/runtime.ts';
 import type { ClientLimitsConfig } from '../config/model.ts';
-import type { KeyedLimit } from '../policy/index.ts';
+import type { KeyedLimit, Penalties } from '../policy/index.ts';
 import type { AccessLog } from '../observe/access-log.ts';
 
 /** What every request handler shares: the live clusters and the access log. */
@@ -14,6 +14,8 @@ export interface Gateway {
   readonly longRunningByUser: KeyedLimit;
   /** Client connections open per address, capped by `clientLimits.maxConnectionsPerClientIP`. */
   readonly connectionsByIP: KeyedLimit;
+  /** Client addresses refused for `clientLimits.prematureResets.penaltySeconds` after a rapid reset. */
+  readonly penalizedIPs: Penalties;
   /** True once graceful shutdown began: `/readyz` through the gateway answers 503. */
   readonly draining: boolean;
   /** The clusters registered by ClusterGateway Secrets; null (or absent) when the ClusterGateway API is off. */

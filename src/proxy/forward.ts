@@ -5,6 +5,7 @@ import {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http2';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { impersonationHeaders } from '../auth/index.ts';
 import type { ClientPresence } from '../cluster/admission.ts';
 import type { RulePolicy } from '../cluster/rule-policy.ts';
@@ -27,6 +28,18 @@ import { connectionTokens, isDroppedRequestHeader, isDroppedResponseHeader } fro
 import { jitteredRetryAfter, sendStatus, toGatewayError } from './status.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** A 404 or 429 body held back to read is at most this long (kube-apiserver's Status is far shorter). */
+const MAX_HELD_BYTES = 16 * 1024;
+// What kube-apiserver says when it does not serve a resource (yet): the plain-text 404 of its last
+// handler (Go's http.NotFound; client-go shows it as "the server could not find the requested
+// resource", and a Status with that message is taken too), and the 429 of a watch cache still
+// filling. The bytes are looked for as they are: a Status in JSON, protobuf or CBOR carries its
+// message as the same UTF-8. A named object that does not exist is a Status naming it: not these.
+const PAGE_NOT_FOUND = Buffer.from('404 page not found');
+const NOT_FOUND_RESOURCE = Buffer.from('the server could not find the requested resource');
+const STORAGE_INITIALIZING = Buffer.from('storage is (re)initializing');
+/** How long such a retry waits for a replica that serves the resource (see #retryNotServed). */
+const NOT_SERVED_WAIT_MS = 1000;
 
 /** One client request on its way through authenticate → route → govern → pick → forward, with its access record. */
 export class ProxiedRequest implements ClientPresence {
@@ -51,6 +64,13 @@ export class ProxiedRequest implements ClientPresence {
   #endpoint: Endpoint | null = null;
   /** The upstream stream whose response is being relayed. */
   #relayed: ClientHttp2Stream | null = null;
+  /** A 404 or 429 read before it is relayed or retried (see notServedYet). */
+  #held: {
+    readonly stream: ClientHttp2Stream;
+    readonly headers: IncomingHttpHeaders;
+    readonly chunks: Buffer[];
+    bytes: number;
+  } | null = null;
   #responded = false;
   #logged = false;
 
@@ -155,12 +175,14 @@ export class ProxiedRequest implements ClientPresence {
     return left.signal;
   }
 
-  async #forward(exclude: Endpoint | null): Promise<void> {
+  /** `warming`: the retry of an answer from a replica not serving the resource yet (see notServedYet). */
+  async #forward(exclude: Endpoint | null, warming = false): Promise<void> {
     const cluster = this.#cluster!;
     const ep = cluster.upstream.pick(
       this.#longRunning,
       exclude ?? undefined,
       this.#policy!.subset ?? undefined,
+      warming ? this.#record.info : undefined,
     );
     if (!ep) {
       throw new GatewayError(
@@ -222,10 +244,17 @@ export class ProxiedRequest implements ClientPresence {
     // kube-apiserver's graceful shutdown sends GOAWAY and then waits up to 60 s for open streams
     // before it exits: a relayed watch ends cleanly at once instead, so its client re-watches on
     // another replica from its last resourceVersion, and the apiserver can go.
+    // A reload that retires the endpoint (a rotated upstream credential) ends its watches a few at
+    // a time, through `ep.watches` (src/upstream/rewatch-pacer.ts), before its sessions close.
     if (long && this.#record.info.verb === 'watch') {
-      const away = (): void => this.#upstreamGoingAway(stream);
+      const away = (): void => this.#upstreamGoingAway(stream, 'kube-apiserver is going away (GOAWAY)');
+      const retired = (): void => this.#upstreamGoingAway(stream, 'upstream connection retired by a reload');
       h2.once('goaway', away);
-      stream.once('close', () => h2.off('goaway', away));
+      ep.watches.add(retired);
+      stream.once('close', () => {
+        h2.off('goaway', away);
+        ep.watches.delete(retired);
+      });
     }
 
     let timer: NodeJS.Timeout | null = null;
@@ -271,16 +300,43 @@ export class ProxiedRequest implements ClientPresence {
     return new Promise<void>((resolve) => {
       let relayed = false;
       stream.once('response', (headers) => {
+        const status = Number(headers[':status']);
+        call?.response(status);
+        const info = this.#record.info;
+        if (status >= 200 && status < 300) {
+          if (info.isResourceRequest) ep.noteServed(info.apiGroup, info.resource);
+        } else if (
+          (status === 404 || status === 429) &&
+          exclude === null &&
+          info.isResourceRequest &&
+          IDEMPOTENT.has(this.#record.method) &&
+          !hasBody
+        ) {
+          // Held back until its body says whether the replica is still warming up (see 'end').
+          this.#held = { stream, headers, chunks: [], bytes: 0 };
+          stream.on('data', this.#holdChunk);
+          return;
+        }
         relayed = true;
-        this.#relayed = stream;
-        call?.response(Number(headers[':status']));
-        this.#respond(headers);
-        // Relayed by hand rather than piped (pipe adds and removes nine listeners per request).
-        // Ended on `end` if whole, else on `close`: see #endRelayed.
-        stream.on('data', this.#relayChunk);
+        this.#relay(stream, headers);
       });
       stream.once('end', () => {
         clear();
+        const held = this.#held;
+        if (held !== null && held.stream === stream) {
+          this.#held = null;
+          const status = Number(held.headers[':status']);
+          if (!this.#x.gone && notServedYet(status, held.chunks)) {
+            this.#record.retried = true;
+            this.#record.error = `kube-apiserver ${ep.name} is not serving ${this.#record.info.resource} yet (${status})`;
+            resolve(this.#retryNotServed(ep, status).catch((e) => this.#fail(toGatewayError(e))));
+            return;
+          }
+          stream.off('data', this.#holdChunk);
+          this.#relay(stream, held.headers);
+          for (const c of held.chunks) this.#relayChunk(c);
+        }
+        relayed ||= this.#relayed === stream;
         // The client's response ends here, not at the stream's close, which Node emits only once
         // the request's own END_STREAM write has completed (often an event-loop turn or two later).
         if (relayed) this.#endRelayed(stream);
@@ -314,6 +370,7 @@ export class ProxiedRequest implements ClientPresence {
       stream.once('close', () => {
         clear();
         if (call !== null) call.end(resetError(stream.rstCode));
+        relayed ||= this.#relayed === stream;
         if (relayed) this.#endRelayed(stream);
         // After 'error' the error handler owns the outcome (possibly a retry still in flight).
         else if (
@@ -345,6 +402,50 @@ export class ProxiedRequest implements ClientPresence {
       });
     });
   }
+
+  /**
+   * The retry of an answer from a replica not serving the resource yet: on a replica that has
+   * served it. When none has yet after a 429 (every replica is still filling its watch cache, and
+   * a retry on another would most likely get the same answer), it waits for one to, up to the
+   * `Retry-After` kube-apiserver gives with that 429 (1 s), then goes to another replica all the
+   * same. A 404 is retried at once: it is also what every replica answers for a resource that
+   * does not exist, which must not wait.
+   */
+  async #retryNotServed(ep: Endpoint, status: number): Promise<void> {
+    const upstream = this.#cluster!.upstream;
+    const subset = this.#policy!.subset ?? undefined;
+    const until = performance.now() + NOT_SERVED_WAIT_MS;
+    while (
+      status === 429 &&
+      !upstream.hasServed(this.#record.info, ep, subset) &&
+      performance.now() < until &&
+      !this.#x.gone
+    )
+      await sleep(25);
+    if (this.#x.gone) return;
+    return this.#forward(ep, true);
+  }
+
+  /** Relays the upstream's answer on `stream` to the client from its head on. */
+  #relay(stream: ClientHttp2Stream, headers: IncomingHttpHeaders): void {
+    this.#relayed = stream;
+    this.#respond(headers);
+    // Relayed by hand rather than piped (pipe adds and removes nine listeners per request).
+    // Ended on `end` if whole, else on `close`: see #endRelayed.
+    stream.on('data', this.#relayChunk);
+  }
+
+  /** A chunk of a held-back 404 or 429; one too long to be kube-apiserver's Status is relayed. */
+  readonly #holdChunk = (chunk: Buffer): void => {
+    const held = this.#held!;
+    held.chunks.push(chunk);
+    held.bytes += chunk.length;
+    if (held.bytes <= MAX_HELD_BYTES) return;
+    this.#held = null;
+    held.stream.off('data', this.#holdChunk);
+    this.#relay(held.stream, held.headers);
+    for (const c of held.chunks) this.#relayChunk(c);
+  };
 
   #upstreamHeaders(): OutgoingHttpHeaders {
     const x = this.#x;
@@ -434,11 +535,14 @@ export class ProxiedRequest implements ClientPresence {
     } else x.destroy();
   }
 
-  /** The upstream sent GOAWAY under a relayed watch: end it as the apiserver would (see #endRelayed). */
-  #upstreamGoingAway(stream: ClientHttp2Stream): void {
+  /**
+   * The upstream sent GOAWAY under a relayed watch, or its connection was retired: end it as the
+   * apiserver would (see #endRelayed).
+   */
+  #upstreamGoingAway(stream: ClientHttp2Stream, why: string): void {
     const x = this.#x;
     if (this.#relayed !== stream || x.ended || x.gone) return;
-    this.#record.error ??= 'kube-apiserver is going away (GOAWAY)';
+    this.#record.error ??= why;
     stream.off('data', this.#relayChunk);
     x.end();
     stream.close(constants.NGHTTP2_CANCEL);
@@ -494,6 +598,18 @@ function tooLarge(max: number): GatewayError {
     'RequestEntityTooLarge',
     `the request body is larger than kubegate's limit of ${max} bytes (clientLimits.maxRequestBodyBytes)`,
   );
+}
+
+/**
+ * Whether a 404 or 429 says the replica does not serve the resource yet (just after a CRD is
+ * created, each apiserver starts serving it on its own, within ~100 ms), rather than that a named
+ * object does not exist (a 404 naming it) or that the client is throttled (a 429 of API Priority
+ * and Fairness): such a request is retried on a replica that has served the resource.
+ */
+function notServedYet(status: number, chunks: readonly Buffer[]): boolean {
+  const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  if (status === 429) return body.includes(STORAGE_INITIALIZING);
+  return body.includes(PAGE_NOT_FOUND) || body.includes(NOT_FOUND_RESOURCE);
 }
 
 function isReadyz(path: string): boolean {

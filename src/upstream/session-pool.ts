@@ -187,6 +187,14 @@ export class SessionPool {
     return s;
   }
 
+  /**
+   * No new streams, but the sessions stay open for the streams they carry: unlike `close()`, no
+   * GOAWAY, which kube-apiserver answers with its own, ending every watch on them at once.
+   */
+  refuseNewStreams(): void {
+    this.#closed = true;
+  }
+
   /** Closes every session gracefully (in-flight streams finish). */
   close(): void {
     this.#closed = true;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Balancer } from './balancers/index.ts';
 import { Endpoint } from './endpoint.ts';
 import { HealthCheck, type HealthCheckOptions } from './health-check.ts';
+import type { RewatchPacer } from './rewatch-pacer.ts';
 import type { UpstreamTLS } from './session-pool.ts';
 
 /** One replica as configuration describes it. */
@@ -100,8 +101,17 @@ export class Upstream {
     return s;
   }
 
-  /** A healthy endpoint for a request, other than `exclude` unless it is the only one, from `subset` if given; null when none. */
-  pick(longRunning: boolean, exclude?: Endpoint, subset?: UpstreamSubset): Endpoint | null {
+  /**
+   * A healthy endpoint for a request, other than `exclude` unless it is the only one, from `subset`
+   * if given, and among those one that has served `served`'s resource when any has;
+   * null when none.
+   */
+  pick(
+    longRunning: boolean,
+    exclude?: Endpoint,
+    subset?: UpstreamSubset,
+    served?: { readonly apiGroup: string; readonly resource: string },
+  ): Endpoint | null {
     // A request that read the previous generation of its cluster before a reload swapped it in
     // (it was authenticating, or queued) picks from the generation that serves now: the endpoints
     // retired with this one are closing, and picking one of them failed the request. Its subset is
@@ -109,14 +119,32 @@ export class Upstream {
     if (this.#successor !== undefined) {
       const next = this.#successor;
       if (next === null) return null;
-      return next.pick(longRunning, exclude, subset && next.subset([...subset.names]));
+      return next.pick(longRunning, exclude, subset && next.subset([...subset.names]), served);
     }
     let list: readonly Endpoint[] = subset ? subset.healthy : this.#healthy;
     // A retry goes to another endpoint, or to the same one when it is the only healthy one left
     // (what failed was then most likely its session, which is replaced, not the apiserver).
     if (exclude && list.length > 1 && list.includes(exclude)) list = list.filter((e) => e !== exclude);
+    if (served !== undefined) {
+      const serving = list.filter((e) => e.serves(served.apiGroup, served.resource));
+      if (serving.length > 0) list = serving;
+    }
     if (list.length === 0) return null;
     return this.balancer.pick(list, longRunning);
+  }
+
+  /** Whether a healthy endpoint other than `exclude`, from `subset` if given, has served `served`'s resource. */
+  hasServed(
+    served: { readonly apiGroup: string; readonly resource: string },
+    exclude?: Endpoint,
+    subset?: UpstreamSubset,
+  ): boolean {
+    if (this.#successor !== undefined) {
+      const next = this.#successor;
+      return next !== null && next.hasServed(served, exclude, subset && next.subset([...subset.names]));
+    }
+    const list = subset ? subset.healthy : this.#healthy;
+    return list.some((e) => e !== exclude && e.serves(served.apiGroup, served.resource));
   }
 
   /** Passive ejection: the endpoint could not be reached; the health check will bring it back. */
@@ -138,15 +166,17 @@ export class Upstream {
     return this.#healthy.length;
   }
 
-  /** After `next` replaced this Upstream: stops and closes what `next` did not carry over. */
-  retire(next: Upstream | null): void {
+  /**
+   * After `next` replaced this Upstream: stops and closes what `next` did not carry over. With a
+   * `pacer` (and a successor to watch again on) their watches are ended a few at a time first.
+   */
+  retire(next: Upstream | null, pacer?: RewatchPacer): void {
     this.#successor = next;
     const kept = new Set(next ? next.#members : []);
-    for (const m of this.#members)
-      if (!kept.has(m)) {
-        m.check.stop();
-        m.endpoint.close(); // GOAWAY: streams in flight on it finish
-      }
+    const gone = this.#members.filter((m) => !kept.has(m));
+    for (const m of gone) m.check.stop();
+    if (next !== null && pacer !== undefined) pacer.retire(gone.map((m) => m.endpoint));
+    else for (const m of gone) m.endpoint.close(); // GOAWAY: streams in flight on it finish
   }
 
   close(): void {

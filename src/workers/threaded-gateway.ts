@@ -4,7 +4,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } fro
 import { SharedLimitRegistry, type SharedLimitsDelta } from '../cluster/shared-limits.ts';
 import type { ClusterConfig, GatewayConfig } from '../config/model.ts';
 import { configVersionOf } from '../gateway.ts';
-import { allocateSharedKeyedCap } from '../policy/index.ts';
+import { allocateSharedKeyedCap, allocateSharedPenaltyBox } from '../policy/index.ts';
 import { startAdminServer, type AdminServer, type AdminView } from '../observe/admin.ts';
 import { GatewayMetrics, type ConfigSourceState } from '../observe/metrics.ts';
 import { type Command, type ListenerPorts, packConfig, type Reply, type WorkerData } from './messages.ts';
@@ -126,10 +126,12 @@ export class ThreadedGateway {
     const gw = new ThreadedGateway(config, log, onWorkerExit);
     try {
       const shared = gw.#assign();
-      // One count of connections per client address and of watches per user for all workers.
+      // One count of connections per client address and of watches per user, and one list of
+      // addresses penalised for rapid reset, for all workers.
       const counts = {
         connectionsByIP: allocateSharedKeyedCap(),
         longRunningByUser: allocateSharedKeyedCap(),
+        penalizedIPs: allocateSharedPenaltyBox(),
       };
       const [first, ...rest] = gw.#workers;
       gw.#ports = (await first.send({ type: 'start', config, shared, counts })) as ListenerPorts;

@@ -32,7 +32,7 @@ interface AuditEvent {
 
 test('the access log RequestInfo and user equal the apiservers audit events for a scripted mix of requests', async () => {
   const ns = `oracle-${process.pid}`;
-  const before = jsonLines(join(devDir(), 'kubegate.log')).length;
+  const before = jsonLines(join(devDir(), 'logs', 'kubegate.log')).length;
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(join(devDir(), 'gateway.kubeconfig'));
   const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -81,9 +81,9 @@ test('the access log RequestInfo and user equal the apiservers audit events for 
   await kubectl('gateway.kubeconfig', ['delete', 'namespace', ns, '--wait=false']);
   await sleep(500);
 
-  const access = (jsonLines(join(devDir(), 'kubegate.log')).slice(before) as unknown as Access[]).filter(
-    (a) => a.kind === 'access' && a.auditID,
-  );
+  const access = (
+    jsonLines(join(devDir(), 'logs', 'kubegate.log')).slice(before) as unknown as Access[]
+  ).filter((a) => a.kind === 'access' && a.auditID);
   const audit = new Map<string, AuditEvent>();
   for (let i = 0; i < 3; i++)
     for (const e of jsonLines(join(devDir(), 'audit', `apiserver-${i}.log`)) as unknown as AuditEvent[])

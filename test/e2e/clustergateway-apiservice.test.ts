@@ -1,36 +1,26 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { WebSocket } from 'ws';
-import { stringify } from 'yaml';
-import { freePort } from '../../src/dev/ports.ts';
 import { createCA, issueCert } from '../../src/dev/pki.ts';
-import { GATEWAY_USER } from '../../src/dev/rbac.ts';
 import { devDir, devDirB, devState, jsonLines, kubectl, kubectlPath } from './env.ts';
-import { NO_NODE, UNSCHEDULABLE } from './unschedulable.ts';
-import { h2request, OwnGateway } from './own-gateway.ts';
+import { h2request } from './own-gateway.ts';
 import { x509User } from './users.ts';
 
-// The ClusterGateway API as an aggregated API of hub A: an APIService sends
-// /apis/cluster.core.oam.dev/v1alpha1 to a kubegate of the test's own, which believes the hub
+// The ClusterGateway API as an aggregated API of hub A, registered by `kubegate dev` itself: its
+// APIService sends /apis/cluster.core.oam.dev/v1alpha1 to the dev gateway, which believes the hub
 // aggregator's X-Remote-* headers because its client certificate comes from A's front-proxy CA.
-// Endpoints may not be loopback addresses, so kubegate also listens on the host end of a veth pair
-// (an address of this machine that is not 127.0.0.0/8; no netns needed, the apiservers dial it here).
+// The aggregator reaches the gateway's loopback listener through the apiservers' egress proxy (the
+// Service's endpoint is an address the proxy stands in for), so no address outside 127/8 is made.
 const run = promisify(execFile);
 const tag = randomBytes(3).toString('hex');
-const VETH = `kgas${tag}h`;
-const VETH_PEER = `kgas${tag}n`;
-const NS = `cgas-${tag}`; // on the hub: Service, Endpoints, cluster Secrets
+const NS = 'kubegate-system'; // on the hub: the dev gateway's cluster Secrets
 const NSB = `cgas-${tag}`; // on B
-const SVC = 'kubegate';
 const GROUP = 'cluster.core.oam.dev';
 const APISERVICE = `v1alpha1.${GROUP}`;
 const CG = `/apis/${GROUP}/v1alpha1/clustergateways`;
@@ -38,26 +28,13 @@ const B = `b${tag}`;
 const ALICE = `cgas-alice-${tag}`; // edit in NSB on B
 const NOBODY = `cgas-nobody-${tag}`; // nothing on B
 const HUB_ROLE = `cgas-${tag}`;
-let hostIP = '';
-let aggPort = 0;
-let gw: OwnGateway;
+const secrets: string[] = [];
 let work = '';
-let echo: ChildProcess | null = null;
-const ECHO = fileURLToPath(new URL('./fixtures/websocket-echo-server.ts', import.meta.url));
+
+/** The dev gateway's log (access log included), as JSON lines. */
+const devLog = () => jsonLines(join(devDir(), 'logs', 'kubegate.log'));
 
 const hub = () => devState().apiservers[0];
-
-async function ip(...args: string[]): Promise<void> {
-  await run('ip', args, { timeout: 10_000 });
-}
-
-async function freeAddress(): Promise<string> {
-  const { stdout } = await run('ip', ['-o', '-4', 'addr', 'show'], { timeout: 10_000 });
-  for (;;) {
-    const a = `10.214.${randomInt(256)}.${randomInt(64) * 4 + 1}`;
-    if (!stdout.includes(` ${a}/`)) return a;
-  }
-}
 
 async function kubectlB(args: readonly string[]): Promise<string> {
   const kc = join(devDirB(), 'apiserver-0.kubeconfig');
@@ -119,6 +96,7 @@ async function applyHub(doc: object): Promise<void> {
 }
 
 async function clusterSecret(name: string, token: string): Promise<void> {
+  secrets.push(name);
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const stateB = JSON.parse(readFileSync(join(devDirB(), 'state.json'), 'utf8')) as { apiservers: string[] };
   await applyHub({
@@ -148,28 +126,9 @@ async function available(): Promise<{ status: string; reason?: string; message?:
 before(async () => {
   work = join(devDir(), 'users', `cgas-${tag}`);
   mkdirSync(work, { recursive: true });
-  hostIP = await freeAddress();
-  await ip('link', 'add', VETH, 'type', 'veth', 'peer', 'name', VETH_PEER);
-  await ip('addr', 'add', `${hostIP}/30`, 'dev', VETH);
-  await ip('link', 'set', VETH, 'up');
-  await ip('link', 'set', VETH_PEER, 'up');
 
-  // kubegate's serving certificate for the aggregator: it dials the endpoint address and checks
-  // the name <service>.<namespace>.svc against the APIService's caBundle (the dev cluster CA).
-  const pki = (f: string) => join(devDir(), 'pki', f);
-  const serving = await issueCert(
-    work,
-    'serving',
-    { cert: pki('ca.crt'), key: pki('ca.key') },
-    {
-      cn: 'kubegate-apiservice',
-      usage: 'server',
-      dns: [`${SVC}.${NS}.svc`, 'localhost'],
-      ips: [hostIP, '127.0.0.1'],
-    },
-  );
-
-  // Cluster B: a service account kubegate uses there, alice may edit NSB, nobody nothing.
+  // Cluster B: a service account kubegate uses there, alice may edit NSB, nobody nothing; a pod on
+  // B's node to exec into.
   await kubectlB(['create', 'namespace', NSB]);
   await kubectlB(['-n', NSB, 'create', 'serviceaccount', 'hub']);
   await kubectlB([
@@ -177,30 +136,13 @@ before(async () => {
   ]); // prettier-ignore
   await kubectlB(['-n', NSB, 'create', 'rolebinding', 'alice', '--clusterrole=edit', `--user=${ALICE}`]);
   await until('default ServiceAccount on B', () => kubectlB(['-n', NSB, 'get', 'serviceaccount', 'default']));
-  await kubectlB(['-n', NSB, 'run', 'box', '--image=busybox', '--restart=Never', UNSCHEDULABLE]);
+  await kubectlB([
+    '-n', NSB, 'run', 'box', '--image=registry.k8s.io/e2e-test-images/agnhost:2.66', '--restart=Never',
+  ]); // prettier-ignore
   const token = (await kubectlB(['-n', NSB, 'create', 'token', 'hub', '--duration', '1h'])).trim();
 
-  // The hub: the namespace of the cluster Secrets (kubegate may read them), hub RBAC that lets
-  // alice and nobody use clustergateways (the hub authorizes before it proxies).
-  await kubectl(ADMIN, ['create', 'namespace', NS]);
-  await kubectl(ADMIN, [
-    '-n',
-    NS,
-    'create',
-    'role',
-    'secrets',
-    '--verb=get,list,watch',
-    '--resource=secrets',
-  ]);
-  await kubectl(ADMIN, [
-    '-n',
-    NS,
-    'create',
-    'rolebinding',
-    'secrets',
-    '--role=secrets',
-    `--user=${GATEWAY_USER}`,
-  ]);
+  // The hub: RBAC that lets alice and nobody use clustergateways (the hub authorizes before it
+  // proxies); cluster B registered by a Secret of the dev gateway's namespace.
   await applyHub({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
@@ -217,34 +159,7 @@ before(async () => {
     'create', 'clusterrolebinding', HUB_ROLE, `--clusterrole=${HUB_ROLE}`, `--user=${ALICE}`, `--user=${NOBODY}`,
   ]); // prettier-ignore
   await clusterSecret(B, token);
-
-  // Our own kubegate: cluster e2e (the hub) trusts the hub's front-proxy CA; a second listener
-  // on the veth address with the APIService's serving certificate.
-  gw = await OwnGateway.start(
-    { frontProxy: { clientCAFile: pki('front-proxy-ca.crt'), allowedNames: ['front-proxy-client'] } },
-    {
-      gateway: {
-        kubernetes: {
-          kubeconfigFile: join(devDir(), 'gateway-upstream.kubeconfig'),
-          clusterGatewaySecretNamespace: NS,
-        },
-      },
-    },
-  );
-  aggPort = await freePort();
-  const doc = gw.configuration({
-    frontProxy: { clientCAFile: pki('front-proxy-ca.crt'), allowedNames: ['front-proxy-client'] },
-  }) as { listeners: object[] };
-  doc.listeners.push({
-    name: 'apiservice',
-    address: hostIP,
-    port: aggPort,
-    tls: { certFile: serving.cert, keyFile: serving.key, clientCAFile: pki('ca.crt') },
-    cluster: 'e2e',
-  });
-  writeFileSync(`${gw.file}.tmp`, stringify(doc));
-  await rename(`${gw.file}.tmp`, gw.file);
-  await until('the apiservice listener', async () => {
+  await until('cluster B, healthy, at the dev gateway', async () => {
     const s = aggSession(credentials('admin'));
     try {
       const r = await h2request(s, `${CG}/${B}`);
@@ -255,50 +170,16 @@ before(async () => {
       s.close();
     }
   });
-
-  await applyHub({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: SVC, namespace: NS },
-    spec: { ports: [{ port: 443, targetPort: aggPort, protocol: 'TCP' }] },
-  });
-  await applyHub({
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: { name: SVC, namespace: NS },
-    subsets: [{ addresses: [{ ip: hostIP }], ports: [{ port: aggPort, protocol: 'TCP' }] }],
-  });
-  await applyHub({
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: SVC, namespace: NS, labels: { 'kubernetes.io/service-name': SVC } },
-    addressType: 'IPv4',
-    endpoints: [{ addresses: [hostIP], conditions: { ready: true } }],
-    ports: [{ port: aggPort, protocol: 'TCP' }],
-  });
-  await applyHub({
-    apiVersion: 'apiregistration.k8s.io/v1',
-    kind: 'APIService',
-    metadata: { name: APISERVICE },
-    spec: {
-      group: GROUP,
-      version: 'v1alpha1',
-      service: { namespace: NS, name: SVC, port: 443 },
-      caBundle: readFileSync(pki('ca.crt')).toString('base64'),
-      insecureSkipTLSVerify: false,
-      groupPriorityMinimum: 2000,
-      versionPriority: 10,
-    },
-  });
-  const start = Date.now();
   await until(
-    'APIService Available=True',
-    async () => ((await available())?.status === 'True' ? true : undefined),
+    'the pod on B running',
+    async () =>
+      (await kubectlB(['-n', NSB, 'get', 'pod', 'box', '-o', 'jsonpath={.status.phase}'])) === 'Running'
+        ? true
+        : undefined,
     60_000,
-  ).catch(async (err: Error) => {
-    throw new Error(`${err.message}: ${JSON.stringify(await available())}`);
-  });
-  console.log(`APIService ${APISERVICE} Available after ${Date.now() - start} ms`);
+  );
+  // kubegate dev registered the APIService at its start, and waited for it to be Available.
+  assert.equal((await available())?.status, 'True');
 });
 
 after(async () => {
@@ -310,26 +191,17 @@ after(async () => {
       errors.push(`${what}: ${(err as Error).message}`);
     }
   };
-  await step('delete apiservice', () =>
-    kubectl(ADMIN, ['delete', 'apiservice', APISERVICE, '--ignore-not-found']),
-  );
+  for (const name of secrets)
+    await step(`delete Secret ${name}`, () =>
+      kubectl(ADMIN, ['-n', NS, 'delete', 'secret', name, '--ignore-not-found']),
+    );
   await step('delete hub binding', () =>
     kubectl(ADMIN, ['delete', 'clusterrolebinding,clusterrole', HUB_ROLE, '--ignore-not-found']),
   );
-  await step('delete hub namespace', () => kubectl(ADMIN, ['delete', 'namespace', NS, '--wait=false']));
   await step('delete B namespace', () => kubectlB(['delete', 'namespace', NSB, '--wait=false']));
   await step('delete B binding', () =>
     kubectlB(['delete', 'clusterrolebinding', `${NSB}-hub`, '--ignore-not-found']),
   );
-  if (gw) await step('stop kubegate', () => gw.stop());
-  if (echo && echo.exitCode === null && echo.signalCode === null) {
-    const exited = new Promise((r) => echo!.once('exit', r));
-    echo.kill('SIGTERM');
-    await Promise.race([exited, sleep(5000).then(() => echo!.kill('SIGKILL'))]);
-  }
-  await step('delete veth', () => ip('link', 'del', VETH));
-  const left = (await run('ip', ['-o', 'link', 'show'])).stdout;
-  assert.ok(!left.includes(VETH), `veth ${VETH} left behind`);
   if (errors.length > 0) throw new Error(errors.join('; '));
 });
 
@@ -344,13 +216,9 @@ function credentials(who: 'admin' | 'front-proxy-client' | string): { cert: Buff
   return { cert: readFileSync(`${base}.crt`), key: readFileSync(`${base}.key`) };
 }
 
-/** An HTTP/2 session straight to kubegate's APIService listener (what the aggregator dials). */
+/** An HTTP/2 session straight to the dev gateway (what the aggregator dials, through the egress proxy). */
 function aggSession(cred: { cert: Buffer; key: Buffer }): ClientHttp2Session {
-  const s = connect(`https://${hostIP}:${aggPort}`, {
-    ca: readFileSync(join(devDir(), 'pki', 'ca.crt')),
-    servername: `${SVC}.${NS}.svc`,
-    ...cred,
-  });
+  const s = connect(devState().gateway, { ca: readFileSync(join(devDir(), 'pki', 'ca.crt')), ...cred });
   s.on('error', () => {}); // the request fails too, and says why
   return s;
 }
@@ -374,9 +242,8 @@ test('through the hub: discovery has the group, kubectl get clustergateways list
   assert.equal(o.kind, 'ClusterGateway');
   assert.equal(o.status.healthy, true);
   // kubegate saw the hub admin through the aggregator, not the front-proxy certificate's CN.
-  const seen = gw
-    .logs()
-    .filter((l) => l.kind === 'access' && String(l.uri).startsWith(CG) && l.cluster === 'e2e');
+  const log = devLog();
+  const seen = log.filter((l) => l.kind === 'access' && String(l.uri).startsWith(CG) && l.cluster === 'dev');
   assert.ok(
     seen.some((l) => (l.user as { username?: string } | undefined)?.username === 'kubegate-admin'),
     JSON.stringify(seen.at(-1)),
@@ -384,13 +251,14 @@ test('through the hub: discovery has the group, kubectl get clustergateways list
   assert.ok(
     !seen.some((l) => (l.user as { username?: string } | undefined)?.username === 'front-proxy-client'),
   );
-  // What the aggregator asked for itself: availability checks and legacy discovery of the group
-  // version (after a 406 to aggregated discovery at /apis), and OpenAPI, which kubegate does not serve.
-  const agg = gw.logs().filter((l) => l.kind === 'access' && l.cluster === 'e2e');
+  // What the aggregator asked for itself: availability checks of the group version, aggregated
+  // discovery at /apis, the OpenAPI v3 index (and 404 to OpenAPI v2, which it takes as no spec).
+  const agg = log.filter((l) => l.kind === 'access' && l.cluster === 'dev');
   const answered = (uri: string, status: number) =>
     agg.some((l) => l.uri === uri && l.status === status && String(userOf(l)).includes('aggregator'));
   assert.ok(answered(`/apis/${GROUP}/v1alpha1`, 200));
-  assert.ok(answered('/apis', 406));
+  assert.ok(answered('/apis', 200));
+  assert.ok(answered('/openapi/v3', 200));
   assert.ok(answered('/openapi/v2', 404));
   assert.equal((await available())?.status, 'True');
 });
@@ -494,22 +362,40 @@ test('through the hub’s APIService: a hub user without RBAC on B is refused by
   assert.equal(ev.user.username, `system:serviceaccount:${NSB}:hub`);
 });
 
-test('through the hub’s APIService: an exec upgrade is relayed from B as B answered it', async () => {
-  // No kubelet: B refuses the exec (the pod has no node); the hub's aggregator, kubegate and
-  // kubectl must bring that answer back unchanged, as a direct kubectl exec to B gets it.
+test('through the hub’s APIService: kubectl exec -i into a pod on B carries stdin and stdout byte for byte', async () => {
+  // kubectl exec is a WebSocket upgrade (v5.channel.k8s.io): 101 through the hub's aggregator,
+  // kubegate and B's apiserver, which bridges it to B's kubelet (the podlet).
   const admin = viaHubProxy(ADMIN, 'admin');
-  const via = await stderrOf(admin, ['-n', NSB, 'exec', 'box', '--', 'true']);
-  const direct = await kubectlB(['-n', NSB, 'exec', 'box', '--', 'true']).then(
-    () => 'succeeded',
-    (e: { stderr?: string }) => String(e.stderr),
+  const input = randomBytes(48 * 1024).toString('base64');
+  const c = spawn(
+    kubectlPath(),
+    ['--kubeconfig', join(devDir(), admin), '-n', NSB, 'exec', '-i', 'box', '--', 'cat'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
   );
-  assert.match(direct, /host|node/i, direct);
-  assert.equal(via.replaceAll(/:\d{4,5}\b/g, ':PORT'), direct.replaceAll(/:\d{4,5}\b/g, ':PORT'));
+  let stdout = '';
+  let stderr = '';
+  c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((r) => c.once('exit', r));
+  c.stdin.end(input);
+  const code = await Promise.race([exited, sleep(60_000).then(() => 'timeout' as const)]);
+  if (code === 'timeout') c.kill('SIGKILL');
+  assert.equal(code, 0, `kubectl exec through the hub: ${stderr}`);
+  assert.equal(stdout, input);
   assert.ok(
     auditB().some(
       (e) => e.objectRef?.subresource === 'exec' && e.impersonatedUser?.username === 'kubegate-admin',
     ),
   );
+  const line = await until('kubegate’s access line of the exec', async () =>
+    devLog().find(
+      (l) =>
+        l.kind === 'access' &&
+        String(l.uri).startsWith(`/api/v1/namespaces/${NSB}/pods/box/exec`) &&
+        l.status === 101,
+    ),
+  );
+  assert.equal(userOf(line), 'kubegate-admin');
 });
 
 test('X-Remote-* headers are believed only from the front-proxy CA’s certificate with an allowed CN', async () => {
@@ -517,6 +403,7 @@ test('X-Remote-* headers are believed only from the front-proxy CA’s certifica
   const claim = { 'x-remote-user': 'kubegate-admin', 'x-remote-group': 'system:masters' };
   // Alice's certificate (the hub's client CA) with X-Remote-*: she stays alice (B lists for her: edit).
   await x509User(ALICE);
+  const logged = devLog().length;
   let s = aggSession(credentials(ALICE));
   try {
     const r = await h2request(s, `${CG}/${B}/proxy/api/v1/namespaces/kube-system/secrets`, {
@@ -568,92 +455,17 @@ test('X-Remote-* headers are believed only from the front-proxy CA’s certifica
         accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json',
       },
     });
-    assert.equal(aggregated.status, 406, aggregated.body);
+    assert.equal(aggregated.status, 200, aggregated.body);
+    assert.match(aggregated.body, /"kind":"APIGroupDiscoveryList"/);
     assert.equal((await h2request(s, '/openapi/v2', { headers: claim })).status, 404);
   } finally {
     s.close();
   }
-  const hubEntries = gw.logs().filter((l) => l.kind === 'access' && l.uri === '/api/v1/namespaces');
+  const hubEntries = devLog()
+    .slice(logged)
+    .filter((l) => l.kind === 'access' && l.uri === '/api/v1/namespaces');
   assert.ok(
     hubEntries.length > 0 && hubEntries.every((l) => l.upstream === null),
     JSON.stringify(hubEntries),
   );
-});
-
-test('through the hub’s APIService: a WebSocket upgrade to a service proxy on B round-trips messages (101 end to end)', async () => {
-  // The echo server listens on the veth address (B's service proxy refuses loopback); a Pod of
-  // B with that podIP vouches for the Endpoints address, as kube-apiserver's service proxy requires
-  // (unscheduled: a podlet would write its own status over the patched one).
-  echo = spawn(process.execPath, [ECHO, hostIP, '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let echoOut = '';
-  echo.stdout!.on('data', (c: Buffer) => (echoOut += c.toString()));
-  const port = await until('the echo server', async () => /listening \S+:(\d+)/.exec(echoOut)?.[1], 15_000);
-  const manifests = join(work, 'echo.json');
-  writeFileSync(
-    manifests,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'echo', namespace: NSB }, spec: { nodeSelector: NO_NODE, containers: [{ name: 'echo', image: 'unused' }] } },
-        { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo', namespace: NSB }, spec: { ports: [{ name: 'ws', port: 80, targetPort: Number(port), protocol: 'TCP' }] } },
-        {
-          apiVersion: 'v1',
-          kind: 'Endpoints',
-          metadata: { name: 'echo', namespace: NSB },
-          subsets: [{ addresses: [{ ip: hostIP, targetRef: { kind: 'Pod', name: 'echo', namespace: NSB } }], ports: [{ name: 'ws', port: Number(port), protocol: 'TCP' }] }],
-        },
-      ],
-    }),
-  ); // prettier-ignore
-  await kubectlB(['apply', '-f', manifests]);
-  await kubectlB([
-    '-n', NSB, 'patch', 'pod', 'echo', '--subresource=status', '--type=merge',
-    '-p', JSON.stringify({ status: { podIP: hostIP, podIPs: [{ ip: hostIP }] } }),
-  ]); // prettier-ignore
-  const inner = `/api/v1/namespaces/${NSB}/services/http:echo:ws/proxy/`;
-  const ws = new WebSocket(`${hub().replace(/^https:/, 'wss:')}${CG}/${B}/proxy${inner}`, {
-    ca: readFileSync(join(devDir(), 'pki', 'ca.crt')),
-    ...credentials('admin'),
-    handshakeTimeout: 10_000,
-    perMessageDeflate: false,
-  });
-  const sent = [Buffer.from('through the hub, kubegate and B', 'utf8'), randomBytes(64 * 1024)];
-  const received: Buffer[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no echo within 20 s (${received.length})`)), 20_000);
-      ws.once('unexpected-response', (_req, res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => reject(new Error(`upgrade refused: ${res.statusCode} ${body}`)));
-      });
-      ws.once('error', reject);
-      ws.once('open', () => {
-        ws.send(sent[0], { binary: false });
-        ws.send(sent[1], { binary: true });
-      });
-      ws.on('message', (data: Buffer) => {
-        received.push(data);
-        if (received.length === sent.length) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-    });
-  } finally {
-    ws.terminate();
-  }
-  assert.ok(received[0].equals(sent[0]) && received[1].equals(sent[1]), 'echoed byte for byte');
-  // B's apiserver dialled the echo server, and B saw the hub admin, impersonated by kubegate.
-  assert.match(echoOut, /^connection \S+ \/\n/m, echoOut);
-  const ev = await until('the upgrade in B’s audit log', async () =>
-    auditB().find((e) => e.requestURI === inner && e.objectRef?.subresource === 'proxy'),
-  );
-  assert.equal(ev.impersonatedUser?.username, 'kubegate-admin');
-  assert.equal(ev.user.username, `system:serviceaccount:${NSB}:hub`);
-  const line = await until('kubegate’s access line of the tunnel', async () =>
-    gw.logs().find((l) => l.kind === 'access' && l.uri === inner && l.status === 101),
-  );
-  assert.equal(userOf(line), 'kubegate-admin');
 });

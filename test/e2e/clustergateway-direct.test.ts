@@ -219,7 +219,7 @@ test('a caller without RBAC on B is refused by B (403 from B, not from kubegate)
     new RegExp(`User "${ALICE}" cannot list resource "secrets".*namespace "kube-system"`),
     err,
   );
-  const lines = jsonLines(join(devDir(), 'kubegate.log')).filter(
+  const lines = jsonLines(join(devDir(), 'logs', 'kubegate.log')).filter(
     (l) => l.kind === 'access' && l.cluster === B && l.status === 403,
   );
   assert.ok(

@@ -249,8 +249,9 @@ test('the ServiceAccount may do exactly what the gateway needs', { timeout: 60_0
       },
       true,
     ]),
-    // Only the listed extra keys: RBAC has no wildcard for them.
-    [{ verb: 'impersonate', group: auth, resource: 'userextras', subresource: 'example.com/team' }, false],
+    // Any extra key, one nobody listed too (RBAC's `*`: it has no `userextras/*`).
+    [{ verb: 'impersonate', group: auth, resource: 'userextras', subresource: 'example.com/team' }, true],
+    [{ verb: 'create', group: auth, resource: 'userextras', subresource: 'example.com/team' }, false],
     ...['get', 'list', 'watch'].map((verb): [Record<string, string>, boolean] => [
       { verb, group: 'proxy.kubegateway.io', resource: 'upstreamclusters' },
       true,
@@ -335,7 +336,7 @@ test(
     const ns = await kubectlAt(asAdmin, ['get', 'namespace', NS, '-o', 'name']);
     assert.equal(ns.trim(), `namespace/${NS}`);
     // A service-account token: TokenReview, then impersonation with its extras (credential-id,
-    // pod-name… are userextras/<key>, each granted by name).
+    // pod-name… are userextras/<key>, granted with every other key).
     const viewer = (await kubectl(ADMIN, ['create', 'token', 'default', '-n', NS, '--duration=10m'])).trim();
     const asToken = kubeconfigFor('token', `https://127.0.0.1:${port}`, { token: viewer });
     const who = JSON.parse(await kubectlAt(asToken, ['auth', 'whoami', '-o', 'json'])) as {

@@ -250,8 +250,8 @@ test('an informer through the gateway misses no change while the apiserver holdi
   process.kill(devState().pids.kubegate, 'SIGHUP');
   victimRestarted = true;
 
-  // Phase 3: the victim comes back (health line in kubegate.log); writes continue a little.
-  const log = join(devDir(), 'kubegate.log');
+  // Phase 3: the victim comes back (health line in logs/kubegate.log); writes continue a little.
+  const log = join(devDir(), 'logs', 'kubegate.log');
   const back = () =>
     jsonLines(log).some(
       (l) =>

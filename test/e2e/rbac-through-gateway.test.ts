@@ -77,7 +77,7 @@ test('--as=system:admin by a user without impersonate rights is 403 from the gat
 
 test('a user granted impersonate can act as another user, and the audit log shows that user', async () => {
   await kubectl(carol, ['--as=alice', '-n', 'rbac-a', 'get', 'configmap', 'cm']);
-  const access = jsonLines(join(devDir(), 'kubegate.log')).filter(
+  const access = jsonLines(join(devDir(), 'logs', 'kubegate.log')).filter(
     (l) =>
       l.kind === 'access' &&
       l.uri === '/api/v1/namespaces/rbac-a/configmaps/cm' &&

@@ -37,7 +37,7 @@ test('ConfigMap create, get, list and delete through the gateway with client-nod
 test('requests through the gateway reach the apiserver as the real user (audit log)', async () => {
   const out = await kubectl('gateway.kubeconfig', ['get', 'ns', 'default', '-o', 'name']);
   assert.equal(out.trim(), 'namespace/default');
-  const access = jsonLines(join(devDir(), 'kubegate.log')).filter(
+  const access = jsonLines(join(devDir(), 'logs', 'kubegate.log')).filter(
     (l) => l.kind === 'access' && l.uri === '/api/v1/namespaces/default',
   );
   const last = access.at(-1) as { auditID: string; upstream: string } | undefined;

@@ -56,7 +56,7 @@ for (const args of [
 }
 
 test('the access log records upgrade requests with their RequestInfo and status', async () => {
-  const lines = jsonLines(join(devDir(), 'kubegate.log')).filter(
+  const lines = jsonLines(join(devDir(), 'logs', 'kubegate.log')).filter(
     (l) =>
       l.kind === 'access' &&
       typeof l.uri === 'string' &&

@@ -225,7 +225,7 @@ test('WebSocket text and binary messages (up to 1 MiB) round-trip byte-identical
   };
   let line: Access | undefined;
   for (let i = 0; i < 50 && !line; i++) {
-    line = (jsonLines(join(d, 'kubegate.log')) as unknown as Access[]).find(
+    line = (jsonLines(join(d, 'logs', 'kubegate.log')) as unknown as Access[]).find(
       (l) => l.kind === 'access' && l.uri === PATH && l.status === 101,
     );
     if (!line) await sleep(100);

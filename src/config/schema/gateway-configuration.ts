@@ -152,6 +152,32 @@ export const GatewayConfiguration = Type.Object(
           "V8 young-generation size of each worker thread in MiB (default 16; read at start). Node's own default lets it grow to 48-64 MiB, and under load each scavenge of that much then stops a worker for 10-30 ms, the p99 of every request it holds. workers: 1 serves on the main thread, whose size is node's --max-semi-space-size",
       }),
     ),
+    rewatch: Type.Optional(
+      Type.Object(
+        {
+          maxPerSecond: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 100000,
+              description:
+                'watches ended per second at most, all clusters and worker threads together (default 100)',
+            }),
+          ),
+          windowSeconds: Type.Optional(
+            Seconds(
+              'every watch of a retired connection is ended within this long; the rate is raised when it would not be (default 60)',
+              1,
+              3600,
+            ),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'a reload that retires upstream connections (a changed upstream CA or client certificate, a moved endpoint) ends the watches on them a few at a time, so their clients do not all watch again at once',
+        },
+      ),
+    ),
     shutdown: Type.Optional(
       Type.Object(
         {

@@ -26,6 +26,7 @@ function serve(clusters: () => readonly ClusterRuntime[], uri: string) {
   let body = '';
   let onClose = () => {};
   const x = {
+    headers: {},
     respond() {},
     write(b: Buffer) {
       body += b.toString();

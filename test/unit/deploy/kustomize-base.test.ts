@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { checkGatewayConfiguration } from '../../../src/config/file-config.ts';
 import type { GatewayConfiguration } from '../../../src/config/schema/gateway-configuration.ts';
 import { gatewayClusterRole } from '../../../src/dev/rbac.ts';
+import { ResourceList } from '../../../src/routing/rbac.ts';
 import { configFile, DEPLOY, find, kustomization, manifests, ROOT, type Manifest } from './manifests.ts';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -126,6 +127,7 @@ test('the pod runs as non-root with a read-only root, no capabilities and the ru
 });
 
 type Grant = string;
+type Rule = { apiGroups?: string[]; resources?: string[]; nonResourceURLs?: string[]; verbs: string[] };
 
 /** Each rule as one string per (group, resource, verb) or (URL, verb), for set comparison. */
 function grants(
@@ -149,7 +151,9 @@ test('RBAC grants exactly what src/dev/rbac.ts grants, with Secrets readable onl
   assert.ok(![...cluster].some((g) => g.startsWith('/secrets')), 'no cluster-wide Secret access');
   const reference = grants(gatewayClusterRole.rules);
   assert.deepEqual([...new Set([...cluster, ...namespaced])].sort(), [...reference].sort());
-  for (const g of [...cluster, ...namespaced]) assert.doesNotMatch(g, /\*/, 'no wildcards');
+  // One wildcard: impersonating uids and every extra key (RBAC has no `userextras/*`).
+  const wild = [...cluster, ...namespaced].filter((g) => g.includes('*'));
+  assert.deepEqual(wild, ['authentication.k8s.io/* impersonate']);
 
   for (const [kind, role] of [
     ['ClusterRoleBinding', 'ClusterRole'],
@@ -160,6 +164,24 @@ test('RBAC grants exactly what src/dev/rbac.ts grants, with Secrets readable onl
     assert.deepEqual(b.subjects, [
       { kind: 'ServiceAccount', name: 'kubegate', namespace: 'kubegate-system' },
     ]);
+  }
+});
+
+test('the ClusterRole lets the gateway impersonate any extra key, as RBAC matches it, and no other verb on it', () => {
+  for (const rules of [find('ClusterRole', 'kubegate').rules, gatewayClusterRole.rules] as Rule[][]) {
+    const may = (verb: string, group: string, resource: string, subresource: string) =>
+      rules.some(
+        (r) =>
+          r.verbs.includes(verb) &&
+          (r.apiGroups ?? []).some((g) => g === group || g === '*') &&
+          new ResourceList(r.resources ?? []).has(resource, subresource),
+      );
+    const auth = 'authentication.k8s.io';
+    for (const key of ['authentication.kubernetes.io/credential-id', 'some.example/never-listed', 'scopes'])
+      assert.ok(may('impersonate', auth, 'userextras', key), `impersonate userextras/${key}`);
+    assert.ok(may('impersonate', auth, 'uids', ''));
+    assert.ok(!may('create', auth, 'userextras', 'scopes'));
+    assert.ok(!may('impersonate', 'authorization.k8s.io', 'userextras', 'scopes'));
   }
 });
 

@@ -83,3 +83,16 @@ test('a refused dial is answered 502 with the reason, and a bad target 400', asy
   assert.match(bad.status, /^HTTP\/1\.1 400 /);
   bad.socket.destroy();
 });
+
+test('CONNECT to an exposed address and port is joined to that loopback port', async () => {
+  // The gateway's APIService Endpoints address (Endpoints may not be loopback): never routed
+  // anywhere, it stands for the gateway's loopback listener.
+  const s = echoServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  proxy.expose('192.0.2.1', port);
+  const { status, socket } = await connectVia(`192.0.2.1:${port}`);
+  assert.match(status, /^HTTP\/1\.1 200 /);
+  assert.equal(await roundTrip(socket, 'to the gateway'), 'to the gateway');
+  socket.destroy();
+});

@@ -100,21 +100,96 @@ test('a front proxy asking for a path of the listener’s cluster gets 404; noth
   assert.equal(arrivals.filter((a) => a.path.startsWith('/api/v1/namespaces/kube-system')).length, 0);
 });
 
-test('the front proxy’s discovery: 406 to aggregated discovery, an APIGroupList otherwise, no OpenAPI, health ok', async () => {
+test('the front proxy’s discovery: aggregated when asked for, an APIGroupList otherwise, OpenAPI v3, health ok', async () => {
   const aggregated = await get(proxy, '/apis', {
     ...asAggregator,
     accept:
       'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json',
   });
-  assert.equal(aggregated.status, 406);
+  assert.equal(aggregated.status, 200, aggregated.body);
+  // The media type is what tells the aggregator it got aggregated discovery, not a legacy list.
+  assert.equal(aggregated.type, 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+  const list = JSON.parse(aggregated.body) as {
+    kind: string;
+    apiVersion: string;
+    items: {
+      metadata: { name: string };
+      versions: {
+        version: string;
+        resources: { resource: string; scope: string; responseKind: { kind: string }; verbs: string[]; subresources: { subresource: string }[] }[];
+      }[];
+    }[];
+  }; // prettier-ignore
+  assert.equal(list.kind, 'APIGroupDiscoveryList');
+  assert.equal(list.apiVersion, 'apidiscovery.k8s.io/v2');
+  const [group] = list.items;
+  assert.equal(group.metadata.name, 'cluster.core.oam.dev');
+  const [r] = group.versions[0].resources;
+  assert.deepEqual(
+    [group.versions[0].version, r.resource, r.scope, r.responseKind.kind, r.verbs],
+    ['v1alpha1', 'clustergateways', 'Cluster', 'ClusterGateway', ['get', 'list', 'watch']],
+  );
+  assert.deepEqual(
+    r.subresources.map((s) => s.subresource),
+    ['health', 'proxy'],
+  );
+  const beta = await get(proxy, '/apis', {
+    ...asAggregator,
+    accept: 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json',
+  });
+  assert.equal(beta.type, 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList');
+  assert.equal((JSON.parse(beta.body) as { apiVersion: string }).apiVersion, 'apidiscovery.k8s.io/v2beta1');
   const legacy = await get(proxy, '/apis', { ...asAggregator, accept: 'application/json' });
   assert.equal(legacy.status, 200);
   assert.deepEqual(
     (JSON.parse(legacy.body) as { groups: { name: string }[] }).groups.map((g) => g.name),
     ['cluster.core.oam.dev'],
   );
+
+  // OpenAPI v3 as kube-apiserver serves it: the index names the group version's document by a
+  // URL with its hash, and the document holds the schema kubectl explain looks up by its GVK.
+  const index = await get(proxy, '/openapi/v3', asAggregator);
+  assert.equal(index.status, 200, index.body);
+  const entry = (JSON.parse(index.body) as { paths: Record<string, { serverRelativeURL: string }> }).paths[
+    'apis/cluster.core.oam.dev/v1alpha1'
+  ];
+  assert.match(
+    entry.serverRelativeURL,
+    /^\/openapi\/v3\/apis\/cluster\.core\.oam\.dev\/v1alpha1\?hash=[0-9A-F]{128}$/,
+  );
+  const doc = await get(proxy, entry.serverRelativeURL, asAggregator);
+  assert.equal(doc.status, 200, doc.body);
+  const schemas = (
+    JSON.parse(doc.body) as {
+      openapi: string;
+      components: { schemas: Record<string, { 'x-kubernetes-group-version-kind'?: object[]; properties?: Record<string, unknown> }> };
+    }
+  ).components.schemas; // prettier-ignore
+  const cg = Object.values(schemas).find((s) =>
+    JSON.stringify(s['x-kubernetes-group-version-kind']) ===
+    JSON.stringify([{ group: 'cluster.core.oam.dev', version: 'v1alpha1', kind: 'ClusterGateway' }]),
+  ); // prettier-ignore
+  assert.ok(cg, 'a schema with the ClusterGateway GVK');
+  assert.deepEqual(Object.keys(cg.properties!), ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+  // kubectl explain finds the kind of a resource by the get operation of its path.
+  const paths = (
+    JSON.parse(doc.body) as {
+      paths: Record<string, { get?: { 'x-kubernetes-group-version-kind'?: object } }>;
+    }
+  ).paths;
+  for (const p of [
+    '/apis/cluster.core.oam.dev/v1alpha1/clustergateways',
+    '/apis/cluster.core.oam.dev/v1alpha1/clustergateways/{name}',
+  ])
+    assert.deepEqual(paths[p]?.get?.['x-kubernetes-group-version-kind'], {
+      group: 'cluster.core.oam.dev',
+      version: 'v1alpha1',
+      kind: 'ClusterGateway',
+    });
+  // Every $ref resolves inside the document (kubectl explain follows them).
+  for (const m of doc.body.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g))
+    assert.ok(schemas[m[1]], `${m[1]} is in the document`);
   assert.equal((await get(proxy, '/openapi/v2', asAggregator)).status, 404);
-  assert.equal((await get(proxy, '/openapi/v3', asAggregator)).status, 404);
   assert.equal((await get(proxy, '/healthz', asAggregator)).status, 200);
   assert.equal(arrivals.filter((a) => a.path.startsWith('/apis') || a.path.startsWith('/openapi')).length, 0);
 });
