@@ -1,5 +1,4 @@
 import type { KubeClient } from '../kube/client.ts';
-import { CLUSTER_SECRETS_NAMESPACE } from './rbac.ts';
 
 // The ClusterGateway API as an aggregated API of the dev cluster: an APIService sends
 // /apis/cluster.core.oam.dev/v1alpha1 to a Service whose endpoint is the gateway. The aggregator
@@ -7,14 +6,19 @@ import { CLUSTER_SECRETS_NAMESPACE } from './rbac.ts';
 // proxy; the Endpoints API refuses loopback addresses, so the endpoint is an address of the
 // documentation range that the egress proxy joins to the gateway's loopback listener.
 
-/** The Service in front of the gateway, and the name the aggregator verifies its certificate for. */
-export const APISERVICE_SERVICE = 'kubegate';
-export const APISERVICE_HOST = `${APISERVICE_SERVICE}.${CLUSTER_SECRETS_NAMESPACE}.svc`;
+/**
+ * The Service in front of the gateway, and the name the aggregator verifies its certificate for. In
+ * kube-system, not beside deploy/'s Service `kubegate` in kubegate-system: applying or deleting
+ * deploy/ on the dev cluster must not touch the dev gateway's registration.
+ */
+export const APISERVICE_SERVICE = 'kubegate-dev-clustergateway';
+export const APISERVICE_NAMESPACE = 'kube-system';
+export const APISERVICE_HOST = `${APISERVICE_SERVICE}.${APISERVICE_NAMESPACE}.svc`;
 /** TEST-NET-1 (RFC 5737): never routed, it only names the gateway to the egress proxy. */
 export const APISERVICE_ADDRESS = '192.0.2.1';
 export const APISERVICE_NAME = 'v1alpha1.cluster.core.oam.dev';
 
-const NS = CLUSTER_SECRETS_NAMESPACE;
+const NS = APISERVICE_NAMESPACE;
 
 /** Registers the APIService, its Service and endpoint (`port`: the gateway's), and waits until Available. */
 export async function registerClusterGatewayAPIService(
