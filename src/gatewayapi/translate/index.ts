@@ -205,13 +205,13 @@ export function translate(input: TranslateInput): TranslateOutput {
     attachments.push(...own);
   }
 
-  const attachedCounts = new Map<GatewayState, Map<string, Set<string>>>();
+  const attachedCounts = new Map<GatewayState, Map<string, Set<CompiledRoute>>>();
   for (const a of attachments) {
-    const perListener = attachedCounts.get(a.gateway) ?? new Map<string, Set<string>>();
-    const routes = perListener.get(a.listener.name) ?? new Set<string>();
-    routes.add(a.route.meta.key);
-    perListener.set(a.listener.name, routes);
-    attachedCounts.set(a.gateway, perListener);
+    let perListener = attachedCounts.get(a.gateway);
+    if (perListener === undefined) attachedCounts.set(a.gateway, (perListener = new Map()));
+    let routes = perListener.get(a.listener.name);
+    if (routes === undefined) perListener.set(a.listener.name, (routes = new Set()));
+    routes.add(a.route);
   }
 
   const ir = deepFreeze(buildDataPlane(gateways, attachments));
