@@ -1,6 +1,7 @@
 import type { Permit } from './concurrency-limiter.ts';
 import { KeyedCap, type KeyedLimit } from './keyed-cap.ts';
 import { validateSharedBuffer } from './shared-cells.ts';
+import { bucketAndTag } from './key-hash.ts';
 
 // Layout (Int32 cells): BUCKETS buckets of [lock, tag0, count0, …, tag7, count7]. A key lives in
 // the bucket its first hash picks, under the tag of its second hash (0 = free way). Each bucket
@@ -18,18 +19,7 @@ export function allocateSharedKeyedCap(): SharedArrayBuffer {
   return new SharedArrayBuffer(SHARED_KEYED_CAP_BYTES);
 }
 
-// Two independent 32-bit FNV-1a hashes (different offset bases) of the key's UTF-16 code units.
-function hashes(key: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0x050c5d1f;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193);
-  }
-  // The tag as Int32Array stores it (signed), never 0.
-  return [(a >>> 0) % BUCKETS, b | 0 || 1];
-}
+const hashes = (key: string): [number, number] => bucketAndTag(key, BUCKETS);
 
 /**
  * KeyedCap across threads: at most `max()` permits held at once per key, counted in shared memory,

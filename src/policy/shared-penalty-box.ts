@@ -1,6 +1,7 @@
 import { sharedNow, type Now } from './clock.ts';
 import type { Penalties } from './penalty-box.ts';
 import { bitsFloat, floatBits, validateSharedBuffer } from './shared-cells.ts';
+import { bucketAndTag } from './key-hash.ts';
 
 // Layout: Int32 cells, BUCKETS buckets of [lock, tag0, …, tag7]; then BigInt64 cells: [latest]
 // and BUCKETS × WAYS untils (the bits of a `sharedNow` time). A key lives in the bucket its first
@@ -19,18 +20,7 @@ export function allocateSharedPenaltyBox(): SharedArrayBuffer {
   return new SharedArrayBuffer(SHARED_PENALTY_BOX_BYTES);
 }
 
-// Two independent 32-bit FNV-1a hashes (different offset bases) of the key's UTF-16 code units.
-function hashes(key: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0x050c5d1f;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193);
-  }
-  // The tag as Int32Array stores it (signed), never 0.
-  return [(a >>> 0) % BUCKETS, b | 0 || 1];
-}
+const hashes = (key: string): [number, number] => bucketAndTag(key, BUCKETS);
 
 /**
  * Penalties every worker thread sees: a key penalised in one thread is refused by all of them
