@@ -306,7 +306,7 @@ export class ProxiedRequest implements ClientPresence {
         if (status >= 200 && status < 300) {
           if (info.isResourceRequest) ep.noteServed(info.apiGroup, info.resource);
         } else if (
-          (status === 404 || status === 429) &&
+          (status === 429 || (status === 404 && mayNotServeYet(ep, info.apiGroup, info.resource))) &&
           exclude === null &&
           info.isResourceRequest &&
           IDEMPOTENT.has(this.#record.method) &&
@@ -610,6 +610,16 @@ function notServedYet(status: number, chunks: readonly Buffer[]): boolean {
   const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
   if (status === 429) return body.includes(STORAGE_INITIALIZING);
   return body.includes(PAGE_NOT_FOUND) || body.includes(NOT_FOUND_RESOURCE);
+}
+
+/**
+ * Whether a 404 from `ep` may be a replica that does not serve the resource yet: one of a group
+ * that can appear at run time (CRDs and aggregated APIs have a dot in their group; the core group
+ * and the dotless built-in ones are served from the start), which this replica has not served.
+ * Otherwise a 404 "page not found" is the answer for the path itself (e.g. one with `..`), relayed.
+ */
+function mayNotServeYet(ep: Endpoint, group: string, resource: string): boolean {
+  return group.includes('.') && !ep.serves(group, resource);
 }
 
 function isReadyz(path: string): boolean {

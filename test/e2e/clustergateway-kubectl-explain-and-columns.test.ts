@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { devDir, devDirB, kubectl, kubectlPath } from './env.ts';
+import { APISERVICE_NAMESPACE, APISERVICE_SERVICE } from '../../src/dev/apiservice.ts';
 
 // kubectl against the ClusterGateway API as against oam-dev/cluster-gateway: `explain` reads the
 // group version's OpenAPI v3 document, `get` prints the server's Table columns. Both ways in:
@@ -89,7 +90,11 @@ test('kubegate dev registers the ClusterGateway APIService: kubectl get clusterg
     spec: { service: { namespace: string; name: string } };
     status: { conditions: { type: string; status: string }[] };
   }; // prettier-ignore
-  assert.deepEqual(svc.spec.service, { namespace: SECRETS, name: 'kubegate', port: 443 });
+  assert.deepEqual(svc.spec.service, {
+    namespace: APISERVICE_NAMESPACE,
+    name: APISERVICE_SERVICE,
+    port: 443,
+  });
   assert.equal(svc.status.conditions.find((c) => c.type === 'Available')?.status, 'True');
   const names = await until(`${NAME} listed by the apiserver`, async () => {
     const out = await k(HUB, ['get', 'clustergateways', '-o', 'name']);

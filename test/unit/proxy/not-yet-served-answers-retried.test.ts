@@ -33,6 +33,12 @@ const COLD: Record<string, [number, string, string]> = {
   ],
   '/apis/x.io/v1/gadgets': [404, 'text/plain; charset=utf-8', '404 page not found\n'],
   '/apis/x.io/v1/namespaces/default/widgets/nope': [404, 'application/json', NAMED_404],
+  // kube-apiserver's answer to a path it does not route (it does not clean dot segments).
+  '/api/v1/namespaces/default/configmaps/../secrets': [
+    404,
+    'text/plain; charset=utf-8',
+    '404 page not found\n',
+  ],
   '/apis/x.io/v1/things': [
     429,
     'application/json',
@@ -137,6 +143,13 @@ test('a plain-text 404 of a resource not served is retried; a 404 naming an obje
     Array(4).fill([404, NAMED_404]),
   );
   assert.equal(count('cold', named) + count('warm', named), 4, 'none retried');
+});
+
+test('a plain-text 404 in the core group (served from the start: the path is the problem) is relayed, not retried', async () => {
+  const path = '/api/v1/namespaces/default/configmaps/../secrets';
+  const statuses = (await fourTimes(path)).map((r) => r.status).sort();
+  assert.deepEqual(statuses, [200, 200, 404, 404]);
+  assert.equal(count('cold', path) + count('warm', path), 4, 'none retried');
 });
 
 test('a 429 of API Priority and Fairness is relayed, not retried', async () => {
