@@ -60,6 +60,9 @@ export class GatewayAPIController {
   >();
   #running: Promise<void> | null = null;
   #again = false;
+  /** Route objects whose status was found right, with the parents `translate` gave them then. */
+  readonly #settledRoutes = new WeakMap<object, unknown>();
+  #routeCount = 0;
   /** When the first event not yet served by a sync arrived (performance.now()). */
   #pendingSince: number | null = null;
   #stopped = false;
@@ -203,7 +206,8 @@ export class GatewayAPIController {
     // tables; statuses (a pass over every route) can wait one turn of the event loop.
     await new Promise<void>((resolve) => setImmediate(resolve));
     const desired = this.#desiredStatuses(out);
-    const { conflicted } = await this.#status.write(desired);
+    const { conflicted, settled } = await this.#status.write(desired);
+    for (const d of settled) if (d.kind === 'httproutes') this.#settledRoutes.set(d.object, d.source);
     // A write refused as stale: the newer object may be only a status change, which alone would not
     // schedule a sync; compute the statuses again from it.
     if (conflicted) this.#again = true;
@@ -228,7 +232,6 @@ export class GatewayAPIController {
       );
     const classes = byKey(o.gatewayClasses);
     const gateways = byKey(o.gateways);
-    const routes = byKey(o.httpRoutes);
     const desired: DesiredStatus[] = [];
     const keep = new Set<string>();
     for (const c of out.gatewayClasses) {
@@ -255,11 +258,22 @@ export class GatewayAPIController {
     }
     // Route parents are shared with other controllers: keep theirs, replace ours, and drop ours from
     // routes that no longer name one of our Gateways.
+    // A route object found right for the parents `translate` gave it (the same array while nothing
+    // it depends on changed) is skipped whole: at 5,000 routes a sync looks only at what changed.
     const ours = new Map(out.httpRoutes.map((r) => [`${r.namespace}/${r.name}`, r.parents as unknown[]]));
-    for (const [key, object] of routes) {
+    // The writer forgets objects not kept; with routes skipped, that is done when some went away.
+    const shrank = o.httpRoutes.length < this.#routeCount;
+    this.#routeCount = o.httpRoutes.length;
+    for (const item of o.httpRoutes) {
+      const object = item as unknown as CachedObject;
+      const key = `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+      const mine = ours.get(key);
+      if (this.#settledRoutes.get(object) === (mine ?? null)) {
+        keep.add(statusKey('httproutes', object.metadata.namespace, object.metadata.name));
+        continue;
+      }
       const parents = (object.status?.parents as { controllerName?: string }[] | undefined) ?? [];
       const others = parents.filter((p) => p.controllerName !== this.#opts.controllerName);
-      const mine = ours.get(key);
       if (!mine && others.length === parents.length) continue;
       keep.add(statusKey('httproutes', object.metadata.namespace, object.metadata.name));
       desired.push({
@@ -269,7 +283,7 @@ export class GatewayAPIController {
         source: mine ?? null,
       });
     }
-    this.#status.prune(keep);
+    if (shrank) this.#status.prune(keep);
     return desired;
   }
 

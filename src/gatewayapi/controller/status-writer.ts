@@ -58,35 +58,40 @@ export class StatusWriter {
    * Writes every status that changed; resolves when all writes have ended (failures are logged),
    * with whether any met a conflict (then the statuses must be computed again from newer objects).
    */
-  async write(all: readonly DesiredStatus[]): Promise<{ conflicted: boolean }> {
+  async write(all: readonly DesiredStatus[]): Promise<{ conflicted: boolean; settled: DesiredStatus[] }> {
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const before = this.conflicts;
     const writes: Promise<void>[] = [];
+    const settled: DesiredStatus[] = [];
     for (const d of all) {
       const { metadata } = d.object;
       const key = statusKey(d.kind, metadata.namespace, metadata.name);
       const seen = this.#settled.get(key);
       // Settled (the common case at thousands of routes): no promise, no comparison.
-      if (seen !== undefined && seen.source === d.source && seen.rv === metadata.resourceVersion) continue;
-      writes.push(this.#writeOne(d, key, now));
+      if (seen !== undefined && seen.source === d.source && seen.rv === metadata.resourceVersion) {
+        settled.push(d);
+        continue;
+      }
+      writes.push(this.#writeOne(d, key, now).then((right) => void (right && settled.push(d))));
     }
     await Promise.all(writes);
-    return { conflicted: this.conflicts !== before };
+    return { conflicted: this.conflicts !== before, settled };
   }
 
-  async #writeOne(d: DesiredStatus, key: string, now: string): Promise<void> {
+  /** Resolves true when the object already shows the status (nothing written). */
+  async #writeOne(d: DesiredStatus, key: string, now: string): Promise<boolean> {
     const { metadata } = d.object;
     const current = d.object.status ?? {};
     const stamped = stampDeep(d.status, current, now) as Record<string, unknown>;
     if (sameStatus(pick(current, stamped), stamped)) {
       this.#settled.set(key, { source: d.source, rv: metadata.resourceVersion });
-      return;
+      return true;
     }
     const desired = JSON.stringify(d.status);
     const last = this.#sent.get(key);
     if (last && last.desired === desired && sameStatus(last.stored, current)) {
       this.#settled.set(key, { source: d.source, rv: metadata.resourceVersion });
-      return;
+      return true;
     }
     await this.#slot();
     try {
@@ -111,6 +116,7 @@ export class StatusWriter {
     } finally {
       this.#release();
     }
+    return false;
   }
 
   /** True when `resourceVersion` is the one this writer's last patch of the object produced. */
