@@ -62,7 +62,8 @@ export class GatewayAPIController {
   #again = false;
   /** Route objects whose status was found right, with the parents `translate` gave them then. */
   readonly #settledRoutes = new WeakMap<object, unknown>();
-  #routeCount = 0;
+  /** GatewayClasses, Gateways and HTTPRoutes at the last status pass (fewer now: prune). */
+  #objectCount = 0;
   /** When the first event not yet served by a sync arrived (performance.now()). */
   #pendingSince: number | null = null;
   #stopped = false;
@@ -233,11 +234,15 @@ export class GatewayAPIController {
     const classes = byKey(o.gatewayClasses);
     const gateways = byKey(o.gateways);
     const desired: DesiredStatus[] = [];
-    const keep = new Set<string>();
+    // The writer forgets objects not kept: needed only when some went away, so the keys of
+    // thousands of unchanged routes are not built on every sync.
+    const count = o.gatewayClasses.length + o.gateways.length + o.httpRoutes.length;
+    const keep = count < this.#objectCount ? new Set<string>() : null;
+    this.#objectCount = count;
     for (const c of out.gatewayClasses) {
       const object = classes.get(`/${c.name}`);
       if (!object) continue;
-      keep.add(statusKey('gatewayclasses', undefined, c.name));
+      keep?.add(statusKey('gatewayclasses', undefined, c.name));
       desired.push({
         kind: 'gatewayclasses',
         object,
@@ -248,7 +253,7 @@ export class GatewayAPIController {
     for (const g of out.gateways) {
       const object = gateways.get(`${g.namespace}/${g.name}`);
       if (!object) continue;
-      keep.add(statusKey('gateways', g.namespace, g.name));
+      keep?.add(statusKey('gateways', g.namespace, g.name));
       desired.push({
         kind: 'gateways',
         object,
@@ -261,21 +266,18 @@ export class GatewayAPIController {
     // A route object found right for the parents `translate` gave it (the same array while nothing
     // it depends on changed) is skipped whole: at 5,000 routes a sync looks only at what changed.
     const ours = new Map(out.httpRoutes.map((r) => [`${r.namespace}/${r.name}`, r.parents as unknown[]]));
-    // The writer forgets objects not kept; with routes skipped, that is done when some went away.
-    const shrank = o.httpRoutes.length < this.#routeCount;
-    this.#routeCount = o.httpRoutes.length;
     for (const item of o.httpRoutes) {
       const object = item as unknown as CachedObject;
       const key = `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
       const mine = ours.get(key);
       if (this.#settledRoutes.get(object) === (mine ?? null)) {
-        keep.add(statusKey('httproutes', object.metadata.namespace, object.metadata.name));
+        keep?.add(statusKey('httproutes', object.metadata.namespace, object.metadata.name));
         continue;
       }
       const parents = (object.status?.parents as { controllerName?: string }[] | undefined) ?? [];
       const others = parents.filter((p) => p.controllerName !== this.#opts.controllerName);
       if (!mine && others.length === parents.length) continue;
-      keep.add(statusKey('httproutes', object.metadata.namespace, object.metadata.name));
+      keep?.add(statusKey('httproutes', object.metadata.namespace, object.metadata.name));
       desired.push({
         kind: 'httproutes',
         object,
@@ -283,7 +285,7 @@ export class GatewayAPIController {
         source: mine ?? null,
       });
     }
-    if (shrank) this.#status.prune(keep);
+    if (keep !== null) this.#status.prune(keep);
     return desired;
   }
 
