@@ -112,7 +112,13 @@ for (const [listener, url] of [
   test(`${listener}: the front-proxy CA and allowed names come from the cluster's ConfigMap`, async () => {
     // Recognised as the front proxy: the identity is the headers', and only the ClusterGateway API
     // is served to a front proxy, so /api is refused by name (src/proxy/forward.ts).
-    const asked = await asFrontProxy(url(), 'front-proxy-client', { 'x-remote-user': 'hub-user' });
+    // The object's cluster is applied by the gateway a moment after its status is written: wait
+    // until it is served (503 "not configured (yet)" until then).
+    let asked = await asFrontProxy(url(), 'front-proxy-client', { 'x-remote-user': 'hub-user' });
+    for (let i = 0; i < 100 && asked.status === 503; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      asked = await asFrontProxy(url(), 'front-proxy-client', { 'x-remote-user': 'hub-user' });
+    }
     assert.equal(asked.status, 404, asked.body);
     assert.match(asked.body, /to a front proxy/);
     // Without X-Remote-User: nobody, never its CN.
