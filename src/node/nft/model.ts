@@ -36,7 +36,6 @@ export interface NftSet {
   readonly typeof?: boolean;
   /** Map value type (`verdict`, `ipv4_addr`, …); absent for a set. */
   readonly value?: string;
-  readonly valueTypeof?: boolean;
   readonly flags?: readonly ('interval' | 'timeout' | 'constant' | 'dynamic')[];
   /** Default element timeout in seconds (`timeout` flag sets). */
   readonly timeoutSeconds?: number;
