@@ -3,6 +3,7 @@ import { dev } from './dev.ts';
 import { UsageError } from './errors.ts';
 import { explain } from './explain.ts';
 import { gatewayApi } from './gateway-api.ts';
+import { node } from './node.ts';
 import { podlet } from './podlet.ts';
 import { serve } from './serve.ts';
 import { validate } from './validate.ts';
@@ -10,12 +11,15 @@ import { validate } from './validate.ts';
 const USAGE = `usage: kubegate <command> [flags]
 
 commands:
-  dev    [--dir D] [--apiservers N] [--nodes N] [--port P] [--gateway-api]
+  dev    [--dir D] [--apiservers N] [--nodes N] [--port P] [--gateway-api] [--node-networking]
                                                   a local cluster (control plane, nodes) with kubegate in front
   serve  -f FILE                                  run the gateway from a configuration file (reloaded live)
   podlet --config FILE                            one node of the local cluster (kubegate dev starts these)
   gateway-api --address-pool CIDR [--kubeconfig F] [--admin-address HOST:PORT] [--log-level L]
                                                   the Gateway API controller and data plane
+  node --node-name N [--kubeconfig F] [--api-socket S] [--fix-prerequisites] [--health-address HOST:PORT]
+       [--metrics-address HOST:PORT] [--log-level L] [--cleanup]
+                                                  the Service proxy and NetworkPolicy of one node (nftables)
   validate -f FILE                                check a GatewayConfiguration or UpstreamCluster file;
                                                   prints every problem with its field path
   explain -f FILE [--cluster C] --user U [--group G]... [--client-ip IP] METHOD PATH
@@ -37,6 +41,7 @@ const COMMANDS: Record<
       nodes: { type: 'string' },
       port: { type: 'string' },
       'gateway-api': { type: 'boolean' },
+      'node-networking': { type: 'boolean' },
     },
     run: (v) => dev(v),
   },
@@ -52,6 +57,19 @@ const COMMANDS: Record<
       'log-level': { type: 'string' },
     },
     run: (v) => gatewayApi(v),
+  },
+  node: {
+    options: {
+      kubeconfig: { type: 'string' },
+      'api-socket': { type: 'string' },
+      'node-name': { type: 'string' },
+      cleanup: { type: 'boolean' },
+      'health-address': { type: 'string' },
+      'metrics-address': { type: 'string' },
+      'fix-prerequisites': { type: 'boolean' },
+      'log-level': { type: 'string' },
+    },
+    run: (v) => node(v),
   },
   validate: { options: { file: { type: 'string', short: 'f' } }, run: (v) => validate(v) },
   explain: {

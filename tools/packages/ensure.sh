@@ -3,7 +3,8 @@
 # dev PKI), util-linux (setpriv, nsenter, unshare), bsdutils (script: the pty of TTY containers),
 # procps (pgrep), iproute2 (ss, ip netns, bridge), socat (the podlet's connections into pod network
 # namespaces), curl (requests to Gateways from inside the lab), chromium (the status-page browser
-# test). As root through apt-get, else through `sudo -n`; otherwise it names what to install.
+# test), nftables (nft: the node agent's data path) and conntrack (conntrack-tools: UDP flows of
+# removed endpoints), bird2 and gobgpd (BGP interop peers). As root through apt-get, else through `sudo -n`; otherwise it names what to install.
 set -eu
 need=""
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
@@ -13,7 +14,14 @@ command -v pgrep >/dev/null 2>&1 || need="$need procps"
 command -v ss >/dev/null 2>&1 && command -v bridge >/dev/null 2>&1 || need="$need iproute2"
 command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v curl >/dev/null 2>&1 || need="$need curl"
+# nc: the upstream Services e2e cases probe with `nc` in pods, whose programs are the host's here.
+command -v nc >/dev/null 2>&1 || need="$need netcat-openbsd"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
+# BGP interop peers for src/node/bgp (test/e2e/node/bgp-*).
+command -v bird >/dev/null 2>&1 && command -v birdc >/dev/null 2>&1 || need="$need bird2"
+command -v gobgpd >/dev/null 2>&1 && command -v gobgp >/dev/null 2>&1 || need="$need gobgpd"
+command -v nft >/dev/null 2>&1 || need="$need nftables"
+command -v conntrack >/dev/null 2>&1 || need="$need conntrack"
 [ -z "$need" ] && exit 0
 if command -v apt-get >/dev/null 2>&1; then
   as=""

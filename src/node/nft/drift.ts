@@ -4,7 +4,10 @@ import type { NftTable } from './model.ts';
 /** What the drift check compares: chain rule counts and set element counts, by name. */
 export interface TableShape {
   readonly chains: ReadonlyMap<string, number>;
-  /** Element counts; kernel-owned (dynamic) sets are listed with -1 (not compared). */
+  /**
+   * Element counts; -1 (not compared) for kernel-owned (dynamic) sets and interval sets (the kernel
+   * may store one CIDR as a range, or adjacent ones as one).
+   */
   readonly sets: ReadonlyMap<string, number>;
 }
 
@@ -12,7 +15,12 @@ export interface TableShape {
 export function expectedShape(t: NftTable): TableShape {
   return {
     chains: new Map(t.chains.map((c) => [c.name, c.rules.length])),
-    sets: new Map(t.sets.map((s) => [s.name, isKernelOwned(s) ? -1 : s.elements.length])),
+    sets: new Map(
+      t.sets.map((s) => [
+        s.name,
+        isKernelOwned(s) || s.flags?.includes('interval') === true ? -1 : s.elements.length,
+      ]),
+    ),
   };
 }
 

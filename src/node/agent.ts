@@ -1,0 +1,302 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { KubeClient } from '../kube/client.ts';
+import { Informer, type KubeObject } from '../kube/informer.ts';
+import { UDPConntrackCleaner } from './conntrack.ts';
+import { ProblemReporter, type NodeProblem } from './events.ts';
+import { HealthCheckServers } from './health-check.ts';
+import { NodeMetrics } from './metrics.ts';
+import { Applier } from './nft/apply.ts';
+import type { NftCommand } from './nft/exec.ts';
+import type { NftTable } from './nft/model.ts';
+import { networkPolicyTables, type PolicyInput } from './policy/index.ts';
+import { hairpin } from './prerequisites.ts';
+import { serviceProxyTables, type ServiceProxyInput } from './service/index.ts';
+
+/** The collections the agent lists and watches. */
+export const NODE_WATCHED = {
+  services: '/api/v1/services',
+  endpointSlices: '/apis/discovery.k8s.io/v1/endpointslices',
+  nodes: '/api/v1/nodes',
+  pods: '/api/v1/pods',
+  namespaces: '/api/v1/namespaces',
+  networkPolicies: '/apis/networking.k8s.io/v1/networkpolicies',
+} as const;
+
+type WatchedKind = keyof typeof NODE_WATCHED;
+
+/** The parts of a Node the agent reads. */
+interface NodeObject extends KubeObject {
+  spec?: { podCIDR?: string; podCIDRs?: string[] };
+  status?: { addresses?: { type: string; address: string }[] };
+}
+
+export interface NodeAgentOptions {
+  client: KubeClient;
+  nodeName: string;
+  log: Logger;
+  registry?: Registry;
+  /** The `nft` argv prefix (tests). */
+  nft?: NftCommand;
+  /** Events within this window are one sync (ms, default 10). */
+  coalesceMs?: number;
+  /** Read-back period of the tables (ms, default 5 min). */
+  driftCheckMs?: number;
+  /** Set hairpin on new bridge ports after syncs (`--fix-prerequisites`). */
+  fixHairpin?: boolean;
+  /** Delete UDP conntrack entries of removed endpoints (default true). */
+  conntrack?: boolean;
+}
+
+/**
+ * `kubegate node`: informers → one snapshot → the Service proxy and NetworkPolicy translations
+ * (pure) → one nft transaction; then Events for what could not be expressed, UDP conntrack cleanup
+ * and the healthCheckNodePort answers. A burst of events is one sync; syncs never overlap.
+ */
+export class NodeAgent {
+  readonly #opts: NodeAgentOptions;
+  readonly #informers: Informer<KubeObject>[] = [];
+  readonly #objects = Object.fromEntries(Object.keys(NODE_WATCHED).map((k) => [k, []])) as unknown as Record<
+    WatchedKind,
+    readonly KubeObject[]
+  >;
+  readonly #applier: Applier;
+  readonly #metrics: NodeMetrics;
+  readonly #problems: ProblemReporter;
+  readonly #conntrack: UDPConntrackCleaner;
+  readonly #health: HealthCheckServers;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #again = false;
+  #stopped = false;
+  #lastHairpin = 0;
+  /** Collections listed at least once: no table is written before all are (see start). */
+  readonly #listed = new Set<WatchedKind>();
+  #allListed!: () => void;
+  /** Which part the events since the last sync can change (a Node heartbeat changes neither). */
+  #dirty = { proxy: true, policy: true };
+  /** Failed transactions in a row: the tables are re-applied after a backoff even without events. */
+  #failures = 0;
+  #retry: NodeJS.Timeout | null = null;
+  #lastFacts = '';
+  /** Last good translation of each part: a part that throws keeps its previous tables. */
+  #proxyTables: NftTable[] = [];
+  #policyTables: NftTable[] = [];
+  #proxyProblems: readonly NodeProblem[] = [];
+  #policyProblems: readonly NodeProblem[] = [];
+  /** Syncs applied, and whether the last one's transaction succeeded. */
+  syncs = 0;
+  healthy = false;
+
+  constructor(opts: NodeAgentOptions) {
+    this.#opts = opts;
+    this.#metrics = new NodeMetrics(opts.registry);
+    this.#applier = new Applier({
+      log: opts.log,
+      ...(opts.nft ? { nft: opts.nft } : {}),
+      coalesceMs: 0,
+      driftCheckMs: opts.driftCheckMs ?? 300_000,
+      onTransaction: (t) => this.#metrics.transaction(t),
+      onDriftRepaired: () => this.#metrics.driftRepaired(),
+    });
+    this.#problems = new ProblemReporter(opts.client, opts.log, opts.nodeName);
+    this.#conntrack = new UDPConntrackCleaner(opts.log);
+    this.#health = new HealthCheckServers(opts.log);
+  }
+
+  get metrics(): NodeMetrics {
+    return this.#metrics;
+  }
+
+  /**
+   * Lists every collection, then applies the first sync (replacing the agent's tables whole). It
+   * waits until every collection was really listed: started while the API server is unreachable,
+   * the agent must not replace the tables a previous run left serving with empty ones.
+   */
+  async start(): Promise<void> {
+    const kinds = Object.keys(NODE_WATCHED).length;
+    const allListed = new Promise<void>((resolve) => (this.#allListed = resolve));
+    for (const [kind, path] of Object.entries(NODE_WATCHED) as [WatchedKind, string][]) {
+      const inf = new Informer<KubeObject>(
+        this.#opts.client,
+        path,
+        (items) => {
+          this.#objects[kind] = items;
+          this.#markDirty(kind);
+          this.#listed.add(kind);
+          if (this.#listed.size === kinds) this.#allListed();
+          this.#schedule();
+        },
+        this.#opts.log,
+        0,
+      );
+      this.#informers.push(inf);
+    }
+    await Promise.all(this.#informers.map((i) => i.start()));
+    if (this.#listed.size < kinds) {
+      // The informers' first lists are delivered a tick after they resolve; only a long wait is news.
+      const slow = setTimeout(
+        () =>
+          this.#opts.log.warn(
+            {
+              kind: 'informer',
+              missing: Object.keys(NODE_WATCHED).filter((k) => !this.#listed.has(k as WatchedKind)),
+            },
+            'waiting for every collection to be listed before writing any table',
+          ),
+        5000,
+      );
+      await allListed;
+      clearTimeout(slow);
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#sync();
+  }
+
+  #markDirty(kind: WatchedKind): void {
+    if (kind === 'services' || kind === 'endpointSlices') this.#dirty.proxy = true;
+    else if (kind !== 'nodes') this.#dirty.policy = true;
+    else {
+      const facts = JSON.stringify(this.#nodeFacts());
+      if (facts === this.#lastFacts) return;
+      this.#lastFacts = facts;
+      this.#dirty = { proxy: true, policy: true };
+    }
+  }
+
+  #schedule(): void {
+    if (this.#stopped || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#sync();
+    }, this.#opts.coalesceMs ?? 10);
+  }
+
+  #sync(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#syncOnce().finally(() => {
+      this.#running = null;
+      if (this.#again && !this.#stopped) {
+        this.#again = false;
+        this.#schedule();
+      }
+    });
+    return this.#running;
+  }
+
+  /** The node's own addresses, its pod CIDRs, and every node's pod CIDRs. */
+  #nodeFacts(): { nodeIPs: string[]; podCIDRs: string[]; clusterCIDRs: string[] } {
+    const nodes = this.#objects.nodes as readonly NodeObject[];
+    const cidrs = (n: NodeObject): string[] => n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []);
+    const self = nodes.find((n) => n.metadata.name === this.#opts.nodeName);
+    const nodeIPs = (self?.status?.addresses ?? [])
+      .filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')
+      .map((a) => a.address);
+    return {
+      nodeIPs: [...new Set(nodeIPs)],
+      podCIDRs: self ? cidrs(self) : [],
+      clusterCIDRs: nodes.flatMap(cidrs),
+    };
+  }
+
+  async #syncOnce(): Promise<void> {
+    if (this.#listed.size < Object.keys(NODE_WATCHED).length) return;
+    const started = performance.now();
+    const o = this.#objects;
+    const log = this.#opts.log;
+    const facts = this.#nodeFacts();
+    const dirty = this.#dirty;
+    this.#dirty = { proxy: false, policy: false };
+    if (!dirty.proxy && !dirty.policy && this.#failures === 0) return;
+    let proxy: ReturnType<typeof serviceProxyTables> | null = null;
+    if (dirty.proxy)
+      try {
+        proxy = serviceProxyTables({
+          nodeName: this.#opts.nodeName,
+          nodeIPs: facts.nodeIPs,
+          clusterCIDRs: facts.clusterCIDRs,
+          services: o.services,
+          endpointSlices: o.endpointSlices,
+        } as unknown as ServiceProxyInput);
+        this.#proxyTables = proxy.tables;
+        this.#proxyProblems = proxy.problems;
+      } catch (err) {
+        log.error(
+          { kind: 'service-proxy', err: (err as Error).stack },
+          'Service translation failed; keeping the last tables',
+        );
+      }
+    if (dirty.policy)
+      try {
+        const policy = networkPolicyTables({
+          nodeName: this.#opts.nodeName,
+          nodeIPs: facts.nodeIPs,
+          podCIDRs: facts.podCIDRs,
+          pods: o.pods,
+          namespaces: o.namespaces,
+          networkPolicies: o.networkPolicies,
+        } as unknown as PolicyInput);
+        this.#policyTables = policy.tables;
+        this.#policyProblems = policy.problems;
+      } catch (err) {
+        log.error(
+          { kind: 'network-policy', err: (err as Error).stack },
+          'NetworkPolicy translation failed; keeping the last tables',
+        );
+      }
+    const tables = [...this.#proxyTables, ...this.#policyTables];
+    const problems = [...this.#proxyProblems, ...this.#policyProblems];
+    try {
+      await this.#applier.apply({ tables });
+      this.healthy = true;
+      this.#failures = 0;
+      this.#metrics.tables(tables);
+    } catch (err) {
+      this.healthy = false;
+      this.#metrics.failure();
+      const delay = Math.min(30_000, 1000 * 2 ** this.#failures++);
+      if (this.#retry === null && !this.#stopped)
+        this.#retry = setTimeout(() => {
+          this.#retry = null;
+          this.#schedule();
+        }, delay);
+      log.error(
+        { kind: 'nft', err: (err as Error).message },
+        'nft transaction failed; the previous tables keep serving',
+      );
+    }
+    this.syncs++;
+    this.#metrics.sync(performance.now() - started);
+    this.#metrics.problems(problems.length);
+    this.#problems.report(problems);
+    if (proxy !== null) {
+      this.#health.update(proxy.healthChecks);
+      if (this.#opts.conntrack !== false && this.healthy) await this.#conntrack.update(proxy.udp);
+    }
+    if (this.#opts.fixHairpin === true && Date.now() - this.#lastHairpin > 1000) {
+      this.#lastHairpin = Date.now();
+      const h = await hairpin(true);
+      if (h.fixed === true)
+        log.info({ kind: 'prerequisite', detail: h.detail }, 'hairpin set on new bridge ports');
+    }
+  }
+
+  /** The tables as last applied. */
+  get tables(): readonly NftTable[] {
+    return this.#applier.applied;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const i of this.#informers) i.stop();
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#retry) clearTimeout(this.#retry);
+    await this.#running?.catch(() => {});
+    await this.#applier.close();
+    this.#health.close();
+  }
+}
