@@ -72,12 +72,27 @@ export const gatewayApiClusterRole = {
   rules: [
     {
       apiGroups: ['gateway.networking.k8s.io'],
-      resources: ['gatewayclasses', 'gateways', 'httproutes', 'referencegrants'],
+      resources: [
+        'gatewayclasses',
+        'gateways',
+        'httproutes',
+        'tlsroutes',
+        'tcproutes',
+        'udproutes',
+        'referencegrants',
+      ],
       verbs: ['get', 'list', 'watch'],
     },
     {
       apiGroups: ['gateway.networking.k8s.io'],
-      resources: ['gatewayclasses/status', 'gateways/status', 'httproutes/status'],
+      resources: [
+        'gatewayclasses/status',
+        'gateways/status',
+        'httproutes/status',
+        'tlsroutes/status',
+        'tcproutes/status',
+        'udproutes/status',
+      ],
       verbs: ['get', 'patch', 'update'],
     },
     { apiGroups: [''], resources: ['services', 'secrets', 'namespaces'], verbs: ['get', 'list', 'watch'] },
@@ -92,4 +107,32 @@ export const gatewayApiClusterRoleBinding = {
   metadata: { name: 'kubegate:gateway-api' },
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kubegate:gateway-api' },
   subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: GATEWAY_API_USER }],
+};
+
+/** The user name of the node agents (`kubegate node`) in the dev cluster. */
+export const NODE_AGENT_USER = 'kubegate-node';
+
+/** What the node agent watches to program Services and NetworkPolicies, and the Events it writes. */
+export const nodeAgentClusterRole = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name: 'kubegate:node' },
+  rules: [
+    {
+      apiGroups: [''],
+      resources: ['services', 'nodes', 'pods', 'namespaces'],
+      verbs: ['get', 'list', 'watch'],
+    },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  ],
+};
+
+export const nodeAgentClusterRoleBinding = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: { name: 'kubegate:node' },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kubegate:node' },
+  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: NODE_AGENT_USER }],
 };

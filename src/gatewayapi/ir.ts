@@ -8,6 +8,8 @@ export interface DataPlaneIR {
   readonly ports: readonly PortIR[];
   /** Backend clusters by `ClusterIR.name`; routes refer to them by name. */
   readonly clusters: Readonly<Record<string, ClusterIR>>;
+  /** TLS, TCP and UDP sockets (TLSRoute, TCPRoute, UDPRoute); absent when there is none. */
+  readonly streams?: readonly StreamPortIR[];
 }
 
 /** One (address, port) socket of one Gateway. */
@@ -163,5 +165,53 @@ export interface ClusterIR {
   /** `namespace/service:port`. */
   readonly name: string;
   readonly protocol: 'http1' | 'h2c';
+  readonly endpoints: readonly { readonly address: string; readonly port: number }[];
+}
+
+/**
+ * One (address, port) socket of one Gateway carrying TLS, TCP or UDP listeners. TLS listeners on a
+ * port are told apart by the SNI of the ClientHello (Passthrough and Terminate may share a port);
+ * a TCP or UDP port has one listener.
+ */
+export interface StreamPortIR {
+  /** `namespace/name` of the Gateway. */
+  readonly gateway: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: 'TLS' | 'TCP' | 'UDP';
+  /** Most specific hostname first, as `PortIR.listeners`. */
+  readonly listeners: readonly StreamListenerIR[];
+}
+
+export interface StreamListenerIR {
+  readonly name: string;
+  /** TLS only: `null` matches any SNI name. */
+  readonly hostname: string | null;
+  /** TLS only: Passthrough, or Terminate with the listener's certificates (first valid one first). */
+  readonly tls:
+    | { readonly mode: 'Passthrough' }
+    | { readonly mode: 'Terminate'; readonly certificates: ListenerTLSIR['certificates'] }
+    | null;
+  /**
+   * TLS: one entry per served hostname, most specific first (a connection uses the first whose
+   * hostname its SNI matches); TCP and UDP: one entry `*`, the oldest route's.
+   */
+  readonly hosts: readonly StreamHostIR[];
+}
+
+export interface StreamHostIR {
+  /** `foo.example.com`, `*.example.com` or `*`. */
+  readonly hostname: string;
+  /** `namespace/name` of the route. */
+  readonly route: string;
+  /** Weighted; a connection (UDP: a client address) goes to one backend, picked by weight. */
+  readonly backends: readonly StreamBackendIR[];
+}
+
+export interface StreamBackendIR {
+  /** `namespace/service:port`, or `null` for an invalid backendRef (its share of connections is refused). */
+  readonly name: string | null;
+  readonly weight: number;
+  /** Ready endpoints (EndpointSlices); none: connections are refused. */
   readonly endpoints: readonly { readonly address: string; readonly port: number }[];
 }

@@ -216,3 +216,24 @@ export interface Secret extends KubeObject {
 }
 
 export type Namespace = KubeObject;
+
+/** A rule of a TLSRoute, TCPRoute or UDPRoute: weighted backends only (v1 allows one rule). */
+export interface StreamRouteRule {
+  name?: string;
+  backendRefs?: (BackendObjectReference & { weight?: number })[];
+}
+
+/** TLSRoute (v1): routed by the SNI of the ClientHello. */
+export interface TLSRoute extends KubeObject {
+  spec?: { parentRefs?: ParentReference[]; hostnames?: string[]; rules?: StreamRouteRule[] };
+  status?: { parents?: RouteParentStatus[] };
+}
+
+/** TCPRoute (v1 in the experimental channel): every connection to the listener. */
+export interface TCPRoute extends KubeObject {
+  spec?: { parentRefs?: ParentReference[]; rules?: StreamRouteRule[] };
+  status?: { parents?: RouteParentStatus[] };
+}
+
+/** UDPRoute (v1 in the experimental channel): every datagram to the listener. */
+export type UDPRoute = TCPRoute;

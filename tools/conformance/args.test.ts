@@ -13,9 +13,18 @@ describe('parseRunArgs', () => {
       timeoutMinutes: 30,
       gatewayClass: 'kubegate',
       debug: false,
+      profiles: ['GATEWAY-HTTP', 'GATEWAY-TLS', 'GATEWAY-TCP', 'GATEWAY-UDP'],
       binary: undefined,
       extra: [],
     });
+  });
+
+  it('takes a list of conformance profiles and refuses an unknown one', () => {
+    assert.deepEqual(parseRunArgs(['--dev-dir', 'd', '--profiles', 'GATEWAY-TCP,GATEWAY-UDP']).profiles, [
+      'GATEWAY-TCP',
+      'GATEWAY-UDP',
+    ]);
+    assert.throws(() => parseRunArgs(['--dev-dir', 'd', '--profiles', 'GATEWAY-TPC']), UsageError);
   });
 
   it('passes what follows -- to the suite as it is', () => {

@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly timeoutMinutes: number;
   readonly gatewayClass: string;
   readonly debug: boolean;
+  /** The conformance profiles to run and report (`-conformance-profiles`). */
+  readonly profiles: readonly string[];
   /** A prebuilt test binary instead of `tools/conformance/provide.sh`'s. */
   readonly binary?: string;
   /** Passed to the test binary as they are (after `--`), e.g. `-skip-tests=A,B`. */
@@ -29,7 +31,28 @@ export interface RunOptions {
 
 export const USAGE = `usage: node tools/conformance/run.ts --dev-dir <dir> [--report <file.yaml>] [--log <file>]
          [--run-test <ShortName>] [--parallel N] [--timeout <minutes>] [--gateway-class <name>]
-         [--debug] [--binary <path>] [-- <suite flags>…]`;
+         [--profiles GATEWAY-HTTP,GATEWAY-TLS,…] [--debug] [--binary <path>] [-- <suite flags>…]`;
+
+/** The profiles kubegate claims, run by default. */
+export const DEFAULT_PROFILES: readonly string[] = [
+  'GATEWAY-HTTP',
+  'GATEWAY-TLS',
+  'GATEWAY-TCP',
+  'GATEWAY-UDP',
+];
+
+const KNOWN_PROFILES = [...DEFAULT_PROFILES, 'GATEWAY-GRPC', 'MESH-HTTP', 'MESH-GRPC'];
+
+function profiles(v: string | undefined): string[] {
+  if (v === undefined) return [...DEFAULT_PROFILES];
+  const names = v.split(',').map((p) => p.trim());
+  const unknown = names.find((p) => !KNOWN_PROFILES.includes(p));
+  if (unknown !== undefined)
+    throw new UsageError(
+      `--profiles: unknown profile ${JSON.stringify(unknown)}; known: ${KNOWN_PROFILES.join(', ')}`,
+    );
+  return names;
+}
 
 function positiveInt(name: string, v: string | undefined, def: number): number {
   if (v === undefined) return def;
@@ -55,6 +78,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
         timeout: { type: 'string' },
         'gateway-class': { type: 'string' },
         debug: { type: 'boolean' },
+        profiles: { type: 'string' },
         binary: { type: 'string' },
       },
     });
@@ -77,6 +101,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     timeoutMinutes: positiveInt('timeout', values.timeout, 30),
     gatewayClass: values['gateway-class'] ?? 'kubegate',
     debug: values.debug ?? false,
+    profiles: profiles(values.profiles),
     binary: values.binary,
     extra,
   };

@@ -44,6 +44,7 @@ export function suiteCommand(
     `-supported-features-file=${paths.supportedFeatures}`,
     `-gateway-class=${opts.gatewayClass}`,
     `-version=${paths.version}`,
+    `-conformance-profiles=${opts.profiles.join(',')}`,
   ];
   if (paths.report) args.push(`-report-output=${paths.report}`);
   if (opts.runTest) args.push(`-run-test=${opts.runTest}`);

@@ -13,7 +13,18 @@ const STATUS_KINDS = {
   gatewayClasses: 'gatewayclasses',
   gateways: 'gateways',
   httpRoutes: 'httproutes',
+  tlsRoutes: 'tlsroutes',
+  tcpRoutes: 'tcproutes',
+  udpRoutes: 'udproutes',
 } as const;
+
+/** The route collections and the status kind of each, HTTPRoutes first. */
+const ROUTE_KINDS = [
+  ['httpRoutes', 'httproutes'],
+  ['tlsRoutes', 'tlsroutes'],
+  ['tcpRoutes', 'tcproutes'],
+  ['udpRoutes', 'udproutes'],
+] as const;
 
 /** The controller name GatewayClasses select kubegate by. */
 export const CONTROLLER_NAME = 'kubegate.io/gateway-controller';
@@ -173,6 +184,9 @@ export class GatewayAPIController {
       gatewayClasses: o.gatewayClasses,
       gateways: o.gateways,
       httpRoutes: o.httpRoutes,
+      tlsRoutes: o.tlsRoutes,
+      tcpRoutes: o.tcpRoutes,
+      udpRoutes: o.udpRoutes,
       referenceGrants: o.referenceGrants,
       services: o.services,
       endpointSlices: o.endpointSlices,
@@ -208,7 +222,8 @@ export class GatewayAPIController {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const desired = this.#desiredStatuses(out);
     const { conflicted, settled } = await this.#status.write(desired);
-    for (const d of settled) if (d.kind === 'httproutes') this.#settledRoutes.set(d.object, d.source);
+    for (const d of settled)
+      if (d.kind !== 'gateways' && d.kind !== 'gatewayclasses') this.#settledRoutes.set(d.object, d.source);
     // A write refused as stale: the newer object may be only a status change, which alone would not
     // schedule a sync; compute the statuses again from it.
     if (conflicted) this.#again = true;
@@ -236,7 +251,10 @@ export class GatewayAPIController {
     const desired: DesiredStatus[] = [];
     // The writer forgets objects not kept: needed only when some went away, so the keys of
     // thousands of unchanged routes are not built on every sync.
-    const count = o.gatewayClasses.length + o.gateways.length + o.httpRoutes.length;
+    const count =
+      o.gatewayClasses.length +
+      o.gateways.length +
+      ROUTE_KINDS.reduce((sum, [field]) => sum + o[field].length, 0);
     const keep = count < this.#objectCount ? new Set<string>() : null;
     this.#objectCount = count;
     for (const c of out.gatewayClasses) {
@@ -265,25 +283,29 @@ export class GatewayAPIController {
     // routes that no longer name one of our Gateways.
     // A route object found right for the parents `translate` gave it (the same array while nothing
     // it depends on changed) is skipped whole: at 5,000 routes a sync looks only at what changed.
-    const ours = new Map(out.httpRoutes.map((r) => [`${r.namespace}/${r.name}`, r.parents as unknown[]]));
-    for (const item of o.httpRoutes) {
-      const object = item as unknown as CachedObject;
-      const key = `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
-      const mine = ours.get(key);
-      if (this.#settledRoutes.get(object) === (mine ?? null)) {
-        keep?.add(statusKey('httproutes', object.metadata.namespace, object.metadata.name));
-        continue;
+    for (const [field, kind] of ROUTE_KINDS) {
+      const ours = new Map(
+        (out[field] ?? []).map((r) => [`${r.namespace}/${r.name}`, r.parents as unknown[]]),
+      );
+      for (const item of o[field]) {
+        const object = item as unknown as CachedObject;
+        const key = `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+        const mine = ours.get(key);
+        if (this.#settledRoutes.get(object) === (mine ?? null)) {
+          keep?.add(statusKey(kind, object.metadata.namespace, object.metadata.name));
+          continue;
+        }
+        const parents = (object.status?.parents as { controllerName?: string }[] | undefined) ?? [];
+        const others = parents.filter((p) => p.controllerName !== this.#opts.controllerName);
+        if (!mine && others.length === parents.length) continue;
+        keep?.add(statusKey(kind, object.metadata.namespace, object.metadata.name));
+        desired.push({
+          kind,
+          object,
+          status: { parents: [...others, ...(mine ?? [])] },
+          source: mine ?? null,
+        });
       }
-      const parents = (object.status?.parents as { controllerName?: string }[] | undefined) ?? [];
-      const others = parents.filter((p) => p.controllerName !== this.#opts.controllerName);
-      if (!mine && others.length === parents.length) continue;
-      keep?.add(statusKey('httproutes', object.metadata.namespace, object.metadata.name));
-      desired.push({
-        kind: 'httproutes',
-        object,
-        status: { parents: [...others, ...(mine ?? [])] },
-        source: mine ?? null,
-      });
     }
     if (keep !== null) this.#status.prune(keep);
     return desired;

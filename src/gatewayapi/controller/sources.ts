@@ -3,6 +3,11 @@ export const WATCHED = {
   gatewayClasses: '/apis/gateway.networking.k8s.io/v1/gatewayclasses',
   gateways: '/apis/gateway.networking.k8s.io/v1/gateways',
   httpRoutes: '/apis/gateway.networking.k8s.io/v1/httproutes',
+  // v1 in the v1.7 CRDs (TLSRoute in the standard channel, TCPRoute and UDPRoute experimental);
+  // a cluster without one is watched quietly until the CRD appears.
+  tlsRoutes: '/apis/gateway.networking.k8s.io/v1/tlsroutes',
+  tcpRoutes: '/apis/gateway.networking.k8s.io/v1/tcproutes',
+  udpRoutes: '/apis/gateway.networking.k8s.io/v1/udproutes',
   // v1beta1 is the storage version in v1.7 and served by every release that has the kind.
   referenceGrants: '/apis/gateway.networking.k8s.io/v1beta1/referencegrants',
   services: '/api/v1/services',
@@ -15,9 +20,12 @@ export const WATCHED = {
 
 export type WatchedKind = keyof typeof WATCHED;
 
+/** The route kinds whose `status.parents` the controller writes, as their resource names. */
+export type RouteStatusKind = 'httproutes' | 'tlsroutes' | 'tcproutes' | 'udproutes';
+
 /** Where a status of each kind is written (the `status` subresource). */
 export function statusPath(
-  kind: 'gatewayclasses' | 'gateways' | 'httproutes',
+  kind: 'gatewayclasses' | 'gateways' | RouteStatusKind,
   ns: string,
   name: string,
 ): string {

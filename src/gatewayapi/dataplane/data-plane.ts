@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { DataPlaneIR } from '../ir.ts';
 import { ClusterRegistry } from './clusters.ts';
+import { StreamPlane } from './l4/stream-plane.ts';
 import type { ExchangeContext } from './exchange.ts';
 import { DataPlaneMetrics } from './metrics.ts';
 import { PortServer } from './port-server.ts';
@@ -40,6 +41,8 @@ export class DataPlane {
   readonly #clusters = new ClusterRegistry();
   readonly #contexts = new SecureContextCache();
   readonly #servers = new Map<string, PortServer>();
+  /** TLS, TCP and UDP listeners' sockets. */
+  readonly #streams: StreamPlane;
   readonly #closing = new Set<Promise<void>>();
   /** Applies run one after the other. */
   #applying: Promise<unknown> = Promise.resolve();
@@ -52,6 +55,7 @@ export class DataPlane {
       log: opts.log,
       maxBufferedBodyBytes: opts.maxBufferedBodyBytes ?? 64 * 1024,
     };
+    this.#streams = new StreamPlane({ log: opts.log });
   }
 
   /**
@@ -71,7 +75,7 @@ export class DataPlane {
     await this.#applying;
     const all = [...this.#servers.values()];
     this.#servers.clear();
-    await Promise.all([...all.map((s) => s.close()), ...this.#closing]);
+    await Promise.all([...all.map((s) => s.close()), ...this.#closing, this.#streams.close()]);
     this.#clusters.close();
   }
 
@@ -90,6 +94,7 @@ export class DataPlane {
       }
       tables.set(key, new PortTable(p, this.#contexts, log));
     }
+    const streamTables = this.#streams.tables(ir.streams ?? [], this.#contexts);
     this.#contexts.retain();
     // Clusters first: the new tables name them.
     this.#clusters.update(ir.clusters);
@@ -111,6 +116,7 @@ export class DataPlane {
       binding.push(this.#bind(key, table, freed.has(key), failed));
     }
     await Promise.all(binding);
+    failed.push(...(await this.#streams.apply(streamTables)));
     return { failed };
   }
 

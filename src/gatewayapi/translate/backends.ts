@@ -95,6 +95,53 @@ export class Backends {
     return cluster;
   }
 
+  /**
+   * The Service port a backendRef of a TLSRoute, TCPRoute or UDPRoute names, as its endpoints, or
+   * why it names none: like `resolve`, but the port must carry `transport` (TCP for TLS and TCP
+   * routes, UDP for UDP routes) and any appProtocol goes (the bytes are passed as they are).
+   */
+  resolveStream(
+    ref: unknown,
+    routeNamespace: string,
+    routeKind: string,
+    transport: 'TCP' | 'UDP',
+  ): { name: string; endpoints: ClusterIR['endpoints'] } | Problem {
+    const r = rec(ref);
+    const group = str(r.group) ?? '';
+    const kind = str(r.kind) ?? 'Service';
+    const name = str(r.name) ?? '';
+    const namespace = str(r.namespace) || routeNamespace;
+    const where = `${namespace}/${name}`;
+    if (group !== '' || kind !== 'Service')
+      return {
+        reason: 'InvalidKind',
+        message: `backendRef kind ${group || 'core'}/${kind} is not supported.`,
+      };
+    const from = { group: GATEWAY_GROUP, kind: routeKind, namespace: routeNamespace };
+    if (!this.#grants.allows(from, { group: '', kind: 'Service', namespace, name }))
+      return {
+        reason: 'RefNotPermitted',
+        message: `No ReferenceGrant allows a reference to Service ${where}.`,
+      };
+    const service = this.#services.get(where);
+    if (service === undefined || name === '')
+      return { reason: 'BackendNotFound', message: `Service ${where} not found.` };
+    const port = int(r.port);
+    if (port === undefined)
+      return { reason: 'BackendNotFound', message: `backendRef to Service ${where} has no port.` };
+    const servicePort = arr(rec(rec(service).spec).ports).find((p) => int(rec(p).port) === port);
+    if (servicePort === undefined)
+      return { reason: 'BackendNotFound', message: `Service ${where} has no port ${port}.` };
+    const sp = rec(servicePort);
+    const portTransport = str(sp.protocol) ?? 'TCP';
+    if (portTransport !== transport)
+      return {
+        reason: 'UnsupportedProtocol',
+        message: `Service ${where} port ${port} uses protocol ${portTransport}; ${routeKind} needs ${transport}.`,
+      };
+    return { name: `${where}:${port}`, endpoints: this.#endpoints(where, str(sp.name) ?? '') };
+  }
+
   #endpoints(service: string, portName: string): ClusterIR['endpoints'] {
     const seen = new Map<string, { address: string; port: number }>();
     for (const slice of this.#slices.get(service) ?? []) {

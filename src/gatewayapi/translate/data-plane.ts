@@ -35,7 +35,10 @@ export function buildDataPlane(
   const clusters = new Map<string, ClusterIR>();
   for (const g of gateways) {
     if (programmedProblem(g) !== null) continue;
-    const servable = g.listeners.filter(isServable);
+    // TLS, TCP and UDP listeners are served apart (streams.ts).
+    const servable = g.listeners.filter(
+      (l) => isServable(l) && (l.protocol === 'HTTP' || l.protocol === 'HTTPS'),
+    );
     const portNumbers = [...new Set(servable.map((l) => l.port))].sort((a, b) => a - b);
     for (const port of portNumbers) {
       const onPort = servable
@@ -51,7 +54,7 @@ export function buildDataPlane(
           gateway: keyOf(g.meta),
           address,
           port,
-          protocol: onPort[0].protocol ?? 'HTTP',
+          protocol: onPort[0].protocol === 'HTTPS' ? 'HTTPS' : 'HTTP',
           listeners,
         });
     }

@@ -14,6 +14,9 @@ import type {
   RouteParentStatus,
   Secret,
   Service,
+  TCPRoute,
+  TLSRoute,
+  UDPRoute,
 } from '../objects.ts';
 import { assignAddresses } from './address-pool.ts';
 import type { Attachment, NamespaceLabels } from './attachment.ts';
@@ -28,6 +31,9 @@ import { evaluateGateway, gatewayStatus } from './gateways.ts';
 import { arr, byAgeThenName, compareJSON, compareStrings, indexBy, keyOf, meta, rec, str } from './read.ts';
 import { ReferenceGrants } from './reference-grants.ts';
 import { compileRoute, type CompiledRoute } from './routes.ts';
+import { attachStreamRoute, type StreamAttachment } from './stream-attachment.ts';
+import { compileStreamRoute, type StreamRouteKind } from './stream-routes.ts';
+import { buildStreams } from './streams.ts';
 
 /**
  * The objects to translate. Arrays are read, never changed, and must not be changed by the caller
@@ -41,6 +47,10 @@ export interface TranslateInput {
   gatewayClasses: GatewayClass[];
   gateways: Gateway[];
   httpRoutes: HTTPRoute[];
+  /** The stream routes; absent reads as none. */
+  tlsRoutes?: TLSRoute[];
+  tcpRoutes?: TCPRoute[];
+  udpRoutes?: UDPRoute[];
   referenceGrants: ReferenceGrant[];
   services: Service[];
   endpointSlices: EndpointSlice[];
@@ -60,7 +70,25 @@ export interface TranslateOutput {
   gateways: { namespace: string; name: string; status: GatewayStatus }[];
   /** Every HTTPRoute with a parentRef to one of our Gateways; `parents` holds only our entries. */
   httpRoutes: { namespace: string; name: string; parents: RouteParentStatus[] }[];
+  /** As `httpRoutes`, for each stream route kind; present only when it has an entry. */
+  tlsRoutes?: RouteStatusOutput[];
+  tcpRoutes?: RouteStatusOutput[];
+  udpRoutes?: RouteStatusOutput[];
 }
+
+/** One route's parent entries that are ours. */
+export interface RouteStatusOutput {
+  namespace: string;
+  name: string;
+  parents: RouteParentStatus[];
+}
+
+/** The input and output field of each stream route kind. */
+const STREAM_KINDS = [
+  ['TLSRoute', 'tlsRoutes'],
+  ['TCPRoute', 'tcpRoutes'],
+  ['UDPRoute', 'udpRoutes'],
+] as const satisfies readonly (readonly [StreamRouteKind, keyof TranslateInput & keyof TranslateOutput])[];
 
 export type { Condition } from '../objects.ts';
 
@@ -205,8 +233,38 @@ export function translate(input: TranslateInput): TranslateOutput {
     attachments.push(...own);
   }
 
-  const attachedCounts = new Map<GatewayState, Map<string, Set<CompiledRoute>>>();
-  for (const a of attachments) {
+  const streamAttachments: StreamAttachment[] = [];
+  const streamStatuses: Partial<Record<(typeof STREAM_KINDS)[number][1], RouteStatusOutput[]>> = {};
+  for (const [kind, field] of STREAM_KINDS) {
+    const seen = new Set<string>();
+    const statuses: (RouteStatusOutput & { key: string })[] = [];
+    const sorted = arr(i[field])
+      .map((raw) => ({ raw, m: meta(raw) }))
+      .sort(
+        (a, b) => byAgeThenName(a.m, b.m) || a.m.generation - b.m.generation || compareJSON(a.raw, b.raw),
+      );
+    for (const { raw, m } of sorted) {
+      if (seen.has(m.key)) continue;
+      seen.add(m.key);
+      const route = compileStreamRoute(raw, kind, backends);
+      const { parents, attachments: own } = attachStreamRoute(
+        route,
+        phase.gatewayByKey,
+        phase.labelsOf,
+        controllerName,
+      );
+      if (parents.length === 0) continue;
+      statuses.push({ key: m.key, namespace: m.namespace, name: m.name, parents });
+      streamAttachments.push(...own);
+    }
+    if (statuses.length > 0)
+      streamStatuses[field] = statuses
+        .sort((a, b) => compareStrings(a.key, b.key))
+        .map(({ key: _, ...r }) => r);
+  }
+
+  const attachedCounts = new Map<GatewayState, Map<string, Set<object>>>();
+  for (const a of [...attachments, ...streamAttachments]) {
     let perListener = attachedCounts.get(a.gateway);
     if (perListener === undefined) attachedCounts.set(a.gateway, (perListener = new Map()));
     let routes = perListener.get(a.listener.name);
@@ -214,7 +272,12 @@ export function translate(input: TranslateInput): TranslateOutput {
     routes.add(a.route);
   }
 
-  const ir = deepFreeze(buildDataPlane(gateways, attachments));
+  const streams = buildStreams(gateways, streamAttachments);
+  const ir = deepFreeze(
+    streams.length === 0
+      ? buildDataPlane(gateways, attachments)
+      : { ...buildDataPlane(gateways, attachments), streams },
+  );
   return {
     ir,
     gatewayClasses: classes.map((c) => ({ name: c.name, status: c.status })),
@@ -226,5 +289,6 @@ export function translate(input: TranslateInput): TranslateOutput {
       })
       .sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`)),
     httpRoutes: httpRoutes.sort((a, b) => compareStrings(a.key, b.key)).map(({ key: _, ...r }) => r),
+    ...streamStatuses,
   };
 }

@@ -1,7 +1,9 @@
 // A Gateway's listeners as the translator sees them: what they accept, whether their references
 // resolve, and whether they conflict. Listeners on one port must share a protocol (kubegate serves
-// one protocol per socket) and have distinct hostnames; conflicted listeners are all refused (the
-// spec forbids picking a winner among indistinct listeners).
+// one protocol per socket; TLS Passthrough and Terminate share one, told apart by SNI) and have
+// distinct hostnames; a TCP or UDP port has one listener (they have no hostname to tell them apart).
+// UDP ports are apart from the others. Conflicted listeners are all refused (the spec forbids
+// picking a winner among indistinct listeners).
 
 import type { ListenerTLSIR } from '../ir.ts';
 import type { KeyPair, Secrets } from './certificates.ts';
@@ -17,7 +19,9 @@ export interface ListenerState {
   readonly name: string;
   readonly hostname: string | null;
   readonly port: number;
-  readonly protocol: 'HTTP' | 'HTTPS' | null;
+  readonly protocol: ListenerProtocol | null;
+  /** TLS listeners: how TLS is handled (HTTPS listeners always terminate). */
+  readonly tlsMode: 'Terminate' | 'Passthrough' | null;
   readonly supportedKinds: readonly { readonly group: string; readonly kind: string }[];
   /** `allowedRoutes.namespaces`: `from` (default Same) and the raw selector. */
   readonly from: string;
@@ -28,36 +32,55 @@ export interface ListenerState {
   readonly tls: ListenerTLSIR | null;
 }
 
-const HTTP_ROUTE = { group: GATEWAY_GROUP, kind: 'HTTPRoute' } as const;
+/** The listener protocols kubegate serves. */
+export type ListenerProtocol = 'HTTP' | 'HTTPS' | 'TLS' | 'TCP' | 'UDP';
 
-function kindsOf(listener: Readonly<Record<string, unknown>>): {
-  supported: (typeof HTTP_ROUTE)[];
-  invalid: string[];
-} {
+type RouteKind = { readonly group: string; readonly kind: string };
+
+/** The route kinds each protocol can carry (HTTPRoute never on a TLS listener, and so on). */
+const ROUTE_KINDS: Readonly<Record<ListenerProtocol, readonly RouteKind[]>> = {
+  HTTP: [{ group: GATEWAY_GROUP, kind: 'HTTPRoute' }],
+  HTTPS: [{ group: GATEWAY_GROUP, kind: 'HTTPRoute' }],
+  TLS: [{ group: GATEWAY_GROUP, kind: 'TLSRoute' }],
+  TCP: [{ group: GATEWAY_GROUP, kind: 'TCPRoute' }],
+  UDP: [{ group: GATEWAY_GROUP, kind: 'UDPRoute' }],
+};
+
+function isProtocol(p: string): p is ListenerProtocol {
+  return Object.hasOwn(ROUTE_KINDS, p);
+}
+
+function kindsOf(
+  listener: Readonly<Record<string, unknown>>,
+  protocol: ListenerProtocol,
+): { supported: RouteKind[]; invalid: string[] } {
   const allowed = rec(listener.allowedRoutes);
-  if (!Array.isArray(allowed.kinds)) return { supported: [HTTP_ROUTE], invalid: [] };
-  const supported: (typeof HTTP_ROUTE)[] = [];
+  const known = ROUTE_KINDS[protocol];
+  if (!Array.isArray(allowed.kinds)) return { supported: [...known], invalid: [] };
+  const supported: RouteKind[] = [];
   const invalid: string[] = [];
   for (const k of arr(allowed.kinds)) {
     const group = str(rec(k).group) ?? GATEWAY_GROUP;
     const kind = str(rec(k).kind) ?? '';
-    if (group === GATEWAY_GROUP && kind === 'HTTPRoute') {
-      if (supported.length === 0) supported.push(HTTP_ROUTE);
-    } else invalid.push(`${group}/${kind}`);
+    const match = known.find((r) => r.group === group && r.kind === kind);
+    if (match === undefined) invalid.push(`${group}/${kind}`);
+    else if (!supported.includes(match)) supported.push(match);
   }
   return { supported, invalid };
 }
 
 function acceptance(l: Readonly<Record<string, unknown>>, protocol: string, port: number): Problem | null {
-  if (protocol !== 'HTTP' && protocol !== 'HTTPS')
+  if (!isProtocol(protocol))
     return {
       reason: 'UnsupportedProtocol',
-      message: `Protocol ${protocol || '(none)'} is not supported; use HTTP or HTTPS.`,
+      message: `Protocol ${protocol || '(none)'} is not supported; use HTTP, HTTPS, TLS, TCP or UDP.`,
     };
   if (port < 1 || port > 65535) return { reason: 'UnsupportedValue', message: 'Port must be 1-65535.' };
   const mode = str(rec(l.tls).mode) ?? 'Terminate';
   if (protocol === 'HTTPS' && mode !== 'Terminate')
     return { reason: 'UnsupportedValue', message: `TLS mode ${mode} is not supported on HTTPS listeners.` };
+  if (protocol === 'TLS' && mode !== 'Terminate' && mode !== 'Passthrough')
+    return { reason: 'UnsupportedValue', message: `TLS mode ${mode} is not Terminate or Passthrough.` };
   return null;
 }
 
@@ -73,12 +96,14 @@ export function evaluateListeners(
     const protocolText = str(l.protocol) ?? '';
     const port = int(l.port) ?? 0;
     const accepted = acceptance(l, protocolText, port);
-    const protocol = protocolText === 'HTTP' || protocolText === 'HTTPS' ? protocolText : null;
-    const kinds = kindsOf(l);
+    const protocol = isProtocol(protocolText) ? protocolText : null;
+    const tlsMode =
+      protocol === 'TLS' ? (str(rec(l.tls).mode) === 'Passthrough' ? 'Passthrough' : 'Terminate') : null;
+    const kinds = protocol === null ? { supported: [], invalid: [] } : kindsOf(l, protocol);
     const namespaces = rec(rec(l.allowedRoutes).namespaces);
     let resolvedRefs: Problem | null = null;
     let tls: ListenerTLSIR | null = null;
-    if (protocol === 'HTTPS' && accepted === null) {
+    if ((protocol === 'HTTPS' || tlsMode === 'Terminate') && accepted === null) {
       const pairs: KeyPair[] = [];
       const refs = arr(rec(l.tls).certificateRefs);
       if (refs.length === 0)
@@ -93,14 +118,16 @@ export function evaluateListeners(
     if (protocol !== null && kinds.invalid.length > 0)
       resolvedRefs ??= {
         reason: 'InvalidRouteKinds',
-        message: `Unsupported route kinds: ${kinds.invalid.join(', ')}; supported: HTTPRoute.`,
+        message: `Unsupported route kinds: ${kinds.invalid.join(', ')}; supported: ${ROUTE_KINDS[protocol].map((k) => k.kind).join(', ')}.`,
       };
     return {
       name: str(l.name) ?? '',
-      hostname: normalizeHostname(str(l.hostname)),
+      // TCP and UDP listeners match no hostname (the spec ignores it there).
+      hostname: protocol === 'TCP' || protocol === 'UDP' ? null : normalizeHostname(str(l.hostname)),
       port,
       protocol,
-      supportedKinds: protocol === null ? [] : kinds.supported,
+      tlsMode,
+      supportedKinds: kinds.supported,
       from: str(namespaces.from) ?? 'Same',
       selector: namespaces.selector,
       accepted,
@@ -113,12 +140,19 @@ export function evaluateListeners(
 }
 
 function markConflicts(states: ListenerState[]): ListenerState[] {
-  const byPort = new Map<number, ListenerState[]>();
-  for (const s of states) if (s.accepted === null) byPort.set(s.port, [...(byPort.get(s.port) ?? []), s]);
+  // UDP ports are apart from TCP ones (HTTP, HTTPS, TLS and TCP all listen on TCP).
+  const byPort = new Map<string, ListenerState[]>();
+  for (const s of states) {
+    if (s.accepted !== null) continue;
+    const key = `${s.protocol === 'UDP' ? 'udp' : 'tcp'}/${s.port}`;
+    byPort.set(key, [...(byPort.get(key) ?? []), s]);
+  }
   const conflicts = new Map<ListenerState, Problem>();
-  for (const [port, group] of byPort) {
-    if (new Set(group.map((s) => s.protocol)).size > 1) {
-      const message = `Listeners on port ${port} mix HTTP and HTTPS.`;
+  for (const [key, group] of byPort) {
+    const port = key.slice(4);
+    const protocols = [...new Set(group.map((s) => s.protocol))];
+    if (protocols.length > 1) {
+      const message = `Listeners on port ${port} mix ${protocols.join(' and ')}.`;
       for (const s of group) conflicts.set(s, { reason: 'ProtocolConflict', message });
       continue;
     }
@@ -126,7 +160,11 @@ function markConflicts(states: ListenerState[]): ListenerState[] {
     for (const s of group) byHost.set(s.hostname ?? '', [...(byHost.get(s.hostname ?? '') ?? []), s]);
     for (const [host, same] of byHost) {
       if (same.length < 2) continue;
-      const message = `Listeners ${same.map((s) => s.name).join(', ')} on port ${port} share hostname "${host}".`;
+      const names = same.map((s) => s.name).join(', ');
+      const message =
+        protocols[0] === 'TCP' || protocols[0] === 'UDP'
+          ? `Listeners ${names} share ${protocols[0]} port ${port}.`
+          : `Listeners ${names} on port ${port} share hostname "${host}".`;
       for (const s of same) conflicts.set(s, { reason: 'HostnameConflict', message });
     }
   }
@@ -142,7 +180,8 @@ function markConflicts(states: ListenerState[]): ListenerState[] {
  * certificate show in ResolvedRefs but do not stop the rest of the listener from working.
  */
 export function isServable(s: ListenerState): boolean {
-  return s.accepted === null && s.conflicted === null && (s.protocol === 'HTTP' || s.tls !== null);
+  if (s.accepted !== null || s.conflicted !== null) return false;
+  return s.protocol === 'HTTPS' || s.tlsMode === 'Terminate' ? s.tls !== null : s.protocol !== null;
 }
 
 /** True when every condition of the listener is in its good state. */

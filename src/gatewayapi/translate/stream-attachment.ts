@@ -1,0 +1,117 @@
+// Attachment of TLSRoutes, TCPRoutes and UDPRoutes, by the rules HTTPRoutes follow (attachment.ts):
+// parentRefs select listeners by sectionName and port, a listener admits the route when its
+// supportedKinds hold the route's kind (so a TLSRoute never attaches to an HTTP or HTTPS listener)
+// and its namespaces allow it, and a TLSRoute needs a hostname in common with the listener.
+
+import type { Condition, ParentReference, RouteParentStatus } from '../objects.ts';
+import type { Problem } from './conditions.ts';
+import { GATEWAY_GROUP, condition, conditionFor } from './conditions.ts';
+import type { NamespaceLabels, ServedHostname } from './attachment.ts';
+import { servedHostnames } from './attachment.ts';
+import type { GatewayState } from './gateways.ts';
+import { selects } from './label-selectors.ts';
+import type { ListenerState } from './listeners.ts';
+import { int, rec, str, text } from './read.ts';
+import type { StreamRoute } from './stream-routes.ts';
+
+/** A stream route accepted on one listener. */
+export interface StreamAttachment {
+  readonly route: StreamRoute;
+  readonly gateway: GatewayState;
+  readonly listener: ListenerState;
+  /** TLSRoute: the SNI hostnames it serves there; TCP and UDP: `*`. */
+  readonly hostnames: readonly ServedHostname[];
+}
+
+function admits(
+  l: ListenerState,
+  gateway: GatewayState,
+  route: StreamRoute,
+  labels: NamespaceLabels,
+): boolean {
+  if (!l.supportedKinds.some((k) => k.kind === route.kind)) return false;
+  switch (l.from) {
+    case 'All':
+      return true;
+    case 'Same':
+      return route.meta.namespace === gateway.meta.namespace;
+    case 'Selector':
+      return (
+        l.selector !== undefined && l.selector !== null && selects(l.selector, labels(route.meta.namespace))
+      );
+    default:
+      return false;
+  }
+}
+
+/** Our parent entries of a stream route (empty when no parentRef names one of our Gateways). */
+export function attachStreamRoute(
+  route: StreamRoute,
+  gateways: ReadonlyMap<string, GatewayState>,
+  labels: NamespaceLabels,
+  controllerName: string,
+): { parents: RouteParentStatus[]; attachments: StreamAttachment[] } {
+  const parents: RouteParentStatus[] = [];
+  const attachments: StreamAttachment[] = [];
+  const seen = new Set<string>();
+  const gen = route.meta.generation;
+  for (const raw of route.parentRefs) {
+    const p = rec(raw);
+    if ((str(p.group) ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (str(p.kind) ?? 'Gateway') !== 'Gateway')
+      continue;
+    const namespace = text(p.namespace) ?? route.meta.namespace;
+    const name = str(p.name) ?? '';
+    const gateway = gateways.get(`${namespace}/${name}`);
+    if (gateway === undefined) continue;
+    const sectionName = text(p.sectionName);
+    const port = int(p.port);
+    const parentRef: ParentReference = { group: GATEWAY_GROUP, kind: 'Gateway', namespace, name };
+    if (sectionName !== undefined) parentRef.sectionName = sectionName;
+    if (port !== undefined) parentRef.port = port;
+    const key = JSON.stringify(parentRef);
+    if (seen.has(key)) continue;
+    seen.add(key);
+
+    const selected = gateway.listeners.filter(
+      (l) => (sectionName === undefined || l.name === sectionName) && (port === undefined || l.port === port),
+    );
+    const admitted = selected.filter((l) => admits(l, gateway, route, labels));
+    const served = admitted
+      .map((listener) => ({
+        listener,
+        hostnames:
+          route.kind === 'TLSRoute'
+            ? servedHostnames(listener.hostname, route.hostnames)
+            : [{ host: '*', original: null }],
+      }))
+      .filter((a) => a.hostnames.length > 0);
+    let refused: Problem | null;
+    if (!gateway.accepted.ok)
+      refused = { reason: 'NoMatchingParent', message: `Gateway ${namespace}/${name} is not accepted.` };
+    else if (selected.length === 0)
+      refused = {
+        reason: 'NoMatchingParent',
+        message: 'No listener matches the parentRef sectionName and port.',
+      };
+    else if (admitted.length === 0)
+      refused = {
+        reason: 'NotAllowedByListeners',
+        message: `No listener allows this route (protocol, kinds, namespaces).`,
+      };
+    else if (served.length === 0)
+      refused = {
+        reason: 'NoMatchingListenerHostname',
+        message: 'No listener hostname matches the route hostnames.',
+      };
+    else refused = route.notAccepted;
+    if (refused === null) for (const a of served) attachments.push({ route, gateway, ...a });
+    const conditions: Condition[] = [
+      refused === null
+        ? condition('Accepted', true, 'Accepted', 'Route is accepted.', gen)
+        : condition('Accepted', false, refused.reason, refused.message, gen),
+      conditionFor('ResolvedRefs', route.resolvedRefs, 'ResolvedRefs', 'References are resolved.', gen),
+    ];
+    parents.push({ parentRef, controllerName, conditions });
+  }
+  return { parents, attachments };
+}

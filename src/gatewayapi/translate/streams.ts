@@ -1,0 +1,72 @@
+// The stream part of the data-plane IR: per Gateway address and TLS, TCP or UDP port, its
+// listeners most specific first, and per listener what each SNI hostname (TLS) or every
+// connection (TCP, UDP) goes to. Among routes that claim one hostname of a listener, or several
+// TCP or UDP routes on one listener, the oldest wins (creation time, then namespace/name): all of
+// them are Accepted and counted, only the winner gets traffic.
+
+import type { StreamHostIR, StreamListenerIR, StreamPortIR } from '../ir.ts';
+import type { GatewayState } from './gateways.ts';
+import { addressesOf, programmedProblem } from './gateways.ts';
+import { compareSpecificity } from './hostnames.ts';
+import type { ListenerState } from './listeners.ts';
+import { isServable } from './listeners.ts';
+import { byAgeThenName, compareStrings, keyOf } from './read.ts';
+import type { StreamAttachment } from './stream-attachment.ts';
+
+function listenerIR(l: ListenerState, attached: readonly StreamAttachment[]): StreamListenerIR {
+  const oldestFirst = [...attached].sort((a, b) => byAgeThenName(a.route.meta, b.route.meta));
+  const byHost = new Map<string, StreamHostIR>();
+  for (const a of oldestFirst)
+    for (const { host } of a.hostnames)
+      if (!byHost.has(host))
+        byHost.set(host, { hostname: host, route: keyOf(a.route.meta), backends: a.route.backends });
+  const hosts = [...byHost.values()].sort((a, b) => compareSpecificity(a.hostname, b.hostname));
+  const tls =
+    l.tlsMode === 'Passthrough'
+      ? ({ mode: 'Passthrough' } as const)
+      : l.tlsMode === 'Terminate' && l.tls !== null
+        ? ({ mode: 'Terminate', certificates: l.tls.certificates } as const)
+        : null;
+  return { name: l.name, hostname: l.hostname, tls, hosts };
+}
+
+/** The stream sockets (not yet frozen) of `gateways` (oldest first) for the accepted `attachments`. */
+export function buildStreams(
+  gateways: readonly GatewayState[],
+  attachments: readonly StreamAttachment[],
+): StreamPortIR[] {
+  const byListener = new Map<ListenerState, StreamAttachment[]>();
+  const seen = new Set<string>();
+  for (const a of attachments) {
+    const id = `${keyOf(a.gateway.meta)}/${a.listener.name}/${a.route.kind}/${keyOf(a.route.meta)}`;
+    if (seen.has(id)) continue; // one attachment per (route, listener), whichever parentRef made it
+    seen.add(id);
+    byListener.set(a.listener, [...(byListener.get(a.listener) ?? []), a]);
+  }
+  const ports: StreamPortIR[] = [];
+  for (const g of gateways) {
+    if (programmedProblem(g) !== null) continue;
+    const servable = g.listeners.filter(
+      (l) => isServable(l) && (l.protocol === 'TLS' || l.protocol === 'TCP' || l.protocol === 'UDP'),
+    );
+    const groups = new Map<string, ListenerState[]>();
+    for (const l of servable) {
+      const key = `${l.protocol}/${l.port}`;
+      groups.set(key, [...(groups.get(key) ?? []), l]);
+    }
+    for (const onPort of groups.values()) {
+      onPort.sort((a, b) => compareSpecificity(a.hostname, b.hostname) || compareStrings(a.name, b.name));
+      const listeners = onPort.map((l) => listenerIR(l, byListener.get(l) ?? []));
+      const protocol = onPort[0].protocol as StreamPortIR['protocol'];
+      for (const address of addressesOf(g))
+        ports.push({ gateway: keyOf(g.meta), address, port: onPort[0].port, protocol, listeners });
+    }
+  }
+  return ports.sort(
+    (a, b) =>
+      compareStrings(a.gateway, b.gateway) ||
+      compareStrings(a.address, b.address) ||
+      a.port - b.port ||
+      compareStrings(a.protocol, b.protocol),
+  );
+}
