@@ -40,7 +40,9 @@ export type GatewayErrorCode =
   | 'KG_NOT_FOUND'
   | 'KG_METHOD_NOT_ALLOWED'
   | 'KG_NOT_ACCEPTABLE'
-  | 'KG_MISDIRECTED';
+  | 'KG_MISDIRECTED'
+  /** A watch on a rule with `share: watches` that the shared stream's access check denied. */
+  | 'KG_SHARED_WATCH_FORBIDDEN';
 
 const REASON_STATUS: Record<StatusReason, number> = {
   BadRequest: 400,

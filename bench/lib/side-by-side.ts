@@ -15,6 +15,17 @@ export interface SideBySideSetup {
   caFile: string;
   credentials: { certFile: string; keyFile: string };
   dir: string;
+  /** More proxies to run beside kubegate and HAProxy (e.g. the bare `node:http2` floor). */
+  extra?: readonly ExtraTarget[];
+}
+
+/** A proxy process the comparison starts, measures as one more target, and stops. */
+export interface ExtraTarget {
+  readonly name: string;
+  readonly url: string;
+  readonly pid: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** Medians and ratios from one session of direct / kubegate / HAProxy L7 / HAProxy L4 runs. */
@@ -23,6 +34,8 @@ export interface SideBySideResult {
   runs: unknown[];
   kubegateVsDirect: Record<string, unknown>;
   kubegateVsHAProxyL7: Record<string, unknown>;
+  /** kubegate against each extra target, by its name. */
+  kubegateVsExtra: Record<string, Record<string, unknown>>;
   markdown: string;
 }
 
@@ -52,23 +65,32 @@ export async function sideBySide(
     await gw.start();
     await l7.start(s.dir);
     await l4.start(s.dir);
+    for (const e of s.extra ?? []) await e.start();
     const targets: Target[] = [
       { name: 'direct', url: s.upstreams[0]! },
       { name: 'kubegate', url: gw.url, pid: gw.pid },
       { name: 'haproxy-l7', url: `https://127.0.0.1:${l7.opts.port}`, pid: l7.pid },
       { name: 'haproxy-l4', url: `https://127.0.0.1:${l4.opts.port}`, pid: l4.pid },
+      ...(s.extra ?? []).map((e) => ({ name: e.name, url: e.url, pid: e.pid })),
     ];
     const { runs, cells } = await runMatrix(targets, { ...o, tmpDir: s.dir });
     const kubegateVsDirect = compare(cells, 'kubegate', 'direct');
     const kubegateVsHAProxyL7 = compare(cells, 'kubegate', 'haproxy-l7');
+    const kubegateVsExtra: Record<string, Record<string, unknown>> = {};
+    for (const e of s.extra ?? []) kubegateVsExtra[e.name] = compare(cells, 'kubegate', e.name);
     return {
       cells,
       runs,
       kubegateVsDirect,
       kubegateVsHAProxyL7,
-      markdown: markdown(cells, kubegateVsDirect, kubegateVsHAProxyL7, o),
+      kubegateVsExtra,
+      markdown: [
+        markdown(cells, kubegateVsDirect, kubegateVsHAProxyL7, o),
+        ...Object.entries(kubegateVsExtra).map(([name, v]) => extraMarkdown(cells, name, v)),
+      ].join('\n\n'),
     };
   } finally {
+    for (const e of s.extra ?? []) await e.stop();
     await gw.stop();
     await l7.stop();
     await l4.stop();
@@ -127,4 +149,28 @@ function markdown(
       ratio,
     ),
   ].join('\n');
+}
+
+/** kubegate against one extra target: throughput, latency and CPU per request side by side. */
+function extraMarkdown(cells: readonly Cell[], name: string, vs: Record<string, unknown>): string {
+  const rows = Object.entries(vs).map(([rate, v]) => {
+    const d = v as Record<string, number | null>;
+    const k = cells.find((c) => c.target === 'kubegate' && String(c.rate) === rate);
+    const e = cells.find((c) => c.target === name && String(c.rate) === rate);
+    const cpu =
+      k?.cpuMicrosPerRequest && e?.cpuMicrosPerRequest
+        ? Math.round((k.cpuMicrosPerRequest / e.cpuMicrosPerRequest) * 100) / 100
+        : null;
+    return [rate, d['addedP50'], d['addedP99'], d['throughputRatio'], cpu];
+  });
+  return table(
+    [
+      'rate',
+      `added p50 vs ${name}`,
+      `added p99 vs ${name}`,
+      `throughput / ${name}`,
+      `CPU per request / ${name}`,
+    ],
+    rows,
+  );
 }

@@ -5,6 +5,8 @@ import { table } from '../lib/results.ts';
 import type { Scenario } from '../lib/scenario.ts';
 import { sideBySide } from '../lib/side-by-side.ts';
 import { BENCH_TOKEN, TinyUpstream } from '../lib/tiny-upstream.ts';
+import { freePort } from '../../src/dev/ports.ts';
+import { BareProxy } from './tiny-bare-proxy.ts';
 
 const PATH = '/api/v1/namespaces/default/configmaps/bench';
 
@@ -12,7 +14,7 @@ const PATH = '/api/v1/namespaces/default/configmaps/bench';
 export const tiny: Scenario = {
   name: 'tiny',
   describe:
-    'tiny TLS h2 upstream (1 KiB JSON): direct, kubegate, HAProxy L7, HAProxy L4 at 500/2000/5000 req/s and max',
+    'tiny TLS h2 upstream (1 KiB JSON): direct, kubegate, HAProxy L7, HAProxy L4 and a bare node:http2 proxy (the floor) at 500/2000/5000 req/s and max',
   async run(ctx) {
     const pki = await createBenchPKI(join(ctx.dir, 'pki'));
     const upstream = new TinyUpstream(pki);
@@ -20,6 +22,16 @@ export const tiny: Scenario = {
     // h2load cannot present a client certificate, so clients authenticate with a bearer token that
     // the gateway reviews once (TokenReview to the tiny upstream) and then finds in its token cache.
     const headers = [`authorization: Bearer ${BENCH_TOKEN}`];
+    const w = process.env.BENCH_KUBEGATE_WORKERS;
+    // The runtime's floor: same TLS, same upstream pool shape, as many threads as kubegate's workers.
+    const bare = new BareProxy({
+      port: await freePort(),
+      upstreams: [upstream.url],
+      tls: { certFile: pki.server.cert, keyFile: pki.server.key },
+      upstreamCA: pki.ca.cert,
+      credentials: { certFile: pki.gatewayClient.cert, keyFile: pki.gatewayClient.key },
+      workers: w === undefined || w === 'auto' ? undefined : Number(w),
+    });
     const setup = {
       upstreams: [upstream.url],
       tls: { certFile: pki.server.cert, keyFile: pki.server.key, clientCAFile: pki.ca.cert },
@@ -27,6 +39,19 @@ export const tiny: Scenario = {
       caFile: pki.ca.cert,
       credentials: { certFile: pki.gatewayClient.cert, keyFile: pki.gatewayClient.key },
       dir: ctx.dir,
+      extra: [
+        {
+          name: 'node-http2',
+          get url() {
+            return bare.url;
+          },
+          get pid() {
+            return bare.pid;
+          },
+          start: () => bare.start(),
+          stop: () => bare.stop(),
+        },
+      ],
     };
     try {
       const r = await sideBySide(setup, {
@@ -60,6 +85,7 @@ export const tiny: Scenario = {
           cells: r.cells,
           kubegateVsDirect: r.kubegateVsDirect,
           kubegateVsHAProxyL7: r.kubegateVsHAProxyL7,
+          kubegateVsBareNode: r.kubegateVsExtra['node-http2'],
           profile: { reqPerSec: prof.load.reqPerSec, topSelfTime: prof.top },
           runs: r.runs,
         },

@@ -6,7 +6,7 @@ export { parseBearer } from './bearer.ts';
 export type { BearerCredential } from './bearer.ts';
 export { FRONT_PROXY_DEFAULTS, FrontProxyAuthenticator } from './front-proxy.ts';
 export type { FrontProxyOptions, RawHeaders } from './front-proxy.ts';
-export { distinctHeaders } from './go-text.ts';
+export { distinctHeaders, goQuote } from './go-text.ts';
 export { authorizeImpersonation, readImpersonation } from './impersonation.ts';
 export type { HeaderMap, ImpersonationRequest } from './impersonation.ts';
 export {
@@ -34,3 +34,4 @@ export {
   splitServiceAccountUsername,
 } from './user.ts';
 export { identityFromCertificate } from './x509.ts';
+export { ExpiringLRU } from './token-cache.ts';

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerShareMetrics } from '../share/index.ts';
 import type { ClusterRuntime } from '../cluster/runtime.ts';
 import type { GatewayErrorCode } from '../errors.ts';
 import { isLongRunning } from '../request/request-info.ts';
@@ -54,6 +55,7 @@ export const REJECTION_REASONS: Partial<Record<GatewayErrorCode, string>> = {
   KG_REQUEST_TOO_LARGE: 'request_too_large',
   KG_USER_LONG_RUNNING_LIMIT: 'user_long_running_limit',
   KG_MISDIRECTED: 'misdirected',
+  KG_SHARED_WATCH_FORBIDDEN: 'shared_watch_forbidden',
 };
 
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
@@ -99,6 +101,7 @@ export class GatewayMetrics {
   constructor(view: MetricsView, opts: MetricsOptions = {}) {
     this.#view = view;
     const registers = [this.registry];
+    registerShareMetrics(registers, PREFIX);
     const clusterL = this.#clusterL;
     const ruleL = this.#ruleL;
     const endpointL = this.#endpointL;

@@ -23,6 +23,7 @@ import { assertOriginForm } from './request-target.ts';
 import { admitRequest, authenticateOn } from './stages.ts';
 import { serveClusterGatewayAPI, serveFrontProxyDiscovery } from '../clustergateway/api.ts';
 import { selectByPath } from '../clustergateway/select.ts';
+import { watchSharesOf } from '../share/index.ts';
 import type { AuthenticationInput } from '../auth/index.ts';
 import { connectionTokens, isDroppedRequestHeader, isDroppedResponseHeader } from './headers.ts';
 import { jitteredRetryAfter, sendStatus, toGatewayError } from './status.ts';
@@ -73,6 +74,8 @@ export class ProxiedRequest implements ClientPresence {
   } | null = null;
   #responded = false;
   #logged = false;
+  /** Served from a shared watch (src/share/) instead of forwarded. */
+  #shared = false;
 
   /** The Host check's 421 (the Host names another cluster than the connection's SNI chose); null: none. */
   readonly #misdirected: GatewayError | null;
@@ -152,6 +155,15 @@ export class ProxiedRequest implements ClientPresence {
       const max = this.#gw.clientLimits.maxRequestBodyBytes;
       const length = Number(x.headers['content-length']);
       if (length > max) throw tooLarge(max);
+      if (this.#policy.rule.spec.share === 'watches' && this.#record.info.verb === 'watch') {
+        this.#shared = await watchSharesOf(this.#gw).serve({
+          cluster: this.#cluster,
+          subset: this.#policy.rule.spec.upstream ?? null,
+          x,
+          record: this.#record,
+        });
+        if (this.#shared || this.#logged || x.gone) return;
+      }
       await this.#forward(null);
     } catch (err) {
       this.#fail(toGatewayError(err));
@@ -529,7 +541,8 @@ export class ProxiedRequest implements ClientPresence {
     const x = this.#x;
     if (x.ended || x.gone) return;
     this.#record.error ??= 'kubegate is shutting down';
-    if (this.#record.info.verb === 'watch' && this.#relayed !== null) {
+    if (this.#shared) x.end();
+    else if (this.#record.info.verb === 'watch' && this.#relayed !== null) {
       this.#relayed.off('data', this.#relayChunk);
       x.end();
     } else x.destroy();

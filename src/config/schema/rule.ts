@@ -27,6 +27,12 @@ const ruleFields = {
   exempt: Type.Optional(
     Type.Boolean({ description: 'skip limits and the circuit breaker (health probes, system:masters)' }),
   ),
+  share: Type.Optional(
+    Type.Literal('watches', {
+      description:
+        'watches: identical JSON or protobuf watches of this rule share one upstream watch per worker, each client authorized by a cached SubjectAccessReview (docs/shared-watches.md); default: not shared',
+    }),
+  ),
 };
 
 /** A routing rule. The first rule that matches a request decides what happens to it. */

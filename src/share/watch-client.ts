@@ -1,0 +1,80 @@
+import type { ClientExchange } from '../proxy/exchange.ts';
+import type { AccessRecord } from '../observe/access-log.ts';
+import type { Identity } from '../request/types.ts';
+import type { SharedWatch } from './shared-watch.ts';
+import type { ShareableWatch } from './watch-key.ts';
+
+/** Where a client's events go: its exchange and its access-log record. */
+export interface ClientSink {
+  readonly x: ClientExchange;
+  readonly record: AccessRecord;
+}
+
+// kube-apiserver's default for a watch without timeoutSeconds: --min-request-timeout (1800 s)
+// times a random factor in [1, 2), so that watches do not all end together.
+const MIN_REQUEST_TIMEOUT_S = 1800;
+
+/** One client of a shared watch: where it is in the window, and what it asked for. */
+export class WatchClient {
+  readonly identity: Identity;
+  /** Events at or below this resourceVersion are not for this client. */
+  readonly rv: bigint;
+  readonly bookmarks: boolean;
+  /** The next window sequence number to consider. */
+  seq: number;
+  /** Its buffer is full: nothing is written until it drains. */
+  blocked = false;
+  done = false;
+  readonly #watch: SharedWatch;
+  readonly #sink: ClientSink;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(watch: SharedWatch, sink: ClientSink, spec: ShareableWatch, identity: Identity, seq: number) {
+    this.#watch = watch;
+    this.#sink = sink;
+    this.identity = identity;
+    this.rv = spec.rv;
+    this.bookmarks = spec.bookmarks;
+    this.seq = seq;
+    const seconds = spec.timeoutSeconds ?? MIN_REQUEST_TIMEOUT_S * (1 + Math.random());
+    this.#timer = setTimeout(this.#timeout, seconds * 1000);
+    this.#timer.unref();
+    sink.x.onClose(this.#closed);
+  }
+
+  write(bytes: Buffer): void {
+    const x = this.#sink.x;
+    if (x.gone || x.ended) return;
+    this.#sink.record.bytesOut += bytes.length;
+    if (!x.write(bytes)) {
+      this.blocked = true;
+      x.onDrain(this.#drained);
+    }
+  }
+
+  /** Ends the response cleanly (the client re-watches from the last resourceVersion it got); `why` goes to the access log. */
+  end(why: string | null): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.#timer);
+    if (why !== null) this.#sink.record.error ??= why;
+    const x = this.#sink.x;
+    if (!x.gone && !x.ended) x.end();
+    this.#watch.detach(this);
+  }
+
+  readonly #drained = (): void => {
+    this.blocked = false;
+    this.#watch.pump(this);
+  };
+
+  readonly #timeout = (): void => {
+    this.end(null);
+  };
+
+  readonly #closed = (): void => {
+    this.done = true;
+    clearTimeout(this.#timer);
+    this.#watch.detach(this);
+  };
+}

@@ -1,0 +1,114 @@
+import type { IncomingHttpHeaders } from 'node:http2';
+import type { RequestInfo } from '../request/types.ts';
+import { parseResourceVersion } from './event.ts';
+
+/** A watch request that can join a shared stream: what is shared, and what is the client's own. */
+export interface ShareableWatch {
+  /** Identical watches have the same key: cluster, path (resource, namespace), selectors. */
+  readonly key: string;
+  /** The URL path (group, version, namespace, resource). */
+  readonly path: string;
+  readonly labelSelector: string;
+  readonly fieldSelector: string;
+  /** The client's resourceVersion: it gets the events above it. */
+  readonly rv: bigint;
+  /** Whether the client asked for bookmarks (the upstream always does; they are filtered per client). */
+  readonly bookmarks: boolean;
+  /** The client's `timeoutSeconds`; null: kube-apiserver's default. */
+  readonly timeoutSeconds: number | null;
+  /** The `Accept` sent upstream (part of the key: it chooses JSON or protobuf). */
+  readonly accept: string;
+}
+
+/** Why a watch goes to the apiserver as it is instead of joining a shared stream. */
+export type NotShared =
+  'not_watch' | 'encoding' | 'parameter' | 'resource_version' | 'initial_events' | 'timeout';
+
+const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+const TIMEOUT = /^[0-9]{1,9}$/;
+
+const SHAREABLE_RANGES = new Set([
+  'application/json',
+  'application/vnd.kubernetes.protobuf',
+  'application/*',
+  '*/*',
+]);
+
+/**
+ * The `Accept` of a watch whose answer the gateway can frame (JSON, or protobuf for the types
+ * that have it; kube-apiserver answers JSON for the rest), normalized; null for anything else:
+ * parameters (`as=Table`, `as=PartialObjectMetadata` change the objects), CBOR, other types.
+ */
+export function shareableAccept(accept: string | undefined): string | null {
+  if (accept === undefined || accept === '') return 'application/json';
+  const ranges: string[] = [];
+  for (const range of accept.split(',')) {
+    const r = range.trim().toLowerCase();
+    if (!SHAREABLE_RANGES.has(r)) return null;
+    ranges.push(r);
+  }
+  return ranges.join(', ');
+}
+
+/**
+ * The shared form of a watch request, or why it cannot be shared. Shared: `?watch=true` on a
+ * collection, JSON or protobuf, a numeric `resourceVersion` (events
+ * after a known point; "" and "0" ask for the current state first, which a stream alone cannot
+ * give), no `sendInitialEvents`; only `labelSelector`, `fieldSelector`, `allowWatchBookmarks`
+ * and `timeoutSeconds` beside it. Anything else is forwarded, so the apiserver answers it.
+ */
+export function shareableWatch(
+  cluster: string,
+  info: RequestInfo,
+  uri: string,
+  headers: IncomingHttpHeaders,
+): ShareableWatch | NotShared {
+  if (info.verb !== 'watch' || info.subresource !== '') return 'not_watch';
+  const accept = shareableAccept(headers.accept);
+  if (accept === null) return 'encoding';
+  const q = uri.indexOf('?');
+  const params = new URLSearchParams(q < 0 ? '' : uri.slice(q + 1));
+  let labelSelector = '';
+  let fieldSelector = '';
+  let rv: bigint | null = null;
+  let bookmarks = false;
+  let timeoutSeconds: number | null = null;
+  const seen = new Set<string>();
+  for (const [name, value] of params) {
+    // Go's url.Values.Get takes the first of repeated parameters; kept simple: repeated is forwarded.
+    if (seen.has(name)) return 'parameter';
+    seen.add(name);
+    switch (name) {
+      case 'watch':
+        if (!GO_TRUE.has(value)) return 'parameter';
+        break;
+      case 'labelSelector':
+        labelSelector = value;
+        break;
+      case 'fieldSelector':
+        fieldSelector = value;
+        break;
+      case 'resourceVersion':
+        rv = parseResourceVersion(value);
+        if (rv === null) return 'resource_version';
+        break;
+      case 'allowWatchBookmarks':
+        if (GO_TRUE.has(value)) bookmarks = true;
+        else if (!GO_FALSE.has(value)) return 'parameter';
+        break;
+      case 'sendInitialEvents':
+        // Even "false" needs resourceVersionMatch, which the apiserver checks: forwarded.
+        return 'initial_events';
+      case 'timeoutSeconds':
+        if (!TIMEOUT.test(value)) return 'timeout';
+        timeoutSeconds = Number(value) === 0 ? null : Number(value);
+        break;
+      default:
+        return 'parameter';
+    }
+  }
+  if (rv === null) return 'resource_version';
+  const key = `${cluster}\u0000${info.path}\u0000${labelSelector}\u0000${fieldSelector}\u0000${accept}`;
+  return { key, path: info.path, labelSelector, fieldSelector, rv, bookmarks, timeoutSeconds, accept };
+}

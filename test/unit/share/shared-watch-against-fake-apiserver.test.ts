@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import {
+  connect,
+  constants,
+  createSecureServer,
+  type ClientHttp2Session,
+  type Http2SecureServer,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { resolveGatewayConfiguration } from '../../../src/config/file-config.ts';
+import { RunningGateway } from '../../../src/gateway.ts';
+import { fakeClusterConfiguration } from '../helpers/fake-cluster-configuration.ts';
+import { fakeClusterPKI } from '../helpers/fake-cluster-pki.ts';
+
+// A fake kube-apiserver whose watch frames the test writes by hand, behind a gateway whose rule
+// shares configmap watches: the fan-out, per-client resourceVersions and bookmarks, the resume
+// after a lost upstream watch, Status frames, per-client timeouts and the access check.
+let dir = '';
+let upstream: Http2SecureServer;
+let gateway: RunningGateway | null = null;
+let session: ClientHttp2Session;
+/** Upstream watch requests, in order: their path and the stream to write frames on. */
+const watches: { path: string; user: string; stream: ServerHttp2Stream }[] = [];
+let allow = true;
+let reviews = 0;
+
+const frame = (type: string, rv: number) =>
+  `{"type":"${type}","object":{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"a","namespace":"default","resourceVersion":"${rv}"}}}\n`;
+
+before(async () => {
+  const pki = await fakeClusterPKI('share');
+  dir = pki.dir;
+  upstream = createSecureServer(pki.apiserver);
+  upstream.on('stream', (stream, headers) => {
+    stream.on('error', () => {});
+    const path = String(headers[':path']);
+    if (path.startsWith('/apis/authorization.k8s.io/v1/subjectaccessreviews')) {
+      reviews++;
+      stream.resume();
+      stream.on('end', () => {
+        stream.respond({ ':status': 201, 'content-type': 'application/json' });
+        stream.end(JSON.stringify({ kind: 'SubjectAccessReview', status: { allowed: allow } }));
+      });
+      return;
+    }
+    if (path.includes('watch=true')) {
+      watches.push({ path, user: String(headers['impersonate-user']), stream });
+      stream.respond({ ':status': 200, 'content-type': 'application/json' });
+      return;
+    }
+    stream.respond({ ':status': 200 });
+    stream.end('ok');
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const port = (upstream.address() as AddressInfo).port;
+  const rules = [
+    { name: 'shared', match: { verbs: ['watch'], resources: ['configmaps'] }, share: 'watches' },
+  ];
+  gateway = await RunningGateway.start(
+    await resolveGatewayConfiguration(fakeClusterConfiguration(`https://127.0.0.1:${port}`, { rules }), dir),
+    pino({ level: 'silent' }),
+  );
+  session = connect(`https://127.0.0.1:${gateway.address.port}`, pki.client);
+});
+
+after(async () => {
+  session?.destroy();
+  await gateway?.stop(0);
+  await new Promise((r) => upstream?.close(r));
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+class Watch {
+  status = 0;
+  body = '';
+  ended = false;
+  readonly closed: Promise<void>;
+  readonly stream;
+  constructor(path: string) {
+    this.stream = session.request({ ':path': path });
+    this.stream.setEncoding('utf8');
+    this.stream.on('response', (h) => (this.status = Number(h[':status'])));
+    this.stream.on('data', (c: string) => (this.body += c));
+    this.stream.on('end', () => (this.ended = true));
+    this.closed = new Promise((r) => this.stream.on('close', () => r()));
+  }
+  rvs(): string[] {
+    return this.body
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => {
+        const f = JSON.parse(l) as { type: string; object: { metadata?: { resourceVersion?: string } } };
+        return `${f.type} ${f.object.metadata?.resourceVersion ?? ''}`.trim();
+      });
+  }
+}
+
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await sleep(10);
+  }
+}
+
+const path = (q: string) => `/api/v1/namespaces/default/configmaps?watch=true&${q}`;
+
+test('identical watches share one upstream watch; each gets events above its own resourceVersion, bookmarks only if asked', async () => {
+  const a = new Watch(path('resourceVersion=10'));
+  await until('the upstream watch opened', () => watches.length === 1);
+  assert.match(watches[0].path, /resourceVersion=10/);
+  assert.match(watches[0].path, /allowWatchBookmarks=true/);
+  assert.equal(watches[0].user, 'alice', 'the upstream watch runs as the opening client');
+  const up = watches[0].stream;
+  up.write(frame('ADDED', 11) + frame('BOOKMARK', 12));
+  // One frame split across two DATA frames.
+  const m13 = frame('MODIFIED', 13);
+  up.write(m13.slice(0, 30));
+  await sleep(20);
+  up.write(m13.slice(30));
+  await until('a got 13', () => a.rvs().length === 2);
+  const b = new Watch(path('resourceVersion=11&allowWatchBookmarks=true&timeoutSeconds=1'));
+  await until('b got its backlog', () => b.rvs().length === 2);
+  up.write(frame('DELETED', 14));
+  await until('both got 14', () => a.rvs().length === 3 && b.rvs().length === 3);
+  assert.equal(watches.length, 1, 'one upstream watch');
+  assert.deepEqual(a.rvs(), ['ADDED 11', 'MODIFIED 13', 'DELETED 14']);
+  assert.deepEqual(b.rvs(), ['BOOKMARK 12', 'MODIFIED 13', 'DELETED 14']);
+  assert.equal(a.status, 200);
+  // b asked for timeoutSeconds=1: its response ends cleanly, a's goes on.
+  await b.closed;
+  assert.ok(b.ended, 'b ended cleanly at its timeout');
+  assert.equal(b.stream.rstCode, constants.NGHTTP2_NO_ERROR);
+  assert.equal(a.ended, false);
+
+  // The upstream watch is lost mid-frame: resumed from the last resourceVersion, no gap or duplicate.
+  up.write(frame('ADDED', 15) + frame('MODIFIED', 16).slice(0, 25));
+  await until('a got 15', () => a.rvs().length === 4);
+  up.close(constants.NGHTTP2_INTERNAL_ERROR);
+  await until('the watch was resumed', () => watches.length === 2);
+  assert.match(watches[1].path, /resourceVersion=15/);
+  watches[1].stream.write(frame('MODIFIED', 16) + frame('MODIFIED', 17));
+  await until('a got 17', () => a.rvs().length === 6);
+  assert.deepEqual(a.rvs().slice(3), ['ADDED 15', 'MODIFIED 16', 'MODIFIED 17']);
+
+  // A Status in the stream goes to every client as it came, then each response ends.
+  const c = new Watch(path('resourceVersion=16'));
+  await until('c got 17', () => c.rvs().length === 1);
+  const gone =
+    '{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 5 (16)","reason":"Expired","code":410}}\n';
+  watches[1].stream.write(gone);
+  await Promise.all([a.closed, c.closed]);
+  assert.ok(a.ended && c.ended);
+  assert.ok(a.body.endsWith(gone));
+  assert.equal(c.body, frame('MODIFIED', 17) + gone);
+  assert.equal(watches.length, 2, 'no further upstream watch');
+});
+
+test('a client the access check denies gets kube-apiserver 403 Status; others are unaffected', async () => {
+  allow = false;
+  try {
+    const before = reviews;
+    const d = new Watch('/api/v1/namespaces/private/configmaps?watch=true&resourceVersion=5');
+    await d.closed;
+    assert.equal(d.status, 403);
+    assert.equal(
+      d.body,
+      '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"configmaps is forbidden: User \\"alice\\" cannot watch resource \\"configmaps\\" in API group \\"\\" in the namespace \\"private\\"","reason":"Forbidden","details":{"kind":"configmaps"},"code":403}\n',
+    );
+    assert.equal(reviews, before + 1);
+    // The denial is cached (the token cache's failure TTL): a second try makes no review.
+    const e = new Watch('/api/v1/namespaces/private/configmaps?watch=true&resourceVersion=5');
+    await e.closed;
+    assert.equal(e.status, 403);
+    assert.equal(reviews, before + 1);
+  } finally {
+    allow = true;
+  }
+});
+
+test('watches the stream cannot serve exactly are forwarded as they are', async () => {
+  const n = watches.length;
+  // No resourceVersion: the apiserver sends the current state first.
+  const f = new Watch('/api/v1/namespaces/default/configmaps?watch=true');
+  await until('forwarded', () => watches.length === n + 1);
+  assert.doesNotMatch(watches[n].path, /allowWatchBookmarks/);
+  assert.equal(watches[n].user, 'alice');
+  watches[n].stream.end(frame('ADDED', 99));
+  await f.closed;
+  assert.equal(f.body, frame('ADDED', 99));
+});
