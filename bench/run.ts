@@ -11,6 +11,7 @@ import { abuse } from './scenarios/abuse.ts';
 import { apiserver } from './scenarios/apiserver.ts';
 import { connections } from './scenarios/connections.ts';
 import { gatewayapi } from './scenarios/gatewayapi.ts';
+import { nodeProxy } from './scenarios/node-proxy.ts';
 import { podlet } from './scenarios/podlet.ts';
 import { reload } from './scenarios/reload.ts';
 import { tiny } from './scenarios/tiny.ts';
@@ -25,6 +26,7 @@ const SCENARIOS: readonly Scenario[] = [
   abuse,
   podlet,
   gatewayapi,
+  nodeProxy,
 ];
 
 function envInt(name: string, def: number): number {

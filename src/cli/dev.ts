@@ -10,6 +10,7 @@ import { APISERVICE_ADDRESS, APISERVICE_NAME, registerClusterGatewayAPIService }
 import { ControlPlane } from '../dev/control-plane.ts';
 import { writeKubeconfig } from '../dev/kubeconfig.ts';
 import { DEV_GATEWAY_CLASS, LocalGatewayAPI } from '../dev/gateway-api.ts';
+import { LocalNodeNetworking } from '../dev/node-networking.ts';
 import { LocalNodes } from '../dev/nodes.ts';
 import { freePort } from '../dev/ports.ts';
 import type { RunningGateway } from '../gateway.ts';
@@ -80,6 +81,9 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
   const withGatewayAPI = v['gateway-api'] === true;
   if (withGatewayAPI && nodeCount === 0)
     throw new UsageError('dev: --gateway-api needs nodes (its Gateways serve pods): drop --nodes 0');
+  const withNodeNetworking = v['node-networking'] === true;
+  if (withNodeNetworking && nodeCount === 0)
+    throw new UsageError('dev: --node-networking needs nodes (it runs in each): drop --nodes 0');
   const dir = typeof v.dir === 'string' ? resolve(v.dir) : await mkdtemp(join(tmpdir(), 'kubegate-dev-'));
   claimDir(dir);
   // A previous run's cluster is not reused: start clean, keep only what is ours to remove
@@ -104,11 +108,13 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
   let serving: ServingGateway | null = null;
   let nodes: LocalNodes | null = null;
   let gatewayAPI: LocalGatewayAPI | null = null;
+  let nodeNetworking: LocalNodeNetworking | null = null;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     say('stopping');
     await gatewayAPI?.stop();
+    await nodeNetworking?.stop();
     await nodes?.stop();
     await serving?.stop(2000);
     await cp?.stop();
@@ -174,6 +180,15 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
       const admin = cp.adminClient(0);
       try {
         await nodes.waitReady(admin);
+        if (withNodeNetworking)
+          nodeNetworking = await LocalNodeNetworking.start({
+            dir,
+            nodes: nodes.nodes,
+            server: url,
+            ca: cp.pki.ca,
+            admin,
+            log: (m) => say(m),
+          });
         if (withGatewayAPI)
           gatewayAPI = await LocalGatewayAPI.start({
             dir,
@@ -190,6 +205,7 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     const cpNow = cp;
     const nodesNow = nodes;
     const gatewayAPINow = gatewayAPI as LocalGatewayAPI | null;
+    const nodeNetworkingNow = nodeNetworking as LocalNodeNetworking | null;
     const writeState = () =>
       writeFile(
         join(dir, 'state.json'),
@@ -202,9 +218,13 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
               ...cpNow.pids(),
               ...Object.fromEntries((nodesNow?.nodes ?? []).map((x) => [`podlet-${x.name}`, x.process.pid])),
               ...(gatewayAPINow ? { 'gateway-api': gatewayAPINow.process.pid } : {}),
+              ...Object.fromEntries(
+                (nodeNetworkingNow?.agents ?? []).map((a) => [`node-${a.node}`, a.process.pid]),
+              ),
             },
             nodes: (nodesNow?.nodes ?? []).map((x) => ({ name: x.name, internalIP: x.ip, netns: x.netns })),
             lab: nodesNow ? { underlayNetns: nodesNow.lab.underlayNetns } : null,
+            nodeNetworking: nodeNetworkingNow !== null,
             gatewayAPI: gatewayAPINow
               ? {
                   gatewayClass: DEV_GATEWAY_CLASS,
@@ -225,6 +245,10 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     for (const a of cp.apiservers) say(`apiserver-${a.index}   ${a.url}   (audit: ${a.auditLog})`);
     for (const x of nodes?.nodes ?? [])
       say(`node          ${x.name}   ${x.ip} (network namespace ${x.netns})`);
+    if (nodeNetworkingNow)
+      say(
+        `node networking  kubegate node in every node: Services and NetworkPolicies (logs/node-*.log); try examples/node-networking/`,
+      );
     say(`kubeconfig    ${kubeconfig}`);
     say(`logs          ${join(dir, 'logs')}   (kubegate.log: the gateway's, access log included)`);
     say(`try:          kubectl --kubeconfig ${kubeconfig} get namespaces`);

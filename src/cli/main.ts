@@ -19,7 +19,10 @@ commands:
                                                   the Gateway API controller and data plane
   node --node-name N [--kubeconfig F] [--api-socket S] [--fix-prerequisites] [--health-address HOST:PORT]
        [--metrics-address HOST:PORT] [--log-level L] [--cleanup]
-                                                  the Service proxy and NetworkPolicy of one node (nftables)
+       [--bgp [--cluster-asn N] [--peer-router-ips A,B --peer-router-asns N,M [--peer-router-passwords B64,B64]] [--bgp-port P]
+        [--bgp-graceful-restart-time S] [--service-cluster-ip-range CIDR,...]]
+                                                  the Service proxy and NetworkPolicy of one node (nftables);
+                                                  --bgp: pod routes over an iBGP mesh of the nodes
   validate -f FILE                                check a GatewayConfiguration or UpstreamCluster file;
                                                   prints every problem with its field path
   explain -f FILE [--cluster C] --user U [--group G]... [--client-ip IP] METHOD PATH
@@ -68,6 +71,14 @@ const COMMANDS: Record<
       'metrics-address': { type: 'string' },
       'fix-prerequisites': { type: 'boolean' },
       'log-level': { type: 'string' },
+      bgp: { type: 'boolean' },
+      'cluster-asn': { type: 'string' },
+      'peer-router-ips': { type: 'string' },
+      'peer-router-asns': { type: 'string' },
+      'peer-router-passwords': { type: 'string' },
+      'bgp-port': { type: 'string' },
+      'bgp-graceful-restart-time': { type: 'string' },
+      'service-cluster-ip-range': { type: 'string' },
     },
     run: (v) => node(v),
   },

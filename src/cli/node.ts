@@ -4,6 +4,16 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient } from '../kube/client.ts';
 import { loadKubeTarget } from '../kube/kubeconfig.ts';
 import { NodeAgent } from '../node/agent.ts';
+import {
+  cleanupBgpRoutes,
+  parseAsn,
+  parsePeerRouters,
+  RoutingConfigError,
+  RoutingController,
+  routingOptions,
+  type RoutingNode,
+  type RoutingOptions,
+} from '../node/bgp/controller/index.ts';
 import { cleanupTables } from '../node/nft/apply.ts';
 import { checkPrerequisites } from '../node/prerequisites.ts';
 import { UsageError } from './errors.ts';
@@ -22,6 +32,7 @@ export async function node(v: Record<string, unknown>): Promise<number> {
   if (v.cleanup === true) {
     const removed = await cleanupTables();
     log.info({ tables: removed }, `removed ${removed.length} kubegate-* tables`);
+    await cleanupBgpRoutes();
     return 0;
   }
   const nodeName = typeof v['node-name'] === 'string' ? v['node-name'] : '';
@@ -32,6 +43,7 @@ export async function node(v: Record<string, unknown>): Promise<number> {
   const metricsAt =
     typeof v['metrics-address'] === 'string' ? parseAddress('metrics-address', v['metrics-address']) : null;
   const fix = v['fix-prerequisites'] === true;
+  const bgpOptions = v.bgp === true ? bgpFlags(v) : null;
 
   const prereqs = await checkPrerequisites(fix);
   for (const p of prereqs)
@@ -45,7 +57,22 @@ export async function node(v: Record<string, unknown>): Promise<number> {
   const client = new KubeClient(target);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kubegate_node_process_' });
-  const agent = new NodeAgent({ client, nodeName, log, registry, fixHairpin: fix });
+  const routing =
+    bgpOptions === null
+      ? null
+      : new RoutingController({
+          nodeName,
+          options: bgpOptions,
+          log: (e) => log.info({ kind: 'bgp', ...e }, String(e.type)),
+        });
+  const agent = new NodeAgent({
+    client,
+    nodeName,
+    log,
+    registry,
+    fixHairpin: fix,
+    ...(routing ? { onNodes: (nodes) => void routing.update(nodes as unknown as RoutingNode[]) } : {}),
+  });
   for (const p of prereqs) agent.metrics.prerequisite(p.name, p.ok);
 
   const servers: Server[] = [];
@@ -74,9 +101,43 @@ export async function node(v: Record<string, unknown>): Promise<number> {
   await stopped;
   log.info('stopping (tables stay in place and keep serving; --cleanup removes them)');
   await agent.stop();
+  // Graceful: no NOTIFICATION, learned routes stay in the kernel and peers keep ours while we restart.
+  await routing?.stop({ graceful: true });
   for (const s of servers) s.close();
   client.close();
   return 0;
+}
+
+/** kube-router's BGP flags → the routing controller's options. */
+function bgpFlags(v: Record<string, unknown>): RoutingOptions {
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
+  const int = (k: string, min: number, max: number): number | undefined => {
+    const t = str(k);
+    if (t === undefined) return undefined;
+    const n = Number(t.replace(/s$/, ''));
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new UsageError(`node: --${k} must be an integer ${min}..${max}, got ${t}`);
+    return n;
+  };
+  try {
+    const asn = str('cluster-asn');
+    const port = int('bgp-port', 1, 65535);
+    const gr = int('bgp-graceful-restart-time', 0, 4095);
+    return routingOptions({
+      ...(asn !== undefined ? { clusterAsn: parseAsn(asn, '--cluster-asn') } : {}),
+      peerRouters: parsePeerRouters(
+        str('peer-router-ips'),
+        str('peer-router-asns'),
+        str('peer-router-passwords'),
+      ),
+      serviceCIDRs: (str('service-cluster-ip-range') ?? '10.96.0.0/12').split(',').map((c) => c.trim()),
+      ...(port !== undefined ? { port } : {}),
+      ...(gr !== undefined ? { gracefulRestartSeconds: gr } : {}),
+    });
+  } catch (err) {
+    if (err instanceof RoutingConfigError) throw new UsageError(`node: ${err.message}`);
+    throw err;
+  }
 }
 
 function parseAddress(flag: string, address: string): { host: string; port: number } {

@@ -46,6 +46,8 @@ export interface NodeAgentOptions {
   fixHairpin?: boolean;
   /** Delete UDP conntrack entries of removed endpoints (default true). */
   conntrack?: boolean;
+  /** Called with every Node list the informer delivers (the BGP routing controller, `--bgp`). */
+  onNodes?: (nodes: readonly KubeObject[]) => void;
 }
 
 /**
@@ -122,6 +124,7 @@ export class NodeAgent {
         path,
         (items) => {
           this.#objects[kind] = items;
+          if (kind === 'nodes') this.#opts.onNodes?.(items);
           this.#markDirty(kind);
           this.#listed.add(kind);
           if (this.#listed.size === kinds) this.#allListed();

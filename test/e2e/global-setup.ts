@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 // Two control planes per test run, shared by every e2e file, each `kubegate dev` itself, started
 // the way a user starts it, so the e2e tests exercise its folder contract:
-// - cluster A (KUBEGATE_DEV_DIR): 3 apiservers and 2 nodes, with Gateway API, the one most tests use;
+// - cluster A (KUBEGATE_DEV_DIR): 3 apiservers and 2 nodes, with Gateway API and node networking
+//   (`kubegate node` in each node: Services and NetworkPolicies), the one most tests use;
 // - cluster B (KUBEGATE_DEV_DIR_B): 1 apiserver with its own etcd and PKI, for multi-cluster tests,
 //   and 1 node of its own (two labs side by side on one machine must not collide).
 const BIN = fileURLToPath(new URL('../../bin/kubegate', import.meta.url));
@@ -52,7 +53,7 @@ export async function globalSetup(): Promise<void> {
     'kubectl',
   );
   await Promise.all([
-    startDev('KUBEGATE_DEV_DIR', 3, 2, ['--gateway-api']),
+    startDev('KUBEGATE_DEV_DIR', 3, 2, ['--gateway-api', '--node-networking']),
     startDev('KUBEGATE_DEV_DIR_B', 1, 1),
   ]);
 }
