@@ -49,33 +49,9 @@ export class Backends {
 
   /** The cluster a backendRef of a route in `routeNamespace` names, or why it names none. */
   resolve(ref: unknown, routeNamespace: string): ClusterIR | Problem {
-    const r = rec(ref);
-    const group = str(r.group) ?? '';
-    const kind = str(r.kind) ?? 'Service';
-    const name = str(r.name) ?? '';
-    const namespace = str(r.namespace) || routeNamespace;
-    const where = `${namespace}/${name}`;
-    if (group !== '' || kind !== 'Service')
-      return {
-        reason: 'InvalidKind',
-        message: `backendRef kind ${group || 'core'}/${kind} is not supported.`,
-      };
-    const from = { group: GATEWAY_GROUP, kind: 'HTTPRoute', namespace: routeNamespace };
-    if (!this.#grants.allows(from, { group: '', kind: 'Service', namespace, name }))
-      return {
-        reason: 'RefNotPermitted',
-        message: `No ReferenceGrant allows a reference to Service ${where}.`,
-      };
-    const service = this.#services.get(where);
-    if (service === undefined || name === '')
-      return { reason: 'BackendNotFound', message: `Service ${where} not found.` };
-    const port = int(r.port);
-    if (port === undefined)
-      return { reason: 'BackendNotFound', message: `backendRef to Service ${where} has no port.` };
-    const servicePort = arr(rec(rec(service).spec).ports).find((p) => int(rec(p).port) === port);
-    if (servicePort === undefined)
-      return { reason: 'BackendNotFound', message: `Service ${where} has no port ${port}.` };
-    const sp = rec(servicePort);
+    const found = this.#servicePort(ref, routeNamespace, 'HTTPRoute');
+    if ('reason' in found) return found;
+    const { where, port, sp } = found;
     const protocol = protocolOf(str(sp.appProtocol));
     const transport = str(sp.protocol) ?? 'TCP';
     if (transport !== 'TCP' || protocol === null) {
@@ -106,6 +82,24 @@ export class Backends {
     routeKind: string,
     transport: 'TCP' | 'UDP',
   ): { name: string; endpoints: ClusterIR['endpoints'] } | Problem {
+    const found = this.#servicePort(ref, routeNamespace, routeKind);
+    if ('reason' in found) return found;
+    const { where, port, sp } = found;
+    const portTransport = str(sp.protocol) ?? 'TCP';
+    if (portTransport !== transport)
+      return {
+        reason: 'UnsupportedProtocol',
+        message: `Service ${where} port ${port} uses protocol ${portTransport}; ${routeKind} needs ${transport}.`,
+      };
+    return { name: `${where}:${port}`, endpoints: this.#endpoints(where, str(sp.name) ?? '') };
+  }
+
+  /** The Service port a backendRef names (kind, ReferenceGrant, Service and port checked), or why not. */
+  #servicePort(
+    ref: unknown,
+    routeNamespace: string,
+    routeKind: string,
+  ): { where: string; port: number; sp: Record<string, unknown> } | Problem {
     const r = rec(ref);
     const group = str(r.group) ?? '';
     const kind = str(r.kind) ?? 'Service';
@@ -132,14 +126,7 @@ export class Backends {
     const servicePort = arr(rec(rec(service).spec).ports).find((p) => int(rec(p).port) === port);
     if (servicePort === undefined)
       return { reason: 'BackendNotFound', message: `Service ${where} has no port ${port}.` };
-    const sp = rec(servicePort);
-    const portTransport = str(sp.protocol) ?? 'TCP';
-    if (portTransport !== transport)
-      return {
-        reason: 'UnsupportedProtocol',
-        message: `Service ${where} port ${port} uses protocol ${portTransport}; ${routeKind} needs ${transport}.`,
-      };
-    return { name: `${where}:${port}`, endpoints: this.#endpoints(where, str(sp.name) ?? '') };
+    return { where, port, sp: rec(servicePort) };
   }
 
   #endpoints(service: string, portName: string): ClusterIR['endpoints'] {
