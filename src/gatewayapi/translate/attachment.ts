@@ -61,22 +61,28 @@ function admits(
 /** Labels of a namespace by name. */
 export type NamespaceLabels = (namespace: string) => Readonly<Record<string, string>>;
 
-/** Our parent entries of a route (empty when no parentRef names one of our Gateways). */
-export function attachRoute(
-  route: CompiledRoute,
+/** A parentRef that names one of our Gateways, resolved. */
+export interface OurParent {
+  readonly gateway: GatewayState;
+  readonly parentRef: ParentReference;
+  readonly namespace: string;
+  readonly name: string;
+  readonly sectionName: string | undefined;
+  readonly port: number | undefined;
+}
+
+/** The parentRefs of a route that name one of our Gateways, each distinct one once. */
+export function* ourParents(
+  parentRefs: readonly unknown[],
+  routeNamespace: string,
   gateways: ReadonlyMap<string, GatewayState>,
-  labels: NamespaceLabels,
-  controllerName: string,
-): { parents: RouteParentStatus[]; attachments: Attachment[] } {
-  const parents: RouteParentStatus[] = [];
-  const attachments: Attachment[] = [];
+): Generator<OurParent> {
   const seen = new Set<string>();
-  const gen = route.meta.generation;
-  for (const raw of route.parentRefs) {
+  for (const raw of parentRefs) {
     const p = rec(raw);
     if ((str(p.group) ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (str(p.kind) ?? 'Gateway') !== 'Gateway')
       continue;
-    const namespace = text(p.namespace) ?? route.meta.namespace;
+    const namespace = text(p.namespace) ?? routeNamespace;
     const name = str(p.name) ?? '';
     const gateway = gateways.get(`${namespace}/${name}`);
     if (gateway === undefined) continue;
@@ -88,7 +94,25 @@ export function attachRoute(
     const key = JSON.stringify(parentRef);
     if (seen.has(key)) continue;
     seen.add(key);
+    yield { gateway, parentRef, namespace, name, sectionName, port };
+  }
+}
 
+/** Our parent entries of a route (empty when no parentRef names one of our Gateways). */
+export function attachRoute(
+  route: CompiledRoute,
+  gateways: ReadonlyMap<string, GatewayState>,
+  labels: NamespaceLabels,
+  controllerName: string,
+): { parents: RouteParentStatus[]; attachments: Attachment[] } {
+  const parents: RouteParentStatus[] = [];
+  const attachments: Attachment[] = [];
+  const gen = route.meta.generation;
+  for (const { gateway, parentRef, namespace, name, sectionName, port } of ourParents(
+    route.parentRefs,
+    route.meta.namespace,
+    gateways,
+  )) {
     const selected = gateway.listeners.filter(
       (l) => (sectionName === undefined || l.name === sectionName) && (port === undefined || l.port === port),
     );

@@ -3,15 +3,14 @@
 // supportedKinds hold the route's kind (so a TLSRoute never attaches to an HTTP or HTTPS listener)
 // and its namespaces allow it, and a TLSRoute needs a hostname in common with the listener.
 
-import type { Condition, ParentReference, RouteParentStatus } from '../objects.ts';
+import type { Condition, RouteParentStatus } from '../objects.ts';
 import type { Problem } from './conditions.ts';
-import { GATEWAY_GROUP, condition, conditionFor } from './conditions.ts';
+import { condition, conditionFor } from './conditions.ts';
 import type { NamespaceLabels, ServedHostname } from './attachment.ts';
-import { servedHostnames } from './attachment.ts';
+import { ourParents, servedHostnames } from './attachment.ts';
 import type { GatewayState } from './gateways.ts';
 import { selects } from './label-selectors.ts';
 import type { ListenerState } from './listeners.ts';
-import { int, rec, str, text } from './read.ts';
 import type { StreamRoute } from './stream-routes.ts';
 
 /** A stream route accepted on one listener. */
@@ -53,25 +52,12 @@ export function attachStreamRoute(
 ): { parents: RouteParentStatus[]; attachments: StreamAttachment[] } {
   const parents: RouteParentStatus[] = [];
   const attachments: StreamAttachment[] = [];
-  const seen = new Set<string>();
   const gen = route.meta.generation;
-  for (const raw of route.parentRefs) {
-    const p = rec(raw);
-    if ((str(p.group) ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (str(p.kind) ?? 'Gateway') !== 'Gateway')
-      continue;
-    const namespace = text(p.namespace) ?? route.meta.namespace;
-    const name = str(p.name) ?? '';
-    const gateway = gateways.get(`${namespace}/${name}`);
-    if (gateway === undefined) continue;
-    const sectionName = text(p.sectionName);
-    const port = int(p.port);
-    const parentRef: ParentReference = { group: GATEWAY_GROUP, kind: 'Gateway', namespace, name };
-    if (sectionName !== undefined) parentRef.sectionName = sectionName;
-    if (port !== undefined) parentRef.port = port;
-    const key = JSON.stringify(parentRef);
-    if (seen.has(key)) continue;
-    seen.add(key);
-
+  for (const { gateway, parentRef, namespace, name, sectionName, port } of ourParents(
+    route.parentRefs,
+    route.meta.namespace,
+    gateways,
+  )) {
     const selected = gateway.listeners.filter(
       (l) => (sectionName === undefined || l.name === sectionName) && (port === undefined || l.port === port),
     );
