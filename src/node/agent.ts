@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from '../kube/client.ts';
+import { CoalescedSync } from '../kube/coalesced-sync.ts';
 import { Informer, type KubeObject } from '../kube/informer.ts';
 import { UDPConntrackCleaner } from './conntrack.ts';
 import { ProblemReporter, type NodeProblem } from './events.ts';
@@ -67,10 +68,7 @@ export class NodeAgent {
   readonly #problems: ProblemReporter;
   readonly #conntrack: UDPConntrackCleaner;
   readonly #health: HealthCheckServers;
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #again = false;
-  #stopped = false;
+  readonly #syncs: CoalescedSync;
   #lastHairpin = 0;
   /** Collections listed at least once: no table is written before all are (see start). */
   readonly #listed = new Set<WatchedKind>();
@@ -92,6 +90,7 @@ export class NodeAgent {
 
   constructor(opts: NodeAgentOptions) {
     this.#opts = opts;
+    this.#syncs = new CoalescedSync(() => this.#syncOnce(), opts.coalesceMs ?? 10);
     this.#metrics = new NodeMetrics(opts.registry);
     this.#applier = new Applier({
       log: opts.log,
@@ -152,9 +151,7 @@ export class NodeAgent {
       await allListed;
       clearTimeout(slow);
     }
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#sync();
+    await this.#syncs.now();
   }
 
   #markDirty(kind: WatchedKind): void {
@@ -169,26 +166,7 @@ export class NodeAgent {
   }
 
   #schedule(): void {
-    if (this.#stopped || this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.#sync();
-    }, this.#opts.coalesceMs ?? 10);
-  }
-
-  #sync(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = this.#syncOnce().finally(() => {
-      this.#running = null;
-      if (this.#again && !this.#stopped) {
-        this.#again = false;
-        this.#schedule();
-      }
-    });
-    return this.#running;
+    this.#syncs.schedule();
   }
 
   /** The node's own addresses, its pod CIDRs, and every node's pod CIDRs. */
@@ -262,7 +240,7 @@ export class NodeAgent {
       this.healthy = false;
       this.#metrics.failure();
       const delay = Math.min(30_000, 1000 * 2 ** this.#failures++);
-      if (this.#retry === null && !this.#stopped)
+      if (this.#retry === null && !this.#syncs.stopped)
         this.#retry = setTimeout(() => {
           this.#retry = null;
           this.#schedule();
@@ -294,11 +272,10 @@ export class NodeAgent {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
+    const running = this.#syncs.stop();
     for (const i of this.#informers) i.stop();
-    if (this.#timer) clearTimeout(this.#timer);
     if (this.#retry) clearTimeout(this.#retry);
-    await this.#running?.catch(() => {});
+    await running.catch(() => {});
     await this.#applier.close();
     this.#health.close();
   }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from '../../kube/client.ts';
+import { CoalescedSync } from '../../kube/coalesced-sync.ts';
 import { Informer, type KubeObject } from '../../kube/informer.ts';
 import type { DataPlaneIR } from '../ir.ts';
 import { translate, type TranslateInput, type TranslateOutput } from '../translate/index.ts';
@@ -62,22 +63,19 @@ export class GatewayAPIController {
   readonly #informers: Informer<KubeObject>[] = [];
   readonly #objects = Object.fromEntries(Object.keys(WATCHED).map((k) => [k, []])) as unknown as Objects;
   readonly #status: StatusWriter;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #syncs: CoalescedSync;
   /** Per collection: the objects of the last `#changed`, and their versions by status key. */
   readonly #seen = new Map<WatchedKind, ReadonlySet<KubeObject>>();
   readonly #versions = new Map<
     WatchedKind,
     Map<string, { rv: string | undefined; generation: number | undefined }>
   >();
-  #running: Promise<void> | null = null;
-  #again = false;
   /** Route objects whose status was found right, with the parents `translate` gave them then. */
   readonly #settledRoutes = new WeakMap<object, unknown>();
   /** GatewayClasses, Gateways and HTTPRoutes at the last status pass (fewer now: prune). */
   #objectCount = 0;
   /** When the first event not yet served by a sync arrived (performance.now()). */
   #pendingSince: number | null = null;
-  #stopped = false;
   /** Translations done, and the last one's IR (for the admin endpoint and tests). */
   syncs = 0;
   lastIR: DataPlaneIR | null = null;
@@ -85,6 +83,7 @@ export class GatewayAPIController {
 
   constructor(opts: ControllerOptions) {
     this.#opts = { controllerName: CONTROLLER_NAME, coalesceMs: 2, ...opts };
+    this.#syncs = new CoalescedSync(() => this.#syncOnce(), this.#opts.coalesceMs);
     this.#metrics = new ControllerMetrics(opts.registry);
     this.#status = new StatusWriter(opts.client, opts.log, this.#metrics);
   }
@@ -106,9 +105,7 @@ export class GatewayAPIController {
       this.#informers.push(inf);
     }
     await Promise.all(this.#informers.map((i) => i.start()));
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#sync();
+    await this.#syncs.now();
   }
 
   /**
@@ -150,26 +147,7 @@ export class GatewayAPIController {
 
   #schedule(): void {
     this.#pendingSince ??= performance.now();
-    if (this.#stopped || this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.#sync();
-    }, this.#opts.coalesceMs);
-  }
-
-  async #sync(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = this.#syncOnce().finally(() => {
-      this.#running = null;
-      if (this.#again && !this.#stopped) {
-        this.#again = false;
-        this.#schedule();
-      }
-    });
-    return this.#running;
+    this.#syncs.schedule();
   }
 
   async #syncOnce(): Promise<void> {
@@ -226,7 +204,7 @@ export class GatewayAPIController {
       if (d.kind !== 'gateways' && d.kind !== 'gatewayclasses') this.#settledRoutes.set(d.object, d.source);
     // A write refused as stale: the newer object may be only a status change, which alone would not
     // schedule a sync; compute the statuses again from it.
-    if (conflicted) this.#again = true;
+    if (conflicted) this.#syncs.again();
     this.#opts.log.debug(
       {
         kind: 'gatewayapi',
@@ -317,9 +295,8 @@ export class GatewayAPIController {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    const running = this.#syncs.stop();
     for (const i of this.#informers) i.stop();
-    await this.#running;
+    await running;
   }
 }
