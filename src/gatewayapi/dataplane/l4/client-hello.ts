@@ -57,11 +57,14 @@ export function readServerName(data: Buffer, maxHelloBytes: number): string | nu
 function serverNameOf(b: Buffer): string {
   const r = new Reader(b);
   r.skip(2 + 32); // legacy_version, random
-  r.skip(r.u8()); // legacy_session_id
-  r.skip(r.u16()); // cipher_suites
-  r.skip(r.u8()); // legacy_compression_methods
+  r.skip(bounded(r.u8(), 0, 32, 'legacy_session_id')); // RFC 8446 4.1.2: <0..32>
+  const suites = bounded(r.u16(), 2, 0xfffe, 'cipher_suites');
+  if (suites % 2 !== 0) throw new ClientHelloError('MALFORMED', 'cipher_suites has an odd length');
+  r.skip(suites);
+  r.skip(bounded(r.u8(), 1, 255, 'legacy_compression_methods'));
   if (r.done()) return ''; // no extensions at all
   const extensions = r.sub(r.u16());
+  if (!r.done()) throw new ClientHelloError('MALFORMED', 'bytes after the extensions');
   while (!extensions.done()) {
     const type = extensions.u16();
     const body = extensions.sub(extensions.u16());
@@ -75,6 +78,11 @@ function serverNameOf(b: Buffer): string {
     return '';
   }
   return '';
+}
+
+function bounded(n: number, min: number, max: number, field: string): number {
+  if (n < min || n > max) throw new ClientHelloError('MALFORMED', `${field} length ${n} is out of range`);
+  return n;
 }
 
 // RFC 6066: an ASCII host name without a trailing dot; anything else is refused rather than routed.
