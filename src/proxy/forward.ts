@@ -23,7 +23,7 @@ import { assertOriginForm } from './request-target.ts';
 import { admitRequest, authenticateOn } from './stages.ts';
 import { serveClusterGatewayAPI, serveFrontProxyDiscovery } from '../clustergateway/api.ts';
 import { selectByPath } from '../clustergateway/select.ts';
-import { watchSharesOf } from '../share/index.ts';
+import { listSharesOf, watchSharesOf } from '../share/index.ts';
 import type { AuthenticationInput } from '../auth/index.ts';
 import { connectionTokens, isDroppedRequestHeader, isDroppedResponseHeader } from './headers.ts';
 import { jitteredRetryAfter, sendStatus, toGatewayError } from './status.ts';
@@ -155,7 +155,28 @@ export class ProxiedRequest implements ClientPresence {
       const max = this.#gw.clientLimits.maxRequestBodyBytes;
       const length = Number(x.headers['content-length']);
       if (length > max) throw tooLarge(max);
-      if (this.#policy.rule.spec.share === 'watches' && this.#record.info.verb === 'watch') {
+      const share = this.#policy.rule.spec.share;
+      if (share === 'watches+lists' && this.#record.info.verb === 'list') {
+        this.#shared = await listSharesOf(this.#gw).serve({
+          cluster: this.#cluster,
+          subset: this.#policy.rule.spec.upstream ?? null,
+          x,
+          record: this.#record,
+        });
+        if (this.#shared || this.#logged || x.gone) return;
+      }
+      if (share === 'watches+lists' && this.#record.info.verb === 'watch') {
+        const r = await listSharesOf(this.#gw).serveWatch({
+          cluster: this.#cluster,
+          subset: this.#policy.rule.spec.upstream ?? null,
+          x,
+          record: this.#record,
+        });
+        this.#shared = r === 'served';
+        if (this.#shared || this.#logged || x.gone) return;
+        if (r === 'forward') return await this.#forward(null);
+      }
+      if (share !== undefined && this.#record.info.verb === 'watch') {
         this.#shared = await watchSharesOf(this.#gw).serve({
           cluster: this.#cluster,
           subset: this.#policy.rule.spec.upstream ?? null,

@@ -6,13 +6,13 @@ import type { RequestInfo } from '../request/types.ts';
 const sanitize = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
- * kube-apiserver's answer to a watch its authorizer denies (responsewriters.Forbidden, then
+ * kube-apiserver's answer to a watch or list its authorizer denies (responsewriters.Forbidden, then
  * apierrors.NewForbidden): the same message, details and JSON field order, byte for byte.
  */
 export function forbiddenWatchStatus(user: string, info: RequestInfo, why: string): string {
   const scope = info.namespace ? `in the namespace ${goQuote(info.namespace)}` : 'at the cluster scope';
   let msg = sanitize(
-    `User ${goQuote(user)} cannot watch resource ${goQuote(info.resource)} in API group ${goQuote(info.apiGroup)} ${scope}`,
+    `User ${goQuote(user)} cannot ${info.verb} resource ${goQuote(info.resource)} in API group ${goQuote(info.apiGroup)} ${scope}`,
   );
   if (why) msg += `: ${why}`;
   const qualified = info.apiGroup ? `${info.resource}.${info.apiGroup}` : info.resource;
@@ -46,7 +46,7 @@ export function forbiddenWatch(
   const body = forbiddenWatchStatus(user, info, why);
   record.status = 403;
   record.code = 'KG_SHARED_WATCH_FORBIDDEN';
-  record.error = 'the access check of a shared watch denied it';
+  record.error = `the access check of a shared ${info.verb === 'list' ? 'list' : 'watch'} denied it`;
   x.respond(
     403,
     {

@@ -1,56 +1,14 @@
 import type { FrameReader, WatchEvent } from './event.ts';
 import { parseResourceVersion } from './event.ts';
 import { WatchFrameError } from './json-frames.ts';
+import { field, MAGIC, unwrap } from './protobuf-wire.ts';
 
 // kube-apiserver's protobuf watch stream (`application/vnd.kubernetes.protobuf;stream=watch`):
 // each frame is a 4-byte big-endian length and then a metav1.WatchEvent{type, object:
 // RawExtension{raw}} as it is (the stream's raw serializer adds no envelope), whose raw is
 // `k8s\0` + runtime.Unknown{raw} around the object, whose field 1 is its ObjectMeta, whose field 6
 // is resourceVersion. Only those few fields are read: the rest is skipped by its wire type.
-const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 const MAX_FRAME = 64 * 1024 * 1024;
-
-/** The bytes of length-delimited field `field` of the message in `buf[start, end)`, or null. */
-function field(buf: Buffer, start: number, end: number, want: number): [number, number] | null {
-  let i = start;
-  while (i < end) {
-    let key = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      if (i >= end) return null;
-      b = buf[i++];
-      key += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    const wire = key % 8;
-    const num = Math.floor(key / 8);
-    if (wire === 0) {
-      while (i < end && buf[i++] & 0x80);
-    } else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else if (wire === 2) {
-      let len = 0;
-      shift = 0;
-      do {
-        if (i >= end) return null;
-        b = buf[i++];
-        len += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-      } while (b & 0x80);
-      if (i + len > end) return null;
-      if (num === want) return [i, i + len];
-      i += len;
-    } else return null;
-  }
-  return null;
-}
-
-/** The `raw` of an Unknown envelope (`k8s\0` + Unknown) in `buf[start, end)`. */
-function unwrap(buf: Buffer, start: number, end: number): [number, number] | null {
-  if (end - start < 4 || buf.compare(MAGIC, 0, 4, start, start + 4) !== 0) return null;
-  return field(buf, start + 4, end, 2);
-}
 
 /** Splits a protobuf watch stream into frames and reads each one's type and resourceVersion once. */
 export class ProtobufFrameReader implements FrameReader {

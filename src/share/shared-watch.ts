@@ -28,6 +28,11 @@ export interface SharedWatchHost {
   warn(msg: string, fields: Record<string, unknown>): void;
 }
 
+/** The annotation of the BOOKMARK that ends a watch-list's initial events (in JSON and protobuf alike). */
+const INITIAL_EVENTS_END = Buffer.from('k8s.io/initial-events-end');
+/** A watch-list request waits at most this long for the one before it to have its initial events. */
+const CHAIN_WAIT_MS = 2000;
+
 /** How long the stream tries to resume before it ends its clients (they re-watch themselves). */
 const RESUME_FOR_MS = 30_000;
 const RESUME_BACKOFF_MS = [0, 250, 500, 1000, 2000, 4000];
@@ -74,15 +79,64 @@ export class SharedWatch {
   #resumeTimer: NodeJS.Timeout | null = null;
   #resumeSince = 0;
   #attempt = 0;
+  /** A watch-list stream: when its request went upstream (performance.now()), null before. */
+  #sentAt: number | null = null;
+  /** A watch-list stream before its initial-events-end bookmark. */
+  #initial: boolean;
+  #resolveInitialDone!: () => void;
+  /** Resolves once a watch-list stream has had its initial events (or ended); at once for others. */
+  readonly initialDone: Promise<void>;
 
-  constructor(host: SharedWatchHost, spec: ShareableWatch, opener: Identity, limits: WindowLimits) {
+  /**
+   * `after`: a watch-list stream sends its request once that resolves (the previous watch-list of
+   * its key has its initial events) or after CHAIN_WAIT_MS, so the clients that come meanwhile
+   * share it.
+   */
+  constructor(
+    host: SharedWatchHost,
+    spec: ShareableWatch,
+    opener: Identity,
+    limits: WindowLimits,
+    after: Promise<void> | null = null,
+  ) {
     this.#host = host;
     this.key = spec.key;
     this.spec = spec;
     this.progress = spec.rv;
     this.window = new EventWindow(limits, spec.rv);
     this.opened = new Promise((resolve) => (this.#resolveOpened = resolve));
-    void this.#connect(opener, null);
+    this.#initial = spec.watchList;
+    this.initialDone = new Promise((resolve) => (this.#resolveInitialDone = resolve));
+    if (!spec.watchList) this.#resolveInitialDone();
+    if (after === null) void this.#connect(opener, null);
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      const wait = new Promise<void>((r) => (timer = setTimeout(r, CHAIN_WAIT_MS)));
+      void Promise.race([after, wait]).then(() => {
+        clearTimeout(timer);
+        return this.#connect(opener, null);
+      });
+    }
+  }
+
+  /**
+   * Whether a watch-list client that arrived at `arrived` (performance.now()) gets its answer from
+   * this stream: only if the request went upstream after it came (kube-apiserver answers a
+   * watch-list with a consistent read, so the state must be at least that recent) and every
+   * initial event is still in the window.
+   */
+  takesWatchList(arrived: number): boolean {
+    return (
+      this.#initial &&
+      this.#state !== 'done' &&
+      (this.#sentAt === null || arrived <= this.#sentAt) &&
+      this.window.firstSeq === 0
+    );
+  }
+
+  /** A watch-list stream that has not had all its initial events yet. */
+  get inInitialEvents(): boolean {
+    return this.#initial && this.#state !== 'done';
   }
 
   get state(): State {
@@ -98,21 +152,54 @@ export class SharedWatch {
    * The sequence number a client starting after `rv` begins at, or null when this stream cannot
    * serve it exactly: events it needs left the window, or `rv` is past what the stream has
    * seen (the apiserver may not have reached it: a direct watch is then the one that answers).
+   * `reached`: the apiserver is known to have reached `rv` (it ended a watch-list's consistent
+   * read), so a stream behind it serves the client from its next event on, skipping those at or
+   * below `rv` (they were in the client's initial state).
    */
-  startFor(rv: bigint): number | null {
+  startFor(rv: bigint, reached = false): number | null {
     if (this.#state !== 'live' && this.#state !== 'resuming') return null;
-    if (rv > this.progress) return null;
+    if (rv > this.progress && !reached) return null;
     return this.window.startAfter(rv);
   }
 
-  /** Attaches a client at `seq` (from `startFor`) and sends it the response head and its backlog. */
-  attach(sink: ClientSink, spec: ShareableWatch, identity: Identity, seq: number): WatchClient {
+  /**
+   * Attaches a client at `seq` (from `startFor`) and sends it the response head, `initial` (the
+   * current state as ADDED frames, for a watch from resourceVersion 0) and its backlog.
+   */
+  attach(
+    sink: ClientSink,
+    spec: ShareableWatch,
+    identity: Identity,
+    seq: number,
+    initial: Buffer | null = null,
+  ): WatchClient {
     const c = new WatchClient(this, sink, spec, identity, seq);
     this.clients.add(c);
     shareStats.clientWatches++;
     sink.x.respond(200, { ...this.#clientHeaders }, true);
+    if (initial !== null && initial.length > 0) c.write(initial);
     this.pump(c);
     return c;
+  }
+
+  /**
+   * Moves the clients that are level with this stream (a watch-list past its initial events) to
+   * `to`, a plain stream of the same watch, where each resumes after the last resourceVersion it
+   * was written; the stream closes when none is left. Returns how many stay.
+   */
+  moveClientsTo(to: SharedWatch): number {
+    if (this.#initial) return this.clients.size;
+    for (const c of [...this.clients]) {
+      if (c.blocked || c.done || c.seq < this.window.nextSeq) continue;
+      const seq = to.startFor(c.lastRV, true);
+      if (seq === null) continue;
+      this.clients.delete(c);
+      to.clients.add(c);
+      c.rebind(to, seq);
+      to.pump(c);
+    }
+    if (this.clients.size === 0) this.#close();
+    return this.clients.size;
   }
 
   /** Ends the stream when no client is attached (an opener that left before it was attached). */
@@ -150,6 +237,7 @@ export class SharedWatch {
       }
       if (e.rv <= c.rv || (e.kind === 'bookmark' && !c.bookmarks)) continue;
       shareStats.eventsFannedOut++;
+      if (e.rv > c.lastRV) c.lastRV = e.rv;
       c.write(e.bytes);
     }
   }
@@ -183,12 +271,17 @@ export class SharedWatch {
     if (this.#state === 'done') return;
     if (e.kind !== 'error') {
       if (e.rv > this.progress) this.progress = e.rv;
+      if (this.#initial && e.kind === 'bookmark' && e.bytes.includes(INITIAL_EVENTS_END)) {
+        // From here on a resume is a plain watch from `progress`.
+        this.#initial = false;
+        this.#resolveInitialDone();
+      }
       this.#fanOut(e);
       return;
     }
     // The apiserver's Status in the stream (410 Gone after a compaction, an internal error): the
     // watch is over for everyone, exactly as it would be for each direct client.
-    this.#state = 'done';
+    this.#setDone();
     this.#fanOut(e);
     this.#stopUpstream();
     this.#host.forget(this);
@@ -197,9 +290,7 @@ export class SharedWatch {
   /** Ends every client cleanly (each re-watches from its own resourceVersion) and the stream. */
   #finish(): void {
     if (this.#state === 'done') return;
-    const opening = this.#state === 'opening';
-    this.#state = 'done';
-    if (opening) this.#resolveOpened(false);
+    this.#setDone();
     this.#fanOut(endEvent(this.progress));
     this.#stopUpstream();
     this.#host.forget(this);
@@ -208,9 +299,16 @@ export class SharedWatch {
   /** No client left: the upstream watch is cancelled. */
   #close(): void {
     if (this.#state === 'done' || this.#state === 'opening') return;
-    this.#state = 'done';
+    this.#setDone();
     this.#stopUpstream();
     this.#host.forget(this);
+  }
+
+  /** The stream is over: an opening one tells its waiting clients to forward; nobody waits on its initial events. */
+  #setDone(): void {
+    if (this.#state === 'opening') this.#resolveOpened(false);
+    this.#state = 'done';
+    this.#resolveInitialDone();
   }
 
   #stopUpstream(): void {
@@ -251,6 +349,10 @@ export class SharedWatch {
     this.#upstream = s;
     this.#endpoint = ep;
     shareStats.upstreamWatches++;
+    if (this.#initial && this.#sentAt === null) {
+      this.#sentAt = performance.now();
+      shareStats.watchListsUpstream++;
+    }
     // kube-apiserver going away (GOAWAY) or the endpoint retired by a reload: resume elsewhere now.
     const away = (): void => {
       if (this.#upstream === s) s.close(constants.NGHTTP2_CANCEL);
@@ -298,7 +400,10 @@ export class SharedWatch {
     if (this.spec.labelSelector) q.set('labelSelector', this.spec.labelSelector);
     if (this.spec.fieldSelector) q.set('fieldSelector', this.spec.fieldSelector);
     q.set('allowWatchBookmarks', 'true');
-    q.set('resourceVersion', String(this.progress));
+    if (this.#initial) {
+      q.set('sendInitialEvents', 'true');
+      q.set('resourceVersionMatch', 'NotOlderThan');
+    } else q.set('resourceVersion', String(this.progress));
     const out: OutgoingHttpHeaders = {
       ':method': 'GET',
       ':path': `${this.spec.path}?${q.toString()}`,
@@ -321,12 +426,14 @@ export class SharedWatch {
     if (this.#state === 'done') return;
     if (this.#state === 'opening') {
       // Closed before any answer: the opening clients go to the apiserver themselves.
-      this.#state = 'done';
-      this.#resolveOpened(false);
+      this.#setDone();
       this.#host.forget(this);
       return;
     }
     if (this.clients.size === 0) return this.#close();
+    // Cut during its initial events: the state cannot be finished from a resourceVersion. The
+    // clients end cleanly and watch-list again.
+    if (this.#initial) return this.#finish();
     if (this.#state === 'resuming') return this.#failed('unreachable', 0, ep); // a resume cut short
     this.#state = 'resuming';
     this.#resumeSince = performance.now();
@@ -342,8 +449,7 @@ export class SharedWatch {
   #failed(why: 'unreachable' | 'refused', status: number, ep?: Endpoint): void {
     if (this.#state === 'done') return;
     if (this.#state === 'opening') {
-      this.#state = 'done';
-      this.#resolveOpened(false);
+      this.#setDone();
       this.#host.forget(this);
       return;
     }

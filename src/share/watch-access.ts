@@ -4,6 +4,8 @@ import type { Identity } from '../request/types.ts';
 
 /** The authorization attributes kube-apiserver checks for a watch (its RequestInfo, plus the selectors). */
 export interface WatchAttributes {
+  /** `watch` unless given (a cached list asks for `list`). */
+  readonly verb?: 'watch' | 'list';
   readonly group: string;
   readonly version: string;
   readonly resource: string;
@@ -80,7 +82,7 @@ export class WatchAccess {
   async #review(key: string, user: Identity, a: WatchAttributes): Promise<WatchDecision> {
     this.reviews++;
     const resourceAttributes: Record<string, unknown> = {
-      verb: 'watch',
+      verb: a.verb ?? 'watch',
       group: a.group,
       version: a.version,
       resource: a.resource,

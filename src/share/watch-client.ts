@@ -18,14 +18,16 @@ const MIN_REQUEST_TIMEOUT_S = 1800;
 export class WatchClient {
   readonly identity: Identity;
   /** Events at or below this resourceVersion are not for this client. */
-  readonly rv: bigint;
+  rv: bigint;
+  /** The highest resourceVersion written to it (its own `rv` before the first). */
+  lastRV: bigint;
   readonly bookmarks: boolean;
   /** The next window sequence number to consider. */
   seq: number;
   /** Its buffer is full: nothing is written until it drains. */
   blocked = false;
   done = false;
-  readonly #watch: SharedWatch;
+  #watch: SharedWatch;
   readonly #sink: ClientSink;
   readonly #timer: NodeJS.Timeout;
 
@@ -34,6 +36,7 @@ export class WatchClient {
     this.#sink = sink;
     this.identity = identity;
     this.rv = spec.rv;
+    this.lastRV = spec.rv;
     this.bookmarks = spec.bookmarks;
     this.seq = seq;
     const seconds = spec.timeoutSeconds ?? MIN_REQUEST_TIMEOUT_S * (1 + Math.random());
@@ -50,6 +53,17 @@ export class WatchClient {
       this.blocked = true;
       x.onDrain(this.#drained);
     }
+  }
+
+  /**
+   * Moves the client to another stream of the same watch at `seq`: from there it gets only what
+   * is above what it was written (a watch-list's client, after its initial events, onto the
+   * key's plain stream).
+   */
+  rebind(watch: SharedWatch, seq: number): void {
+    this.#watch = watch;
+    this.seq = seq;
+    this.rv = this.lastRV;
   }
 
   /** Ends the response cleanly (the client re-watches from the last resourceVersion it got); `why` goes to the access log. */

@@ -10,8 +10,14 @@ export interface ShareableWatch {
   readonly path: string;
   readonly labelSelector: string;
   readonly fieldSelector: string;
-  /** The client's resourceVersion: it gets the events above it. */
+  /** The client's resourceVersion: it gets the events above it (-1 for a watch-list: all of them). */
   readonly rv: bigint;
+  /**
+   * A watch-list (client-go's informers since 1.35): `sendInitialEvents=true` with
+   * `resourceVersionMatch=NotOlderThan` and no resourceVersion — the current state (a consistent
+   * read) as ADDED events, a BOOKMARK marked `k8s.io/initial-events-end`, then the changes.
+   */
+  readonly watchList: boolean;
   /** Whether the client asked for bookmarks (the upstream always does; they are filtered per client). */
   readonly bookmarks: boolean;
   /** The client's `timeoutSeconds`; null: kube-apiserver's default. */
@@ -23,6 +29,9 @@ export interface ShareableWatch {
 /** Why a watch goes to the apiserver as it is instead of joining a shared stream. */
 export type NotShared =
   'not_watch' | 'encoding' | 'parameter' | 'resource_version' | 'initial_events' | 'timeout';
+
+/** Ends the key of a watch-list: the key without it is the same watch from a resourceVersion. */
+export const WATCH_LIST_SUFFIX = '\u0000watch-list';
 
 const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
@@ -53,16 +62,19 @@ export function shareableAccept(accept: string | undefined): string | null {
 
 /**
  * The shared form of a watch request, or why it cannot be shared. Shared: `?watch=true` on a
- * collection, JSON or protobuf, a numeric `resourceVersion` (events
- * after a known point; "" and "0" ask for the current state first, which a stream alone cannot
- * give), no `sendInitialEvents`; only `labelSelector`, `fieldSelector`, `allowWatchBookmarks`
- * and `timeoutSeconds` beside it. Anything else is forwarded, so the apiserver answers it.
+ * collection, JSON or protobuf, and either a numeric `resourceVersion` (events after a known
+ * point; "" and "0" ask for the current state first, which a stream alone cannot give) or a
+ * watch-list (`sendInitialEvents=true&resourceVersionMatch=NotOlderThan` with bookmarks and no
+ * resourceVersion); only `labelSelector`, `fieldSelector`, `allowWatchBookmarks` and
+ * `timeoutSeconds` beside it. Anything else is forwarded, so the apiserver answers it.
  */
 export function shareableWatch(
   cluster: string,
   info: RequestInfo,
   uri: string,
   headers: IncomingHttpHeaders,
+  /** `resourceVersion=0` is taken (as 0): a watch cache gives the current state first. */
+  fromZero = false,
 ): ShareableWatch | NotShared {
   if (info.verb !== 'watch' || info.subresource !== '') return 'not_watch';
   const accept = shareableAccept(headers.accept);
@@ -71,7 +83,9 @@ export function shareableWatch(
   const params = new URLSearchParams(q < 0 ? '' : uri.slice(q + 1));
   let labelSelector = '';
   let fieldSelector = '';
-  let rv: bigint | null = null;
+  let rvParam: string | null = null;
+  let initialEvents: string | null = null;
+  let rvMatch: string | null = null;
   let bookmarks = false;
   let timeoutSeconds: number | null = null;
   const seen = new Set<string>();
@@ -90,16 +104,18 @@ export function shareableWatch(
         fieldSelector = value;
         break;
       case 'resourceVersion':
-        rv = parseResourceVersion(value);
-        if (rv === null) return 'resource_version';
+        rvParam = value;
         break;
       case 'allowWatchBookmarks':
         if (GO_TRUE.has(value)) bookmarks = true;
         else if (!GO_FALSE.has(value)) return 'parameter';
         break;
       case 'sendInitialEvents':
-        // Even "false" needs resourceVersionMatch, which the apiserver checks: forwarded.
-        return 'initial_events';
+        initialEvents = value;
+        break;
+      case 'resourceVersionMatch':
+        rvMatch = value;
+        break;
       case 'timeoutSeconds':
         if (!TIMEOUT.test(value)) return 'timeout';
         timeoutSeconds = Number(value) === 0 ? null : Number(value);
@@ -108,7 +124,32 @@ export function shareableWatch(
         return 'parameter';
     }
   }
+  // Only the watch-list form is shared; every other use of these two (even sendInitialEvents=false,
+  // and anything the apiserver rejects) is forwarded.
+  const watchList = initialEvents !== null || rvMatch !== null;
+  if (watchList) {
+    const ok =
+      initialEvents !== null &&
+      GO_TRUE.has(initialEvents) &&
+      rvMatch === 'NotOlderThan' &&
+      (rvParam === null || rvParam === '') &&
+      bookmarks;
+    if (!ok) return 'initial_events';
+  }
+  const rv = watchList ? -1n : fromZero && rvParam === '0' ? 0n : parseResourceVersion(rvParam);
   if (rv === null) return 'resource_version';
-  const key = `${cluster}\u0000${info.path}\u0000${labelSelector}\u0000${fieldSelector}\u0000${accept}`;
-  return { key, path: info.path, labelSelector, fieldSelector, rv, bookmarks, timeoutSeconds, accept };
+  const key =
+    `${cluster}\u0000${info.path}\u0000${labelSelector}\u0000${fieldSelector}\u0000${accept}` +
+    (watchList ? WATCH_LIST_SUFFIX : '');
+  return {
+    key,
+    path: info.path,
+    labelSelector,
+    fieldSelector,
+    rv,
+    watchList,
+    bookmarks,
+    timeoutSeconds,
+    accept,
+  };
 }

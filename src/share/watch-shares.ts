@@ -1,4 +1,5 @@
 import type { ClusterRuntime } from '../cluster/runtime.ts';
+import { perGateway } from './per-gateway.ts';
 import type { Gateway } from '../proxy/context.ts';
 import type { ClientExchange } from '../proxy/exchange.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
@@ -7,11 +8,19 @@ import { forbiddenWatch } from './forbidden.ts';
 import { SharedWatch, type SharedWatchHost } from './shared-watch.ts';
 import { countForwarded, shareStats } from './stats.ts';
 import { WatchAccess } from './watch-access.ts';
-import { shareableWatch, type ShareableWatch } from './watch-key.ts';
+import { shareableWatch, WATCH_LIST_SUFFIX, type ShareableWatch } from './watch-key.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WindowLimits } from './window.ts';
 
 /** Per key, at most this many upstream watches (a newer one opens for clients past the older's progress). */
 const MAX_STREAMS_PER_KEY = 2;
+/**
+ * Per watch-list key, at most this many streams: each keeps the clients it answered (a
+ * watch-list goes on as a watch), one more is sent per set of initial events.
+ */
+const MAX_WATCH_LISTS_PER_KEY = 64;
+/** How often a watch-list's clients are offered to the plain stream (once a second). */
+const HAND_OVER_TRIES = 30;
 /**
  * Each shared stream keeps the last 1,000 events (`KUBEGATE_SHARED_WATCH_WINDOW` overrides it, for
  * tests and tuning), at most 16 MiB of them.
@@ -53,36 +62,144 @@ export class WatchShares {
    * apiserver's 403 (true).
    */
   async serve(req: SharedWatchRequest): Promise<boolean> {
+    const arrived = performance.now();
     const { cluster, x, record } = req;
     const w = shareableWatch(cluster.name, record.info, record.uri, x.headers);
     if (typeof w === 'string') {
       countForwarded(w);
       return false;
     }
+    const access = await this.authorize(req, 'watch', w);
+    if (access === 'review_failed') {
+      // The review failed: the apiserver decides, as for any forwarded watch.
+      countForwarded('review_failed');
+      return false;
+    }
+    if (access === 'answered') return true;
+    return w.watchList ? this.#joinWatchList(req, w, arrived) : this.join(req, w, null);
+  }
+
+  /**
+   * A watch-list joins one whose request goes upstream after the client came (the answer is a
+   * consistent read, as kube-apiserver's is); else a new one is made, which waits for the
+   * newest one's initial events before it is sent, so the clients that come meanwhile share it.
+   */
+  async #joinWatchList(req: SharedWatchRequest, w: ShareableWatch, arrived: number): Promise<boolean> {
+    const { cluster, x } = req;
+    for (const s of this.#streams.get(w.key) ?? []) {
+      if (!s.takesWatchList(arrived)) continue;
+      if (s.state === 'opening' && !(await s.opened)) continue;
+      if (x.gone) return true;
+      if (!s.takesWatchList(arrived)) continue;
+      this.#attach(s, req, w, 0, null);
+      shareStats.watchListsServed++;
+      return true;
+    }
+    const now = this.#streams.get(w.key) ?? [];
+    if (now.length >= MAX_WATCH_LISTS_PER_KEY) {
+      countForwarded('window');
+      return false;
+    }
+    const before = now.findLast((o) => o.inInitialEvents);
+    const s = new SharedWatch(
+      this.#host(cluster.name, req.subset),
+      w,
+      req.record.identity!,
+      WINDOW_LIMITS,
+      before?.initialDone ?? null,
+    );
+    this.#streams.set(w.key, [...now, s]);
+    void s.initialDone.then(() => this.#handOver(s, cluster.name, req.subset));
+    if (!(await s.opened)) {
+      countForwarded('upstream_refused');
+      return false;
+    }
+    if (x.gone) {
+      s.closeIfIdle();
+      return true;
+    }
+    if (!s.takesWatchList(arrived)) {
+      s.closeIfIdle();
+      countForwarded('window');
+      return false;
+    }
+    this.#attach(s, req, w, 0, null);
+    shareStats.watchListsServed++;
+    return true;
+  }
+
+  /**
+   * After its initial events a watch-list's clients move to the plain stream of the same watch
+   * (one that can serve from where they are, else a new one from the watch-list's progress), so
+   * a key keeps at most MAX_STREAMS_PER_KEY upstream watches however many watch-lists it took.
+   * Clients not level with the watch-list yet are tried again each second, for a while.
+   */
+  async #handOver(f: SharedWatch, clusterName: string, subset: readonly string[] | null): Promise<void> {
+    const key = f.key.slice(0, -WATCH_LIST_SUFFIX.length);
+    for (let i = 0; i < HAND_OVER_TRIES; i++) {
+      if (i > 0) await sleep(1000);
+      if (f.state === 'done' || f.clients.size === 0) return;
+      const first = f.clients.values().next();
+      if (first.done === true) return;
+      let to = (this.#streams.get(key) ?? []).findLast((s) => s.startFor(first.value.lastRV, true) !== null);
+      if (to === undefined) {
+        const now = this.#streams.get(key) ?? [];
+        if (now.length >= MAX_STREAMS_PER_KEY) continue;
+        const spec: ShareableWatch = { ...f.spec, key, watchList: false, rv: f.progress };
+        to = new SharedWatch(this.#host(clusterName, subset), spec, first.value.identity, WINDOW_LIMITS);
+        this.#streams.set(key, [...now, to]);
+        if (!(await to.opened)) continue;
+      }
+      shareStats.watchListsMoved += f.clients.size - f.moveClientsTo(to);
+      to.closeIfIdle();
+    }
+  }
+
+  /**
+   * The client's own access review for `verb` on the request's resource: 'allowed'; 'answered' when
+   * the client is gone or was refused (the apiserver's 403 written); 'review_failed' when the review
+   * could not be made (the caller forwards).
+   */
+  async authorize(
+    req: SharedWatchRequest,
+    verb: 'watch' | 'list',
+    selectors: { labelSelector: string; fieldSelector: string },
+  ): Promise<'allowed' | 'answered' | 'review_failed'> {
+    const { cluster, x, record } = req;
     const identity = record.identity!;
     const info = record.info;
     let decision;
     try {
-      decision = await this.#accessOf(cluster).decide(identity, {
+      decision = await this.accessOf(cluster).decide(identity, {
+        verb,
         group: info.apiGroup,
         version: info.apiVersion,
         resource: info.resource,
         namespace: info.namespace,
         name: info.name,
-        labelSelector: w.labelSelector,
-        fieldSelector: w.fieldSelector,
+        labelSelector: selectors.labelSelector,
+        fieldSelector: selectors.fieldSelector,
       });
     } catch {
-      // The review failed: the apiserver decides, as for any forwarded watch.
-      countForwarded('review_failed');
-      return false;
+      return 'review_failed';
     }
-    if (x.gone) return true;
+    if (x.gone) return 'answered';
     if (!decision.allowed) {
-      shareStats.refused++;
+      if (verb === 'list') shareStats.listsRefused++;
+      else shareStats.refused++;
       forbiddenWatch(x, record, identity.user, info, decision.why);
-      return true;
+      return 'answered';
     }
+    return 'allowed';
+  }
+
+  /**
+   * Attaches an authorized client to a stream of `w.key` that can serve it from `w.rv` (opening one
+   * if needed), after `initial` (see SharedWatch.attach); false when it must be forwarded.
+   */
+  async join(req: SharedWatchRequest, w: ShareableWatch, initial: Buffer | null): Promise<boolean> {
+    const { cluster, x } = req;
+    const identity = req.record.identity!;
     const list = this.#streams.get(w.key) ?? [];
     for (let i = list.length - 1; i >= 0; i--) {
       const s = list[i];
@@ -90,7 +207,7 @@ export class WatchShares {
       if (x.gone) return true;
       const seq = s.startFor(w.rv);
       if (seq !== null) {
-        this.#attach(s, req, w, seq);
+        this.#attach(s, req, w, seq, initial);
         return true;
       }
     }
@@ -115,16 +232,23 @@ export class WatchShares {
       countForwarded('window');
       return false;
     }
-    this.#attach(s, req, w, seq);
+    this.#attach(s, req, w, seq, initial);
     return true;
   }
 
-  #attach(s: SharedWatch, req: SharedWatchRequest, w: ShareableWatch, seq: number): void {
+  #attach(
+    s: SharedWatch,
+    req: SharedWatchRequest,
+    w: ShareableWatch,
+    seq: number,
+    initial: Buffer | null,
+  ): void {
     req.record.upstream = s.endpointName;
-    s.attach({ x: req.x, record: req.record }, w, req.record.identity!, seq);
+    s.attach({ x: req.x, record: req.record }, w, req.record.identity!, seq, initial);
   }
 
-  #accessOf(cluster: ClusterRuntime): WatchAccess {
+  /** The access reviews of `cluster` (shared by its shared watches and cached lists). */
+  accessOf(cluster: ClusterRuntime): WatchAccess {
     let a = this.#access.get(cluster.name);
     if (a === undefined) {
       const name = cluster.name;
@@ -161,14 +285,5 @@ export class WatchShares {
   }
 }
 
-const byGateway = new WeakMap<Gateway, WatchShares>();
-
 /** The shared watches of `gw`, made on first use. */
-export function watchSharesOf(gw: Gateway): WatchShares {
-  let s = byGateway.get(gw);
-  if (s === undefined) {
-    s = new WatchShares(gw);
-    byGateway.set(gw, s);
-  }
-  return s;
-}
+export const watchSharesOf = perGateway((gw) => new WatchShares(gw));

@@ -1,5 +1,6 @@
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { isIP } from 'node:net';
+import type { PeerCertificate } from 'node:tls';
 
 /** How the gateway reaches an upstream: server CA and the gateway's own client credential. */
 export interface UpstreamTLS {
@@ -12,6 +13,8 @@ export interface UpstreamTLS {
   servername?: string;
   /** No verification of the server's certificate: only by a cluster's explicit, logged opt-in. */
   insecure?: boolean;
+  /** Replaces the check of the server's name (a BackendTLSPolicy's subjectAltNames). */
+  checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined;
 }
 
 interface Session {
@@ -99,7 +102,7 @@ export class SessionPool {
   }
 
   #open(): Session {
-    const { ca, cert, key, servername, insecure } = this.#tls;
+    const { ca, cert, key, servername, insecure, checkServerIdentity } = this.#tls;
     const h2 = connect(this.#url.origin, {
       // The same floor as towards clients (src/proxy/tls-policy.ts), less the server-only options.
       minVersion: 'TLSv1.2',
@@ -111,6 +114,7 @@ export class SessionPool {
         servername ??
         (isIP(this.#url.hostname.replace(/^\[|\]$/g, '')) !== 0 ? undefined : this.#url.hostname),
       settings: { enablePush: false },
+      ...(checkServerIdentity === undefined ? {} : { checkServerIdentity }),
     });
     this.opened++;
     const s: Session = {

@@ -115,7 +115,9 @@ for (const [listener, url] of [
     // The object's cluster is applied by the gateway a moment after its status is written: wait
     // until it is served (503 "not configured (yet)" until then).
     let asked = await asFrontProxy(url(), 'front-proxy-client', { 'x-remote-user': 'hub-user' });
-    for (let i = 0; i < 100 && asked.status === 503; i++) {
+    // The same while the cluster's front-proxy settings are not yet read (401): the RoleBinding that
+    // lets the gateway read the ConfigMap was made a moment before, and RBAC takes a moment to apply it.
+    for (let i = 0; i < 100 && (asked.status === 503 || asked.status === 401); i++) {
       await new Promise((r) => setTimeout(r, 100));
       asked = await asFrontProxy(url(), 'front-proxy-client', { 'x-remote-user': 'hub-user' });
     }

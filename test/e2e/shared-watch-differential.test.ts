@@ -374,3 +374,38 @@ function frames(b: Buffer): number {
   }
   return n;
 }
+
+test("client-go's watch-lists share upstream ones: the same initial state and changes as a direct watch-list", async () => {
+  // The initial state, in a namespace of its own so it is fixed while the watch-lists are read.
+  for (let i = 0; i < 5; i++) await put(direct[0], `wl-${i}`, `v${i}`);
+  const q =
+    'sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&resourceVersion=';
+  const path = `/api/v1/namespaces/${ns}/configmaps?watch=true&${q}`;
+  const upstreamBefore = await metric('kubegate_shared_watch_lists_total{result="upstream"}');
+  const d = new WatchReader(direct[1], path);
+  const g = Array.from({ length: 10 }, () => new WatchReader(viaGateway, path));
+  const endOf = (r: WatchReader) =>
+    r.lines.findIndex((l) => l.includes('"k8s.io/initial-events-end":"true"'));
+  try {
+    assert.deepEqual(new Set(await Promise.all([d.head, ...g.map((r) => r.head)])), new Set([200]));
+    await until('every watch-list had its initial events', () => [d, ...g].every((r) => endOf(r) >= 0));
+    const initial = (r: WatchReader) => r.lines.slice(0, endOf(r));
+    assert.ok(initial(d).length >= 5, `the five, and what earlier tests left: ${initial(d).length}`);
+    for (const r of g) assert.deepEqual(initial(r), initial(d), 'the initial events byte for byte');
+    // Ten clients that came together: one upstream watch-list, or two when the first was sent
+    // before the others arrived (the second then takes all of them).
+    const upstream = (await metric('kubegate_shared_watch_lists_total{result="upstream"}')) - upstreamBefore;
+    assert.ok(upstream >= 1 && upstream <= 2, `upstream watch-lists for ten clients: ${upstream}`);
+    // Past their initial events the clients move to one plain watch; the watch-lists go.
+    await until('one upstream watch left for the ten', async () => (await shared('upstream')) === 1);
+    assert.equal(await shared('client'), 10);
+    await put(direct[2], 'wl-0', 'changed');
+    await remove(direct[0], 'wl-1');
+    await until('the direct watch-list saw both changes', () => d.events().length >= initial(d).length + 2);
+    await until('every shared one did', () => g.every((r) => r.events().length >= initial(d).length + 2));
+    for (const r of g) assert.deepEqual(r.events(), d.events(), 'the changes byte for byte');
+  } finally {
+    d.close();
+    for (const r of g) r.close();
+  }
+});

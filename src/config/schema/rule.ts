@@ -28,9 +28,9 @@ const ruleFields = {
     Type.Boolean({ description: 'skip limits and the circuit breaker (health probes, system:masters)' }),
   ),
   share: Type.Optional(
-    Type.Literal('watches', {
+    Type.Union([Type.Literal('watches'), Type.Literal('watches+lists')], {
       description:
-        'watches: identical JSON or protobuf watches of this rule share one upstream watch per worker, each client authorized by a cached SubjectAccessReview (docs/shared-watches.md); default: not shared',
+        'watches: identical JSON or protobuf watches of this rule share one upstream watch per worker, each client authorized by a cached SubjectAccessReview; watches+lists: also JSON lists with resourceVersion=0 answered from a watch cache per collection (docs/shared-watches.md); default: not shared',
     }),
   ),
 };

@@ -194,3 +194,81 @@ test('watches the stream cannot serve exactly are forwarded as they are', async 
   await f.closed;
   assert.equal(f.body, frame('ADDED', 99));
 });
+
+const LIST_Q =
+  'sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&resourceVersion=';
+const endBookmark = (rv: number) =>
+  `{"type":"BOOKMARK","object":{"kind":"ConfigMap","apiVersion":"v1","metadata":{"resourceVersion":"${rv}","annotations":{"k8s.io/initial-events-end":"true"}}}}\n`;
+
+test('watch-lists that come before the upstream one is sent share it; a later one waits for its initial events; then all move to one plain watch', async () => {
+  const listPath = (ns: string) => `/api/v1/namespaces/${ns}/configmaps?watch=true&${LIST_Q}`;
+  const n = watches.length;
+  const a = new Watch(listPath('wl'));
+  const b = new Watch(listPath('wl'));
+  await until('one upstream watch-list', () => watches.length === n + 1);
+  const first = watches[n];
+  assert.match(first.path, /sendInitialEvents=true/);
+  assert.match(first.path, /resourceVersionMatch=NotOlderThan/);
+  assert.doesNotMatch(first.path, /resourceVersion=[0-9]/, 'a consistent read, as the clients asked');
+  first.stream.write(frame('ADDED', 7));
+  await until('both got the first initial event', () => a.rvs().length === 1 && b.rvs().length === 1);
+  // c comes after that request went out: the state it was given may be older than c, so c gets
+  // a request of its own, sent once the first one's initial events are all in.
+  const c = new Watch(listPath('wl'));
+  const d = new Watch(listPath('wl'));
+  await sleep(200);
+  assert.equal(watches.length, n + 1, 'the next watch-list waits for the initial events before it');
+  first.stream.write(frame('ADDED', 9) + endBookmark(20) + frame('MODIFIED', 21));
+  await until('a and b got the state and the change', () => a.rvs().length === 4 && b.rvs().length === 4);
+  assert.deepEqual(a.rvs(), ['ADDED 7', 'ADDED 9', 'BOOKMARK 20', 'MODIFIED 21']);
+  assert.deepEqual(b.body, a.body);
+  // Past its initial events, its clients move to one plain watch from where they are, and the
+  // watch-list upstream is cancelled.
+  const plainOf = () => watches.slice(n).find((w) => !w.path.includes('sendInitialEvents'));
+  await until('a plain watch opened', () => plainOf() !== undefined);
+  const plain = plainOf()!;
+  assert.match(plain.path, /resourceVersion=21/);
+  await until('the first watch-list was cancelled', () => first.stream.closed);
+  plain.stream.write(frame('DELETED', 23));
+  await until('a and b went on from the plain watch', () => a.rvs().length === 5 && b.rvs().length === 5);
+  assert.equal(a.rvs()[4], 'DELETED 23');
+  const second = watches.slice(n).find((w) => w !== first && w.path.includes('sendInitialEvents'));
+  assert.ok(second, 'the second watch-list was sent once the first had its initial events');
+  // The second consistent read is at 30, which the plain watch has not reached (other objects
+  // changed in between). c and d still move to it: what it brings at or below 30 was in their
+  // state, so they get only what comes after.
+  second.stream.write(frame('ADDED', 9) + frame('MODIFIED', 25) + endBookmark(30));
+  await until('c and d got their state', () => c.rvs().length === 3 && d.rvs().length === 3);
+  assert.deepEqual(c.rvs(), ['ADDED 9', 'MODIFIED 25', 'BOOKMARK 30']);
+  await until('the second watch-list was cancelled', () => second.stream.closed);
+  assert.equal(watches.length, n + 3, 'four clients: two watch-lists, then one plain watch for all');
+  plain.stream.write(frame('MODIFIED', 25) + frame('DELETED', 31));
+  await until('all four got the change after 30', () =>
+    [a, b, c, d].every((w) => w.rvs().at(-1) === 'DELETED 31'),
+  );
+  assert.deepEqual(a.rvs().slice(5), ['MODIFIED 25', 'DELETED 31']);
+  assert.deepEqual(c.rvs(), ['ADDED 9', 'MODIFIED 25', 'BOOKMARK 30', 'DELETED 31']);
+  assert.equal(d.body, c.body);
+
+  // The plain watch resumes as any shared watch does.
+  plain.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+  await until('it resumed', () => watches.length === n + 4);
+  assert.match(watches[n + 3].path, /resourceVersion=31/);
+  watches[n + 3].stream.write(frame('MODIFIED', 32));
+  await until('all four went on', () => [a, b, c, d].every((w) => w.rvs().at(-1) === 'MODIFIED 32'));
+  assert.ok([a, b, c, d].every((w) => !w.ended));
+
+  // Cut during its initial events, a watch-list cannot be finished from a point: its clients
+  // end cleanly and watch-list again.
+  const e = new Watch(listPath('wl-cut'));
+  await until('its watch-list was sent', () => watches.length === n + 5);
+  watches[n + 4].stream.write(frame('ADDED', 5));
+  await until('e got the first event', () => e.rvs().length === 1);
+  watches[n + 4].stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+  await e.closed;
+  assert.ok(e.ended, 'ended cleanly');
+  assert.equal(e.stream.rstCode, constants.NGHTTP2_NO_ERROR);
+  await sleep(100);
+  assert.equal(watches.length, n + 5, 'not resumed');
+  for (const w of [a, b, c, d]) w.stream.close();
+});

@@ -57,6 +57,27 @@ test('watches a stream alone cannot serve exactly are forwarded, with the reason
       undefined,
       'initial_events',
     ],
+    // Watch-lists other than client-go's consistent form: the apiserver answers them.
+    [
+      '/api/v1/namespaces/ns/pods?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan',
+      undefined,
+      'initial_events',
+    ],
+    [
+      '/api/v1/namespaces/ns/pods?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&resourceVersion=5',
+      undefined,
+      'initial_events',
+    ],
+    [
+      '/api/v1/namespaces/ns/pods?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=Exact',
+      undefined,
+      'initial_events',
+    ],
+    [
+      '/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5&resourceVersionMatch=NotOlderThan',
+      undefined,
+      'initial_events',
+    ],
     ['/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5&pretty=true', undefined, 'parameter'],
     ['/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5&resourceVersion=6', undefined, 'parameter'],
     ['/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5&timeoutSeconds=-1', undefined, 'timeout'],
@@ -87,4 +108,17 @@ test('JSON and protobuf watches share apart; other media ranges are not shared',
   const pb = shared(uri, 'application/vnd.kubernetes.protobuf, application/json');
   assert.notEqual(json.key, pb.key);
   assert.equal(pb.accept, 'application/vnd.kubernetes.protobuf, application/json');
+});
+
+test("client-go's watch-list (sendInitialEvents, NotOlderThan, no resourceVersion) shares under its own key", () => {
+  const q = 'watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan';
+  const a = shared(`/api/v1/namespaces/ns/pods?${q}&resourceVersion=&timeoutSeconds=300`);
+  const b = shared(`/api/v1/namespaces/ns/pods?${q}`);
+  assert.equal(a.key, b.key, 'resourceVersion= and none are the same');
+  assert.equal(a.watchList, true);
+  assert.equal(a.rv, -1n, 'every event is for the client');
+  assert.equal(a.timeoutSeconds, 300);
+  const plain = shared('/api/v1/namespaces/ns/pods?watch=1&resourceVersion=5&allowWatchBookmarks=true');
+  assert.equal(plain.watchList, false);
+  assert.notEqual(a.key, plain.key, 'never the same stream as a watch from a resourceVersion');
 });
