@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { V1Node } from '@kubernetes/client-node';
 import type { KubeClient } from '../kube/client.ts';
+import { CLUSTER_DOMAIN } from './cluster-dns.ts';
 import { kubeletSocket } from './egress-proxy.ts';
 import { createLab, sweepLabs, type Lab } from './lab/index.ts';
 import { issueCert, type CertFiles } from './pki.ts';
@@ -18,6 +19,11 @@ export interface LocalNodesOptions {
   server: string;
   ca: CertFiles;
   binDir: string;
+  /**
+   * False: the underlay gets no static routes to the nodes' pod CIDRs; the nodes announce them
+   * over BGP (`LocalNodeNetworking` with `bgp`).
+   */
+  underlayPodRoutes?: boolean;
   log: (msg: string) => void;
 }
 
@@ -113,6 +119,7 @@ async function startPodlet(
     nodeIP: node.ip,
     nodeNetns: node.netns,
     underlayNetns: lab.underlayNetns,
+    underlayPodRoute: opts.underlayPodRoutes !== false,
     bridge: node.bridge,
     server: opts.server,
     caFile: opts.ca.cert,
@@ -124,6 +131,9 @@ async function startPodlet(
     binDir: opts.binDir,
     podsDir: join(dir, 'pods'),
     maxPods: 110,
+    // Node-local cluster DNS (src/dev/cluster-dns.ts) listens on the node's own address.
+    clusterDNS: [node.ip],
+    clusterDomain: CLUSTER_DOMAIN,
   };
   const file = join(dir, 'podlet.json');
   await writeFile(file, JSON.stringify(cfg, null, 2));

@@ -21,6 +21,8 @@ export interface CertRequest {
   /** DNS names and IP addresses (server certificates). */
   dns?: readonly string[];
   ips?: readonly string[];
+  /** URI names (server certificates), e.g. a SPIFFE ID. */
+  uris?: readonly string[];
   days?: number;
 }
 
@@ -37,7 +39,11 @@ function config(req: CertRequest | null): string {
       'keyUsage=critical,digitalSignature,keyEncipherment',
       `extendedKeyUsage=${eku}`,
     );
-    const alt = [...(req.dns ?? []).map((d) => `DNS:${d}`), ...(req.ips ?? []).map((i) => `IP:${i}`)];
+    const alt = [
+      ...(req.dns ?? []).map((d) => `DNS:${d}`),
+      ...(req.ips ?? []).map((i) => `IP:${i}`),
+      ...(req.uris ?? []).map((u) => `URI:${u}`),
+    ];
     if (alt.length > 0) lines.push(`subjectAltName=${alt.join(',')}`);
   }
   return lines.join('\n') + '\n';

@@ -76,10 +76,12 @@ export const gatewayApiClusterRole = {
         'gatewayclasses',
         'gateways',
         'httproutes',
+        'grpcroutes',
         'tlsroutes',
         'tcproutes',
         'udproutes',
         'referencegrants',
+        'backendtlspolicies',
       ],
       verbs: ['get', 'list', 'watch'],
     },
@@ -89,13 +91,25 @@ export const gatewayApiClusterRole = {
         'gatewayclasses/status',
         'gateways/status',
         'httproutes/status',
+        'grpcroutes/status',
         'tlsroutes/status',
         'tcproutes/status',
         'udproutes/status',
+        'backendtlspolicies/status',
       ],
       verbs: ['get', 'patch', 'update'],
     },
-    { apiGroups: [''], resources: ['services', 'secrets', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['gateway.kubegate.io'], resources: ['trafficpolicies'], verbs: ['get', 'list', 'watch'] },
+    {
+      apiGroups: ['gateway.kubegate.io'],
+      resources: ['trafficpolicies/status'],
+      verbs: ['get', 'patch', 'update'],
+    },
+    {
+      apiGroups: [''],
+      resources: ['services', 'secrets', 'namespaces', 'configmaps'],
+      verbs: ['get', 'list', 'watch'],
+    },
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   ],
@@ -135,4 +149,26 @@ export const nodeAgentClusterRoleBinding = {
   metadata: { name: 'kubegate:node' },
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kubegate:node' },
   subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: NODE_AGENT_USER }],
+};
+
+/** The user name of cluster DNS (`kubegate dns`) in the dev cluster. */
+export const DNS_USER = 'kubegate-dns';
+
+/** What cluster DNS reads: Services and their EndpointSlices. */
+export const dnsClusterRole = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name: 'kubegate:dns' },
+  rules: [
+    { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+  ],
+};
+
+export const dnsClusterRoleBinding = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: { name: 'kubegate:dns' },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kubegate:dns' },
+  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: DNS_USER }],
 };

@@ -11,17 +11,25 @@ export interface PodCIDROptions {
   readonly cidr: string;
   /** The CIDR set before, whose underlay route is removed (when it differs). */
   readonly previous?: string;
+  /**
+   * Whether the underlay gets a static route to the CIDR (default true). False when the nodes
+   * announce their pod CIDRs over BGP (`kubegate dev --node-networking`): the underlay's router
+   * learns them instead.
+   */
+  readonly underlayRoute?: boolean;
 }
 
 /**
- * Gives the node's pod bridge the CIDR's first host address (the pods' gateway) and routes the CIDR to
- * the node on the underlay. Usable from the podlet process (it has only the namespace names).
+ * Gives the node's pod bridge the CIDR's first host address (the pods' gateway) and, unless BGP
+ * does it, routes the CIDR to the node on the underlay. Usable from the podlet process (it has only
+ * the namespace names).
  */
 export async function setPodCIDR(opts: PodCIDROptions): Promise<{ gateway: string; prefixLength: number }> {
   const { prefixLength } = parseCidr(opts.cidr);
   const gateway = firstHost(opts.cidr);
   await ipIn(opts.nodeNetns, 'addr', 'flush', 'dev', opts.bridge);
   await ipIn(opts.nodeNetns, 'addr', 'add', `${gateway}/${prefixLength}`, 'dev', opts.bridge);
+  if (opts.underlayRoute === false) return { gateway, prefixLength };
   if (opts.previous && opts.previous !== opts.cidr) {
     await ipIn(opts.underlayNetns, 'route', 'del', opts.previous).catch(() => undefined);
   }

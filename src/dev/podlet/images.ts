@@ -1,4 +1,15 @@
-import { accessSync, constants } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  copyFileSync,
+  linkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  type Stats,
+} from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /**
@@ -84,4 +95,47 @@ function resolveProgram(program: string, path: string): string {
   throw new ProgramNotFound(
     `exec: "${program}": executable file not found in $PATH: the podlet runs programs of this machine`,
   );
+}
+
+/**
+ * Puts each image's program at its path inside the image (`/agnhost`, `/echo-basic`) on this
+ * machine, whose filesystem the containers see as theirs: a shell in a pod runs `/agnhost connect`
+ * as in the real image (the upstream e2e suites do). A hard link to the built binary (a copy across
+ * filesystems), swapped in by rename, so a running container never sees it half-written; an
+ * up-to-date one is left alone.
+ */
+export function installImagePrograms(binDir: string, root = '/'): string[] {
+  const installed: string[] = [];
+  for (const image of KNOWN_IMAGES) {
+    const at = join(root, image.entrypoint[0]);
+    const from = join(binDir, image.binary);
+    if (installed.includes(at)) continue;
+    let src: Stats;
+    try {
+      src = statSync(from);
+    } catch {
+      continue; // not built: its pods fail with the image's own error
+    }
+    try {
+      const cur = statSync(at);
+      if (cur.ino === src.ino || (cur.size === src.size && cur.mtimeMs === src.mtimeMs)) {
+        installed.push(at);
+        continue;
+      }
+    } catch {
+      // absent
+    }
+    const tmp = `${at}.kubegate-${process.pid}`;
+    rmSync(tmp, { force: true });
+    try {
+      linkSync(from, tmp);
+    } catch {
+      copyFileSync(from, tmp);
+      chmodSync(tmp, 0o755);
+      utimesSync(tmp, src.atime, src.mtime);
+    }
+    renameSync(tmp, at);
+    installed.push(at);
+  }
+  return installed;
 }

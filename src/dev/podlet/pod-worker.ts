@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
@@ -29,8 +29,11 @@ import {
   refreshVolumes,
   resolveEnv,
   SpecError,
+  podHostsFile,
+  podResolvConf,
   unsupportedReason,
   type EnvEvent,
+  type NodeDns,
 } from './spec/index.ts';
 import type { ContainerProcess, Mount, ObjectSource, PodSandbox } from './types.ts';
 
@@ -58,6 +61,8 @@ export interface NodeContext {
   readonly allocatable: { cpu: string; memory: string };
   /** Pod set-up (sandbox and volumes) runs in one of these. */
   readonly setup: Slots;
+  /** What the pods' /etc/resolv.conf is made from. */
+  readonly dns: NodeDns;
 }
 
 /**
@@ -72,6 +77,8 @@ export class PodWorker {
   readonly #log: Logger;
   #sandbox: PodSandbox | null = null;
   #volumes = new Map<string, string>();
+  /** The kubelet-managed /etc/hosts and /etc/resolv.conf, bound into every container. */
+  #dnsMounts: Mount[] = [];
   #init: ContainerRunner[] = [];
   #containers: ContainerRunner[] = [];
   #initDone = false;
@@ -185,28 +192,15 @@ export class PodWorker {
       this.#changed();
       return;
     }
-    const ip = this.#ctx.ipam.allocate(this.uid);
-    if (!ip) {
-      this.#blocked = { reason: 'ContainerCreating', message: 'podlet: no free address in the node podCIDR' };
-      this.#ctx.events.emit(this.pod, 'Warning', 'FailedCreatePodSandBox', this.#blocked.message);
-      this.#changed();
-      return;
-    }
-    // Set-up runs in a slot of the node's; a retry's wait does not hold one.
     const t0 = performance.now();
-    this.#sandbox = await this.#ctx.setup.run(() =>
-      createPodSandbox({
-        nodeNetns: this.#ctx.nodeNetns,
-        bridge: this.#ctx.bridge,
-        netns: `${this.#ctx.nodeNetns}-${this.uid.slice(0, 8)}`,
-        ip,
-        prefixLength: this.#ctx.prefixLength,
-        gateway: this.#ctx.gateway,
-      }),
-    );
+    if (this.pod.spec?.hostNetwork) {
+      // The node's own namespace and address; nothing to create or tear down.
+      this.#sandbox = { netns: this.#ctx.nodeNetns, ip: this.#ctx.nodeIP, destroy: async () => {} };
+    } else if (!(await this.#createSandbox())) return;
     if (signal.aborted) return;
     this.#changed();
     const t1 = performance.now();
+    await this.#writeDnsFiles();
 
     const volumesDir = join(this.#dir, 'volumes');
     const volumeOpts = { nodeAllocatable: this.#ctx.allocatable };
@@ -294,8 +288,51 @@ export class PodWorker {
       spec.args && expandArgs(spec.args, env),
       path,
     );
-    const mounts = containerMounts(this.pod, spec, this.#volumes, env);
-    return { env, argv, mounts };
+    const own = containerMounts(this.pod, spec, this.#volumes, env);
+    // A container that mounts a volume on /etc/hosts or /etc/resolv.conf keeps its own (as with a kubelet).
+    const managed = this.#dnsMounts.filter((m) => !own.some((o) => o.mountPath === m.mountPath));
+    return { env, argv, mounts: [...managed, ...own] };
+  }
+
+  /** The pod's own network namespace and address; false when no address is free (reported). */
+  async #createSandbox(): Promise<boolean> {
+    const ip = this.#ctx.ipam.allocate(this.uid);
+    if (!ip) {
+      this.#blocked = { reason: 'ContainerCreating', message: 'podlet: no free address in the node podCIDR' };
+      this.#ctx.events.emit(this.pod, 'Warning', 'FailedCreatePodSandBox', this.#blocked.message);
+      this.#changed();
+      return false;
+    }
+    // Set-up runs in a slot of the node's; a retry's wait does not hold one.
+    this.#sandbox = await this.#ctx.setup.run(() =>
+      createPodSandbox({
+        nodeNetns: this.#ctx.nodeNetns,
+        bridge: this.#ctx.bridge,
+        netns: `${this.#ctx.nodeNetns}-${this.uid.slice(0, 8)}`,
+        ip,
+        prefixLength: this.#ctx.prefixLength,
+        gateway: this.#ctx.gateway,
+      }),
+    );
+
+    return true;
+  }
+
+  async #writeDnsFiles(): Promise<void> {
+    const { dns } = this.#ctx;
+    const etc = join(this.#dir, 'etc');
+    await mkdir(etc, { recursive: true });
+    const files: [string, string | null][] = [
+      ['/etc/hosts', podHostsFile(this.pod, this.#sandbox?.ip ?? '', dns.clusterDomain)],
+      ['/etc/resolv.conf', podResolvConf(this.pod, dns)],
+    ];
+    this.#dnsMounts = [];
+    for (const [mountPath, text] of files) {
+      if (text === null) continue;
+      const hostPath = join(etc, mountPath.slice('/etc/'.length));
+      await writeFile(hostPath, text, { mode: 0o644 });
+      this.#dnsMounts.push({ hostPath, mountPath, readOnly: false });
+    }
   }
 
   #start(
@@ -319,7 +356,9 @@ export class PodWorker {
       tty: spec.tty ?? false,
       uid: sc.runAsUser,
       gid: sc.runAsGroup,
-      hostname: this.pod.spec?.hostname ?? this.pod.metadata!.name!,
+      hostname: this.pod.spec?.hostNetwork
+        ? this.#ctx.nodeName
+        : (this.pod.spec?.hostname ?? this.pod.metadata!.name!),
     });
   }
 

@@ -9,6 +9,7 @@ import { Informer } from '../../kube/informer.ts';
 import { setPodCIDR } from '../lab/index.ts';
 import { PodletBackend } from './backend.ts';
 import { EventRecorder } from './events.ts';
+import { installImagePrograms } from './images.ts';
 import { NodeAgent } from './node-agent.ts';
 import { NodeObjectSource } from './object-source.ts';
 import { PodWorker } from './pod-worker.ts';
@@ -27,6 +28,8 @@ export interface PodletConfig {
   /** The node's network namespace and the bridge its pods attach to. */
   nodeNetns: string;
   underlayNetns: string;
+  /** False: no static route to this node's pod CIDR on the underlay (BGP announces it). */
+  underlayPodRoute?: boolean;
   bridge: string;
   /** API server URL and the node's client certificate (CN system:node:<name>, O system:nodes). */
   server: string;
@@ -43,6 +46,10 @@ export interface PodletConfig {
   /** Folder for the pods' volumes and logs. */
   podsDir: string;
   maxPods: number;
+  /** Cluster DNS addresses written into the pods' resolv.conf (kubelet `--cluster-dns`). */
+  clusterDNS?: string[];
+  /** kubelet `--cluster-domain` (default cluster.local). */
+  clusterDomain?: string;
 }
 
 /** A running podlet: its Node registered and kept alive, its pods run, its kubelet API served. */
@@ -81,9 +88,11 @@ export class Podlet {
       nodeIP: cfg.nodeIP,
       bridge: cfg.bridge,
       cidr,
+      underlayRoute: cfg.underlayPodRoute !== false,
     });
     this.#log.info({ podCIDR: cidr }, 'node registered');
 
+    this.#log.info({ programs: installImagePrograms(cfg.binDir) }, 'image programs at their image paths');
     await mkdir(dirname(cfg.kubeletSocket), { recursive: true });
     await rm(cfg.kubeletSocket, { force: true });
     const backend = new PodletBackend(() => this.#workers.values(), cfg.binDir);
@@ -118,6 +127,11 @@ export class Podlet {
       podsDir: cfg.podsDir,
       allocatable: { cpu: capacity.cpu ?? '1', memory: capacity.memory ?? '1Gi' },
       setup: new Slots(SETUP_SLOTS),
+      dns: {
+        clusterDNS: cfg.clusterDNS ?? [],
+        clusterDomain: cfg.clusterDomain ?? 'cluster.local',
+        hostResolvConf: readResolvConf(),
+      },
     };
     const selector = encodeURIComponent(`spec.nodeName=${cfg.nodeName}`);
     this.#informer = new Informer(
@@ -166,5 +180,14 @@ export class Podlet {
     this.#server?.closeAllConnections();
     await rm(this.#cfg.kubeletSocket, { force: true });
     this.#client.close();
+  }
+}
+
+/** The node's own resolver configuration, for pods with dnsPolicy Default. */
+function readResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
   }
 }

@@ -147,25 +147,25 @@ test(
 );
 
 test(
-  'a pod asking for hostNetwork gets a clear waiting reason and an event, not a crash',
+  'a pod asking for hostPID gets a clear waiting reason and an event, not a crash',
   { timeout: 60_000 },
   async () => {
     await apply({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'hostnet', namespace: ns },
-      spec: { hostNetwork: true, containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }] },
+      metadata: { name: 'hostpid', namespace: ns },
+      spec: { hostPID: true, containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }] },
     });
     let waiting: { reason: string; message?: string } | undefined;
     await waitFor(
       async () => {
-        waiting = (await getPod(ns, 'hostnet')).status.containerStatuses?.[0]?.state.waiting;
+        waiting = (await getPod(ns, 'hostpid')).status.containerStatuses?.[0]?.state.waiting;
         return waiting?.reason === 'CreateContainerConfigError';
       },
       30_000,
       'the waiting reason',
     );
-    assert.match(waiting!.message ?? '', /hostNetwork/);
+    assert.match(waiting!.message ?? '', /hostPID/);
   },
 );
 

@@ -1,12 +1,20 @@
 import { spawn } from 'node:child_process';
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { ContainerProcess, ExecOptions, ExecProcess, ExitStatus } from '../types.ts';
 import { containerInfo, privArgv } from './container.ts';
 import { containerEnv, exactEnvArgv } from './env.ts';
 import { exitStatusOf, ptyExitStatusOf } from './exit-status.ts';
 import { onPty, resizePty, signalPtyProgram } from './tty.ts';
 
-/** How long output is still read after the command exited (pipes held by its leftover children). */
-const OUTPUT_DRAIN_MS = 2000;
+/**
+ * After the command exited, its output is read until the pipes close. When a leftover child
+ * holds them, they are dropped once nothing came for OUTPUT_IDLE_MS (time the output waits on a
+ * slow client does not count) or more than OUTPUT_AFTER_EXIT_MAX bytes came (more than a pipe
+ * can hold, so the leftover child is writing).
+ */
+const OUTPUT_IDLE_MS = 2000;
+const OUTPUT_AFTER_EXIT_MAX = 4 * 1024 * 1024;
 
 export class ExecError extends Error {
   override name = 'ExecError';
@@ -57,12 +65,9 @@ export function execInContainer(
     const done = (s: ExitStatus): void => {
       if (status) return;
       status = s;
-      const timer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }, OUTPUT_DRAIN_MS);
+      const stop = dropIdleOutput([child.stdout, child.stderr]);
       void closed.then(() => {
-        clearTimeout(timer);
+        stop();
         resolve(s);
       });
     };
@@ -84,4 +89,23 @@ export function execInContainer(
       else child.kill('SIGKILL');
     },
   };
+}
+
+/** Destroys `outputs` once they are idle or carry too much after the exit; returns the canceller. */
+function dropIdleOutput(outputs: ReadonlyArray<Readable | null>): () => void {
+  const live = outputs.filter((o): o is Socket => o instanceof Socket);
+  const read = (): number => live.reduce((n, o) => n + o.bytesRead, 0);
+  const atExit = read();
+  let seen = atExit;
+  const timer = setInterval(() => {
+    const now = read();
+    const waiting = live.some((o) => !o.destroyed && (o.readableFlowing !== true || o.readableLength > 0));
+    if (now - atExit <= OUTPUT_AFTER_EXIT_MAX && (now !== seen || waiting)) {
+      seen = now;
+      return;
+    }
+    clearInterval(timer);
+    for (const o of live) o.destroy();
+  }, OUTPUT_IDLE_MS);
+  return () => clearInterval(timer);
 }

@@ -129,6 +129,10 @@ function hold(from: Readable | null): Readable | null {
   if (!from) return null;
   const buffer = new PassThrough({ highWaterMark: 64 * 1024 });
   from.on('error', (err) => buffer.destroy(err));
+  // Dropped after the exit (a leftover child held it): what was read still goes out, then the end.
+  from.once('close', () => {
+    if (!buffer.writableEnded && !buffer.destroyed) buffer.end();
+  });
   return from.pipe(buffer);
 }
 

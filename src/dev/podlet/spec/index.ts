@@ -8,4 +8,5 @@ export { containerMounts } from './mounts.ts';
 export { runProbe, type ProbeContext, type ProbeResult } from './probe.ts';
 export { Prober, type ProbeKind, type ProberOptions } from './prober.ts';
 export { unsupportedReason } from './unsupported.ts';
+export { podHostsFile, podResolvConf, type NodeDns } from './dns-files.ts';
 export type { NodeAllocatable } from './resources.ts';

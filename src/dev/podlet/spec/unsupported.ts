@@ -1,16 +1,17 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { SUPPORTED_VOLUME_TYPES, volumeType } from './volumes.ts';
 
-// What the podlet cannot run: pods that share the node's namespaces, ephemeral containers, volume
-// types it has no plugin for, host ports and block devices.
+// What the podlet cannot run: pods that share the node's PID or IPC namespace, ephemeral containers, volume
+// types it has no plugin for, host ports off the host network and block devices.
 
 const VOLUME_TYPES = new Set<string>(SUPPORTED_VOLUME_TYPES);
 const PROJECTION_SOURCES = new Set(['secret', 'configMap', 'downwardAPI', 'serviceAccountToken']);
 
-function containerProblems(c: V1Container, kind: string): string[] {
+function containerProblems(c: V1Container, kind: string, hostNetwork: boolean): string[] {
   const out: string[] = [];
   for (const p of c.ports ?? []) {
-    if (p.hostPort) out.push(`${kind} "${c.name}" uses hostPort ${p.hostPort}`);
+    // On the host network a hostPort is the containerPort itself (the API server checks they match).
+    if (p.hostPort && !hostNetwork) out.push(`${kind} "${c.name}" uses hostPort ${p.hostPort}`);
   }
   if (c.volumeDevices?.length) out.push(`${kind} "${c.name}" uses volumeDevices`);
   for (const e of c.env ?? []) {
@@ -32,7 +33,6 @@ export function unsupportedReason(pod: V1Pod): string | null {
   const spec = pod.spec;
   if (!spec) return 'the pod has no spec';
   const out: string[] = [];
-  if (spec.hostNetwork) out.push('hostNetwork is not supported (each pod gets its own network namespace)');
   if (spec.hostPID) out.push('hostPID is not supported');
   if (spec.hostIPC) out.push('hostIPC is not supported');
   if (spec.hostUsers === false) out.push('user namespaces (hostUsers: false) are not supported');
@@ -47,7 +47,9 @@ export function unsupportedReason(pod: V1Pod): string | null {
         out.push(`volume "${v.name}" projects ${kind}, which is not supported`);
     }
   }
-  for (const c of spec.initContainers ?? []) out.push(...containerProblems(c, 'init container'));
-  for (const c of spec.containers ?? []) out.push(...containerProblems(c, 'container'));
+  for (const c of spec.initContainers ?? [])
+    out.push(...containerProblems(c, 'init container', spec.hostNetwork === true));
+  for (const c of spec.containers ?? [])
+    out.push(...containerProblems(c, 'container', spec.hostNetwork === true));
   return out.length ? out.join('; ') : null;
 }

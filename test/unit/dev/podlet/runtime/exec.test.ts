@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import {
   DEFAULT_PATH,
@@ -70,6 +71,52 @@ test('exec: binary output intact, from a mount only the container sees', { skip 
   assert.equal(r.out.length, blob.length);
   assert.equal(sha(r.out), sha(blob));
 });
+
+test(
+  'exec: output a slow client has not taken when the command exits is kept',
+  { skip, timeout: 20_000 },
+  async () => {
+    // As the podlet's server does: the output goes into a small buffer nobody reads for 5 s, so the
+    // pipe waits on the client (paused) when the command exits, with data still in it.
+    const part = blob.subarray(0, 200_000);
+    const p = execInContainer(
+      c,
+      {},
+      { argv: ['head', '-c', String(part.length), `/srv/${env.prefix}/data/blob`], stdin: false, tty: false },
+    );
+    const slow = p.stdout.pipe(new PassThrough({ highWaterMark: 1024 }));
+    await new Promise((r) => setTimeout(r, 5000));
+    const [out, s] = await Promise.all([readAll(slow), p.exited]);
+    assert.equal(s.code, 0);
+    assert.equal(out.length, part.length);
+    assert.equal(sha(out), sha(part));
+  },
+);
+
+test(
+  'exec: a background process holding the output does not hold the exec up',
+  { skip, timeout: 20_000 },
+  async () => {
+    const t0 = Date.now();
+    const p = execInContainer(
+      c,
+      {},
+      { argv: ['/bin/sh', '-c', 'echo hi; sleep 10 &'], stdin: false, tty: false },
+    );
+    const out = await untilClosed(p.stdout);
+    const s = await p.exited;
+    assert.equal(s.code, 0);
+    assert.equal(out.toString(), 'hi\n');
+    assert.ok(Date.now() - t0 < 7000, `over after ${Date.now() - t0} ms`);
+  },
+);
+
+/** What a stream gave until it closed, ended or destroyed. */
+function untilClosed(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  s.on('data', (b: Buffer) => chunks.push(Buffer.from(b)));
+  return new Promise((resolve) => s.once('close', () => resolve(Buffer.concat(chunks))));
+}
 
 test('exec: binary stdin in, stdout and stderr apart, exit code', { skip }, async () => {
   const p = execInContainer(

@@ -31,7 +31,6 @@ test('a plain pod with supported volumes is runnable', () => {
 
 test('each unsupported feature is named', () => {
   const cases: [Partial<V1Pod['spec']>, RegExp][] = [
-    [{ hostNetwork: true }, /^hostNetwork is not supported/],
     [{ hostPID: true }, /^hostPID is not supported$/],
     [{ hostIPC: true }, /^hostIPC is not supported$/],
     [{ hostUsers: false }, /hostUsers: false/],
@@ -60,5 +59,10 @@ test('each unsupported feature is named', () => {
     assert.ok(reason && !reason.includes('\n'), JSON.stringify(spec));
     assert.match(reason, re);
   }
-  assert.equal(unsupportedReason(base({ hostNetwork: true, hostPID: true }))?.split('; ').length, 2);
+  assert.equal(unsupportedReason(base({ hostIPC: true, hostPID: true }))?.split('; ').length, 2);
+});
+
+test('a host-network pod runs, and its hostPorts with it (they are its containerPorts)', () => {
+  const ports = [{ containerPort: 8080, hostPort: 8080 }];
+  assert.equal(unsupportedReason(base({ hostNetwork: true, containers: [{ name: 'c', ports }] })), null);
 });
