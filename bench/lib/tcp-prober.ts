@@ -1,7 +1,8 @@
 // node bench/lib/tcp-prober.ts HOST PORT TIMEOUT_MS
-// Run inside a network namespace: tries a TCP connection to HOST:PORT every 5 ms (each attempt
-// bounded at 200 ms) until one opens, then prints the wall-clock time (Date.now(), ms) of that
-// success and exits 0; exits 1 after TIMEOUT_MS.
+// Run inside a network namespace: tries a TCP connection to HOST:PORT every 5 ms until one opens,
+// then prints the wall-clock time (Date.now(), ms) of that success and exits 0; exits 1 after
+// TIMEOUT_MS. Each attempt is bounded at 50 ms: until the proxy knows a new ClusterIP, its SYN may
+// be dropped rather than refused, and a long bound would hide when the rules arrived.
 import { connect } from 'node:net';
 
 const [host, port, timeout] = [process.argv[2] ?? '', Number(process.argv[3]), Number(process.argv[4])];
@@ -9,7 +10,7 @@ const deadline = Date.now() + timeout;
 
 function attempt(): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: 200 });
+    const s = connect({ host, port, timeout: 50 });
     const done = (ok: boolean) => {
       s.destroy();
       resolve(ok);

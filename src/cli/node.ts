@@ -1,22 +1,12 @@
 import { createServer, type Server } from 'node:http';
-import { pino } from 'pino';
-import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient } from '../kube/client.ts';
 import { loadKubeTarget } from '../kube/kubeconfig.ts';
-import { NodeAgent } from '../node/agent.ts';
-import {
-  cleanupBgpRoutes,
-  parseAsn,
-  parsePeerRouters,
-  RoutingConfigError,
-  RoutingController,
-  routingOptions,
-  type RoutingNode,
-  type RoutingOptions,
-} from '../node/bgp/controller/index.ts';
-import { cleanupTables } from '../node/nft/apply.ts';
-import { checkPrerequisites } from '../node/prerequisites.ts';
+import type * as BgpController from '../node/bgp/controller/index.ts';
+import type { RoutingNode, RoutingOptions } from '../node/bgp/controller/index.ts';
+import type { EndpointSlice, Service } from '../node/service/index.ts';
+import { sendFirstLists } from '../node/watched.ts';
 import { UsageError } from './errors.ts';
+import { parseHostPort } from './host-port.ts';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -25,45 +15,69 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
  * (`kubegate-*`) in the network namespace it runs in. `--cleanup` removes those tables and exits.
  */
 export async function node(v: Record<string, unknown>): Promise<number> {
+  const loadedMs = Math.round(performance.now());
   const level = typeof v['log-level'] === 'string' ? v['log-level'] : 'info';
   if (!LEVELS.includes(level))
     throw new UsageError(`node: --log-level must be one of ${LEVELS.join(', ')}, got ${level}`);
-  const log = pino({ base: { component: 'node' }, level });
   if (v.cleanup === true) {
+    const [{ pino }, { cleanupTables }] = await Promise.all([import('pino'), import('../node/nft/apply.ts')]);
+    const log = pino({ base: { component: 'node' }, level });
     const removed = await cleanupTables();
     log.info({ tables: removed }, `removed ${removed.length} kubegate-* tables`);
-    await cleanupBgpRoutes();
+    await (await bgpController()).cleanupBgpRoutes();
     return 0;
   }
   const nodeName = typeof v['node-name'] === 'string' ? v['node-name'] : '';
   if (nodeName === '')
     throw new UsageError('node: --node-name is required (the Node object this agent programs for)');
   const health =
-    typeof v['health-address'] === 'string' ? parseAddress('health-address', v['health-address']) : null;
+    typeof v['health-address'] === 'string'
+      ? parseHostPort('node', 'health-address', v['health-address'])
+      : null;
   const metricsAt =
-    typeof v['metrics-address'] === 'string' ? parseAddress('metrics-address', v['metrics-address']) : null;
+    typeof v['metrics-address'] === 'string'
+      ? parseHostPort('node', 'metrics-address', v['metrics-address'])
+      : null;
   const fix = v['fix-prerequisites'] === true;
-  const bgpOptions = v.bgp === true ? bgpFlags(v) : null;
-
-  const prereqs = await checkPrerequisites(fix);
-  for (const p of prereqs)
-    log[p.ok ? 'info' : 'warn'](
-      { kind: 'prerequisite', name: p.name, ok: p.ok, fixed: p.fixed ?? false },
-      p.detail,
-    );
+  // The BGP speaker (44 modules) is loaded only with --bgp.
+  const bgp = v.bgp === true ? await bgpController() : null;
+  const bgpOptions = bgp === null ? null : bgpFlags(bgp, v);
 
   const target = await loadKubeTarget(typeof v.kubeconfig === 'string' ? v.kubeconfig : undefined);
   if (typeof v['api-socket'] === 'string') target.socketPath = v['api-socket'];
   const client = new KubeClient(target);
+  // The lists first, then the modules that translate and apply them (loaded while they are answered).
+  const firstLists = sendFirstLists(client);
+  const [
+    { pino },
+    { Registry, collectDefaultMetrics },
+    { NodeAgent },
+    { ProblemReporter },
+    { checkPrerequisites },
+  ] = await Promise.all([
+    import('pino'),
+    import('prom-client'),
+    import('../node/agent.ts'),
+    import('../node/events.ts'),
+    import('../node/prerequisites.ts'),
+  ]).catch((err: unknown) => {
+    client.close();
+    throw err;
+  });
+  const modulesMs = Math.round(performance.now());
+  const log = pino({ base: { component: 'node' }, level });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kubegate_node_process_' });
+  // Bad kube-router annotations on Nodes and Services: Warning Events on them.
+  const routingProblems = new ProblemReporter(client, log, nodeName);
   const routing =
-    bgpOptions === null
+    bgp === null || bgpOptions === null
       ? null
-      : new RoutingController({
+      : new bgp.RoutingController({
           nodeName,
           options: bgpOptions,
           log: (e) => log.info({ kind: 'bgp', ...e }, String(e.type)),
+          onProblems: (p) => routingProblems.report(p),
         });
   const agent = new NodeAgent({
     client,
@@ -71,10 +85,23 @@ export async function node(v: Record<string, unknown>): Promise<number> {
     log,
     registry,
     fixHairpin: fix,
-    ...(routing ? { onNodes: (nodes) => void routing.update(nodes as unknown as RoutingNode[]) } : {}),
+    firstLists,
+    ...(routing
+      ? {
+          onNodes: (nodes) => void routing.update(nodes as unknown as RoutingNode[]),
+          onServices: (services, slices) =>
+            void routing.updateServices(
+              services as unknown as Service[],
+              slices as unknown as EndpointSlice[],
+            ),
+        }
+      : {}),
   });
-  for (const p of prereqs) agent.metrics.prerequisite(p.name, p.ok);
 
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
   const servers: Server[] = [];
   if (health !== null)
     servers.push(
@@ -92,12 +119,29 @@ export async function node(v: Record<string, unknown>): Promise<number> {
           : null,
       ),
     );
-  const stopped = new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
+  // The lists go out before the prerequisite checks, which then run while they are answered.
+  const starting = agent.start();
+  starting.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+  // Beside the first lists: the checks spawn `bridge` and `nft`, and no table depends on them (the
+  // sysctls they fix matter to traffic, and they are fixed long before the first sync ends).
+  const checking = checkPrerequisites(fix).then((prereqs) => {
+    for (const p of prereqs)
+      log[p.ok ? 'info' : 'warn'](
+        { kind: 'prerequisite', name: p.name, ok: p.ok, fixed: p.fixed ?? false },
+        p.detail,
+      );
+    return prereqs;
   });
-  await agent.start();
-  log.info({ nodeName, tables: agent.tables.map((t) => `${t.family} ${t.name}`) }, 'node agent ready');
+  const [prereqs] = await Promise.all([checking, starting]);
+  for (const p of prereqs) agent.metrics.prerequisite(p.name, p.ok);
+  log.info(
+    {
+      nodeName,
+      tables: agent.tables.map((t) => `${t.family} ${t.name}`),
+      startup: { loadedMs, modulesMs, ...agent.startup, readyMs: Math.round(performance.now()) },
+    },
+    'node agent ready',
+  );
   await stopped;
   log.info('stopping (tables stay in place and keep serving; --cleanup removes them)');
   await agent.stop();
@@ -108,8 +152,13 @@ export async function node(v: Record<string, unknown>): Promise<number> {
   return 0;
 }
 
+function bgpController(): Promise<typeof BgpController> {
+  return import('../node/bgp/controller/index.ts');
+}
+
 /** kube-router's BGP flags → the routing controller's options. */
-function bgpFlags(v: Record<string, unknown>): RoutingOptions {
+function bgpFlags(bgp: typeof BgpController, v: Record<string, unknown>): RoutingOptions {
+  const { parseAsn, parsePeerRouters, RoutingConfigError, routingOptions } = bgp;
   const str = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
   const int = (k: string, min: number, max: number): number | undefined => {
     const t = str(k);
@@ -129,23 +178,24 @@ function bgpFlags(v: Record<string, unknown>): RoutingOptions {
         str('peer-router-ips'),
         str('peer-router-asns'),
         str('peer-router-passwords'),
+        undefined,
+        str('peer-router-ports'),
       ),
       serviceCIDRs: (str('service-cluster-ip-range') ?? '10.96.0.0/12').split(',').map((c) => c.trim()),
       ...(port !== undefined ? { port } : {}),
       ...(gr !== undefined ? { gracefulRestartSeconds: gr } : {}),
+      advertiseClusterIP: v['advertise-cluster-ip'] === true,
+      advertiseExternalIP: v['advertise-external-ip'] === true,
+      advertiseLoadBalancerIP: v['advertise-loadbalancer-ip'] === true,
+      advertiseServiceClusterIPRanges: (str('advertise-service-cluster-ip-range') ?? '')
+        .split(',')
+        .map((c) => c.trim())
+        .filter((c) => c !== ''),
     });
   } catch (err) {
     if (err instanceof RoutingConfigError) throw new UsageError(`node: ${err.message}`);
     throw err;
   }
-}
-
-function parseAddress(flag: string, address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  const port = Number(address.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`node: --${flag} must be HOST:PORT, got ${address}`);
-  return { host: address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 type Answer = { status: number; body: string; type: string } | null;

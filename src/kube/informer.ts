@@ -15,6 +15,12 @@ export interface KubeObject {
 
 const BACKOFF_MS = [200, 500, 1000, 2000, 5000];
 
+/** A list answer as the informer reads it. */
+export interface InformerList<T> {
+  metadata: { resourceVersion: string };
+  items: T[];
+}
+
 /**
  * List+watch of one collection into a map by name; `onChange` runs (debounced a little, so a burst
  * of events is one rebuild) with the whole current set. Relists on 410 Gone and after errors, with
@@ -49,9 +55,13 @@ export class Informer<T extends KubeObject> {
     this.#synced = new Promise((r) => (this.#markSynced = r));
   }
 
-  /** Starts the loop; resolves after the first list was delivered (or failed once). */
-  start(): Promise<void> {
-    void this.#run();
+  /**
+   * Starts the loop; resolves after the first list was delivered (or failed once). `firstList`: the
+   * collection's list already sent (a command that starts its lists before loading the rest); a
+   * failed one is retried as any list is.
+   */
+  start(firstList?: Promise<InformerList<T>>): Promise<void> {
+    void this.#run(firstList);
     return this.#synced;
   }
 
@@ -59,14 +69,14 @@ export class Informer<T extends KubeObject> {
     return [...this.#items.values()];
   }
 
-  async #run(): Promise<void> {
+  async #run(firstList?: Promise<InformerList<T>>): Promise<void> {
     let failures = 0;
+    let sent = firstList;
     while (!this.#abort.signal.aborted) {
       try {
-        const list = await this.#client.json<{ metadata: { resourceVersion: string }; items: T[] }>(
-          'GET',
-          this.#path,
-        );
+        const listing = sent ?? this.#client.json<InformerList<T>>('GET', this.#path);
+        sent = undefined;
+        const list = await listing;
         this.#items.clear();
         for (const o of list.items) this.#items.set(key(o), o);
         this.#emit(0);

@@ -9,22 +9,14 @@ import { HealthCheckServers } from './health-check.ts';
 import { NodeMetrics } from './metrics.ts';
 import { Applier } from './nft/apply.ts';
 import type { NftCommand } from './nft/exec.ts';
+import { NftLibrary } from './nft/library.ts';
 import type { NftTable } from './nft/model.ts';
 import { networkPolicyTables, type PolicyInput } from './policy/index.ts';
 import { hairpin } from './prerequisites.ts';
 import { serviceProxyTables, type ServiceProxyInput } from './service/index.ts';
+import { NODE_WATCHED, type FirstLists, type WatchedKind } from './watched.ts';
 
-/** The collections the agent lists and watches. */
-export const NODE_WATCHED = {
-  services: '/api/v1/services',
-  endpointSlices: '/apis/discovery.k8s.io/v1/endpointslices',
-  nodes: '/api/v1/nodes',
-  pods: '/api/v1/pods',
-  namespaces: '/api/v1/namespaces',
-  networkPolicies: '/apis/networking.k8s.io/v1/networkpolicies',
-} as const;
-
-type WatchedKind = keyof typeof NODE_WATCHED;
+export { NODE_WATCHED } from './watched.ts';
 
 /** The parts of a Node the agent reads. */
 interface NodeObject extends KubeObject {
@@ -37,7 +29,7 @@ export interface NodeAgentOptions {
   nodeName: string;
   log: Logger;
   registry?: Registry;
-  /** The `nft` argv prefix (tests). */
+  /** The `nft` argv prefix (tests); given, transactions spawn it instead of using libnftables. */
   nft?: NftCommand;
   /** Events within this window are one sync (ms, default 10). */
   coalesceMs?: number;
@@ -47,8 +39,12 @@ export interface NodeAgentOptions {
   fixHairpin?: boolean;
   /** Delete UDP conntrack entries of removed endpoints (default true). */
   conntrack?: boolean;
+  /** The first lists, already sent (`sendFirstLists`); used by the first `start` only. */
+  firstLists?: FirstLists;
   /** Called with every Node list the informer delivers (the BGP routing controller, `--bgp`). */
   onNodes?: (nodes: readonly KubeObject[]) => void;
+  /** Called with the Services and EndpointSlices when either changes (the BGP service announcements). */
+  onServices?: (services: readonly KubeObject[], endpointSlices: readonly KubeObject[]) => void;
 }
 
 /**
@@ -69,7 +65,10 @@ export class NodeAgent {
   readonly #conntrack: UDPConntrackCleaner;
   readonly #health: HealthCheckServers;
   readonly #syncs: CoalescedSync;
+  readonly #library: NftLibrary | null;
+  #firstLists: FirstLists | undefined;
   #lastHairpin = 0;
+  #hairpinRunning = false;
   /** Collections listed at least once: no table is written before all are (see start). */
   readonly #listed = new Set<WatchedKind>();
   #allListed!: () => void;
@@ -84,17 +83,27 @@ export class NodeAgent {
   #policyTables: NftTable[] = [];
   #proxyProblems: readonly NodeProblem[] = [];
   #policyProblems: readonly NodeProblem[] = [];
+  /**
+   * Milliseconds since the process started (performance.now()) at which `start` reached its steps,
+   * and how long the first sync's translation and transaction took: the start-up log line.
+   */
+  readonly startup = { startedMs: 0, listedMs: 0, translateMs: 0, transactionMs: 0, syncedMs: 0 };
   /** Syncs applied, and whether the last one's transaction succeeded. */
   syncs = 0;
   healthy = false;
 
   constructor(opts: NodeAgentOptions) {
     this.#opts = opts;
+    this.#firstLists = opts.firstLists;
     this.#syncs = new CoalescedSync(() => this.#syncOnce(), opts.coalesceMs ?? 10);
     this.#metrics = new NodeMetrics(opts.registry);
+    // In-process libnftables unless told to run a given `nft` (tests aim it at their namespace).
+    this.#library = opts.nft ? null : NftLibrary.open(opts.log);
+    if (this.#library) opts.log.info({ kind: 'nft' }, 'applying nftables transactions through libnftables');
     this.#applier = new Applier({
       log: opts.log,
       ...(opts.nft ? { nft: opts.nft } : {}),
+      library: this.#library,
       coalesceMs: 0,
       driftCheckMs: opts.driftCheckMs ?? 300_000,
       onTransaction: (t) => this.#metrics.transaction(t),
@@ -115,6 +124,7 @@ export class NodeAgent {
    * the agent must not replace the tables a previous run left serving with empty ones.
    */
   async start(): Promise<void> {
+    this.startup.startedMs = Math.round(performance.now());
     const kinds = Object.keys(NODE_WATCHED).length;
     const allListed = new Promise<void>((resolve) => (this.#allListed = resolve));
     for (const [kind, path] of Object.entries(NODE_WATCHED) as [WatchedKind, string][]) {
@@ -124,6 +134,8 @@ export class NodeAgent {
         (items) => {
           this.#objects[kind] = items;
           if (kind === 'nodes') this.#opts.onNodes?.(items);
+          if (kind === 'services' || kind === 'endpointSlices')
+            this.#opts.onServices?.(this.#objects.services, this.#objects.endpointSlices);
           this.#markDirty(kind);
           this.#listed.add(kind);
           if (this.#listed.size === kinds) this.#allListed();
@@ -134,7 +146,10 @@ export class NodeAgent {
       );
       this.#informers.push(inf);
     }
-    await Promise.all(this.#informers.map((i) => i.start()));
+    const sent = this.#firstLists;
+    this.#firstLists = undefined;
+    const order = Object.keys(NODE_WATCHED) as WatchedKind[];
+    await Promise.all(this.#informers.map((i, n) => i.start(sent?.[order[n]!])));
     if (this.#listed.size < kinds) {
       // The informers' first lists are delivered a tick after they resolve; only a long wait is news.
       const slow = setTimeout(
@@ -151,7 +166,9 @@ export class NodeAgent {
       await allListed;
       clearTimeout(slow);
     }
+    this.startup.listedMs = Math.round(performance.now());
     await this.#syncs.now();
+    this.startup.syncedMs = Math.round(performance.now());
   }
 
   #markDirty(kind: WatchedKind): void {
@@ -231,8 +248,13 @@ export class NodeAgent {
       }
     const tables = [...this.#proxyTables, ...this.#policyTables];
     const problems = [...this.#proxyProblems, ...this.#policyProblems];
+    const translated = performance.now();
     try {
       await this.#applier.apply({ tables });
+      if (this.syncs === 0) {
+        this.startup.translateMs = Math.round(translated - started);
+        this.startup.transactionMs = Math.round(performance.now() - translated);
+      }
       this.healthy = true;
       this.#failures = 0;
       this.#metrics.tables(tables);
@@ -258,12 +280,23 @@ export class NodeAgent {
       this.#health.update(proxy.healthChecks);
       if (this.#opts.conntrack !== false && this.healthy) await this.#conntrack.update(proxy.udp);
     }
-    if (this.#opts.fixHairpin === true && Date.now() - this.#lastHairpin > 1000) {
-      this.#lastHairpin = Date.now();
-      const h = await hairpin(true);
-      if (h.fixed === true)
-        log.info({ kind: 'prerequisite', detail: h.detail }, 'hairpin set on new bridge ports');
-    }
+    if (this.#opts.fixHairpin === true && Date.now() - this.#lastHairpin > 1000) this.#fixHairpin();
+  }
+
+  /** Hairpin on new bridge ports, beside the sync loop: the next sync does not wait for `bridge`. */
+  #fixHairpin(): void {
+    if (this.#hairpinRunning) return;
+    this.#hairpinRunning = true;
+    this.#lastHairpin = Date.now();
+    void hairpin(true)
+      .then((h) => {
+        if (h.fixed === true)
+          this.#opts.log.info({ kind: 'prerequisite', detail: h.detail }, 'hairpin set on new bridge ports');
+      })
+      .catch((err: Error) =>
+        this.#opts.log.warn({ kind: 'prerequisite', err: err.message }, 'hairpin check failed'),
+      )
+      .finally(() => (this.#hairpinRunning = false));
   }
 
   /** The tables as last applied. */
@@ -277,6 +310,7 @@ export class NodeAgent {
     if (this.#retry) clearTimeout(this.#retry);
     await running.catch(() => {});
     await this.#applier.close();
+    await this.#library?.close();
     this.#health.close();
   }
 }

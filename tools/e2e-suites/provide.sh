@@ -8,8 +8,10 @@
 #                      version), which runs the suite in parallel processes
 #                      (ginkgo --procs=N e2e-network.test -- <flags>)
 #   kube-proxy         cmd/kube-proxy, from the module in kube-proxy/
+#   gobgpd, gobgp      GoBGP v4 (daemon and CLI), from the module in gobgp/: a BGP peer of the
+#                      interop tests beside Debian's gobgpd 3.x and bird2
 #
-#   tools/e2e-suites/provide.sh [e2e-network.test|ginkgo|kube-proxy...]    (default: all)
+#   tools/e2e-suites/provide.sh [e2e-network.test|ginkgo|kube-proxy|gobgpd|gobgp...]  (default: all)
 #
 # The folder is in the cache ($KUBEGATE_CACHE, default ~/.cache/kubegate), named by the Kubernetes
 # version and a build revision. A binary is rebuilt when its module's sources change (a hash of
@@ -26,7 +28,7 @@ out="$cache/e2e-suites-$K8S_VERSION-$BUILD_REV"
 say() { echo "e2e-suites: $*" >&2; }
 die() { echo "e2e-suites: error: $*" >&2; exit 1; }
 
-[ $# -gt 0 ] || set -- e2e-network.test ginkgo kube-proxy
+[ $# -gt 0 ] || set -- e2e-network.test ginkgo kube-proxy gobgpd gobgp
 
 sources_hash() { # sources_hash <module dir>
   (cd "$here/$1" && cat go.mod go.sum $(ls ./*.go | LC_ALL=C sort)) | sha256sum | cut -d' ' -f1
@@ -36,7 +38,8 @@ module_of() {
     e2e-network.test) echo suite ;;
     ginkgo) echo ginkgo ;;
     kube-proxy) echo kube-proxy ;;
-    *) die "unknown binary '$1' (want e2e-network.test, ginkgo or kube-proxy)" ;;
+    gobgpd | gobgp) echo gobgp ;;
+    *) die "unknown binary '$1' (want e2e-network.test, ginkgo, kube-proxy, gobgpd or gobgp)" ;;
   esac
 }
 fresh() { [ -x "$out/$1" ] && [ "$(cat "$out/$1.sources" 2>/dev/null)" = "$(sources_hash "$(module_of "$1")")" ]; }
@@ -71,6 +74,8 @@ for b in $need; do
   case "$b" in
     kube-proxy)
       (cd "$here/$m" && go build -v -trimpath -o "$tmp/$b" k8s.io/kubernetes/cmd/kube-proxy 2>&1) | progress "$b" ;;
+    gobgpd | gobgp)
+      (cd "$here/$m" && go build -v -trimpath -o "$tmp/$b" "github.com/osrg/gobgp/v4/cmd/$b" 2>&1) | progress "$b" ;;
     ginkgo)
       (cd "$here/$m" && go build -v -trimpath -o "$tmp/$b" github.com/onsi/ginkgo/v2/ginkgo 2>&1) | progress "$b" ;;
     e2e-network.test)

@@ -1,7 +1,13 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { importUpdate } from './import-update.ts';
-import { canonicalPrefix, familyOfText, type DecodedUpdate, type Family } from './message/index.ts';
+import {
+  CEASE_SUBCODE,
+  canonicalPrefix,
+  familyOfText,
+  type DecodedUpdate,
+  type Family,
+} from './message/index.ts';
 import { Peer, STALE_PATH_SECONDS } from './peer.ts';
 import {
   exportRoute,
@@ -61,6 +67,7 @@ export class Speaker {
   readonly #listeners: ((e: SpeakerEvent) => void)[] = [];
   #server?: Server;
   #flushQueued = false;
+  #started = false;
   /** Stopping to restart gracefully: learned routes stay (forwarding state is kept). */
   #gracefulStop = false;
 
@@ -95,6 +102,7 @@ export class Speaker {
         if (key) setListenerKey(server, p.address, key);
       }
     }
+    this.#started = true;
     for (const p of this.#peers.values()) p.session.start();
   }
 
@@ -108,6 +116,35 @@ export class Speaker {
     const s = this.#server;
     this.#server = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  /**
+   * A neighbor added while the speaker runs: its session starts (and its TCP-MD5 key goes on the
+   * listener) without touching the others.
+   */
+  addNeighbor(n: NeighborConfig): void {
+    if (this.#peers.has(n.peerAddress)) throw new Error(`neighbor ${n.peerAddress} is already configured`);
+    this.#addPeer(n);
+    const peer = this.#peers.get(n.peerAddress)!;
+    if (this.#server && n.md5Key) setListenerKey(this.#server, n.peerAddress, n.md5Key);
+    if (this.#started) peer.session.start();
+  }
+
+  /**
+   * A neighbor removed while the speaker runs: its session ends with Cease "Peer De-configured"
+   * (RFC 4486), the routes learned from it leave the Loc-RIB at once (no graceful-restart
+   * helper time for a peer that is gone), and its TCP-MD5 key leaves the listener.
+   */
+  removeNeighbor(address: string): void {
+    const peer = this.#peers.get(address);
+    if (!peer) return;
+    const key = this.#neighbors.get(address)?.md5Key;
+    this.#peers.delete(address);
+    this.#neighbors.delete(address);
+    peer.session.stop({ ceaseSubcode: CEASE_SUBCODE.peerDeconfigured });
+    peer.restartTimer.stop();
+    this.#flushAll(peer);
+    if (this.#server && key) setListenerKey(this.#server, address, '');
   }
 
   /** The listening port (after start). */
@@ -193,7 +230,8 @@ export class Speaker {
         },
         down: (d) => {
           this.#emit({ type: 'down', peer: n.peerAddress, down: d });
-          if (this.#gracefulStop) return;
+          // A removed neighbor's routes are flushed by removeNeighbor.
+          if (this.#gracefulStop || this.#peers.get(n.peerAddress) !== peer) return;
           if (peer.down(d) === 'flush') this.#flushAll(peer);
           else for (const r of peer.ribIn.markStale()) this.locRib.set(r);
         },

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { diffRuleset, tableId } from './diff.ts';
 import { expectedShape, shapeDrift, shapeFromJson } from './drift.ts';
-import { applyScript, isOwnTableName, listTables, runNft, type NftCommand } from './exec.ts';
+import { applyScript, isOwnTableName, listTables, runNft, tablesListed, type NftCommand } from './exec.ts';
+import type { NftLibrary } from './library.ts';
 import type { NftRuleset, NftTable } from './model.ts';
 import { renderTables } from './render.ts';
 
@@ -21,6 +22,11 @@ export interface ApplierOptions {
   log: Logger;
   /** The `nft` argv prefix (default `['nft']`). */
   nft?: NftCommand;
+  /**
+   * Transactions go through this libnftables context instead of a spawned `nft -f -` (reads, i.e.
+   * the drift check and listing tables, still run `nft`). It acts on this process's namespace.
+   */
+  library?: NftLibrary | null;
   /** Desired states handed in within this window are one transaction (ms, default 20). */
   coalesceMs?: number;
   /** How often the kernel's tables are read back and compared (ms, default 5 min; 0: never). */
@@ -40,8 +46,8 @@ export interface ApplierOptions {
  * Tables not named `kubegate-*` are never named in a transaction.
  */
 export class Applier {
-  readonly #opts: Required<Omit<ApplierOptions, 'onTransaction' | 'onDriftRepaired'>> &
-    Pick<ApplierOptions, 'onTransaction' | 'onDriftRepaired'>;
+  readonly #opts: Required<Omit<ApplierOptions, 'onTransaction' | 'onDriftRepaired' | 'library'>> &
+    Pick<ApplierOptions, 'onTransaction' | 'onDriftRepaired' | 'library'>;
   /** What the kernel holds, as far as this applier knows; null: unknown (replace whole next). */
   #applied: Map<string, NftTable> | null = null;
   #fullReason: 'start' | 'error' | 'drift' = 'start';
@@ -114,7 +120,7 @@ export class Applier {
       const d = diffRuleset(this.#applied, desired.tables);
       if (d.script === '') return;
       try {
-        await applyScript(this.#opts.nft, d.script);
+        await this.#transaction(d.script);
         this.#remember(desired);
         this.lastError = null;
         this.#report({
@@ -141,7 +147,11 @@ export class Applier {
     const wanted = new Set(desired.tables.map(tableId));
     let stale: string[] = [];
     try {
-      stale = (await listTables(this.#opts.nft))
+      // Through libnftables when it is there: a spawned `nft` costs tens of ms on the first sync's path.
+      const tables = this.#opts.library
+        ? tablesListed(await this.#opts.library.run('list tables\n'))
+        : await listTables(this.#opts.nft);
+      stale = tables
         .filter((t) => isOwnTableName(t.name) && !wanted.has(tableId(t)))
         .map((t) => `delete table ${tableId(t)}\n`);
     } catch (err) {
@@ -149,7 +159,7 @@ export class Applier {
     }
     const script = renderTables(desired.tables) + stale.join('');
     try {
-      await applyScript(this.#opts.nft, script);
+      await this.#transaction(script);
     } catch (err) {
       this.lastError = err as Error;
       this.#applied = null;
@@ -162,6 +172,11 @@ export class Applier {
     let elementOps = 0;
     for (const t of desired.tables) for (const s of t.sets) elementOps += s.elements.length;
     this.#report({ kind: 'full', reason, script, elementOps, chainOps: 0, started });
+  }
+
+  async #transaction(script: string): Promise<void> {
+    if (this.#opts.library) await this.#opts.library.run(script);
+    else await applyScript(this.#opts.nft, script);
   }
 
   #remember(desired: NftRuleset): void {

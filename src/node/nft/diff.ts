@@ -25,12 +25,47 @@ export function isKernelOwned(set: NftSet): boolean {
   return set.flags?.includes('dynamic') === true;
 }
 
-function elementMap(set: NftSet): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const e of set.elements as readonly (string | readonly [string, string])[])
-    if (typeof e === 'string') m.set(e, e);
-    else m.set(e[0], renderElement(e));
-  return m;
+type Element = string | readonly [string, string];
+
+function sameElement(a: Element, b: Element): boolean {
+  return typeof a === 'string' ? a === b : typeof b !== 'string' && a[0] === b[0] && a[1] === b[1];
+}
+
+function elementKey(e: Element): string {
+  return typeof e === 'string' ? e : e[0];
+}
+
+/**
+ * The element keys to delete and the element texts to add to turn `before` into `now`. Both lists
+ * come from translations that emit elements in a stable order, so a sync that changed a few Services
+ * leaves a long equal head and tail: only the window between them is compared by key (a key in the
+ * window cannot be in the head or tail, keys being unique in a set).
+ */
+function elementChanges(
+  before: readonly Element[],
+  now: readonly Element[],
+): { dels: string[]; adds: string[] } {
+  let head = 0;
+  const shorter = Math.min(before.length, now.length);
+  while (head < shorter && sameElement(before[head]!, now[head]!)) head++;
+  let tail = 0;
+  while (tail < shorter - head && sameElement(before[before.length - 1 - tail]!, now[now.length - 1 - tail]!))
+    tail++;
+  const was = new Map<string, Element>();
+  for (let i = head; i < before.length - tail; i++) was.set(elementKey(before[i]!), before[i]!);
+  const is = new Map<string, Element>();
+  for (let i = head; i < now.length - tail; i++) is.set(elementKey(now[i]!), now[i]!);
+  const dels: string[] = [];
+  const adds: string[] = [];
+  for (const [k, e] of was) {
+    const n = is.get(k);
+    if (n === undefined || !sameElement(e, n)) dels.push(k);
+  }
+  for (const [k, e] of is) {
+    const w = was.get(k);
+    if (w === undefined || !sameElement(w, e)) adds.push(renderElement(e));
+  }
+  return { dels, adds };
 }
 
 function sameRules(a: NftChain, b: NftChain): boolean {
@@ -77,16 +112,11 @@ export function diffTable(last: NftTable | undefined, next: NftTable): TableChan
     if (was !== undefined && renderSetDeclaration(was) !== renderSetDeclaration(set))
       return replaceWhole(next);
     if (was === undefined) declare1.push(declare(id, set));
-    if (isKernelOwned(set)) continue;
-    const now = elementMap(set);
-    const before = was === undefined ? new Map<string, string>() : elementMap(was);
-    const dels: string[] = [];
-    const adds: string[] = [];
-    for (const [k, text] of before) {
-      const t = now.get(k);
-      if (t === undefined || t !== text) dels.push(k);
-    }
-    for (const [k, text] of now) if (before.get(k) !== text) adds.push(text);
+    if (isKernelOwned(set) || was?.elements === set.elements) continue;
+    const { dels, adds } = elementChanges(
+      (was?.elements ?? []) as readonly Element[],
+      set.elements as readonly Element[],
+    );
     if (dels.length > 0) delElems.push(`delete element ${id} ${set.name} { ${dels.join(', ')} }`);
     if (adds.length > 0) addElems.push(`add element ${id} ${set.name} { ${adds.join(', ')} }`);
     elementOps += dels.length + adds.length;

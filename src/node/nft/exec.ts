@@ -6,10 +6,14 @@ export class NftError extends Error {
   readonly code = 'KG_NFT_FAILED';
   readonly exitCode: number | null;
   readonly stderr: string;
-  constructor(args: readonly string[], exitCode: number | null, stderr: string) {
-    super(
-      `nft ${args.join(' ')} exited with ${exitCode}: ${stderr.trim().split('\n').slice(0, 6).join(' | ')}`,
-    );
+  /** `what` names the failed call (default: the `nft` command line and its exit code). */
+  constructor(
+    args: readonly string[],
+    exitCode: number | null,
+    stderr: string,
+    what = `nft ${args.join(' ')} exited with ${exitCode}`,
+  ) {
+    super(`${what}: ${stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
     this.exitCode = exitCode;
     this.stderr = stderr;
   }
@@ -53,7 +57,11 @@ export async function applyScript(cmd: NftCommand, script: string): Promise<void
 
 /** The `family name` of every table in the namespace (`nft list tables`). */
 export async function listTables(cmd: NftCommand): Promise<{ family: string; name: string }[]> {
-  const text = await runNft(cmd, ['list', 'tables']);
+  return tablesListed(await runNft(cmd, ['list', 'tables']));
+}
+
+/** The tables in what `nft list tables` printed. */
+export function tablesListed(text: string): { family: string; name: string }[] {
   const out: { family: string; name: string }[] = [];
   for (const line of text.split('\n')) {
     const m = /^table (\S+) (\S+)$/.exec(line.trim());

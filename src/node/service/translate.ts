@@ -73,6 +73,19 @@ function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   return true;
 }
 
+/** The last Services sorted by key: an endpoint change hands back the very same objects. */
+let lastSorted: { services: readonly Service[]; keyed: readonly { svc: Service; key: string }[] } | null =
+  null;
+
+/** The Services with their `namespace/name` keys, in key order (the order of the table's elements). */
+function sortedServices(services: readonly Service[]): readonly { svc: Service; key: string }[] {
+  if (lastSorted !== null && sameList(lastSorted.services, services)) return lastSorted.keyed;
+  const keyed = services.map((svc) => ({ svc, key: serviceKey(svc) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  lastSorted = { services: [...services], keyed };
+  return keyed;
+}
+
 /**
  * The Service proxy of one node, as nft tables (pure: same objects, same tables, in any order).
  * Every Service port gets an entry per address it answers on: ClusterIPs, externalIPs,
@@ -94,8 +107,7 @@ export function serviceProxyTables(input: ServiceProxyInput): ServiceProxyOutput
   const healthChecks: HealthCheck[] = [];
   const slices = slicesByService(input.endpointSlices);
   const node = `${input.nodeName}|${list(input.nodeIPs).join(',')}`;
-  const keyed = input.services.map((svc) => ({ svc, key: serviceKey(svc) }));
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const keyed = sortedServices(input.services);
 
   for (const { svc, key } of keyed) {
     const svcSlices = slices.get(key) ?? [];

@@ -3,13 +3,24 @@ export { cleanupBgpRoutes, RoutingController, type RoutingControllerOptions } fr
 export {
   NODE_ASN_ANNOTATION,
   PEER_ANNOTATIONS,
+  RR_ANNOTATIONS,
+  parseClusterId,
   routingIntent,
   sessionKey,
+  speakerKey,
   type IntentNeighbor,
   type IntentResult,
   type RoutingIntent,
   type RoutingNode,
+  type RoutingProblem,
 } from './intent.ts';
+export {
+  SERVICE_ADVERTISE_ANNOTATIONS,
+  SERVICE_LOCAL_ANNOTATION,
+  SERVICE_SKIP_LB_IPS_ANNOTATION,
+  serviceAnnouncements,
+  type ServiceAnnouncements,
+} from './services.ts';
 export {
   DEFAULT_CLUSTER_ASN,
   DEFAULT_GRACEFUL_RESTART_SECONDS,

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { RoutingConfigError } from './errors.ts';
+import { canonicalPrefix } from '../message/index.ts';
+import { RoutingConfigError, type RoutingConfigErrorCode } from './errors.ts';
 
 /** The cluster ASN kube-router uses when none is given. */
 export const DEFAULT_CLUSTER_ASN = 64512;
@@ -12,6 +13,10 @@ export interface PeerRouter {
   readonly asn: number;
   /** TCP-MD5 key (RFC 2385). */
   readonly md5Key?: string;
+  /** Its BGP port, when not the speaker's own (kube-router's `peer.ports`, `--peer-router-ports`). */
+  readonly port?: number;
+  /** The node's address to connect from, when not its InternalIP (kube-router's `peer.localips`). */
+  readonly localAddress?: string;
 }
 
 /** What the routing controller is told by flags; the Node objects supply the rest. */
@@ -24,6 +29,14 @@ export interface RoutingOptions {
   readonly serviceCIDRs: readonly string[];
   /** BGP port to listen on and connect to (179). */
   readonly port: number;
+  /** Announce Services' cluster IPs to external peers (`--advertise-cluster-ip`). */
+  readonly advertiseClusterIP: boolean;
+  /** Announce Services' `spec.externalIPs` (`--advertise-external-ip`). */
+  readonly advertiseExternalIP: boolean;
+  /** Announce LoadBalancer Services' ingress IPs (`--advertise-loadbalancer-ip`). */
+  readonly advertiseLoadBalancerIP: boolean;
+  /** Announce these ranges instead of the cluster IPs in them (`--advertise-service-cluster-ip-range`). */
+  readonly advertiseServiceClusterIPRanges: readonly string[];
 }
 
 /** Parses an ASN as text (`64512`, or asdot `1.10` as RFC 5396 writes 4-octet ASNs). */
@@ -42,15 +55,39 @@ export interface PeerRouterSource {
   readonly ips: string;
   readonly asns: string;
   readonly passwords: string;
+  readonly ports: string;
+  readonly localips: string;
 }
 
 const FLAGS: PeerRouterSource = {
   ips: '--peer-router-ips',
   asns: '--peer-router-asns',
   passwords: '--peer-router-passwords',
+  ports: '--peer-router-ports',
+  localips: '--peer-router-localips',
 };
 
-const list = (s: string | undefined): string[] =>
+/** A per-peer list: one item per address, or (`single`) one for all; empty items mean "the default". */
+function perPeer(
+  text: string | undefined,
+  count: number,
+  single: boolean,
+  what: string,
+  ips: string,
+): string[] {
+  if (text === undefined || text.trim() === '') return Array<string>(count).fill('');
+  const items = text.split(',').map((x) => x.trim());
+  if (single && items.length === 1) return Array<string>(count).fill(items[0]);
+  if (items.length !== count)
+    throw new RoutingConfigError(
+      'ERR_BGP_PEER_ROUTERS_MISMATCH',
+      `${ips} has ${count} address(es) but ${what} ${items.length} item(s)`,
+    );
+  return items;
+}
+
+/** A comma list as kube-router's flags and annotations give it: items trimmed, empty ones dropped. */
+export const list = (s: string | undefined): string[] =>
   (s ?? '')
     .split(',')
     .map((x) => x.trim())
@@ -66,6 +103,8 @@ export function parsePeerRouters(
   asns: string | undefined,
   passwords?: string,
   source: PeerRouterSource = FLAGS,
+  ports?: string,
+  localIps?: string,
 ): PeerRouter[] {
   const addresses = list(ips);
   const numbers = list(asns).map((a) => parseAsn(a, source.asns));
@@ -81,6 +120,8 @@ export function parsePeerRouters(
       'ERR_BGP_PEER_ROUTERS_MISMATCH',
       `${source.ips} has ${addresses.length} address(es) but ${source.passwords} ${keys.length} password(s)`,
     );
+  const portList = perPeer(ports, addresses.length, true, source.ports, source.ips);
+  const localList = perPeer(localIps, addresses.length, false, source.localips, source.ips);
   return addresses.map((address, i) => {
     if (isIP(address) === 0)
       throw new RoutingConfigError(
@@ -88,8 +129,40 @@ export function parsePeerRouters(
         `${source.ips}: ${address} is not an IP address`,
       );
     const key = keys[i] ? Buffer.from(keys[i], 'base64').toString('utf8') : '';
-    return { address, asn: numbers.length === 1 ? numbers[0] : numbers[i], ...(key ? { md5Key: key } : {}) };
+    const port = portList[i] === '' ? undefined : Number(portList[i]);
+    if (port !== undefined && !(/^\d{1,5}$/.test(portList[i]) && port >= 1 && port <= 65535))
+      throw new RoutingConfigError(
+        'ERR_BGP_BAD_PEER_ADDRESS',
+        `${source.ports}: ${JSON.stringify(portList[i])} is not a port (1..65535)`,
+      );
+    const local = localList[i];
+    if (local !== '' && isIP(local) !== isIP(address))
+      throw new RoutingConfigError(
+        'ERR_BGP_BAD_PEER_ADDRESS',
+        `${source.localips}: ${JSON.stringify(local)} is not an address of ${address}'s family`,
+      );
+    return {
+      address,
+      asn: numbers.length === 1 ? numbers[0] : numbers[i],
+      ...(key ? { md5Key: key } : {}),
+      ...(port !== undefined ? { port } : {}),
+      ...(local !== '' ? { localAddress: local } : {}),
+    };
   });
+}
+
+/** A CIDR (with its prefix length) in canonical form, or the RoutingConfigError `code` naming `what`. */
+export function parseCidr(text: string, code: RoutingConfigErrorCode, what: string): string {
+  try {
+    if (!text.includes('/')) throw new TypeError('no prefix length');
+    return canonicalPrefix(text.trim());
+  } catch {
+    throw new RoutingConfigError(code, `${what}: ${JSON.stringify(text)} is not a CIDR`);
+  }
+}
+
+function serviceRange(text: string): string {
+  return parseCidr(text, 'ERR_BGP_BAD_SERVICE_RANGE', '--advertise-service-cluster-ip-range');
 }
 
 /** Fills in the defaults and checks the values. */
@@ -106,5 +179,11 @@ export function routingOptions(o: Partial<RoutingOptions> = {}): RoutingOptions 
     gracefulRestartSeconds: gr,
     serviceCIDRs: Object.freeze([...(o.serviceCIDRs ?? [])]),
     port: o.port ?? 179,
+    advertiseClusterIP: o.advertiseClusterIP ?? false,
+    advertiseExternalIP: o.advertiseExternalIP ?? false,
+    advertiseLoadBalancerIP: o.advertiseLoadBalancerIP ?? false,
+    advertiseServiceClusterIPRanges: Object.freeze(
+      (o.advertiseServiceClusterIPRanges ?? []).map((r) => serviceRange(r)),
+    ),
   });
 }

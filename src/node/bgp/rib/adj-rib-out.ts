@@ -43,7 +43,10 @@ export class AdjRibOut {
       if (!this.#families.includes(family)) continue;
       const nextHops = route ? this.#nextHops(route) : undefined;
       if (!route || !nextHops) {
-        if (this.#sent.delete(prefix)) withdraw.set(family, [...(withdraw.get(family) ?? []), prefix]);
+        if (!this.#sent.delete(prefix)) continue;
+        const list = withdraw.get(family);
+        if (list) list.push(prefix);
+        else withdraw.set(family, [prefix]);
         continue;
       }
       const key = JSON.stringify([route.attributes, nextHops]);

@@ -123,18 +123,14 @@ export class Session {
    * ManualStop: a Cease/Administrative Shutdown NOTIFICATION, unless this speaker is about to
    * restart gracefully, in which case the connection is just closed so the peer keeps the routes.
    */
-  stop(options: { graceful?: boolean } = {}): void {
+  stop(options: { graceful?: boolean; ceaseSubcode?: number } = {}): void {
     this.#running = false;
     this.#retry.stop();
     this.#dial?.abort();
+    const subcode = options.ceaseSubcode ?? CEASE_SUBCODE.administrativeShutdown;
     for (const c of [...this.#conns])
       if (options.graceful) c.close({ kind: 'stopped', detail: 'graceful restart' });
-      else
-        c.notify(CEASE, CEASE_SUBCODE.administrativeShutdown, undefined, {
-          kind: 'stopped',
-          code: CEASE,
-          subcode: 2,
-        });
+      else c.notify(CEASE, subcode, undefined, { kind: 'stopped', code: CEASE, subcode });
     this.#setState('idle');
   }
 

@@ -37,7 +37,7 @@ function speaker(
 // A free port per loopback address, found before the speakers that name each other are built.
 const ports = new Map<number, number>();
 before(async () => {
-  for (let n = 1; n <= 9; n++) {
+  for (let n = 1; n <= 12; n++) {
     const s = createServer();
     s.listen(0, `127.0.0.${n}`);
     await once(s, 'listening');
@@ -172,4 +172,36 @@ test('graceful restart: routes of a peer that does not come back go when its res
   await until('flushed after restart time', () => !has(helper, '10.244.9.0/24'), 4000);
   // An administrative stop (Cease) removes the routes at once.
   await helper.stop();
+});
+
+test('a neighbor added and removed on a running speaker: its session comes and goes, the others stay up', async () => {
+  const a = speaker(10, 65010, [neighbor(11, 10, 65011)]);
+  const b = speaker(11, 65011, [neighbor(10, 11, 65010)]);
+  const c = speaker(12, 65012, [neighbor(10, 12, 65010)]);
+  const downs: string[] = [];
+  a.onEvent((e) => e.type === 'down' && downs.push(`a-${e.peer}`));
+  b.onEvent((e) => e.type === 'down' && downs.push(`b-${e.peer}`));
+  const fromA: (number | undefined)[] = [];
+  c.onEvent((e) => e.type === 'down' && fromA.push(e.down.subcode));
+  await Promise.all([a.start(), b.start(), c.start()]);
+  a.announce('10.10.0.0/24');
+  c.announce('10.12.0.0/24');
+  await until('a and b are up', () => has(b, '10.10.0.0/24'));
+  assert.ok(!has(a, '10.12.0.0/24'), 'c is not a neighbor of a yet');
+
+  a.addNeighbor(neighbor(12, 10, 65012));
+  await until('a and c exchanged routes', () => has(a, '10.12.0.0/24') && has(c, '10.10.0.0/24'));
+  await until('b learned c’s route through a', () => has(b, '10.12.0.0/24'));
+  assert.throws(() => a.addNeighbor(neighbor(12, 10, 65012)), /already configured/);
+
+  a.removeNeighbor('127.0.0.12');
+  assert.ok(!has(a, '10.12.0.0/24'), 'c’s routes left a at once');
+  await until('b was told', () => !has(b, '10.12.0.0/24'));
+  await until('c heard Cease "Peer De-configured"', () => fromA.includes(3));
+  assert.deepEqual(
+    a.neighbors().map((n) => n.address),
+    ['127.0.0.11'],
+  );
+  assert.deepEqual(downs, ['a-127.0.0.12'], 'only the removed session went down; a–b never did');
+  assert.ok(has(b, '10.10.0.0/24'));
 });

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import {
   NODE_ASN_ANNOTATION,
   PEER_ANNOTATIONS,
+  RR_ANNOTATIONS,
+  parseClusterId,
   parseAsn,
   parsePeerRouters,
   routingIntent,
@@ -92,7 +94,19 @@ describe('routing intent', () => {
       r.intent?.neighbors.map((n) => n.node),
       ['b'],
     );
-    assert.match(r.problems[0], /Node c kube-router.io\/node.asn/);
+    assert.match(r.problems[0].message, /Node c kube-router.io\/node.asn/);
+    assert.deepEqual(r.problems[0].object, { kind: 'Node', namespace: '', name: 'c' });
+  });
+
+  it('keeps a peer node with a bad ASN annotation as it was peered before', () => {
+    const before = routingIntent(three, 'a', options).intent!;
+    const typo = [
+      ...three.slice(0, 2),
+      node('c', '10.250.0.12', ['10.244.2.0/24'], { [NODE_ASN_ANNOTATION]: 'x' }),
+    ];
+    const r = routingIntent(typo, 'a', options, before);
+    assert.equal(r.problems.length, 1);
+    assert.equal(sessionKey(r.intent!), sessionKey(before), 'no rebuild: every session stays');
   });
 
   it('throws for its own bad ASN annotation', () => {
@@ -160,6 +174,78 @@ describe('routing intent', () => {
     const touched = three.map((n) => ({ ...n, metadata: { ...n.metadata, annotations: { other: '1' } } }));
     assert.equal(sessionKey(routingIntent(touched, 'a', options).intent!), k1);
     assert.notEqual(sessionKey(routingIntent(three.slice(0, 2), 'a', options).intent!), k1);
+  });
+});
+
+describe('route reflector roles', () => {
+  const rr = [
+    node('a', '10.250.0.10', ['10.244.0.0/24'], { [RR_ANNOTATIONS.server]: '42' }),
+    node('b', '10.250.0.11', ['10.244.1.0/24'], { [RR_ANNOTATIONS.client]: '42' }),
+    node('c', '10.250.0.12', ['10.244.2.0/24'], { [RR_ANNOTATIONS.client]: '42' }),
+    node('d', '10.250.0.13', ['10.244.3.0/24']),
+  ];
+
+  it('makes the rr.server node a reflector whose clients are the rr.client nodes', () => {
+    const a = routingIntent(rr, 'a', options).intent;
+    assert.equal(a?.clusterId, '0.0.0.42');
+    assert.deepEqual(a?.neighbors, [
+      { peerAddress: '10.250.0.11', peerAs: 64512, node: 'b', routeReflectorClient: true },
+      { peerAddress: '10.250.0.12', peerAs: 64512, node: 'c', routeReflectorClient: true },
+      { peerAddress: '10.250.0.13', peerAs: 64512, node: 'd' },
+    ]);
+  });
+
+  it('peers a client only with the servers, and a plain node with every node but the clients', () => {
+    const b = routingIntent(rr, 'b', options).intent;
+    assert.equal(b?.clusterId, undefined);
+    assert.deepEqual(
+      b?.neighbors.map((n) => [n.node, n.routeReflectorClient]),
+      [['a', undefined]],
+    );
+    assert.deepEqual(
+      routingIntent(rr, 'd', options).intent?.neighbors.map((n) => n.node),
+      ['a'],
+    );
+  });
+
+  it('still peers a client with the global peer routers', () => {
+    const o = routingOptions({ peerRouters: parsePeerRouters('10.250.0.1', '65000') });
+    assert.deepEqual(
+      routingIntent(rr, 'c', o).intent?.neighbors.map((n) => n.peerAddress),
+      ['10.250.0.1', '10.250.0.10'],
+    );
+  });
+
+  it('takes a cluster id as a 32-bit number or an IPv4 address, and names a bad one', () => {
+    assert.equal(parseClusterId('10.0.0.1', 'x'), '10.0.0.1');
+    assert.equal(parseClusterId('4294967295', 'x'), '255.255.255.255');
+    assert.equal(parseClusterId('65536', 'x'), '0.1.0.0');
+    const bad = [node('a', '10.250.0.10', [], { [RR_ANNOTATIONS.server]: 'blue' })];
+    assert.throws(() => routingIntent(bad, 'a', options), {
+      code: 'ERR_BGP_BAD_CLUSTER_ID',
+      message: /Node a kube-router.io\/rr.server/,
+    });
+  });
+
+  it('keeps a peer whose rr.server is not a cluster id as it was, and names its Node', () => {
+    const before = routingIntent(rr, 'a', options).intent!;
+    const wrong = rr.map((n) =>
+      n.metadata.name === 'b'
+        ? { ...n, metadata: { name: 'b', annotations: { [RR_ANNOTATIONS.server]: 'blue' } } }
+        : n,
+    );
+    const r = routingIntent(wrong, 'a', options, before);
+    assert.equal(sessionKey(r.intent!), sessionKey(before));
+    assert.deepEqual(
+      r.problems.map((p) => [p.object.name, p.field]),
+      [['b', `metadata.annotations[${RR_ANNOTATIONS.server}]`]],
+    );
+  });
+
+  it('changes the session key when a role changes', () => {
+    const k = sessionKey(routingIntent(rr, 'a', options).intent!);
+    const plain = rr.map((n) => ({ ...n, metadata: { name: n.metadata.name } }));
+    assert.notEqual(sessionKey(routingIntent(plain, 'a', options).intent!), k);
   });
 });
 
