@@ -7,6 +7,7 @@ import { parseCidr } from '../dev/lab/index.ts';
 import { DataPlane } from '../gatewayapi/dataplane/index.ts';
 import { GatewayAPIController, CONTROLLER_NAME } from '../gatewayapi/controller/controller.ts';
 import { UsageError } from './errors.ts';
+import { parseHostPort } from './host-port.ts';
 
 /**
  * `kubegate gateway-api`: the Gateway API controller and its data plane in one process. Gateways of
@@ -69,11 +70,7 @@ async function serveAdmin(
   registry: Registry,
   controller: GatewayAPIController,
 ): Promise<{ close(): void }> {
-  const i = address.lastIndexOf(':');
-  const host = address.slice(0, i);
-  const port = Number(address.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port))
-    throw new UsageError(`gateway-api: --admin-address must be HOST:PORT, got ${address}`);
+  const { host, port } = parseHostPort('gateway-api', 'admin-address', address);
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
       void registry.metrics().then((body) => {

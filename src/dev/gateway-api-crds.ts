@@ -8,6 +8,11 @@ import type { KubeClient } from '../kube/client.ts';
 const SCRIPT = fileURLToPath(new URL('../../tools/conformance/provide.sh', import.meta.url));
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
+/** kubegate's own Gateway API policy CRDs (TrafficPolicy), installed beside the Gateway API ones. */
+export const KUBEGATE_GATEWAY_API_CRDS = fileURLToPath(
+  new URL('../../deploy/gateway-api/crds/', import.meta.url),
+);
+
 /** The folder of Gateway API CRDs (experimental channel) taken from the module proxy by tools/conformance. */
 export function provideGatewayAPICRDs(): Promise<string> {
   return new Promise((resolve, reject) => {

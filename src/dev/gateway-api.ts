@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { KubeClient } from '../kube/client.ts';
 import { CONTROLLER_NAME } from '../gatewayapi/controller/controller.ts';
 import { APISocket } from './api-socket.ts';
-import { installCRDs, provideGatewayAPICRDs } from './gateway-api-crds.ts';
+import { installCRDs, KUBEGATE_GATEWAY_API_CRDS, provideGatewayAPICRDs } from './gateway-api-crds.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { addGatewayHost, type GatewayHost, type Lab } from './lab/index.ts';
 import { issueCert, type CertFiles } from './pki.ts';
@@ -45,6 +45,7 @@ export class LocalGatewayAPI {
     const { admin, dir } = opts;
     opts.log('installing the Gateway API CRDs (v1.7.0, experimental channel)');
     await installCRDs(admin, await provideGatewayAPICRDs());
+    await installCRDs(admin, KUBEGATE_GATEWAY_API_CRDS);
     await admin.apply('/apis/rbac.authorization.k8s.io/v1/clusterroles', gatewayApiClusterRole);
     await admin.apply('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', gatewayApiClusterRoleBinding);
     const pki = join(dir, 'pki', 'gateway-api');

@@ -21,6 +21,16 @@ export interface PortIR {
   readonly protocol: 'HTTP' | 'HTTPS';
   /** The Gateway's listeners on this port, most specific hostname first (exact, then longer wildcard, then none). */
   readonly listeners: readonly ListenerIR[];
+  /** HTTPS only: client certificates are requested and checked (Gateway `spec.tls.frontend`). */
+  readonly clientValidation?: ClientValidationIR;
+}
+
+/** How an HTTPS port checks client certificates. */
+export interface ClientValidationIR {
+  /** PEM CA certificates a client chain must end in. */
+  readonly ca: string;
+  /** AllowValidOnly refuses a connection without a valid certificate; AllowInsecureFallback lets it in. */
+  readonly mode: 'AllowValidOnly' | 'AllowInsecureFallback';
 }
 
 export interface ListenerIR {
@@ -63,6 +73,81 @@ export interface RouteIR {
   readonly directResponse: { readonly status: number; readonly body: string } | null;
   readonly timeouts: TimeoutsIR | null;
   readonly retry: RetryIR | null;
+  /** The TrafficPolicy fields in force for this route (docs/traffic-policies.md); absent: none. */
+  readonly trafficPolicy?: TrafficPolicyIR;
+}
+
+/**
+ * The merged TrafficPolicy of one route: each field from the most specific policy that sets it
+ * (rule, then route, then listener, then Gateway). An invalid field fails closed: a missing Secret
+ * gives no users or keys (every request 401), a bad CIDR denies everyone (403).
+ */
+export interface TrafficPolicyIR {
+  /** `namespace/name` of each policy a field came from, for logs. */
+  readonly policies: readonly string[];
+  readonly ipFilter: IPFilterIR | null;
+  /** Bytes; a larger request body gets 413. */
+  readonly requestBodyLimit: number | null;
+  readonly basicAuth: BasicAuthIR | null;
+  readonly apiKeyAuth: APIKeyAuthIR | null;
+  /** Absent when no policy sets it (so IRs without one keep their shape). */
+  readonly localRateLimit?: LocalRateLimitIR;
+  /** Absent when no policy sets it. */
+  readonly jwt?: JWTAuthIR;
+}
+
+/** JWT bearer tokens checked against each provider's keys (docs/traffic-policies.md). */
+export interface JWTAuthIR {
+  /** The providers; a token is checked by the one whose `issuer` is its `iss`. Empty: nobody gets in. */
+  readonly providers: readonly JWTProviderIR[];
+  /** Lower-case header the token comes in (`authorization`: after `Bearer `). */
+  readonly header: string;
+  /** A query parameter the token may come in instead; null: none. */
+  readonly queryParam: string | null;
+}
+
+export interface JWTProviderIR {
+  readonly issuer: string;
+  /** The token's `aud` must hold one of these; empty: any audience. */
+  readonly audiences: readonly string[];
+  /** The public keys (JWKs); private members are dropped. Empty (and no `remote`): no token verifies. */
+  readonly keys: readonly Readonly<Record<string, unknown>>[];
+  /** A JWKS the data plane fetches over HTTPS and refreshes; absent: only `keys`. */
+  readonly remote?: { readonly url: string; readonly refreshMs: number };
+  /** Verified claims copied into request headers (any client copy removed first). */
+  readonly claimsToHeaders: readonly { readonly claim: string; readonly header: string }[];
+  /** Claim → allowed values: the claim (or one of its array values) must be one of them. */
+  readonly requiredClaims: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A token bucket per client address: holds at most `tokens`, refilled evenly at `tokens` per `fillIntervalMs`. */
+export interface LocalRateLimitIR {
+  /** Names the buckets (`policy@target`), so they survive a reload and routes of one target share them. */
+  readonly bucket: string;
+  readonly tokens: number;
+  readonly fillIntervalMs: number;
+}
+
+export interface IPFilterIR {
+  /** CIDRs; when not empty, a client address outside every one gets 403. */
+  readonly allow: readonly string[];
+  /** CIDRs; a client address inside one gets 403 (deny wins over allow). */
+  readonly deny: readonly string[];
+}
+
+export interface BasicAuthIR {
+  readonly realm: string;
+  /** `user` → base64 SHA-1 of the password (htpasswd `{SHA}`); empty: nobody gets in. */
+  readonly users: Readonly<Record<string, string>>;
+}
+
+export interface APIKeyAuthIR {
+  /** Lower-case header name the key comes in. */
+  readonly header: string;
+  /** Hex SHA-256 of each valid key (the keys themselves stay out of the IR); empty: nobody gets in. */
+  readonly keys: readonly string[];
+  /** Remove the header before forwarding. */
+  readonly stripHeader: boolean;
 }
 
 export interface MatchIR {
@@ -164,8 +249,24 @@ export interface RetryIR {
 export interface ClusterIR {
   /** `namespace/service:port`. */
   readonly name: string;
+  /** `h2c` with `tls` is HTTP/2 over TLS (ALPN h2). */
   readonly protocol: 'http1' | 'h2c';
   readonly endpoints: readonly { readonly address: string; readonly port: number }[];
+  /** Set when a BackendTLSPolicy targets the Service port: connections to it are TLS. */
+  readonly tls?: UpstreamTLSIR;
+}
+
+/** How the data plane speaks TLS to a backend (a BackendTLSPolicy's validation). */
+export interface UpstreamTLSIR {
+  /** Sent as SNI; without `subjectAltNames`, the name the certificate must carry. */
+  readonly hostname: string;
+  /**
+   * PEM CA certificates the chain must end in; `null`: the system's trust store
+   * (wellKnownCACertificates: System); `''`: none is valid, so every connection fails.
+   */
+  readonly ca: string | null;
+  /** When set, the certificate must carry one of these instead of `hostname`. */
+  readonly subjectAltNames: readonly { readonly type: 'Hostname' | 'URI'; readonly value: string }[];
 }
 
 /**
@@ -214,4 +315,6 @@ export interface StreamBackendIR {
   readonly weight: number;
   /** Ready endpoints (EndpointSlices); none: connections are refused. */
   readonly endpoints: readonly { readonly address: string; readonly port: number }[];
+  /** Terminate mode only: a BackendTLSPolicy's TLS towards the backend. */
+  readonly tls?: UpstreamTLSIR;
 }

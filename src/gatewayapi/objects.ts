@@ -181,6 +181,26 @@ export interface HTTPRoute extends KubeObject {
   status?: { parents?: RouteParentStatus[] };
 }
 
+/** A GRPCRoute rule: method and header matches, the header and mirror filters, weighted backends. */
+export interface GRPCRouteRule {
+  name?: string;
+  matches?: {
+    method?: { type?: 'Exact' | 'RegularExpression'; service?: string; method?: string };
+    headers?: { type?: 'Exact' | 'RegularExpression'; name: string; value: string }[];
+  }[];
+  filters?: HTTPRouteFilter[];
+  backendRefs?: (BackendObjectReference & { weight?: number; filters?: HTTPRouteFilter[] })[];
+}
+
+export interface GRPCRoute extends KubeObject {
+  spec?: {
+    parentRefs?: ParentReference[];
+    hostnames?: string[];
+    rules?: GRPCRouteRule[];
+  };
+  status?: { parents?: RouteParentStatus[] };
+}
+
 export interface ReferenceGrant extends KubeObject {
   spec?: {
     from?: { group?: string; kind?: string; namespace?: string }[];
@@ -217,6 +237,27 @@ export interface Secret extends KubeObject {
 
 export type Namespace = KubeObject;
 
+export interface BackendTLSPolicy extends KubeObject {
+  spec?: {
+    targetRefs?: { group?: string; kind?: string; name?: string; sectionName?: string }[];
+    validation?: {
+      caCertificateRefs?: { group?: string; kind?: string; name?: string }[];
+      wellKnownCACertificates?: string;
+      hostname?: string;
+      subjectAltNames?: { type?: string; hostname?: string; uri?: string }[];
+    };
+    options?: Record<string, string>;
+  };
+  status?: {
+    ancestors?: { ancestorRef: ParentReference; controllerName: string; conditions: Condition[] }[];
+  };
+}
+
+export interface ConfigMap extends KubeObject {
+  /** Plain-text values (a CA bundle is PEM under `ca.crt`). */
+  data?: Record<string, string>;
+}
+
 /** A rule of a TLSRoute, TCPRoute or UDPRoute: weighted backends only (v1 allows one rule). */
 export interface StreamRouteRule {
   name?: string;
@@ -237,3 +278,26 @@ export interface TCPRoute extends KubeObject {
 
 /** UDPRoute (v1 in the experimental channel): every datagram to the listener. */
 export type UDPRoute = TCPRoute;
+
+/** A targetRef of a policy (Gateway API `LocalPolicyTargetReferenceWithSectionName`). */
+export interface PolicyTargetReference {
+  group?: string;
+  kind?: string;
+  name?: string;
+  sectionName?: string;
+}
+
+/** TrafficPolicy (gateway.kubegate.io/v1alpha1): request policies on Gateways and HTTPRoutes. */
+export interface TrafficPolicy extends KubeObject {
+  spec?: {
+    targetRefs?: PolicyTargetReference[];
+    ipFilter?: { allow?: string[]; deny?: string[] };
+    requestBodyLimit?: { maxBytes?: number };
+    localRateLimit?: { tokens?: number; fillInterval?: string };
+    basicAuth?: { secretRef?: { name?: string }; realm?: string };
+    apiKeyAuth?: { secretRef?: { name?: string }; headerName?: string; stripHeader?: boolean };
+  };
+  status?: {
+    ancestors?: { ancestorRef: ParentReference; controllerName: string; conditions: Condition[] }[];
+  };
+}

@@ -13,7 +13,7 @@ describe('parseRunArgs', () => {
       timeoutMinutes: 30,
       gatewayClass: 'kubegate',
       debug: false,
-      profiles: ['GATEWAY-HTTP', 'GATEWAY-TLS', 'GATEWAY-TCP', 'GATEWAY-UDP'],
+      profiles: ['GATEWAY-HTTP', 'GATEWAY-TLS', 'GATEWAY-TCP', 'GATEWAY-UDP', 'GATEWAY-GRPC'],
       binary: undefined,
       extra: [],
     });

@@ -39,9 +39,10 @@ export const DEFAULT_PROFILES: readonly string[] = [
   'GATEWAY-TLS',
   'GATEWAY-TCP',
   'GATEWAY-UDP',
+  'GATEWAY-GRPC',
 ];
 
-const KNOWN_PROFILES = [...DEFAULT_PROFILES, 'GATEWAY-GRPC', 'MESH-HTTP', 'MESH-GRPC'];
+const KNOWN_PROFILES = [...DEFAULT_PROFILES, 'MESH-HTTP', 'MESH-GRPC'];
 
 function profiles(v: string | undefined): string[] {
   if (v === undefined) return [...DEFAULT_PROFILES];

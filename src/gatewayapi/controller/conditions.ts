@@ -69,7 +69,8 @@ export function stampDeep(next: unknown, prev: unknown, now: string): unknown {
   return out;
 }
 
-// Listener statuses pair by name, route parent statuses by parentRef; anything else by position.
+// Listener statuses pair by name, route parent statuses by parentRef, policy ancestor statuses by
+// ancestorRef; anything else by position.
 function pairOf(item: unknown, prev: readonly unknown[], i: number): unknown {
   if (item === null || typeof item !== 'object') return prev[i];
   const o = item as Record<string, unknown>;
@@ -78,6 +79,14 @@ function pairOf(item: unknown, prev: readonly unknown[], i: number): unknown {
   if (o.parentRef !== undefined) {
     const key = JSON.stringify(o.parentRef);
     return prev.find((p) => JSON.stringify((p as Record<string, unknown> | null)?.parentRef) === key);
+  }
+  // Policy ancestor statuses pair by ancestorRef and controller.
+  if (o.ancestorRef !== undefined) {
+    const key = JSON.stringify([o.ancestorRef, o.controllerName]);
+    return prev.find((p) => {
+      const q = p as Record<string, unknown> | null;
+      return JSON.stringify([q?.ancestorRef, q?.controllerName]) === key;
+    });
   }
   return prev[i];
 }

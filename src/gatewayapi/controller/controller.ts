@@ -14,14 +14,24 @@ const STATUS_KINDS = {
   gatewayClasses: 'gatewayclasses',
   gateways: 'gateways',
   httpRoutes: 'httproutes',
+  grpcRoutes: 'grpcroutes',
   tlsRoutes: 'tlsroutes',
   tcpRoutes: 'tcproutes',
   udpRoutes: 'udproutes',
+  backendTLSPolicies: 'backendtlspolicies',
+  trafficPolicies: 'trafficpolicies',
 } as const;
+
+/** The policy collections whose `status.ancestors` the controller writes. */
+const POLICY_KINDS = [
+  ['backendTLSPolicies', 'backendtlspolicies'],
+  ['trafficPolicies', 'trafficpolicies'],
+] as const;
 
 /** The route collections and the status kind of each, HTTPRoutes first. */
 const ROUTE_KINDS = [
   ['httpRoutes', 'httproutes'],
+  ['grpcRoutes', 'grpcroutes'],
   ['tlsRoutes', 'tlsroutes'],
   ['tcpRoutes', 'tcproutes'],
   ['udpRoutes', 'udproutes'],
@@ -162,6 +172,7 @@ export class GatewayAPIController {
       gatewayClasses: o.gatewayClasses,
       gateways: o.gateways,
       httpRoutes: o.httpRoutes,
+      grpcRoutes: o.grpcRoutes,
       tlsRoutes: o.tlsRoutes,
       tcpRoutes: o.tcpRoutes,
       udpRoutes: o.udpRoutes,
@@ -170,6 +181,10 @@ export class GatewayAPIController {
       endpointSlices: o.endpointSlices,
       secrets: o.secrets,
       namespaces: o.namespaces,
+      configMaps: o.configMaps,
+      backendTLSPolicies: o.backendTLSPolicies,
+      trafficPolicies: o.trafficPolicies,
+      policySecrets: o.policySecrets,
     } as unknown as TranslateInput;
     let out: TranslateOutput;
     try {
@@ -232,7 +247,8 @@ export class GatewayAPIController {
     const count =
       o.gatewayClasses.length +
       o.gateways.length +
-      ROUTE_KINDS.reduce((sum, [field]) => sum + o[field].length, 0);
+      ROUTE_KINDS.reduce((sum, [field]) => sum + o[field].length, 0) +
+      POLICY_KINDS.reduce((sum, [field]) => sum + o[field].length, 0);
     const keep = count < this.#objectCount ? new Set<string>() : null;
     this.#objectCount = count;
     for (const c of out.gatewayClasses) {
@@ -281,6 +297,25 @@ export class GatewayAPIController {
           kind,
           object,
           status: { parents: [...others, ...(mine ?? [])] },
+          source: mine ?? null,
+        });
+      }
+    }
+    // Policy ancestors are shared the same way: keep other controllers' entries as they are.
+    for (const [field, kind] of POLICY_KINDS) {
+      const policies = new Map((out[field] ?? []).map((p) => [`${p.namespace}/${p.name}`, p]));
+      for (const item of o[field]) {
+        const object = item as unknown as CachedObject;
+        const key = `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+        const mine = policies.get(key)?.ancestors;
+        const ancestors = (object.status?.ancestors as { controllerName?: string }[] | undefined) ?? [];
+        const others = ancestors.filter((a) => a.controllerName !== this.#opts.controllerName);
+        if (!mine && others.length === ancestors.length) continue;
+        keep?.add(statusKey(kind, object.metadata.namespace, object.metadata.name));
+        desired.push({
+          kind,
+          object,
+          status: { ancestors: [...others, ...(mine ?? [])] },
           source: mine ?? null,
         });
       }

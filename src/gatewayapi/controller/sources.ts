@@ -3,6 +3,7 @@ export const WATCHED = {
   gatewayClasses: '/apis/gateway.networking.k8s.io/v1/gatewayclasses',
   gateways: '/apis/gateway.networking.k8s.io/v1/gateways',
   httpRoutes: '/apis/gateway.networking.k8s.io/v1/httproutes',
+  grpcRoutes: '/apis/gateway.networking.k8s.io/v1/grpcroutes',
   // v1 in the v1.7 CRDs (TLSRoute in the standard channel, TCPRoute and UDPRoute experimental);
   // a cluster without one is watched quietly until the CRD appears.
   tlsRoutes: '/apis/gateway.networking.k8s.io/v1/tlsroutes',
@@ -10,26 +11,37 @@ export const WATCHED = {
   udpRoutes: '/apis/gateway.networking.k8s.io/v1/udproutes',
   // v1beta1 is the storage version in v1.7 and served by every release that has the kind.
   referenceGrants: '/apis/gateway.networking.k8s.io/v1beta1/referencegrants',
+  backendTLSPolicies: '/apis/gateway.networking.k8s.io/v1/backendtlspolicies',
   services: '/api/v1/services',
   endpointSlices: '/apis/discovery.k8s.io/v1/endpointslices',
   // Only TLS Secrets can be listener certificates; a reference to any other type is reported as
   // InvalidCertificateRef whether it is cached or not, so the rest are never held in memory.
   secrets: '/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls',
   namespaces: '/api/v1/namespaces',
+  // CA bundles (key `ca.crt`) that Gateways and policies reference.
+  configMaps: '/api/v1/configmaps',
+  // Ours (deploy/crds); a cluster without the CRD is watched quietly until it appears.
+  trafficPolicies: '/apis/gateway.kubegate.io/v1alpha1/trafficpolicies',
+  // The htpasswd and API-key Secrets TrafficPolicies name (Opaque).
+  policySecrets: '/api/v1/secrets?fieldSelector=type%3DOpaque',
 } as const;
 
 export type WatchedKind = keyof typeof WATCHED;
 
 /** The route kinds whose `status.parents` the controller writes, as their resource names. */
-export type RouteStatusKind = 'httproutes' | 'tlsroutes' | 'tcproutes' | 'udproutes';
+export type RouteStatusKind = 'httproutes' | 'grpcroutes' | 'tlsroutes' | 'tcproutes' | 'udproutes';
+
+/** The policy kinds whose `status.ancestors` the controller writes. */
+export type PolicyStatusKind = 'backendtlspolicies' | 'trafficpolicies';
 
 /** Where a status of each kind is written (the `status` subresource). */
 export function statusPath(
-  kind: 'gatewayclasses' | 'gateways' | RouteStatusKind,
+  kind: 'gatewayclasses' | 'gateways' | RouteStatusKind | PolicyStatusKind,
   ns: string,
   name: string,
 ): string {
-  const base = '/apis/gateway.networking.k8s.io/v1';
+  const base =
+    kind === 'trafficpolicies' ? '/apis/gateway.kubegate.io/v1alpha1' : '/apis/gateway.networking.k8s.io/v1';
   return kind === 'gatewayclasses'
     ? `${base}/gatewayclasses/${name}/status`
     : `${base}/namespaces/${ns}/${kind}/${name}/status`;

@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import { KubeAPIError, type KubeClient } from '../../kube/client.ts';
 import { sameStatus, stampDeep } from './conditions.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { statusPath, type RouteStatusKind } from './sources.ts';
+import { statusPath, type PolicyStatusKind, type RouteStatusKind } from './sources.ts';
 
-type StatusKind = 'gatewayclasses' | 'gateways' | RouteStatusKind;
+type StatusKind = 'gatewayclasses' | 'gateways' | RouteStatusKind | PolicyStatusKind;
 
 /** An object as cached by the informers: what the writer needs of it. */
 export interface CachedObject {

@@ -1,4 +1,5 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import {
   constants,
   type ClientHttp2Session,
@@ -38,6 +39,11 @@ export class UpstreamAttempt {
   }
 
   start(r: UpstreamRequest): void {
+    const refused = this.endpoint.refused;
+    if (refused !== null) {
+      this.#fail(new UpstreamError('connect', refused.message, { afterResponse: false, cause: refused }));
+      return;
+    }
     if (this.endpoint.agent === null) {
       void this.#startH2(r);
       return;
@@ -62,7 +68,9 @@ export class UpstreamAttempt {
     const ep = this.endpoint;
     const headers: Record<string, string | string[]> = r.headers;
     headers.host = r.authority;
-    const req: Tagged<ClientRequest> = httpRequest({
+    // With a BackendTLSPolicy the endpoint's Agent is an https one, which node:http refuses.
+    const send = ep.tls === null ? httpRequest : httpsRequest;
+    const req: Tagged<ClientRequest> = send({
       agent: ep.agent!,
       host: ep.address,
       port: ep.port,
@@ -95,7 +103,7 @@ export class UpstreamAttempt {
     const headers: OutgoingHttpHeaders = r.headers;
     headers[':method'] = r.method;
     headers[':path'] = r.path;
-    headers[':scheme'] = 'http';
+    headers[':scheme'] = this.endpoint.tls === null ? 'http' : 'https';
     headers[':authority'] = r.authority;
     let stream: Tagged<ClientHttp2Stream>;
     try {
@@ -157,7 +165,13 @@ export class UpstreamAttempt {
     if (a.#done) return;
     a.#responded = true;
     this.on('end', UpstreamAttempt.#bodyEnd);
+    this.on('trailers', UpstreamAttempt.#h2Trailers);
     a.#sink.attemptResponded(a, Number(h[':status']), headersOfH2(h), this);
+  }
+
+  static #h2Trailers(this: Tagged<ClientHttp2Stream>, t: IncomingHttpHeaders): void {
+    const a = this[ATTEMPT]!;
+    if (!a.#done) a.#sink.attemptTrailers(a, headersOfH2(t));
   }
 
   static #h2Error(this: Tagged<ClientHttp2Stream>, err: Error): void {

@@ -10,6 +10,9 @@ export type ReadBody = { readonly whole: Buffer } | { readonly head: Buffer[] };
 
 /** Whether a request announces a body. */
 export function hasBody(req: IncomingMessage): boolean {
+  // HTTP/2 frames a body without either header: the request has one unless its HEADERS ended the stream.
+  const stream = (req as IncomingMessage & { stream?: { endAfterHeaders: boolean } }).stream;
+  if (req.httpVersionMajor === 2 && stream !== undefined) return !stream.endAfterHeaders;
   const h = req.headers;
   return (
     h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')

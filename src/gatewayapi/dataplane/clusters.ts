@@ -1,7 +1,9 @@
 import { Agent } from 'node:http';
+import { Agent as TLSAgent } from 'node:https';
 import { RoundRobinBalancer, type Candidate } from '../../upstream/balancers/index.ts';
 import { SessionPool } from '../../upstream/session-pool.ts';
-import type { ClusterIR } from '../ir.ts';
+import type { ClusterIR, UpstreamTLSIR } from '../ir.ts';
+import { upstreamTLSOptions, UpstreamTLSRefused, type UpstreamTLSOptions } from './upstream-tls.ts';
 
 /** HTTP/2 PINGs on idle h2c sessions, to find dead ones. */
 const H2C_PING_MS = 30_000;
@@ -17,15 +19,40 @@ export class UpstreamEndpoint implements Candidate {
   readonly port: number;
   readonly agent: Agent | null;
   readonly sessions: SessionPool | null;
+  /** BackendTLSPolicy: how connections verify the backend; null for plain text. */
+  readonly tls: UpstreamTLSOptions | null;
+  /** Set when the policy leaves no way to verify the backend: every attempt fails at once. */
+  readonly refused: UpstreamTLSRefused | null;
   inflight = 0;
   readonly longRunning = 0;
   #retired = false;
 
-  constructor(address: string, port: number, protocol: ClusterIR['protocol']) {
+  constructor(address: string, port: number, protocol: ClusterIR['protocol'], tls?: UpstreamTLSIR) {
     this.address = address;
     this.port = port;
     this.name = endpointName(address, port);
-    if (protocol === 'h2c') {
+    let options: UpstreamTLSOptions | null = null;
+    let refused: UpstreamTLSRefused | null = null;
+    if (tls !== undefined)
+      try {
+        options = upstreamTLSOptions(tls);
+      } catch (err) {
+        if (!(err instanceof UpstreamTLSRefused)) throw err;
+        refused = err;
+      }
+    this.tls = options;
+    this.refused = refused;
+    if (protocol === 'h2c' && options !== null) {
+      // HTTP/2 over TLS, negotiated by ALPN (node:http2 offers h2 for an https: origin).
+      this.agent = null;
+      this.sessions = new SessionPool(new URL(`https://${this.name}`), options, {
+        pingIntervalMs: H2C_PING_MS,
+        maxSessions: 1,
+      });
+    } else if (options !== null) {
+      this.agent = new TLSAgent({ keepAlive: true, scheduling: 'lifo', ...options });
+      this.sessions = null;
+    } else if (protocol === 'h2c') {
       this.agent = null;
       // An http: origin makes node:http2 speak h2c with prior knowledge; the TLS options go unused.
       this.sessions = new SessionPool(
@@ -75,12 +102,15 @@ export class UpstreamEndpoint implements Candidate {
 export class UpstreamCluster {
   readonly name: string;
   readonly protocol: ClusterIR['protocol'];
+  /** The BackendTLSPolicy's TLS as JSON ('' for none): a change makes a new cluster. */
+  readonly tlsKey: string;
   endpoints: readonly UpstreamEndpoint[] = [];
   readonly #balancer = new RoundRobinBalancer();
 
-  constructor(name: string, protocol: ClusterIR['protocol']) {
+  constructor(name: string, protocol: ClusterIR['protocol'], tlsKey = '') {
     this.name = name;
     this.protocol = protocol;
+    this.tlsKey = tlsKey;
   }
 
   /** The next endpoint; null when the cluster has none (503). */
@@ -107,9 +137,11 @@ export class ClusterRegistry {
     for (const name of Object.keys(clusters)) {
       const c = clusters[name];
       let cluster = this.#clusters.get(name);
-      if (cluster !== undefined && cluster.protocol !== c.protocol) cluster = undefined;
+      const tlsKey = c.tls === undefined ? '' : JSON.stringify(c.tls);
+      if (cluster !== undefined && (cluster.protocol !== c.protocol || cluster.tlsKey !== tlsKey))
+        cluster = undefined;
       const known = new Map<string, UpstreamEndpoint>();
-      if (cluster === undefined) cluster = new UpstreamCluster(name, c.protocol);
+      if (cluster === undefined) cluster = new UpstreamCluster(name, c.protocol, tlsKey);
       else for (const e of cluster.endpoints) known.set(e.name, e);
       const endpoints: UpstreamEndpoint[] = [];
       const seen = new Set<string>();
@@ -119,7 +151,7 @@ export class ClusterRegistry {
         seen.add(id);
         const kept = known.get(id);
         if (kept !== undefined) known.delete(id);
-        endpoints.push(kept ?? new UpstreamEndpoint(ep.address, ep.port, c.protocol));
+        endpoints.push(kept ?? new UpstreamEndpoint(ep.address, ep.port, c.protocol, c.tls));
       }
       for (const gone of known.values()) gone.retire();
       cluster.endpoints = endpoints;

@@ -102,7 +102,12 @@ export class DataPlane {
     const freed = new Set<string>();
     for (const [key, server] of this.#servers) {
       const t = tables.get(key);
-      if (t !== undefined && t.protocol === server.protocol) continue;
+      if (
+        t !== undefined &&
+        t.protocol === server.protocol &&
+        (t.clientValidation !== null) === server.requestsCertificates
+      )
+        continue;
       this.#servers.delete(key);
       freed.add(key);
       this.#retire(server);

@@ -1,9 +1,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { originForm } from '../../proxy/request-target.ts';
 import { answerPlain } from './answer.ts';
 import { hasBody, readBody, type ReadBody } from './body.ts';
-import type { ClusterRegistry } from './clusters.ts';
+import type { ClusterRegistry, UpstreamCluster } from './clusters.ts';
 import { isPreflight } from './cors.ts';
 import { Forwarding } from './forwarding.ts';
 import { addForwardedHeaders, endToEndHeaders, modifyHeaders, type HeaderMap } from './headers.ts';
@@ -11,9 +12,13 @@ import { requestHost } from './host-table.ts';
 import type { MatchInput } from './match.ts';
 import type { DataPlaneMetrics } from './metrics.ts';
 import { sendMirrors } from './mirror.ts';
+import { isMisdirected } from './misdirected.ts';
+import { answerDenial } from './policies/denial.ts';
+import { CompiledTrafficPolicy } from './policies/traffic-policy.ts';
 import { modifiedPath, redirectLocation } from './redirect.ts';
 import type { CompiledBackend, CompiledRoute } from './route.ts';
 import type { PortTable } from './tables.ts';
+import { UpgradeTunnel, type ClientUpgrade } from './upgrade.ts';
 import { withBody, type UpstreamHead } from './upstream-request.ts';
 
 /** What every exchange of a data plane shares. */
@@ -35,9 +40,11 @@ const EXCHANGE = Symbol('kubegate.gatewayapi.exchange');
 type Tagged<T> = T & { [EXCHANGE]?: GatewayExchange };
 
 /**
- * One client request: listener by Host (listener isolation), virtual host, first matching route,
- * then the route's filters (CORS preflight, redirect, header modifiers, rewrite, mirrors) and the
- * forwarding to a weighted backend. What the data plane answers itself is plain text.
+ * One client request: listener by Host (listener isolation; over HTTPS, 421 when that is not the
+ * listener the connection's SNI chose), virtual host, first matching route, then the route's
+ * filters (CORS preflight, redirect, header modifiers, rewrite, mirrors) and the forwarding to a
+ * weighted backend, or, for a WebSocket upgrade, the tunnel to it. What the data plane answers
+ * itself is plain text.
  */
 export class GatewayExchange implements MatchInput {
   readonly method: string;
@@ -51,9 +58,19 @@ export class GatewayExchange implements MatchInput {
   readonly #res: ServerResponse;
   readonly #startedAt = performance.now();
   #forwarding: Forwarding | null = null;
+  /** A WebSocket upgrade request: its socket, and then its tunnel. */
+  readonly #upgrade: ClientUpgrade | null;
+  #tunnel: UpgradeTunnel | null = null;
 
-  constructor(ctx: ExchangeContext, port: ExchangePort, req: IncomingMessage, res: ServerResponse) {
+  constructor(
+    ctx: ExchangeContext,
+    port: ExchangePort,
+    req: IncomingMessage,
+    res: ServerResponse,
+    upgrade: ClientUpgrade | null = null,
+  ) {
     this.#ctx = ctx;
+    this.#upgrade = upgrade;
     this.#port = port;
     this.#table = port.table;
     this.#req = req;
@@ -85,9 +102,18 @@ export class GatewayExchange implements MatchInput {
     }
   }
 
+  /** HTTP/2 carries the host as `:authority` (RFC 9113 §8.3.1), HTTP/1.1 as `Host`. */
+  #authority(): string | undefined {
+    const h = this.#req.headers;
+    return (h[':authority'] as string | undefined) ?? h.host;
+  }
+
   #route(): void {
-    const host = requestHost(this.#req.headers.host);
-    const listener = this.#table.listeners.lookup(host);
+    const host = requestHost(this.#authority());
+    const t = this.#table;
+    const listener = t.listeners.lookup(host);
+    if (t.protocol === 'HTTPS' && isMisdirected(t.listeners, this.#req.socket as TLSSocket, listener))
+      return answerPlain(this.#res, 421, 'misdirected request: the host is not served on this connection');
     const vhost = listener?.virtualHosts.lookup(host);
     if (vhost === undefined) return answerPlain(this.#res, 404, 'no route for this host');
     const routes = vhost.routes;
@@ -98,12 +124,19 @@ export class GatewayExchange implements MatchInput {
         break;
       }
     if (route === null) return answerPlain(this.#res, 404, 'no route matches the request');
+    const policy = route.trafficPolicy;
+    // TrafficPolicy: the client address first; credentials after CORS preflights (browsers send none).
+    const refused = policy?.admitsClient(this.#req) ?? null;
+    if (refused !== null) return answerDenial(this.#res, refused);
+    const preflight = route.cors !== null && isPreflight(this.method, this.#req.headers);
+    const denied = preflight ? null : (policy?.authenticate(this.#req) ?? null);
+    if (denied !== null) return answerDenial(this.#res, denied);
     if (route.directResponse !== null)
       return answerPlain(this.#res, route.directResponse.status, route.directResponse.body);
     let origin = '';
     if (route.cors !== null) {
       const h = this.#req.headers;
-      if (isPreflight(this.method, h)) {
+      if (preflight) {
         const p = route.cors.preflight(h);
         this.#res.writeHead(p.status, p.headers);
         this.#res.end();
@@ -146,23 +179,21 @@ export class GatewayExchange implements MatchInput {
     const req = this.#req;
     const headers = endToEndHeaders(req.rawHeaders, req.headers.connection, true);
     addForwardedHeaders(headers, req.socket.remoteAddress, this.#table.scheme);
+    // gRPC servers may insist on `te: trailers` (the one TE value HTTP/2 allows); it is hop-by-hop.
+    if (cluster.protocol === 'h2c' && teTrailers(this.header('te'))) headers.te = ['trailers'];
     for (const m of route.requestHeaders) modifyHeaders(headers, m);
+    route.trafficPolicy?.stripHeaders(headers, req);
     const rewrite = route.rewrite;
     let path = this.path;
     if (rewrite?.path) path = modifiedPath(rewrite.path, path, route.matcher.prefix);
     const target = this.#query === '' ? path : `${path}?${this.#query}`;
-    const authority = rewrite?.hostname ?? (req.headers.host || this.#table.address);
+    const authority = rewrite?.hostname ?? (this.#authority() || this.#table.address);
     const head: UpstreamHead = { method: this.method, path: target, authority, headers };
-    const f = new Forwarding(
-      this.#res,
-      route,
-      backend,
-      cluster,
-      { policy: route.cors, origin },
-      this.#ctx.log,
-    );
-    this.#forwarding = f;
-    f.startClock();
+    if (this.#upgrade !== null) return this.#tunnelTo(route, backend, cluster, head);
+    const limit = route.trafficPolicy?.bodyLimit ?? null;
+    if (limit !== null && hasBody(req))
+      return this.#forwardLimited(route, backend, cluster, head, origin, limit);
+    this.#start(route, backend, cluster, origin);
     const chunk = cluster.protocol === 'http1';
     if (!hasBody(req)) return this.#send(route, backend, head, NO_BODY, chunk);
     if (!route.replaysBody) return this.#send(route, backend, head, STREAMED, chunk);
@@ -174,9 +205,60 @@ export class GatewayExchange implements MatchInput {
       .catch((err: unknown) => this.#failed(err));
   }
 
+  /**
+   * A TrafficPolicy's requestBodyLimit: the body is read whole (up to the limit) before anything
+   * goes to the backend, so a body that turns out larger is never forwarded, not even in part.
+   */
+  #forwardLimited(
+    route: CompiledRoute,
+    backend: CompiledBackend,
+    cluster: UpstreamCluster,
+    head: UpstreamHead,
+    origin: string,
+    limit: number,
+  ): void {
+    const declared = route.trafficPolicy!.declaredTooLarge(this.#req);
+    if (declared !== null) return answerDenial(this.#res, declared);
+    readBody(this.#req, limit)
+      .then(
+        (body) => {
+          if (!('whole' in body)) return answerDenial(this.#res, CompiledTrafficPolicy.tooLarge);
+          this.#start(route, backend, cluster, origin);
+          this.#send(route, backend, head, body, cluster.protocol === 'http1');
+        },
+        () => undefined, // the client went away: nothing was sent
+      )
+      .catch((err: unknown) => this.#failed(err));
+  }
+
+  #start(route: CompiledRoute, backend: CompiledBackend, cluster: UpstreamCluster, origin: string): void {
+    const f = new Forwarding(
+      this.#res,
+      route,
+      backend,
+      cluster,
+      { policy: route.cors, origin },
+      this.#ctx.log,
+    );
+    this.#forwarding = f;
+    f.startClock();
+  }
+
+  #tunnelTo(
+    route: CompiledRoute,
+    backend: CompiledBackend,
+    cluster: UpstreamCluster,
+    head: UpstreamHead,
+  ): void {
+    const t = new UpgradeTunnel(this.#res, this.#upgrade!, route, backend, cluster, this.#ctx.log);
+    this.#tunnel = t;
+    t.start(head, this.header('upgrade') ?? 'websocket');
+  }
+
   #failed(err: unknown): void {
     this.#ctx.log.error({ err: (err as Error).stack }, 'gatewayapi: request handling failed');
     this.#forwarding?.close();
+    this.#tunnel?.close();
     answerPlain(this.#res, 500, 'internal error');
   }
 
@@ -199,9 +281,16 @@ export class GatewayExchange implements MatchInput {
   static #closed(this: Tagged<ServerResponse>): void {
     const x = this[EXCHANGE]!;
     x.#forwarding?.close();
+    x.#tunnel?.close();
     if (this.headersSent) x.#ctx.metrics.observe(x.#table.gateway, this.statusCode, x.#startedAt);
     x.#port.requestDone();
   }
+}
+
+const TE_TRAILERS = /(?:^|,)\s*trailers\s*(?:;|,|$)/i;
+
+function teTrailers(te: string | undefined): boolean {
+  return te !== undefined && TE_TRAILERS.test(te);
 }
 
 const NO_BODY: ReadBody = { whole: Buffer.alloc(0) };

@@ -110,6 +110,10 @@ export class Forwarding implements AttemptSink {
       const own = this.#backend.responseHeaders;
       for (let i = 0; i < own.length; i++) modifyHeaders(headers, own[i]);
       if (this.#cors !== null && this.#origin !== '') this.#cors.decorate(this.#origin, headers);
+      // A trailers-only gRPC answer (status in the head, no body): Node's HTTP/2 responses always
+      // end with a trailers frame, so the status moves there, where clients read it.
+      if (headers['grpc-status'] !== undefined && res.req?.httpVersionMajor === 2)
+        moveGrpcStatus(headers, res);
       res.writeHead(status, headers);
     } catch (err) {
       this.#log.debug({ err: (err as Error).message }, 'gatewayapi: response head refused');
@@ -120,6 +124,15 @@ export class Forwarding implements AttemptSink {
       return;
     }
     body.pipe(res);
+  }
+
+  attemptTrailers(a: UpstreamAttempt, trailers: HeaderMap): void {
+    if (a !== this.#attempt || this.#over || !this.#committed) return;
+    try {
+      this.#res.addTrailers(trailers);
+    } catch (err) {
+      this.#log.debug({ err: (err as Error).message }, 'gatewayapi: response trailers refused');
+    }
   }
 
   attemptFailed(a: UpstreamAttempt, err: UpstreamError): void {
@@ -187,4 +200,17 @@ export class Forwarding implements AttemptSink {
     if (committed) f.#res.destroy();
     else answerPlain(f.#res, 504, 'request timeout');
   }
+}
+
+const GRPC_STATUS_HEADERS = ['grpc-status', 'grpc-message', 'grpc-status-details-bin'];
+
+function moveGrpcStatus(headers: HeaderMap, res: ServerResponse): void {
+  const trailers: HeaderMap = Object.create(null) as HeaderMap;
+  for (const name of GRPC_STATUS_HEADERS) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    trailers[name] = v;
+    delete headers[name];
+  }
+  res.addTrailers(trailers);
 }

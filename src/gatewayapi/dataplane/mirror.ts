@@ -14,6 +14,8 @@ class DiscardingSink implements AttemptSink {
     body.resume();
   }
 
+  attemptTrailers(): void {}
+
   attemptFailed(): void {}
 }
 

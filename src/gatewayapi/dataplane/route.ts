@@ -10,6 +10,7 @@ import type {
 } from '../ir.ts';
 import { CorsPolicy } from './cors.ts';
 import { RouteMatcher } from './match.ts';
+import { CompiledTrafficPolicy } from './policies/traffic-policy.ts';
 
 /** The header modifiers of a filter list, by direction, names lower-cased. */
 class HeaderFilters {
@@ -66,6 +67,8 @@ export class CompiledRoute {
   readonly retry: CompiledRetry | null;
   /** Whether a request body is kept in memory (up to the limit) so it can be sent again. */
   readonly replaysBody: boolean;
+  /** The TrafficPolicy fields in force; null: none. */
+  readonly trafficPolicy: CompiledTrafficPolicy | null;
   readonly #backends: readonly CompiledBackend[];
   /** Running sums of the weights, for a weighted pick. */
   readonly #cumulative: readonly number[];
@@ -94,6 +97,7 @@ export class CompiledRoute {
         ? null
         : { codes: new Set(r.retry.codes), attempts: r.retry.attempts, backoffMs: r.retry.backoffMs };
     this.replaysBody = mirrors.length > 0 || (this.retry !== null && this.retry.attempts > 0);
+    this.trafficPolicy = r.trafficPolicy === undefined ? null : new CompiledTrafficPolicy(r.trafficPolicy);
     this.#backends = r.backends.map((b) => new CompiledBackend(b));
     const cumulative: number[] = [];
     let total = 0;

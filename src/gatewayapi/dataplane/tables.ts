@@ -1,6 +1,6 @@
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import type { ListenerIR, PortIR, VirtualHostIR } from '../ir.ts';
+import type { ClientValidationIR, ListenerIR, PortIR, VirtualHostIR } from '../ir.ts';
 import { HostTable } from './host-table.ts';
 import { CompiledRoute } from './route.ts';
 import type { SecureContextCache, ServingCertificate } from './tls-contexts.ts';
@@ -62,6 +62,10 @@ export class PortTable {
   readonly certificates = new HostTable<SecureContext>();
   /** HTTPS: the certificate for clients that send no SNI or an unknown name. */
   readonly defaultCertificate: ServingCertificate | null = null;
+  /** HTTPS: how client certificates are checked; null: none is asked for. */
+  readonly clientValidation: ClientValidationIR | null;
+  /** HTTPS: the CAs a client certificate is verified against (AllowValidOnly only). */
+  readonly clientCA: string | null;
 
   constructor(p: PortIR, contexts: SecureContextCache, log: Logger) {
     this.gateway = p.gateway;
@@ -69,6 +73,11 @@ export class PortTable {
     this.port = p.port;
     this.protocol = p.protocol;
     this.scheme = p.protocol === 'HTTPS' ? 'https' : 'http';
+    this.clientValidation = p.protocol === 'HTTPS' ? (p.clientValidation ?? null) : null;
+    // AllowInsecureFallback lets every client in, so its certificate is asked for but not
+    // verified: a failed signature check leaves OpenSSL's error queued, and Node then fails the
+    // connection's first read (the client gets a 400) although the handshake was let through.
+    this.clientCA = this.clientValidation?.mode === 'AllowValidOnly' ? this.clientValidation.ca : null;
     let catchAll: ServingCertificate | null = null;
     let first: ServingCertificate | null = null;
     for (const l of p.listeners) {
@@ -76,7 +85,7 @@ export class PortTable {
       if (p.protocol !== 'HTTPS' || l.tls === null) continue;
       let s: ServingCertificate;
       try {
-        s = contexts.serving(l.tls);
+        s = contexts.serving(l.tls, this.clientCA);
       } catch (err) {
         log.warn(
           { gateway: p.gateway, listener: l.name, err: (err as Error).message },

@@ -23,18 +23,27 @@ export class SecureContextCache {
   #current = new Map<string, ServingCertificate>();
   #next = new Map<string, ServingCertificate>();
 
-  /** The first certificate of the list Node accepts; throws ListenerCertificateError when none. */
-  serving(tls: ListenerTLSIR): ServingCertificate {
+  /**
+   * The first certificate of the list Node accepts; throws ListenerCertificateError when none.
+   * With `ca`, the context also checks client certificates against it (the connection's context
+   * after SNI is the one whose CA Node verifies with).
+   */
+  serving(tls: ListenerTLSIR, ca: string | null = null): ServingCertificate {
     const errors: string[] = [];
     for (const c of tls.certificates) {
-      const id = `${c.cert}\0${c.key}`;
+      const id = `${c.cert}\0${c.key}\0${ca ?? ''}`;
       let s = this.#next.get(id) ?? this.#current.get(id);
       if (s === undefined) {
         try {
           s = {
             cert: c.cert,
             key: c.key,
-            context: createSecureContext({ ...TLS_POLICY, cert: c.cert, key: c.key }),
+            context: createSecureContext({
+              ...TLS_POLICY,
+              cert: c.cert,
+              key: c.key,
+              ...(ca === null ? {} : { ca }),
+            }),
           };
         } catch (err) {
           errors.push((err as Error).message);

@@ -28,6 +28,8 @@ export class UpstreamError extends Error {
 /** Who hears how an attempt goes; each attempt reports one `responded` and/or one `failed`. */
 export interface AttemptSink {
   attemptResponded(a: UpstreamAttempt, status: number, headers: HeaderMap, body: Readable): void;
+  /** HTTP/2: the trailers that end the response (gRPC's status), before its body ends. */
+  attemptTrailers(a: UpstreamAttempt, trailers: HeaderMap): void;
   /** Before the response head, or while its body was relayed (`err.afterResponse`). */
   attemptFailed(a: UpstreamAttempt, err: UpstreamError): void;
 }

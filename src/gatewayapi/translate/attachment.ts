@@ -1,4 +1,4 @@
-// Route attachment: which listeners of our Gateways an HTTPRoute's parentRefs select (sectionName,
+// Route attachment: which listeners of our Gateways an HTTPRoute's (or GRPCRoute's) parentRefs select (sectionName,
 // port), which of those admit it (allowedRoutes namespaces and kinds), and the hostnames the route
 // serves there (route hostnames intersected with the listener hostname). Attachment depends only on
 // these, not on the listener's health, so routes count in attachedRoutes of unresolved listeners too;
@@ -40,12 +40,13 @@ export function servedHostnames(listener: string | null, route: readonly string[
 }
 
 function admits(
+  kind: CompiledRoute['kind'],
   l: ListenerState,
   gateway: GatewayState,
   routeNamespace: string,
   labels: NamespaceLabels,
 ): boolean {
-  if (!l.supportedKinds.some((k) => k.kind === 'HTTPRoute')) return false;
+  if (!l.supportedKinds.some((k) => k.kind === kind)) return false;
   switch (l.from) {
     case 'All':
       return true;
@@ -116,7 +117,7 @@ export function attachRoute(
     const selected = gateway.listeners.filter(
       (l) => (sectionName === undefined || l.name === sectionName) && (port === undefined || l.port === port),
     );
-    const admitted = selected.filter((l) => admits(l, gateway, route.meta.namespace, labels));
+    const admitted = selected.filter((l) => admits(route.kind, l, gateway, route.meta.namespace, labels));
     const served = admitted
       .map((listener) => ({ listener, hostnames: servedHostnames(listener.hostname, route.hostnames) }))
       .filter((a) => a.hostnames.length > 0);

@@ -3,7 +3,8 @@
 // Service port's name gives the target port. A Service without ready endpoints is still a valid
 // backend (the data plane answers 503); an invalid reference is a Problem (the data plane answers 500).
 
-import type { ClusterIR } from '../ir.ts';
+import type { ClusterIR, UpstreamTLSIR } from '../ir.ts';
+import type { BackendTLSPolicies } from './backend-tls-policies.ts';
 import type { Problem } from './conditions.ts';
 import { GATEWAY_GROUP } from './conditions.ts';
 import { arr, compareStrings, int, meta, rec, str, strs } from './read.ts';
@@ -11,8 +12,11 @@ import type { ReferenceGrants } from './reference-grants.ts';
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
-function protocolOf(appProtocol: string | undefined): ClusterIR['protocol'] | null {
+function protocolOf(appProtocol: string | undefined, tls: boolean): ClusterIR['protocol'] | null {
   switch ((appProtocol ?? '').toLowerCase()) {
+    case 'https':
+      // HTTP/1.1 over TLS: only a BackendTLSPolicy says how to verify the backend.
+      return tls ? 'http1' : null;
     case '':
     case 'http':
     case 'kubernetes.io/ws':
@@ -31,9 +35,16 @@ export class Backends {
   readonly #slices = new Map<string, unknown[]>();
   readonly #clusters = new Map<string, ClusterIR>();
   readonly #grants: ReferenceGrants;
+  readonly #tls: BackendTLSPolicies | null;
 
-  constructor(services: readonly unknown[], slices: readonly unknown[], grants: ReferenceGrants) {
+  constructor(
+    services: readonly unknown[],
+    slices: readonly unknown[],
+    grants: ReferenceGrants,
+    tls: BackendTLSPolicies | null = null,
+  ) {
     this.#grants = grants;
+    this.#tls = tls;
     for (const s of services) {
       const m = meta(s);
       this.#services.set(`${m.namespace}/${m.name}`, s);
@@ -48,11 +59,19 @@ export class Backends {
   }
 
   /** The cluster a backendRef of a route in `routeNamespace` names, or why it names none. */
-  resolve(ref: unknown, routeNamespace: string): ClusterIR | Problem {
-    const found = this.#servicePort(ref, routeNamespace, 'HTTPRoute');
+  resolve(
+    ref: unknown,
+    routeNamespace: string,
+    routeKind: 'HTTPRoute' | 'GRPCRoute' = 'HTTPRoute',
+  ): ClusterIR | Problem {
+    const found = this.#servicePort(ref, routeNamespace, routeKind);
     if ('reason' in found) return found;
     const { where, port, sp } = found;
-    const protocol = protocolOf(str(sp.appProtocol));
+    const tls = this.#tlsOf(where, sp);
+    const declared = protocolOf(str(sp.appProtocol), tls !== undefined);
+    // gRPC is HTTP/2 only: a GRPCRoute's backends are spoken to over h2c whatever the port says
+    // (the Service port and its HTTP/1.1 cluster may serve HTTPRoutes beside it).
+    const protocol = routeKind === 'GRPCRoute' && declared !== null ? 'h2c' : declared;
     const transport = str(sp.protocol) ?? 'TCP';
     if (transport !== 'TCP' || protocol === null) {
       const app = str(sp.appProtocol);
@@ -62,10 +81,14 @@ export class Backends {
         message: `Service ${where} port ${port} uses ${what}, which is not supported.`,
       };
     }
-    const clusterName = `${where}:${port}`;
+    const clusterName = protocol === declared ? `${where}:${port}` : `${where}:${port}/h2c`;
     let cluster = this.#clusters.get(clusterName);
     if (cluster === undefined) {
-      cluster = { name: clusterName, protocol, endpoints: this.#endpoints(where, str(sp.name) ?? '') };
+      const endpoints = this.#endpoints(where, str(sp.name) ?? '');
+      cluster =
+        tls === undefined
+          ? { name: clusterName, protocol, endpoints }
+          : { name: clusterName, protocol, endpoints, tls };
       this.#clusters.set(clusterName, cluster);
     }
     return cluster;
@@ -81,7 +104,7 @@ export class Backends {
     routeNamespace: string,
     routeKind: string,
     transport: 'TCP' | 'UDP',
-  ): { name: string; endpoints: ClusterIR['endpoints'] } | Problem {
+  ): { name: string; endpoints: ClusterIR['endpoints']; tls?: UpstreamTLSIR } | Problem {
     const found = this.#servicePort(ref, routeNamespace, routeKind);
     if ('reason' in found) return found;
     const { where, port, sp } = found;
@@ -91,7 +114,17 @@ export class Backends {
         reason: 'UnsupportedProtocol',
         message: `Service ${where} port ${port} uses protocol ${portTransport}; ${routeKind} needs ${transport}.`,
       };
-    return { name: `${where}:${port}`, endpoints: this.#endpoints(where, str(sp.name) ?? '') };
+    const endpoints = this.#endpoints(where, str(sp.name) ?? '');
+    const tls = this.#tlsOf(where, sp);
+    return tls === undefined
+      ? { name: `${where}:${port}`, endpoints }
+      : { name: `${where}:${port}`, endpoints, tls };
+  }
+
+  /** The BackendTLSPolicy TLS of a Service port (`where` is `namespace/service`), if any. */
+  #tlsOf(where: string, sp: Record<string, unknown>): UpstreamTLSIR | undefined {
+    const [namespace, service] = where.split('/');
+    return this.#tls?.forPort(namespace, service, str(sp.name) ?? '');
   }
 
   /** The Service port a backendRef names (kind, ReferenceGrant, Service and port checked), or why not. */

@@ -49,6 +49,8 @@ export function buildDataPlane(
         for (const a of attached) for (const [name, c] of a.route.clusters) clusters.set(name, c);
         return listenerIR(l, attached);
       });
+      // The Gateway's frontend TLS is per port, so every HTTPS listener here has the same.
+      const clientValidation = onPort[0].protocol === 'HTTPS' ? onPort[0].clientValidation : null;
       for (const address of addressesOf(g))
         ports.push({
           gateway: keyOf(g.meta),
@@ -56,6 +58,7 @@ export function buildDataPlane(
           port,
           protocol: onPort[0].protocol === 'HTTPS' ? 'HTTPS' : 'HTTP',
           listeners,
+          ...(clientValidation ? { clientValidation } : {}),
         });
     }
   }

@@ -30,6 +30,8 @@ export interface FilterContext {
   readonly refProblems: Problem[];
   /** Clusters the compiled filters use. */
   readonly clusters: Map<string, ClusterIR>;
+  /** The route's kind (ReferenceGrants name it; a GRPCRoute's mirrors speak h2c); HTTPRoute when absent. */
+  readonly routeKind?: 'HTTPRoute' | 'GRPCRoute';
 }
 
 const REPEATABLE = new Set(['RequestMirror', 'ExtensionRef']);
@@ -118,7 +120,7 @@ function compileOne(type: string, f: Readonly<Record<string, unknown>>, ctx: Fil
       const m = rec(f.requestMirror);
       const percent = mirrorPercent(m);
       if (percent === null) ctx.unsupported.push('RequestMirror percent or fraction is out of range.');
-      const target = ctx.backends.resolve(m.backendRef, ctx.namespace);
+      const target = ctx.backends.resolve(m.backendRef, ctx.namespace, ctx.routeKind);
       if ('reason' in target) ctx.refProblems.push(target);
       else ctx.clusters.set(target.name, target);
       return { type, mirror: { cluster: 'reason' in target ? null : target.name, percent: percent ?? 100 } };

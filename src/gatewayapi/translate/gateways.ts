@@ -6,6 +6,8 @@ import type { AddressClaim, AddressGrant } from './address-pool.ts';
 import type { Secrets } from './certificates.ts';
 import type { Problem } from './conditions.ts';
 import { condition, conditionFor } from './conditions.ts';
+import type { ConfigMaps } from './frontend-validation.ts';
+import { FrontendTLS } from './frontend-validation.ts';
 import type { ListenerState } from './listeners.ts';
 import { evaluateListeners, isServable, isValid } from './listeners.ts';
 import type { Meta } from './read.ts';
@@ -21,6 +23,8 @@ export interface GatewayState {
   readonly claim: AddressClaim;
   /** Filled in once the pool is handed out: the addresses, or why Programmed is False. */
   grant: AddressGrant | null;
+  /** `spec.tls.frontend` lets some port fall back to no client certificate (AllowInsecureFallback). */
+  readonly insecureFrontend?: boolean;
 }
 
 /** Evaluates a Gateway of one of our GatewayClasses; `classProblem` is set when the class is unusable. */
@@ -29,10 +33,12 @@ export function evaluateGateway(
   classProblem: Problem | null,
   secrets: Secrets,
   grants: ReferenceGrants,
+  configMaps: ConfigMaps = new Map(),
 ): GatewayState {
   const m = meta(raw);
   const spec = rec(rec(raw).spec);
-  const listeners = evaluateListeners(arr(spec.listeners), m.namespace, secrets, grants);
+  const frontend = new FrontendTLS(spec, m.namespace, configMaps, grants);
+  const listeners = evaluateListeners(arr(spec.listeners), m.namespace, secrets, grants, frontend);
   const specAddresses = arr(spec.addresses)
     .filter(has)
     .map((a) => ({
@@ -49,6 +55,7 @@ export function evaluateGateway(
     accepted: acceptance(spec, specAddresses, listeners, classProblem),
     claim,
     grant: null,
+    ...(frontend.insecureFallback ? { insecureFrontend: true } : {}),
   };
 }
 
@@ -122,6 +129,17 @@ export function gatewayStatus(g: GatewayState, attached: ReadonlyMap<string, num
     conditions: [
       condition('Accepted', g.accepted.ok, g.accepted.reason, g.accepted.message, gen),
       conditionFor('Programmed', programmed, 'Programmed', 'Gateway is programmed.', gen),
+      ...(g.insecureFrontend === true
+        ? [
+            condition(
+              'InsecureFrontendValidationMode',
+              true,
+              'ConfigurationChanged',
+              'spec.tls.frontend lets clients without a valid certificate in (AllowInsecureFallback).',
+              gen,
+            ),
+          ]
+        : []),
     ],
     listeners,
   };

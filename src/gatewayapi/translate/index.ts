@@ -3,25 +3,32 @@
 
 import type { DataPlaneIR } from '../ir.ts';
 import type {
+  BackendTLSPolicy,
   Condition,
+  ConfigMap,
   EndpointSlice,
   Gateway,
   GatewayClass,
   GatewayStatus,
+  GRPCRoute,
   HTTPRoute,
   Namespace,
+  ParentReference,
   ReferenceGrant,
   RouteParentStatus,
   Secret,
   Service,
   TCPRoute,
   TLSRoute,
+  TrafficPolicy,
   UDPRoute,
 } from '../objects.ts';
 import { assignAddresses } from './address-pool.ts';
 import type { Attachment, NamespaceLabels } from './attachment.ts';
 import { attachRoute } from './attachment.ts';
+import { BackendTLSPolicies, gatewayRefsByService, type PolicyStatusOutput } from './backend-tls-policies.ts';
 import { Backends } from './backends.ts';
+import { GATEWAY_GROUP } from './conditions.ts';
 import { buildDataPlane } from './data-plane.ts';
 import { deepFreeze } from './freeze.ts';
 import type { GatewayClassResult } from './gateway-classes.ts';
@@ -30,10 +37,12 @@ import type { GatewayState } from './gateways.ts';
 import { evaluateGateway, gatewayStatus } from './gateways.ts';
 import { arr, byAgeThenName, compareJSON, compareStrings, indexBy, keyOf, meta, rec, str } from './read.ts';
 import { ReferenceGrants } from './reference-grants.ts';
+import { compileGRPCRoute } from './grpc-routes.ts';
 import { compileRoute, type CompiledRoute } from './routes.ts';
 import { attachStreamRoute, type StreamAttachment } from './stream-attachment.ts';
 import { compileStreamRoute, type StreamRouteKind } from './stream-routes.ts';
 import { buildStreams } from './streams.ts';
+import { TrafficPolicies, type PolicyWorld } from './traffic-policies.ts';
 
 /**
  * The objects to translate. Arrays are read, never changed, and must not be changed by the caller
@@ -47,6 +56,8 @@ export interface TranslateInput {
   gatewayClasses: GatewayClass[];
   gateways: Gateway[];
   httpRoutes: HTTPRoute[];
+  /** Absent reads as none. */
+  grpcRoutes?: GRPCRoute[];
   /** The stream routes; absent reads as none. */
   tlsRoutes?: TLSRoute[];
   tcpRoutes?: TCPRoute[];
@@ -56,6 +67,14 @@ export interface TranslateInput {
   endpointSlices: EndpointSlice[];
   secrets: Secret[];
   namespaces: Namespace[];
+  /** CA bundles; absent reads as none. */
+  configMaps?: ConfigMap[];
+  /** Absent reads as none. */
+  backendTLSPolicies?: BackendTLSPolicy[];
+  /** TrafficPolicies (gateway.kubegate.io); absent reads as none. */
+  trafficPolicies?: TrafficPolicy[];
+  /** Secrets TrafficPolicies name (Opaque: htpasswd, API keys); absent reads as none. */
+  policySecrets?: Secret[];
 }
 
 export interface TranslateOutput {
@@ -70,10 +89,16 @@ export interface TranslateOutput {
   gateways: { namespace: string; name: string; status: GatewayStatus }[];
   /** Every HTTPRoute with a parentRef to one of our Gateways; `parents` holds only our entries. */
   httpRoutes: { namespace: string; name: string; parents: RouteParentStatus[] }[];
+  /** As `httpRoutes`, for GRPCRoutes; present only when it has an entry. */
+  grpcRoutes?: RouteStatusOutput[];
   /** As `httpRoutes`, for each stream route kind; present only when it has an entry. */
   tlsRoutes?: RouteStatusOutput[];
   tcpRoutes?: RouteStatusOutput[];
   udpRoutes?: RouteStatusOutput[];
+  /** Every BackendTLSPolicy targeting a Service a route of our Gateways uses; `ancestors` holds only ours. */
+  backendTLSPolicies?: PolicyStatusOutput[];
+  /** Every TrafficPolicy, with its ancestor entries (targets not found included); present only when there is one. */
+  trafficPolicies?: PolicyStatusOutput[];
 }
 
 /** One route's parent entries that are ours. */
@@ -100,11 +125,16 @@ const METADATA_NAME_LABEL = 'kubernetes.io/metadata.name';
 // the same objects give the same compiled route.
 const compiledRoutes = new WeakMap<object, { deps: readonly unknown[]; route: CompiledRoute }>();
 
-function compileRouteOnce(raw: unknown, backends: Backends, deps: readonly unknown[]): CompiledRoute {
-  if (raw === null || typeof raw !== 'object') return compileRoute(raw, backends);
+function compileRouteOnce(
+  raw: unknown,
+  backends: Backends,
+  deps: readonly unknown[],
+  compile: (raw: unknown, backends: Backends) => CompiledRoute,
+): CompiledRoute {
+  if (raw === null || typeof raw !== 'object') return compile(raw, backends);
   const hit = compiledRoutes.get(raw);
   if (hit !== undefined && hit.deps.every((d, n) => d === deps[n])) return hit.route;
-  const route = compileRoute(raw, backends);
+  const route = compile(raw, backends);
   compiledRoutes.set(raw, { deps, route });
   return route;
 }
@@ -129,6 +159,7 @@ function gatewayPhase(i: Record<string, unknown>, controllerName: string): Gatew
     fingerprint(i.gateways, true),
     i.namespaces,
     i.secrets,
+    i.configMaps,
     i.referenceGrants,
     i.addressPool,
     controllerName,
@@ -136,6 +167,7 @@ function gatewayPhase(i: Record<string, unknown>, controllerName: string): Gatew
   if (lastPhase !== null && lastPhase.deps.every((d, n) => d === deps[n])) return lastPhase;
   const grants = new ReferenceGrants(arr(i.referenceGrants));
   const secrets = indexBy(arr(i.secrets), (s) => keyOf(meta(s)));
+  const configMaps = indexBy(arr(i.configMaps), (c) => keyOf(meta(c)));
   const namespaceLabels = new Map<string, Record<string, string>>();
   for (const [name, n] of indexBy(arr(i.namespaces), (o) => meta(o).name))
     namespaceLabels.set(name, meta(n).labels);
@@ -156,7 +188,7 @@ function gatewayPhase(i: Record<string, unknown>, controllerName: string): Gatew
     .sort((a, b) => byAgeThenName(a.m, b.m) || a.m.generation - b.m.generation || compareJSON(a.raw, b.raw));
   for (const { raw, m, cls } of ours)
     if (cls !== undefined && !gatewayByKey.has(keyOf(m)))
-      gatewayByKey.set(keyOf(m), evaluateGateway(raw, cls.problem, secrets, grants));
+      gatewayByKey.set(keyOf(m), evaluateGateway(raw, cls.problem, secrets, grants, configMaps));
   const gateways = [...gatewayByKey.values()];
   const accepted = gateways.filter((g) => g.accepted.ok);
   const grantsOfPool = assignAddresses(
@@ -210,28 +242,39 @@ export function translate(input: TranslateInput): TranslateOutput {
   const phase = gatewayPhase(i, controllerName);
   const { grants, classes, gateways } = phase;
 
+  const policies = new BackendTLSPolicies(arr(i.backendTLSPolicies), arr(i.configMaps));
   const backends = new Backends(
     [...indexBy(arr(i.services), (o) => keyOf(meta(o))).values()],
     arr(i.endpointSlices),
     grants,
+    policies,
   );
-  const routeDeps = [i.services, i.endpointSlices, i.referenceGrants];
+  const routeDeps = [i.services, i.endpointSlices, i.referenceGrants, i.backendTLSPolicies, i.configMaps];
+  const routesOfGateways: { raw: unknown; parents: readonly RouteParentStatus[] }[] = [];
   const attachments: Attachment[] = [];
-  const httpRoutes: (TranslateOutput['httpRoutes'][number] & { key: string })[] = [];
-  // One route per namespace/name (the oldest, should the input repeat one).
-  const seenRoutes = new Set<string>();
-  const routes = arr(i.httpRoutes)
-    .map((raw) => ({ raw, m: meta(raw) }))
-    .sort((a, b) => byAgeThenName(a.m, b.m) || a.m.generation - b.m.generation || compareJSON(a.raw, b.raw));
-  for (const { raw, m } of routes) {
-    if (seenRoutes.has(m.key)) continue;
-    seenRoutes.add(m.key);
-    const route = compileRouteOnce(raw, backends, routeDeps);
-    const { parents, attachments: own } = attachRouteOnce(route, phase, controllerName);
-    if (parents.length === 0) continue;
-    httpRoutes.push({ key: m.key, namespace: m.namespace, name: m.name, parents });
-    attachments.push(...own);
-  }
+  const routeStatuses = (list: unknown, compile: typeof compileRoute) => {
+    const statuses: (RouteStatusOutput & { key: string })[] = [];
+    // One route per namespace/name (the oldest, should the input repeat one).
+    const seenRoutes = new Set<string>();
+    const routes = arr(list)
+      .map((raw) => ({ raw, m: meta(raw) }))
+      .sort(
+        (a, b) => byAgeThenName(a.m, b.m) || a.m.generation - b.m.generation || compareJSON(a.raw, b.raw),
+      );
+    for (const { raw, m } of routes) {
+      if (seenRoutes.has(m.key)) continue;
+      seenRoutes.add(m.key);
+      const route = compileRouteOnce(raw, backends, routeDeps, compile);
+      const { parents, attachments: own } = attachRouteOnce(route, phase, controllerName);
+      if (parents.length === 0) continue;
+      statuses.push({ key: m.key, namespace: m.namespace, name: m.name, parents });
+      routesOfGateways.push({ raw, parents });
+      attachments.push(...own);
+    }
+    return statuses.sort((a, b) => compareStrings(a.key, b.key)).map(({ key: _, ...r }) => r);
+  };
+  const httpRoutes = routeStatuses(i.httpRoutes, compileRoute);
+  const grpcRoutes = routeStatuses(i.grpcRoutes, compileGRPCRoute);
 
   const streamAttachments: StreamAttachment[] = [];
   const streamStatuses: Partial<Record<(typeof STREAM_KINDS)[number][1], RouteStatusOutput[]>> = {};
@@ -255,6 +298,7 @@ export function translate(input: TranslateInput): TranslateOutput {
       );
       if (parents.length === 0) continue;
       statuses.push({ key: m.key, namespace: m.namespace, name: m.name, parents });
+      if (kind === 'TLSRoute') routesOfGateways.push({ raw, parents });
       streamAttachments.push(...own);
     }
     if (statuses.length > 0)
@@ -272,23 +316,72 @@ export function translate(input: TranslateInput): TranslateOutput {
     routes.add(a.route);
   }
 
+  // A pass over every route's backendRefs: only when some policy needs its ancestors.
+  const gatewaysOf = policies.empty ? new Map() : gatewayRefsByService(routesOfGateways);
+  const policyStatuses = policies.statuses((s) => gatewaysOf.get(s) ?? [], controllerName);
   const streams = buildStreams(gateways, streamAttachments);
+  const gatewayStatuses = gateways
+    .map((g) => {
+      const counts = new Map<string, number>();
+      for (const [name, routes] of attachedCounts.get(g) ?? []) counts.set(name, routes.size);
+      return { namespace: g.meta.namespace, name: g.meta.name, status: gatewayStatus(g, counts) };
+    })
+    .sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
+  const traffic = new TrafficPolicies(
+    arr(i.trafficPolicies),
+    indexBy([...arr(i.policySecrets), ...arr(i.secrets)], (s) => keyOf(meta(s))),
+    [i.trafficPolicies, i.policySecrets, i.secrets],
+  );
+  const trafficStatuses = traffic.empty
+    ? []
+    : traffic.statuses(policyWorld(gatewayStatuses, httpRoutes, i.httpRoutes), controllerName);
   const ir = deepFreeze(
-    streams.length === 0
-      ? buildDataPlane(gateways, attachments)
-      : { ...buildDataPlane(gateways, attachments), streams },
+    traffic.apply(
+      streams.length === 0
+        ? buildDataPlane(gateways, attachments)
+        : { ...buildDataPlane(gateways, attachments), streams },
+    ),
   );
   return {
     ir,
     gatewayClasses: classes.map((c) => ({ name: c.name, status: c.status })),
-    gateways: gateways
-      .map((g) => {
-        const counts = new Map<string, number>();
-        for (const [name, routes] of attachedCounts.get(g) ?? []) counts.set(name, routes.size);
-        return { namespace: g.meta.namespace, name: g.meta.name, status: gatewayStatus(g, counts) };
-      })
-      .sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`)),
-    httpRoutes: httpRoutes.sort((a, b) => compareStrings(a.key, b.key)).map(({ key: _, ...r }) => r),
+    gateways: gatewayStatuses,
+    httpRoutes,
+    ...(grpcRoutes.length > 0 ? { grpcRoutes } : {}),
     ...streamStatuses,
+    ...(policyStatuses.length > 0 ? { backendTLSPolicies: policyStatuses } : {}),
+    ...(trafficStatuses.length > 0 ? { trafficPolicies: trafficStatuses } : {}),
+  };
+}
+
+/** What TrafficPolicy targets can name: our Gateways' listeners, and HTTPRoutes served by them. */
+function policyWorld(
+  gateways: TranslateOutput['gateways'],
+  httpRoutes: TranslateOutput['httpRoutes'],
+  rawRoutes: unknown,
+): PolicyWorld {
+  const raws = indexBy(arr(rawRoutes), (o) => keyOf(meta(o)));
+  const routes = new Map<string, { gateways: ParentReference[]; rules: string[] }>();
+  for (const r of httpRoutes) {
+    const refs = new Map<string, ParentReference>();
+    for (const p of r.parents) {
+      if (!p.conditions.some((c) => c.type === 'Accepted' && c.status === 'True')) continue;
+      const ref = rec(p.parentRef);
+      const namespace = str(ref.namespace) || r.namespace;
+      const name = str(ref.name) ?? '';
+      refs.set(`${namespace}/${name}`, { group: GATEWAY_GROUP, kind: 'Gateway', namespace, name });
+    }
+    if (refs.size === 0) continue;
+    const rules = arr(rec(rec(raws.get(`${r.namespace}/${r.name}`)).spec).rules).flatMap((rule) => {
+      const name = str(rec(rule).name);
+      return name ? [name] : [];
+    });
+    routes.set(`${r.namespace}/${r.name}`, { gateways: [...refs.values()], rules });
+  }
+  return {
+    gateways: new Map(
+      gateways.map((g) => [`${g.namespace}/${g.name}`, g.status.listeners.map((l) => l.name)]),
+    ),
+    routes,
   };
 }

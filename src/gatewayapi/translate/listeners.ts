@@ -5,11 +5,12 @@
 // UDP ports are apart from the others. Conflicted listeners are all refused (the spec forbids
 // picking a winner among indistinct listeners).
 
-import type { ListenerTLSIR } from '../ir.ts';
+import type { ClientValidationIR, ListenerTLSIR } from '../ir.ts';
 import type { KeyPair, Secrets } from './certificates.ts';
 import { resolveCertificateRef } from './certificates.ts';
 import type { Problem } from './conditions.ts';
 import { GATEWAY_GROUP } from './conditions.ts';
+import type { FrontendTLS } from './frontend-validation.ts';
 import { normalizeHostname } from './hostnames.ts';
 import { arr, int, rec, str } from './read.ts';
 import type { ReferenceGrants } from './reference-grants.ts';
@@ -30,6 +31,8 @@ export interface ListenerState {
   readonly resolvedRefs: Problem | null;
   readonly conflicted: Problem | null;
   readonly tls: ListenerTLSIR | null;
+  /** HTTPS: how client certificates are checked (the Gateway's frontend TLS for this port). */
+  readonly clientValidation?: ClientValidationIR | null;
 }
 
 /** The listener protocols kubegate serves. */
@@ -39,8 +42,14 @@ type RouteKind = { readonly group: string; readonly kind: string };
 
 /** The route kinds each protocol can carry (HTTPRoute never on a TLS listener, and so on). */
 const ROUTE_KINDS: Readonly<Record<ListenerProtocol, readonly RouteKind[]>> = {
-  HTTP: [{ group: GATEWAY_GROUP, kind: 'HTTPRoute' }],
-  HTTPS: [{ group: GATEWAY_GROUP, kind: 'HTTPRoute' }],
+  HTTP: [
+    { group: GATEWAY_GROUP, kind: 'HTTPRoute' },
+    { group: GATEWAY_GROUP, kind: 'GRPCRoute' },
+  ],
+  HTTPS: [
+    { group: GATEWAY_GROUP, kind: 'HTTPRoute' },
+    { group: GATEWAY_GROUP, kind: 'GRPCRoute' },
+  ],
   TLS: [{ group: GATEWAY_GROUP, kind: 'TLSRoute' }],
   TCP: [{ group: GATEWAY_GROUP, kind: 'TCPRoute' }],
   UDP: [{ group: GATEWAY_GROUP, kind: 'UDPRoute' }],
@@ -90,12 +99,13 @@ export function evaluateListeners(
   namespace: string,
   secrets: Secrets,
   grants: ReferenceGrants,
+  frontend?: FrontendTLS,
 ): ListenerState[] {
   const states = listeners.map((raw): ListenerState => {
     const l = rec(raw);
     const protocolText = str(l.protocol) ?? '';
     const port = int(l.port) ?? 0;
-    const accepted = acceptance(l, protocolText, port);
+    let accepted = acceptance(l, protocolText, port);
     const protocol = isProtocol(protocolText) ? protocolText : null;
     const tlsMode =
       protocol === 'TLS' ? (str(rec(l.tls).mode) === 'Passthrough' ? 'Passthrough' : 'Terminate') : null;
@@ -114,6 +124,13 @@ export function evaluateListeners(
         else resolvedRefs ??= r;
       }
       tls = pairs.length > 0 ? { certificates: pairs } : null;
+    }
+    let clientValidation: ClientValidationIR | null = null;
+    if (protocol === 'HTTPS' && accepted === null && frontend !== undefined) {
+      const f = frontend.forPort(port);
+      resolvedRefs ??= f.resolvedRefs;
+      accepted = f.accepted;
+      clientValidation = f.validation;
     }
     if (protocol !== null && kinds.invalid.length > 0)
       resolvedRefs ??= {
@@ -134,6 +151,7 @@ export function evaluateListeners(
       resolvedRefs,
       conflicted: null,
       tls,
+      ...(clientValidation === null ? {} : { clientValidation }),
     };
   });
   return markConflicts(states);

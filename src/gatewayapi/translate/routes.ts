@@ -19,6 +19,7 @@ export interface RouteEntry {
 }
 
 export interface CompiledRoute {
+  readonly kind: 'HTTPRoute' | 'GRPCRoute';
   readonly meta: Meta;
   readonly hostnames: readonly string[];
   readonly parentRefs: readonly unknown[];
@@ -65,9 +66,91 @@ function retry(rule: Readonly<Record<string, unknown>>, unsupported: string[]): 
   return { codes, attempts: Math.max(0, attempts), backoffMs };
 }
 
-function summarize(problems: readonly Problem[]): Problem | null {
+export function summarize(problems: readonly Problem[]): Problem | null {
   if (problems.length === 0) return null;
   return { reason: problems[0].reason, message: [...new Set(problems.map((p) => p.message))].join(' ') };
+}
+
+/** One backendRef of a rule: its cluster (null when unresolved), weight and own filters. */
+export function compileBackendRef(refRaw: unknown, ctx: FilterContext): BackendIR {
+  const ref = rec(refRaw);
+  const weight = int(ref.weight) ?? 1;
+  if (weight < 0) ctx.unsupported.push('backendRef weight is negative.');
+  const target = ctx.backends.resolve(ref, ctx.namespace, ctx.routeKind);
+  if ('reason' in target) ctx.refProblems.push(target);
+  else ctx.clusters.set(target.name, target);
+  const own = compileFilters(ref.filters, ctx, 'backend');
+  const cluster = 'reason' in target || own.unresolved ? null : target.name;
+  return { cluster, weight: Math.max(0, weight), filters: own.filters };
+}
+
+/** What a rule's matches share: one RouteEntry per match. */
+export interface RuleParts {
+  readonly filters: RouteIR['filters'];
+  readonly backends: readonly BackendIR[];
+  readonly unresolved: boolean;
+  readonly timeouts: TimeoutsIR | null;
+  readonly retry: RetryIR | null;
+}
+
+export function ruleEntries(
+  m: Meta,
+  ruleIndex: number,
+  rule: Readonly<Record<string, unknown>>,
+  matches: readonly RouteIR['match'][],
+  p: RuleParts,
+): RouteEntry[] {
+  return matches.map((match, matchIndex) => ({
+    ir: {
+      id: `${keyOf(m)}/${ruleIndex}/${matchIndex}`,
+      ruleName: text(rule.name) ?? null,
+      match,
+      filters: p.filters,
+      backends: p.backends,
+      directResponse: p.unresolved ? { status: 500, body: 'Unresolved ExtensionRef filter.' } : null,
+      timeouts: p.timeouts,
+      retry: p.retry,
+    },
+    ruleIndex,
+    matchIndex,
+  }));
+}
+
+/** The compiled route from what its rules gathered: conditions first IncompatibleFilters, then UnsupportedValue. */
+export function compiledRoute(
+  kind: CompiledRoute['kind'],
+  m: Meta,
+  spec: Readonly<Record<string, unknown>>,
+  got: {
+    entries: readonly RouteEntry[];
+    clusters: ReadonlyMap<string, ClusterIR>;
+    incompatible: readonly string[];
+    unsupported: readonly string[];
+    refProblems: readonly Problem[];
+  },
+): CompiledRoute {
+  const notAccepted =
+    got.incompatible.length > 0
+      ? { reason: 'IncompatibleFilters', message: [...new Set(got.incompatible)].join(' ') }
+      : got.unsupported.length > 0
+        ? { reason: 'UnsupportedValue', message: [...new Set(got.unsupported)].join(' ') }
+        : null;
+  return {
+    kind,
+    meta: m,
+    hostnames: [
+      ...new Set(
+        strs(spec.hostnames)
+          .filter((h) => h !== '')
+          .map((h) => h.toLowerCase()),
+      ),
+    ],
+    parentRefs: arr(spec.parentRefs),
+    entries: got.entries,
+    clusters: got.clusters,
+    notAccepted,
+    resolvedRefs: summarize(got.refProblems),
+  };
 }
 
 /** Compiles an HTTPRoute; backendRefs resolve through `backends`. */
@@ -95,54 +178,20 @@ export function compileRoute(raw: unknown, backends: Backends): CompiledRoute {
       clusters,
     };
     const { filters, unresolved } = compileFilters(rule.filters, ctx, 'rule');
-    const backendIRs = arr(rule.backendRefs).map((refRaw): BackendIR => {
-      const ref = rec(refRaw);
-      const weight = int(ref.weight) ?? 1;
-      if (weight < 0) unsupported.push('backendRef weight is negative.');
-      const target = backends.resolve(ref, m.namespace);
-      if ('reason' in target) refProblems.push(target);
-      else clusters.set(target.name, target);
-      const own = compileFilters(ref.filters, ctx, 'backend');
-      const cluster = 'reason' in target || own.unresolved ? null : target.name;
-      return { cluster, weight: Math.max(0, weight), filters: own.filters };
-    });
+    const backendIRs = arr(rule.backendRefs).map((refRaw) => compileBackendRef(refRaw, ctx));
     if (backendIRs.length > 0 && filters.some((f) => f.type === 'RequestRedirect'))
       incompatible.push('RequestRedirect cannot be used together with backendRefs.');
     const ruleTimeouts = timeouts(rule, unsupported);
     const ruleRetry = retry(rule, unsupported);
-    matches.forEach((match, matchIndex) => {
-      const ir: RouteIR = {
-        id: `${keyOf(m)}/${ruleIndex}/${matchIndex}`,
-        ruleName: text(rule.name) ?? null,
-        match,
+    entries.push(
+      ...ruleEntries(m, ruleIndex, rule, matches, {
         filters,
         backends: backendIRs,
-        directResponse: unresolved ? { status: 500, body: 'Unresolved ExtensionRef filter.' } : null,
+        unresolved,
         timeouts: ruleTimeouts,
         retry: ruleRetry,
-      };
-      entries.push({ ir, ruleIndex, matchIndex });
-    });
+      }),
+    );
   });
-  const notAccepted =
-    incompatible.length > 0
-      ? { reason: 'IncompatibleFilters', message: [...new Set(incompatible)].join(' ') }
-      : unsupported.length > 0
-        ? { reason: 'UnsupportedValue', message: [...new Set(unsupported)].join(' ') }
-        : null;
-  return {
-    meta: m,
-    hostnames: [
-      ...new Set(
-        strs(spec.hostnames)
-          .filter((h) => h !== '')
-          .map((h) => h.toLowerCase()),
-      ),
-    ],
-    parentRefs: arr(spec.parentRefs),
-    entries,
-    clusters,
-    notAccepted,
-    resolvedRefs: summarize(refProblems),
-  };
+  return compiledRoute('HTTPRoute', m, spec, { entries, clusters, incompatible, unsupported, refProblems });
 }

@@ -40,7 +40,15 @@ export function compileStreamRoute(raw: unknown, kind: StreamRouteKind, backends
       if ('reason' in target) {
         refProblems.push(target);
         out.push({ name: null, weight: Math.max(0, weight), endpoints: [] });
-      } else out.push({ name: target.name, weight: Math.max(0, weight), endpoints: target.endpoints });
+      } else {
+        const { name, endpoints, tls } = target;
+        // A BackendTLSPolicy applies to what a TLSRoute's listener terminates (see streams.ts).
+        out.push(
+          kind === 'TLSRoute' && tls !== undefined
+            ? { name, weight: Math.max(0, weight), endpoints, tls }
+            : { name, weight: Math.max(0, weight), endpoints },
+        );
+      }
     }
   if (out.length === 0)
     refProblems.push({ reason: 'BackendNotFound', message: 'The route has no backendRefs.' });

@@ -1,10 +1,11 @@
 // The stream part of the data-plane IR: per Gateway address and TLS, TCP or UDP port, its
 // listeners most specific first, and per listener what each SNI hostname (TLS) or every
-// connection (TCP, UDP) goes to. Among routes that claim one hostname of a listener, or several
-// TCP or UDP routes on one listener, the oldest wins (creation time, then namespace/name): all of
-// them are Accepted and counted, only the winner gets traffic.
+// connection (TCP, UDP) goes to. Among routes that claim one hostname of a listener, the one whose
+// own hostname is most specific wins, then (and among TCP or UDP routes on one listener) the oldest
+// (creation time, then namespace/name): all of them are Accepted and counted, only the winner gets
+// traffic.
 
-import type { StreamHostIR, StreamListenerIR, StreamPortIR } from '../ir.ts';
+import type { StreamBackendIR, StreamHostIR, StreamListenerIR, StreamPortIR } from '../ir.ts';
 import type { GatewayState } from './gateways.ts';
 import { addressesOf, programmedProblem } from './gateways.ts';
 import { compareSpecificity } from './hostnames.ts';
@@ -14,12 +15,21 @@ import { byAgeThenName, compareStrings, keyOf } from './read.ts';
 import type { StreamAttachment } from './stream-attachment.ts';
 
 function listenerIR(l: ListenerState, attached: readonly StreamAttachment[]): StreamListenerIR {
-  const oldestFirst = [...attached].sort((a, b) => byAgeThenName(a.route.meta, b.route.meta));
+  // Two routes can serve one hostname of a listener through different route hostnames (a listener's
+  // `abc.example.com` from both `abc.example.com` and `*.example.com`): the more specific route
+  // hostname wins over the older route.
+  const claims = attached.flatMap((a) => a.hostnames.map(({ host, original }) => ({ a, host, original })));
+  claims.sort(
+    (x, y) => compareSpecificity(x.original, y.original) || byAgeThenName(x.a.route.meta, y.a.route.meta),
+  );
   const byHost = new Map<string, StreamHostIR>();
-  for (const a of oldestFirst)
-    for (const { host } of a.hostnames)
-      if (!byHost.has(host))
-        byHost.set(host, { hostname: host, route: keyOf(a.route.meta), backends: a.route.backends });
+  // Passed-through bytes are the client's own TLS: a BackendTLSPolicy re-encrypts only what the
+  // listener terminated.
+  const plain = (backends: readonly StreamBackendIR[]) =>
+    l.tlsMode === 'Terminate' ? backends : backends.map(({ tls: _, ...b }) => b);
+  for (const { a, host } of claims)
+    if (!byHost.has(host))
+      byHost.set(host, { hostname: host, route: keyOf(a.route.meta), backends: plain(a.route.backends) });
   const hosts = [...byHost.values()].sort((a, b) => compareSpecificity(a.hostname, b.hostname));
   const tls =
     l.tlsMode === 'Passthrough'

@@ -1,6 +1,12 @@
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import type { StreamBackendIR, StreamHostIR, StreamListenerIR, StreamPortIR } from '../../ir.ts';
+import type {
+  StreamBackendIR,
+  StreamHostIR,
+  StreamListenerIR,
+  StreamPortIR,
+  UpstreamTLSIR,
+} from '../../ir.ts';
 import { HostTable } from '../host-table.ts';
 import type { SecureContextCache } from '../tls-contexts.ts';
 
@@ -8,6 +14,8 @@ import type { SecureContextCache } from '../tls-contexts.ts';
 export interface StreamEndpoint {
   readonly address: string;
   readonly port: number;
+  /** A BackendTLSPolicy's TLS towards the backend (terminated TLSRoutes only). */
+  readonly tls?: UpstreamTLSIR;
 }
 
 /**
@@ -42,7 +50,8 @@ export class StreamTarget {
     const endpoints = b[best].endpoints;
     if (b[best].name === null || endpoints.length === 0) return null;
     const n = this.#next[best]++ % endpoints.length;
-    return endpoints[n];
+    const tls = b[best].tls;
+    return tls === undefined ? endpoints[n] : { ...endpoints[n], tls };
   }
 }
 

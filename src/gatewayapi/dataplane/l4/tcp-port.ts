@@ -1,7 +1,8 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { upstreamTLSOptions } from '../upstream-tls.ts';
 import { HELLO_DEFAULTS, readClientHello, type HelloOptions } from './read-hello.ts';
 import type { StreamEndpoint, StreamTable, StreamTarget } from './stream-table.ts';
 
@@ -129,7 +130,17 @@ export class TcpPortServer {
       client.destroy();
       return;
     }
-    const upstream = dial(endpoint);
+    let upstream: Socket;
+    try {
+      upstream = dial(endpoint);
+    } catch (err) {
+      this.#log.debug(
+        { route: target.route, endpoint, err: (err as Error).message },
+        'gatewayapi: stream backend refused',
+      );
+      client.destroy();
+      return;
+    }
     this.#track(upstream);
     let connected = false;
     const cut = () => {
@@ -145,7 +156,8 @@ export class TcpPortServer {
       cut();
     });
     client.on('error', cut);
-    upstream.once('connect', () => {
+    // Over TLS the bytes flow once the backend's certificate has been verified.
+    upstream.once(endpoint.tls === undefined ? 'connect' : 'secureConnect', () => {
       connected = true;
       upstream.setTimeout(0);
       upstream.setNoDelay(true);
@@ -164,6 +176,8 @@ export class TcpPortServer {
   }
 }
 
+/** A TCP connection, or TLS as the endpoint's BackendTLSPolicy says (throws when it allows none). */
 function dial(e: StreamEndpoint): Socket {
-  return connect({ host: e.address, port: e.port, allowHalfOpen: true });
+  if (e.tls === undefined) return connect({ host: e.address, port: e.port, allowHalfOpen: true });
+  return tlsConnect({ host: e.address, port: e.port, ...upstreamTLSOptions(e.tls) });
 }

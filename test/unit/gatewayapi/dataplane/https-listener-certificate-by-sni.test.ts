@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:https';
+import { connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -71,7 +72,7 @@ function get(
   servername: string,
   host: string,
 ): Promise<{ status: number; cert: PeerCertificate; alpn: string; body: string }> {
-  // Offers h2 too (RequestOptions does not declare ALPNProtocols, tls.connect takes it).
+  // An HTTP/1.1-only client (RequestOptions does not declare ALPNProtocols, tls.connect takes it).
   const options: RequestOptions & { ALPNProtocols: string[] } = {
     host: '127.0.0.1',
     port,
@@ -80,7 +81,7 @@ function get(
     servername,
     headers: { host },
     agent: false,
-    ALPNProtocols: ['h2', 'http/1.1'],
+    ALPNProtocols: ['http/1.1'],
   };
   return new Promise((resolve, reject) => {
     const req = request(options, (res) => {
@@ -107,17 +108,35 @@ test('the certificate is chosen by SNI among the listeners, most specific hostna
   assert.equal(JSON.parse(b.body).headers['x-forwarded-proto'], 'https');
 });
 
-test('HTTP/1.1 is negotiated by ALPN even when the client offers h2', async () => {
+test('ALPN picks HTTP/1.1 for a client that offers only it, and h2 for one that offers h2', async () => {
   assert.equal((await get('a.gw.example', 'a.gw.example')).alpn, 'http/1.1');
+  const session = connect(`https://127.0.0.1:${port}`, { ca, servername: 'x.b.gw.example' });
+  try {
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const s = session.request({ ':path': '/', ':authority': 'x.b.gw.example' });
+      let status = 0;
+      let body = '';
+      s.on('response', (h) => (status = Number(h[':status'])));
+      s.on('data', (c: Buffer) => (body += c.toString()));
+      s.on('end', () => resolve({ status, body }));
+      s.on('error', reject);
+      s.end();
+    });
+    assert.equal((session.socket as TLSSocket).alpnProtocol, 'h2');
+    assert.equal(status, 200);
+    assert.equal(JSON.parse(body).host, 'x.b.gw.example');
+  } finally {
+    session.close();
+  }
 });
 
 test('a client without SNI gets the default certificate; the Host header then picks the listener', async () => {
   const r = await get('', 'a.gw.example');
   assert.equal(r.cert.subject.CN, 'a.gw.example');
   assert.equal(r.status, 200);
-  // Same connection certificate, another listener's host: routed by Host, not by SNI.
+  // Another listener's host on a connection SNI made for this one: misdirected (421).
   const other = await get('a.gw.example', 'y.b.gw.example');
-  assert.equal(other.status, 200);
+  assert.equal(other.status, 421);
   const unknown = await get('a.gw.example', 'unknown.other');
   assert.equal(unknown.status, 404);
 });

@@ -78,6 +78,7 @@ test('translate of arbitrary values in place of the input or its lists never thr
     'gatewayClasses',
     'gateways',
     'httpRoutes',
+    'grpcRoutes',
     'referenceGrants',
     'services',
     'endpointSlices',

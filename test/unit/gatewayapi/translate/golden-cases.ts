@@ -20,6 +20,7 @@ const FIELD_BY_KIND: Record<string, keyof TranslateInput> = {
   GatewayClass: 'gatewayClasses',
   Gateway: 'gateways',
   HTTPRoute: 'httpRoutes',
+  GRPCRoute: 'grpcRoutes',
   TLSRoute: 'tlsRoutes',
   TCPRoute: 'tcpRoutes',
   UDPRoute: 'udpRoutes',
@@ -28,6 +29,9 @@ const FIELD_BY_KIND: Record<string, keyof TranslateInput> = {
   EndpointSlice: 'endpointSlices',
   Secret: 'secrets',
   Namespace: 'namespaces',
+  ConfigMap: 'configMaps',
+  BackendTLSPolicy: 'backendTLSPolicies',
+  TrafficPolicy: 'trafficPolicies',
 };
 
 /**
@@ -41,6 +45,7 @@ export function loadInput(name: string): TranslateInput {
     gatewayClasses: [],
     gateways: [],
     httpRoutes: [],
+    grpcRoutes: [],
     tlsRoutes: [],
     tcpRoutes: [],
     udpRoutes: [],
@@ -49,6 +54,9 @@ export function loadInput(name: string): TranslateInput {
     endpointSlices: [],
     secrets: [],
     namespaces: [],
+    configMaps: [],
+    backendTLSPolicies: [],
+    trafficPolicies: [],
   };
   const text = readFileSync(new URL(`${name}.in.yaml`, TESTDATA), 'utf8');
   for (const doc of parseAllDocuments(text)) {
