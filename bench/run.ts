@@ -9,8 +9,10 @@ import type { Scenario } from './lib/scenario.ts';
 import { ensureTools } from './lib/tools.ts';
 import { abuse } from './scenarios/abuse.ts';
 import { apiserver } from './scenarios/apiserver.ts';
+import { bgpScale } from './scenarios/bgp-scale.ts';
 import { connections } from './scenarios/connections.ts';
 import { gatewayapi } from './scenarios/gatewayapi.ts';
+import { informers } from './scenarios/informers.ts';
 import { nodeProxy } from './scenarios/node-proxy.ts';
 import { podlet } from './scenarios/podlet.ts';
 import { reload } from './scenarios/reload.ts';
@@ -22,11 +24,13 @@ const SCENARIOS: readonly Scenario[] = [
   apiserver,
   connections,
   watches,
+  informers,
   reload,
   abuse,
   podlet,
   gatewayapi,
   nodeProxy,
+  bgpScale,
 ];
 
 function envInt(name: string, def: number): number {

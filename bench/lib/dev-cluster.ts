@@ -4,6 +4,8 @@ import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '../../src/dev/ports.ts';
+import type { GatewayOptions } from './gateway.ts';
 import { stopChild } from './haproxy.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/kubegate', import.meta.url));
@@ -64,6 +66,24 @@ export class DevCluster {
       apiservers: string[];
     };
     this.apiservers = state.apiservers;
+  }
+
+  /** A kubegate in front of its apiservers, with its PKI, on free ports; its files in `dir`. */
+  async gatewayOptions(dir: string, rules?: GatewayOptions['rules']): Promise<GatewayOptions> {
+    return {
+      port: await freePort(),
+      adminPort: await freePort(),
+      upstreams: this.apiservers,
+      tls: {
+        certFile: this.pki('gateway.crt'),
+        keyFile: this.pki('gateway.key'),
+        clientCAFile: this.pki('ca.crt'),
+      },
+      upstreamCA: this.pki('ca.crt'),
+      credentials: { certFile: this.pki('gateway-upstream.crt'), keyFile: this.pki('gateway-upstream.key') },
+      dir,
+      ...(rules === undefined ? {} : { rules }),
+    };
   }
 
   /** kubectl as the dev admin, straight to apiserver 0. */

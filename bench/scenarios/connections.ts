@@ -67,19 +67,7 @@ export const connections: Scenario = {
       await dev.start(3);
       const token = await dev.benchObjects();
       const apiPorts = dev.apiservers.map((u) => Number(new URL(u).port));
-      const gw = new Gateway({
-        port: await freePort(),
-        adminPort: await freePort(),
-        upstreams: dev.apiservers,
-        tls: {
-          certFile: dev.pki('gateway.crt'),
-          keyFile: dev.pki('gateway.key'),
-          clientCAFile: dev.pki('ca.crt'),
-        },
-        upstreamCA: dev.pki('ca.crt'),
-        credentials: { certFile: dev.pki('gateway-upstream.crt'), keyFile: dev.pki('gateway-upstream.key') },
-        dir: gwDir,
-      });
+      const gw = new Gateway(await dev.gatewayOptions(gwDir));
       const pem = join(ctx.dir, 'gateway.pem');
       await writeFile(
         pem,

@@ -1,6 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../../src/dev/ports.ts';
 import { DevCluster } from '../lib/dev-cluster.ts';
 import { Gateway } from '../lib/gateway.ts';
 import { processUsage } from '../lib/process-usage.ts';
@@ -25,19 +24,7 @@ export const watches: Scenario = {
     try {
       await dev.start(3);
       const token = await dev.benchObjects();
-      gw = new Gateway({
-        port: await freePort(),
-        adminPort: await freePort(),
-        upstreams: dev.apiservers,
-        tls: {
-          certFile: dev.pki('gateway.crt'),
-          keyFile: dev.pki('gateway.key'),
-          clientCAFile: dev.pki('ca.crt'),
-        },
-        upstreamCA: dev.pki('ca.crt'),
-        credentials: { certFile: dev.pki('gateway-upstream.crt'), keyFile: dev.pki('gateway-upstream.key') },
-        dir: gwDir,
-      });
+      gw = new Gateway(await dev.gatewayOptions(gwDir));
       await gw.start();
       const rv = JSON.parse(
         await dev.kubectl('get', 'configmap', 'bench', '-n', 'default', '-o', 'json'),

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +10,10 @@ import { APISERVICE_ADDRESS, APISERVICE_NAME, registerClusterGatewayAPIService }
 import { ControlPlane } from '../dev/control-plane.ts';
 import { writeKubeconfig } from '../dev/kubeconfig.ts';
 import { DEV_GATEWAY_CLASS, LocalGatewayAPI } from '../dev/gateway-api.ts';
+import { CLUSTER_DOMAIN, LocalClusterDns } from '../dev/cluster-dns.ts';
 import { LocalNodeNetworking } from '../dev/node-networking.ts';
 import { LocalNodes } from '../dev/nodes.ts';
+import { SERVICE_CIDR } from '../dev/flags.ts';
 import { freePort } from '../dev/ports.ts';
 import type { RunningGateway } from '../gateway.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -84,6 +86,11 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
   const withNodeNetworking = v['node-networking'] === true;
   if (withNodeNetworking && nodeCount === 0)
     throw new UsageError('dev: --node-networking needs nodes (it runs in each): drop --nodes 0');
+  if (v['static-pod-routes'] === true && !withNodeNetworking)
+    throw new UsageError('dev: --static-pod-routes is for --node-networking (without it routes are static)');
+  // With node networking the nodes announce their pod CIDRs over BGP (to each other and to the
+  // underlay's router) instead of the podlets' static routes on the underlay.
+  const withBgp = withNodeNetworking && v['static-pod-routes'] !== true;
   const dir = typeof v.dir === 'string' ? resolve(v.dir) : await mkdtemp(join(tmpdir(), 'kubegate-dev-'));
   claimDir(dir);
   // A previous run's cluster is not reused: start clean, keep only what is ours to remove
@@ -109,12 +116,14 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
   let nodes: LocalNodes | null = null;
   let gatewayAPI: LocalGatewayAPI | null = null;
   let nodeNetworking: LocalNodeNetworking | null = null;
+  let clusterDns: LocalClusterDns | null = null;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     say('stopping');
     await gatewayAPI?.stop();
     await nodeNetworking?.stop();
+    await clusterDns?.stop();
     await nodes?.stop();
     await serving?.stop(2000);
     await cp?.stop();
@@ -175,19 +184,18 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
         server: url,
         ca: cp.pki.ca,
         binDir: bin,
+        underlayPodRoutes: !withBgp,
         log: (m) => say(m),
       });
       const admin = cp.adminClient(0);
       try {
         await nodes.waitReady(admin);
+        const perNode = { dir, nodes: nodes.nodes, server: url, ca: cp.pki.ca, admin, log: say };
+        clusterDns = await LocalClusterDns.start(perNode);
         if (withNodeNetworking)
           nodeNetworking = await LocalNodeNetworking.start({
-            dir,
-            nodes: nodes.nodes,
-            server: url,
-            ca: cp.pki.ca,
-            admin,
-            log: (m) => say(m),
+            ...perNode,
+            bgp: withBgp ? { underlayNetns: nodes.lab.underlayNetns, serviceCIDR: SERVICE_CIDR } : null,
           });
         if (withGatewayAPI)
           gatewayAPI = await LocalGatewayAPI.start({
@@ -206,8 +214,10 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
     const nodesNow = nodes;
     const gatewayAPINow = gatewayAPI as LocalGatewayAPI | null;
     const nodeNetworkingNow = nodeNetworking as LocalNodeNetworking | null;
+    const clusterDnsNow = clusterDns as LocalClusterDns | null;
+    // Rewritten when apiservers restart, while tests read it: a whole file, swapped in by rename.
     const writeState = () =>
-      writeFile(
+      writeWhole(
         join(dir, 'state.json'),
         JSON.stringify(
           {
@@ -221,10 +231,17 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
               ...Object.fromEntries(
                 (nodeNetworkingNow?.agents ?? []).map((a) => [`node-${a.node}`, a.process.pid]),
               ),
+              ...Object.fromEntries(
+                (clusterDnsNow?.daemons ?? []).map((a) => [`dns-${a.node}`, a.process.pid]),
+              ),
             },
             nodes: (nodesNow?.nodes ?? []).map((x) => ({ name: x.name, internalIP: x.ip, netns: x.netns })),
             lab: nodesNow ? { underlayNetns: nodesNow.lab.underlayNetns } : null,
             nodeNetworking: nodeNetworkingNow !== null,
+            podRoutes: nodeNetworkingNow === null ? null : withBgp ? 'bgp' : 'static',
+            clusterDNS: clusterDnsNow
+              ? { domain: CLUSTER_DOMAIN, servers: 'each node on its InternalIP, port 53' }
+              : null,
             gatewayAPI: gatewayAPINow
               ? {
                   gatewayClass: DEV_GATEWAY_CLASS,
@@ -247,7 +264,7 @@ export async function dev(v: Record<string, unknown>): Promise<number> {
       say(`node          ${x.name}   ${x.ip} (network namespace ${x.netns})`);
     if (nodeNetworkingNow)
       say(
-        `node networking  kubegate node in every node: Services and NetworkPolicies (logs/node-*.log); try examples/node-networking/`,
+        `node networking  kubegate node in every node: Services and NetworkPolicies${withBgp ? ', pod routes over BGP (underlay router: logs/underlay-router.log)' : ''} (logs/node-*.log); try examples/node-networking/`,
       );
     say(`kubeconfig    ${kubeconfig}`);
     say(`logs          ${join(dir, 'logs')}   (kubegate.log: the gateway's, access log included)`);
@@ -358,4 +375,10 @@ function devConfiguration(
     accessLog: { path: join(dir, DEV_GATEWAY_LOG) },
     admin: { address: '127.0.0.1', port: adminPort },
   };
+}
+
+/** Writes `path` so that a reader sees the old content or the new, never a part. */
+async function writeWhole(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
 }
