@@ -85,47 +85,27 @@ export class WatchShares {
    * newest one's initial events before it is sent, so the clients that come meanwhile share it.
    */
   async #joinWatchList(req: SharedWatchRequest, w: ShareableWatch, arrived: number): Promise<boolean> {
-    const { cluster, x } = req;
-    for (const s of this.#streams.get(w.key) ?? []) {
-      if (!s.takesWatchList(arrived)) continue;
-      if (s.state === 'opening' && !(await s.opened)) continue;
-      if (x.gone) return true;
-      if (!s.takesWatchList(arrived)) continue;
-      this.#attach(s, req, w, 0, null);
-      shareStats.watchListsServed++;
-      return true;
-    }
-    const now = this.#streams.get(w.key) ?? [];
-    if (now.length >= MAX_WATCH_LISTS_PER_KEY) {
-      countForwarded('window');
-      return false;
-    }
-    const before = now.findLast((o) => o.inInitialEvents);
-    const s = new SharedWatch(
-      this.#host(cluster.name, req.subset),
-      w,
-      req.record.identity!,
-      WINDOW_LIMITS,
-      before?.initialDone ?? null,
-    );
-    this.#streams.set(w.key, [...now, s]);
-    void s.initialDone.then(() => this.#handOver(s, cluster.name, req.subset));
-    if (!(await s.opened)) {
-      countForwarded('upstream_refused');
-      return false;
-    }
-    if (x.gone) {
-      s.closeIfIdle();
-      return true;
-    }
-    if (!s.takesWatchList(arrived)) {
-      s.closeIfIdle();
-      countForwarded('window');
-      return false;
-    }
-    this.#attach(s, req, w, 0, null);
-    shareStats.watchListsServed++;
-    return true;
+    const takes = (s: SharedWatch) => s.takesWatchList(arrived);
+    return this.#joinOrOpen(req, w, {
+      candidates: this.#streams.get(w.key) ?? [],
+      worth: takes,
+      seqIn: (s) => (takes(s) ? 0 : null),
+      cap: MAX_WATCH_LISTS_PER_KEY,
+      open: (now) => {
+        const before = now.findLast((o) => o.inInitialEvents);
+        const s = new SharedWatch(
+          this.#host(req.cluster.name, req.subset),
+          w,
+          req.record.identity!,
+          WINDOW_LIMITS,
+          before?.initialDone ?? null,
+        );
+        void s.initialDone.then(() => this.#handOver(s, req.cluster.name, req.subset));
+        return s;
+      },
+      initial: null,
+      attached: () => shareStats.watchListsServed++,
+    });
   }
 
   /**
@@ -198,25 +178,52 @@ export class WatchShares {
    * if needed), after `initial` (see SharedWatch.attach); false when it must be forwarded.
    */
   async join(req: SharedWatchRequest, w: ShareableWatch, initial: Buffer | null): Promise<boolean> {
-    const { cluster, x } = req;
-    const identity = req.record.identity!;
-    const list = this.#streams.get(w.key) ?? [];
-    for (let i = list.length - 1; i >= 0; i--) {
-      const s = list[i];
+    return this.#joinOrOpen(req, w, {
+      candidates: (this.#streams.get(w.key) ?? []).toReversed(),
+      seqIn: (s) => s.startFor(w.rv),
+      cap: MAX_STREAMS_PER_KEY,
+      open: () =>
+        new SharedWatch(this.#host(req.cluster.name, req.subset), w, req.record.identity!, WINDOW_LIMITS),
+      initial,
+    });
+  }
+
+  /**
+   * Attaches the client to the first of `way.candidates` that can serve it (`seqIn` not null once
+   * opened), else to a new stream `way.open` makes while the key has fewer than `way.cap`; false
+   * (having written nothing) when it must be forwarded.
+   */
+  async #joinOrOpen(
+    req: SharedWatchRequest,
+    w: ShareableWatch,
+    way: {
+      candidates: readonly SharedWatch[];
+      /** A stream not worth waiting for while it opens. */
+      worth?: (s: SharedWatch) => boolean;
+      seqIn: (s: SharedWatch) => number | null;
+      cap: number;
+      open: (now: readonly SharedWatch[]) => SharedWatch;
+      initial: Buffer | null;
+      attached?: () => void;
+    },
+  ): Promise<boolean> {
+    const { x } = req;
+    for (const s of way.candidates) {
+      if (way.worth?.(s) === false) continue;
       if (s.state === 'opening' && !(await s.opened)) continue;
       if (x.gone) return true;
-      const seq = s.startFor(w.rv);
-      if (seq !== null) {
-        this.#attach(s, req, w, seq, initial);
-        return true;
-      }
+      const seq = way.seqIn(s);
+      if (seq === null) continue;
+      this.#attach(s, req, w, seq, way.initial);
+      way.attached?.();
+      return true;
     }
     const now = this.#streams.get(w.key) ?? [];
-    if (now.length >= MAX_STREAMS_PER_KEY) {
+    if (now.length >= way.cap) {
       countForwarded('window');
       return false;
     }
-    const s = new SharedWatch(this.#host(cluster.name, req.subset), w, identity, WINDOW_LIMITS);
+    const s = way.open(now);
     this.#streams.set(w.key, [...now, s]);
     if (!(await s.opened)) {
       countForwarded('upstream_refused');
@@ -226,13 +233,14 @@ export class WatchShares {
       s.closeIfIdle(); // the opener left while it opened
       return true;
     }
-    const seq = s.startFor(w.rv);
+    const seq = way.seqIn(s);
     if (seq === null) {
       s.closeIfIdle();
       countForwarded('window');
       return false;
     }
-    this.#attach(s, req, w, seq, initial);
+    this.#attach(s, req, w, seq, way.initial);
+    way.attached?.();
     return true;
   }
 
