@@ -77,7 +77,7 @@ test(
             {
               name: 'main',
               image: 'registry.k8s.io/pause:3.10',
-              volumeMounts: [{ name: 'v', mountPath: '/data' }],
+              volumeMounts: [{ name: 'v', mountPath: '/srv/data' }],
             },
           ],
         },

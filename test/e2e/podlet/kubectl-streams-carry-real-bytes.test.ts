@@ -45,7 +45,7 @@ before(async () => {
           {
             name: 'main',
             image: 'registry.k8s.io/pause:3.10',
-            volumeMounts: [{ name: 'data', mountPath: '/data' }],
+            volumeMounts: [{ name: 'data', mountPath: '/srv/data' }],
           },
         ],
       },
@@ -167,9 +167,9 @@ for (const kc of KUBECONFIGS) {
       const src = join(tmp, `in-${kc}`);
       const back = join(tmp, `out-${kc}`);
       writeFileSync(src, randomBytes(256 << 10));
-      const up = await kubectlRun(kc, ['-n', ns, 'cp', src, `files:/data/${kc}`]);
+      const up = await kubectlRun(kc, ['-n', ns, 'cp', src, `files:/srv/data/${kc}`]);
       assert.equal(up.code, 0, up.stderr);
-      const down = await kubectlRun(kc, ['-n', ns, 'cp', `files:/data/${kc}`, back]);
+      const down = await kubectlRun(kc, ['-n', ns, 'cp', `files:/srv/data/${kc}`, back]);
       assert.equal(down.code, 0, down.stderr);
       assert.ok(readFileSync(back).equals(readFileSync(src)));
     },

@@ -185,8 +185,8 @@ test(
               name: 'main',
               image: AGNHOST,
               args: ['netexec', '--http-port=8080'],
-              volumeMounts: [{ name: 'data', mountPath: '/data' }],
-              readinessProbe: { exec: { command: ['test', '-f', '/data/ready'] }, periodSeconds: 1 },
+              volumeMounts: [{ name: 'data', mountPath: '/srv/data' }],
+              readinessProbe: { exec: { command: ['test', '-f', '/srv/data/ready'] }, periodSeconds: 1 },
               startupProbe: {
                 httpGet: { path: '/hostname', port: 8080 },
                 periodSeconds: 1,
@@ -221,7 +221,7 @@ test(
     await new Promise((r) => setTimeout(r, 3000));
     const before = await getPod(ns, 'gated');
     assert.equal(before.status.containerStatuses?.[0]?.ready, false, 'not ready while the probe fails');
-    await k(['-n', ns, 'exec', 'gated', '--', 'touch', '/data/ready']);
+    await k(['-n', ns, 'exec', 'gated', '--', 'touch', '/srv/data/ready']);
     await waitPodReady(ns, 'gated', 15_000);
 
     await waitFor(
