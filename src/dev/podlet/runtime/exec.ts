@@ -22,7 +22,7 @@ export class ExecError extends Error {
 
 /**
  * Runs argv inside a running container's network, mount and UTS namespaces (`nsenter -t <pid>`), in
- * its working directory, as its uid/gid, with exactly `env` (plus PATH and HOSTNAME when missing).
+ * its root and working directory, as its uid/gid, with exactly `env` (plus PATH and HOSTNAME when missing).
  * stdout and stderr are separate binary streams; with a TTY the command gets a pseudo-terminal and
  * stderr is merged into stdout (stderr is null).
  */
@@ -47,6 +47,7 @@ export function execInContainer(
     '--net',
     '--mount',
     '--uts',
+    '--root',
     '--wd',
     '--',
     ...privArgv(known?.uid, known?.gid),

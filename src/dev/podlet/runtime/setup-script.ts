@@ -9,8 +9,11 @@
 // (mounted on SCRATCH, an empty folder, and lazily unmounted again before the exec); mounts below
 // that ancestor are bound back on top of the overlay, since overlayfs shows only one filesystem.
 // Exceptions: a mount point missing inside a folder volume mounted earlier is made in that volume
-// (as runc does; an overlay would hide the container's writes from the volume), and a missing
-// top-level folder is refused (an overlay on / would not be seen).
+// (as runc does; an overlay would hide the container's writes from the volume). A missing top-level
+// folder (a mountPath such as /data) needs a new root: an overlay on / would not be seen (a
+// process's root stays the mount below it), so the whole root is overlaid at SCRATCH/N/root, every
+// path below is made and mounted there, and PROGRAM is exec'd through chroot into it (exec into
+// the container then enters its root too: nsenter --root).
 // Failures print `kubegate runtime: …` on stderr and exit with SETUP_FAILED_EXIT.
 
 /** Exit code of a container whose namespace setup failed (like a CRI StartError). */
@@ -39,13 +42,44 @@ under() {
   IFS=$old_ifs
   return 1
 }
-overlay() {
+layer() {
   if [ "$layers" = 0 ]; then
     mount -t tmpfs -o mode=0700 kg-scratch "$scratch" || die "cannot mount a tmpfs on $scratch"
   fi
   layers=$((layers + 1))
   d="$scratch/$layers"
-  mkdir -p "$d/lower" "$d/upper" "$d/work" || die "cannot create overlay dirs in $d"
+  mkdir -p "$d/lower" "$d/upper" "$d/work" "$d/root" || die "cannot create overlay dirs in $d"
+}
+# reroot: R becomes an overlay of the whole root, with every mount below / bound back into it.
+R=""
+reroot() {
+  [ -z "$R" ] || return 0
+  layer
+  subs=$(awk -v s="$scratch/" '
+    { m = $5; if (m == "/" || index(m "/", s) == 1) next
+      for (i = 0; i < n; i++) if (index(m "/", done[i] "/") == 1) next
+      done[n++] = m; print m }' /proc/self/mountinfo)
+  mount --rbind / "$d/lower" || die "cannot bind /"
+  mount -t overlay kg-root -o "lowerdir=$d/lower,upperdir=$d/upper,workdir=$d/work" "$d/root" ||
+    die "cannot mount an overlay of /"
+  old_ifs=$IFS
+  IFS='
+'
+  for m in $subs; do
+    mount --rbind "$d/lower$m" "$d/root$m" || die "cannot bind $m into the new root"
+  done
+  IFS=$old_ifs
+  R="$d/root"
+  overlaid="$overlaid
+$R"
+}
+# top_missing PATH: the top-level folder of PATH is missing on the host.
+top_missing() {
+  t=\${1#/}
+  [ ! -e "/\${t%%/*}" ]
+}
+overlay() {
+  layer
   if [ "$1" = / ]; then pre=/; else pre="$1/"; fi
   subs=$(awk -v a="$1" -v pre="$pre" -v s="$scratch/" '
     { m = $5; if (m == a || index(m, pre) != 1 || index(m "/", s) == 1) next
@@ -71,8 +105,8 @@ ensure() {
   while [ ! -e "$a" ]; do a=$(dirname "$a"); done
   a=$(realpath "$a") || die "cannot resolve $a"
   [ -d "$a" ] || die "$a is not a directory (making room for $1)"
-  # An overlay on / would not be seen: a process's root stays the mount below it.
-  [ "$a" != / ] || die "cannot create $1: a missing top-level folder is not supported"
+  # An overlay on / would not be seen: such paths are made in the new root (reroot, first).
+  [ "$a" != / ] || die "cannot create $1 outside the new root"
   # In one of our overlays: no host change. In a volume bound here: the mount point is made in the
   # volume, as runc does. Anywhere else: an overlay first, so the host stays as it is.
   under "$overlaid" "$a" || under "$volumes" "$a" || overlay "$a"
@@ -82,8 +116,15 @@ ensure() {
     mkdir -p "$(dirname "$1")" && : > "$1" || die "cannot create $1"
   fi
 }
+k=0
+for arg in "$@"; do
+  [ "$k" -lt $((n * 3)) ] || break
+  if [ $((k % 3)) = 1 ] && top_missing "$arg"; then reroot; fi
+  k=$((k + 1))
+done
+if [ -n "$wd" ] && top_missing "$wd"; then reroot; fi
 while [ "$n" -gt 0 ]; do
-  host=$1 path=$2 mode=$3
+  host=$1 path=$R$2 mode=$3
   shift 3
   n=$((n - 1))
   [ -e "$host" ] || die "mount source $host does not exist"
@@ -93,6 +134,11 @@ while [ "$n" -gt 0 ]; do
 $(realpath "$path")"; fi
   if [ "$mode" = ro ]; then mount -o remount,bind,ro "$path" || die "cannot make $path read-only"; fi
 done
+if [ -n "$R" ]; then
+  [ -z "$wd" ] || ensure "$R$wd" dir
+  # The new root lives on the scratch tmpfs, so that stays mounted (seen only from outside R).
+  exec chroot "$R" /bin/sh -c 'cd "$1" || { echo "kubegate runtime: cannot change into working directory $1" >&2; exit ${SETUP_FAILED_EXIT}; }; shift; exec "$@"' kg-chroot "\${wd:-/}" "$@"
+fi
 if [ -n "$wd" ]; then
   ensure "$wd" dir
   cd "$wd" || die "cannot change into working directory $wd"
