@@ -3,6 +3,7 @@ import type { RequestInfo } from '../request/types.ts';
 import { parseResourceVersion } from './event.ts';
 import { parseFieldSelector, type FieldSelector } from './field-selector.ts';
 import { parseLabelSelector, SelectorNotEvaluable, type LabelSelector } from './label-selector.ts';
+import { listMedia, type ListForm } from './list-media.ts';
 
 /** A LIST that can be served from a watch cache: which cache, and what the client selects. */
 export interface CachedListRequest {
@@ -11,6 +12,10 @@ export interface CachedListRequest {
   readonly path: string;
   /** The `Accept` its cache lists and watches with (JSON, or protobuf first). */
   readonly accept: string;
+  /** The objects, or their metadata (PartialObjectMetadataList). */
+  readonly form: ListForm;
+  /** The metadata list in protobuf (else JSON). */
+  readonly protobuf: boolean;
   /** The cache must have reached this resourceVersion (0: any recent state). */
   readonly minRV: bigint;
   readonly labelSelector: string;
@@ -21,30 +26,9 @@ export interface CachedListRequest {
 
 /** Why a LIST goes to the apiserver as it is. */
 export type NotCached =
-  'not_list' | 'encoding' | 'resource_version' | 'parameter' | 'label_selector' | 'field_selector';
+  'not_list' | 'encoding' | 'table' | 'resource_version' | 'parameter' | 'label_selector' | 'field_selector';
 
-const JSON_RANGES = new Set(['application/json', 'application/*', '*/*']);
 const LIMIT = /^[0-9]{1,18}$/;
-
-const PROTOBUF = 'application/vnd.kubernetes.protobuf';
-
-/**
- * The `Accept` a list's cache uses, normalized, or null: JSON for `application/json` (what
- * client-go's JSON clients and kubectl send, with `*\/*` beside it); protobuf first and JSON
- * ranges after it for client-go's protobuf clients (kube-proxy, kubelet, controllers; custom
- * resources have no protobuf and are answered in JSON). CBOR, parameters (`as=Table`,
- * `as=PartialObjectMetadataList`) and anything else: not served from the cache.
- */
-function cacheAccept(accept: string | undefined): string | null {
-  if (accept === undefined || accept === '') return 'application/json';
-  const ranges = accept.split(',').map((r) => r.trim().toLowerCase());
-  const protobuf = ranges[0] === PROTOBUF;
-  const rest = protobuf ? ranges.slice(1) : ranges;
-  if (!rest.every((r) => JSON_RANGES.has(r))) return null;
-  if (protobuf) return ranges.join(', ');
-  // `*/*` alone lets the apiserver choose: JSON, but kept to the explicit case.
-  return rest.includes('application/json') ? 'application/json' : null;
-}
 
 /**
  * The cached form of a LIST, or why it is forwarded. Cached: a collection (no subresource) in
@@ -61,8 +45,9 @@ export function cachedList(
   headers: IncomingHttpHeaders,
 ): CachedListRequest | NotCached {
   if (info.verb !== 'list' || info.subresource !== '' || !info.isResourceRequest) return 'not_list';
-  const accept = cacheAccept(headers.accept);
-  if (accept === null) return 'encoding';
+  const media = listMedia(headers.accept);
+  if (typeof media === 'string') return media;
+  const { accept, form, protobuf } = media;
   const q = uri.indexOf('?');
   const params = new URLSearchParams(q < 0 ? '' : uri.slice(q + 1));
   let labelSelector = '';
@@ -124,6 +109,8 @@ export function cachedList(
         : `${cluster}\u0000${info.path}\u0000${accept}`,
     path: info.path,
     accept,
+    form,
+    protobuf,
     minRV,
     labelSelector,
     fieldSelector,

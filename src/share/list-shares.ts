@@ -68,7 +68,18 @@ export class ListShares {
       countListForwarded('field_selector');
       return false;
     }
-    const body = c.listBody(l.labels, l.fields, `${l.labelSelector}\u0000${l.fieldSelector}`);
+    // A metadata list is made from the objects' own metadata: a custom resource's is re-encoded
+    // by the apiserver (another member order), and protobuf and JSON caches each make their own.
+    if (!c.makes(l.form, l.protobuf)) {
+      countListForwarded('metadata_format');
+      return false;
+    }
+    const body = c.listBody(
+      l.labels,
+      l.fields,
+      `${l.form}\u0000${l.labelSelector}\u0000${l.fieldSelector}`,
+      l.form,
+    );
     shareStats.listsServed++;
     record.status = 200;
     record.bytesOut += body.length;

@@ -47,7 +47,7 @@ export function registerShareMetrics(registers: Registry[], prefix: string): voi
   });
   new Counter({
     name: `${prefix}shared_list_forwarded_total`,
-    help: 'Lists on rules with share: watches+lists that went to the apiserver as they are, by reason (encoding, resource_version, parameter, label_selector, field_selector, review_failed, upstream_refused, not_ready, list_format, too_large, behind).',
+    help: 'Lists on rules with share: watches+lists that went to the apiserver as they are, by reason (encoding, table, resource_version, parameter, label_selector, field_selector, review_failed, upstream_refused, not_ready, list_format, metadata_format, too_large, behind).',
     labelNames: ['reason'],
     registers,
     collect() {

@@ -12,7 +12,8 @@ export type ListForwardReason =
   | 'not_ready'
   | 'list_format'
   | 'too_large'
-  | 'behind';
+  | 'behind'
+  | 'metadata_format';
 
 /** This thread's shared-watch counters (each worker has its own; /metrics sums them). */
 export const shareStats = {

@@ -5,10 +5,12 @@ import type { Identity } from '../request/types.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
 import type { WatchEvent } from './event.ts';
 import type { FieldSelector } from './field-selector.ts';
-import { elements, JSONLayoutError, members, withoutTypeMeta } from './json-items.ts';
+import { JSONLayoutError, members } from './json-items.ts';
+import { parseJSONList, type JSONList, type JSONListLayout } from './json-lists.ts';
 import { JSONFrameReader } from './json-frames.ts';
 import type { LabelSelector } from './label-selector.ts';
-import { parseResourceVersion } from './event.ts';
+import type { ListForm } from './list-media.ts';
+import { jsonMetadataListBody, protobufMetadataListBody } from './metadata-lists.ts';
 import { ProtobufFrameReader } from './protobuf-frames.ts';
 import {
   objectSummary,
@@ -115,12 +117,10 @@ export class WatchCache {
   /** The `Accept` of its LIST and WATCH; the LIST's answer decides the format (JSON for custom resources). */
   readonly #accept: string;
   #protobuf = false;
+  /** How its JSON lists are written (a built-in type's or a custom resource's); set by the first LIST. */
+  #layout: JSONListLayout | null = null;
   /** A protobuf list's TypeMeta, as the apiserver wrote it. */
   #typeMeta = Buffer.alloc(0);
-  /** The list's `"kind":…,"apiVersion":…` as the apiserver wrote them. */
-  #head = '';
-  /** The same for one object (the list's kind without `List`). */
-  #objectHead = '';
   #upstream: ClientHttp2Stream | null = null;
   #retryTimer: NodeJS.Timeout | null = null;
   #retrySince = 0;
@@ -162,11 +162,24 @@ export class WatchCache {
   }
 
   /**
+   * Whether it makes lists in `form`: the objects always; their metadata from a built-in type's
+   * list (not a custom resource's) in the encoding the cache holds (`protobuf` or JSON).
+   */
+  makes(form: ListForm, protobuf: boolean): boolean {
+    return form === 'objects' || (this.#layout?.unstructured !== true && this.#protobuf === protobuf);
+  }
+
+  /**
    * The list body kube-apiserver's watch cache would answer for these selectors now. `selectors`
    * (their text) keys the bodies made since the last change, so a herd of identical lists (every
    * kube-proxy after a restart) costs one body.
    */
-  listBody(labels: LabelSelector, fields: FieldSelector, selectors: string): Buffer {
+  listBody(
+    labels: LabelSelector,
+    fields: FieldSelector,
+    selectors: string,
+    form: ListForm = 'objects',
+  ): Buffer {
     this.lastUsed = performance.now();
     const sorted = (this.#sorted ??= [...this.#objects.values()].sort(byKey));
     if (this.#bodiesOf !== sorted || this.#bodiesRV !== this.rv || this.#bodies.size >= MAX_BODIES) {
@@ -176,29 +189,29 @@ export class WatchCache {
     }
     let body = this.#bodies.get(selectors);
     if (body === undefined) {
-      body = this.#makeBody(sorted, labels, fields);
+      body = this.#makeBody(sorted, labels, fields, form);
       this.#bodies.set(selectors, body);
     }
     return body;
   }
 
-  #makeBody(sorted: readonly CachedObject[], labels: LabelSelector, fields: FieldSelector): Buffer {
-    if (this.#protobuf) {
+  #makeBody(
+    sorted: readonly CachedObject[],
+    labels: LabelSelector,
+    fields: FieldSelector,
+    form: ListForm,
+  ): Buffer {
+    if (this.#protobuf || form === 'metadata') {
       const items = sorted.filter((o) => labels.matches(o.labels) && fields.matches(o)).map((o) => o.item);
+      if (form === 'metadata')
+        return this.#protobuf
+          ? protobufMetadataListBody(this.rv, items)
+          : jsonMetadataListBody(this.rv, items);
       return protobufListBody(this.#typeMeta, this.rv, items);
     }
-    const parts: Buffer[] = [
-      Buffer.from(`{${this.#head},"metadata":{"resourceVersion":"${this.rv}"},"items":[`),
-    ];
-    let first = true;
-    for (const o of sorted) {
-      if (!labels.matches(o.labels) || !fields.matches(o)) continue;
-      if (!first) parts.push(COMMA);
-      parts.push(o.item);
-      first = false;
-    }
-    parts.push(TAIL);
-    return Buffer.concat(parts);
+    const items = [];
+    for (const o of sorted) if (labels.matches(o.labels) && fields.matches(o)) items.push(o.item);
+    return this.#layout!.body(this.rv, items);
   }
 
   /**
@@ -209,11 +222,10 @@ export class WatchCache {
   initialEvents(labels: LabelSelector, fields: FieldSelector): { rv: bigint; bytes: Buffer } {
     this.lastUsed = performance.now();
     const sorted = (this.#sorted ??= [...this.#objects.values()].sort(byKey));
-    const open = Buffer.from(`{"type":"ADDED","object":{${this.#objectHead},`);
     const parts: Buffer[] = [];
     for (const o of sorted) {
       if (!labels.matches(o.labels) || !fields.matches(o)) continue;
-      parts.push(open, o.item.subarray(1), EVENT_TAIL);
+      parts.push(...this.#layout!.added(o.item));
     }
     return { rv: this.rv, bytes: Buffer.concat(parts) };
   }
@@ -317,39 +329,20 @@ export class WatchCache {
   }
 
   #listed(body: Buffer, ep: Endpoint): void {
-    let head: string;
-    let objectHead: string;
-    let rv: bigint | null;
-    const objects: CachedObject[] = [];
+    let list: JSONList;
+    let objects: CachedObject[];
     try {
-      const m = members(body);
-      // A typed list, as the watch cache writes it: kind, apiVersion, metadata, items. Others
-      // (custom resources are unstructured: sorted keys, items with kind and apiVersion) are
-      // not reproduced yet.
-      const names = m.map((x) => x.name).join(',');
-      if (names !== 'kind,apiVersion,metadata,items' || !body.subarray(-2).equals(TAIL.subarray(-2)))
-        throw new JSONLayoutError(`a list with members ${names}`);
-      head = body.toString('utf8', 1, m[1].end);
-      const kind = JSON.parse(body.toString('utf8', m[0].start, m[0].end)) as string;
-      if (!kind.endsWith('List')) throw new JSONLayoutError(`a list of kind ${kind}`);
-      const apiVersion = body.toString('utf8', m[1].start, m[1].end);
-      objectHead = `"kind":${JSON.stringify(kind.slice(0, -4))},"apiVersion":${apiVersion}`;
-      const meta = JSON.parse(body.toString('utf8', m[2].start, m[2].end)) as Record<string, unknown>;
-      rv = parseResourceVersion(meta.resourceVersion as string | undefined);
-      if (rv === null) throw new JSONLayoutError('a list without an orderable resourceVersion');
-      for (const item of elements(body, m[3].start, m[3].end)) {
-        if (item.subarray(0, 8).toString('latin1') === '{"kind":')
-          throw new JSONLayoutError('list items with kind and apiVersion');
+      list = parseJSONList(body);
+      objects = list.items.map((item) => {
         const copy = Buffer.from(item);
-        objects.push(cachedObject(copy, jsonSummary(copy)));
-      }
+        return cachedObject(copy, jsonSummary(copy));
+      });
     } catch (err) {
       return this.#unsupported(err as Error);
     }
-    this.#head = head;
-    this.#objectHead = objectHead;
+    this.#layout = list.layout;
     this.#protobuf = false;
-    this.#hold(objects, rv, ep);
+    this.#hold(objects, list.rv, ep);
   }
 
   #listedProtobuf(body: Buffer, ep: Endpoint): void {
@@ -485,7 +478,7 @@ export class WatchCache {
         t = ev.type;
         const item = Buffer.from(ev.item);
         o = cachedObject(item, objectSummary(item));
-      } else [t, o] = jsonEvent(e.bytes);
+      } else [t, o] = jsonEvent(e.bytes, this.#layout!);
       if (t !== 'DELETED' && t !== 'ADDED' && t !== 'MODIFIED')
         throw new JSONLayoutError(`a watch event of type ${t}`);
       this.#bytes -= this.#objects.get(o.key)?.item.length ?? 0;
@@ -560,7 +553,7 @@ export class WatchCache {
 }
 
 /** The type and object (as a list item) of one JSON watch event. */
-function jsonEvent(bytes: Buffer): [string, CachedObject] {
+function jsonEvent(bytes: Buffer, layout: JSONListLayout): [string, CachedObject] {
   const m = members(bytes);
   const type = m.find((x) => x.name === 'type');
   const obj = m.find((x) => x.name === 'object');
@@ -569,10 +562,6 @@ function jsonEvent(bytes: Buffer): [string, CachedObject] {
   const object = bytes.subarray(obj.start, obj.end);
   return [
     JSON.parse(bytes.toString('utf8', type.start, type.end)) as string,
-    cachedObject(withoutTypeMeta(object), jsonSummary(object)),
+    cachedObject(layout.item(object), jsonSummary(object)),
   ];
 }
-
-const COMMA = Buffer.from(',');
-const TAIL = Buffer.from(']}\n');
-const EVENT_TAIL = Buffer.from('}\n');

@@ -1,0 +1,400 @@
+// Cached lists in the other formats clients ask for (docs/shared-watches.md, "List formats"),
+// against the real apiservers as shared-list-differential.test.ts does: a list through kubegate
+// answered from its watch cache has the bytes of the same list sent straight to an apiserver
+// (the list's own resourceVersion masked: each cache is at its own point). Metadata informers'
+// PartialObjectMetadataList in JSON and protobuf, a custom resource's (unstructured) list; Table
+// lists and custom resources' metadata lists are forwarded with their reasons.
+import assert from 'node:assert/strict';
+import type { ClientHttp2Session } from 'node:http2';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseProtobufList } from '../../src/share/protobuf-items.ts';
+import { adminH2, devState, kubectl } from './env.ts';
+import { OwnGateway } from './own-gateway.ts';
+
+const ns = `shared-formats-${process.pid}`;
+const group = `e2e-${process.pid}.kubegate.io`;
+const crd = `widgets.${group}`;
+const configmaps = `/api/v1/namespaces/${ns}/configmaps`;
+const widgets = `/apis/${group}/v1/namespaces/${ns}/widgets`;
+const JSON_ACCEPT = 'application/json, */*';
+const META_JSON = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io';
+// What client-go's metadata client (kube-controller-manager's metadata informers) sends.
+const META_CLIENT_GO =
+  'application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,' +
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const TABLE =
+  'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+let gw: OwnGateway;
+let viaGateway: ClientHttp2Session;
+const direct: ClientHttp2Session[] = [];
+
+interface Answer {
+  status: number;
+  type: string;
+  body: Buffer;
+}
+
+function request(
+  s: ClientHttp2Session,
+  method: string,
+  path: string,
+  accept: string,
+  body?: unknown,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const r = s.request(
+      { ':method': method, ':path': path, 'content-type': 'application/json', accept },
+      { endStream: body === undefined },
+    );
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let type = '';
+    r.on('response', (h) => {
+      status = Number(h[':status']);
+      type = String(h['content-type']);
+    });
+    r.on('data', (c: Buffer) => chunks.push(c));
+    r.on('end', () => resolve({ status, type, body: Buffer.concat(chunks) }));
+    r.on('error', reject);
+    if (body !== undefined) r.end(JSON.stringify(body));
+  });
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await ok()) return;
+    await sleep(100);
+  }
+  assert.fail(`timed out waiting until ${what}`);
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${gw.adminURL}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+const served = () => metric('kubegate_shared_list_served_total');
+const forwarded = (reason: string) => metric(`kubegate_shared_list_forwarded_total{reason="${reason}"}`);
+
+/** Creates or replaces object `name` of `collection`; returns its resourceVersion. */
+async function put(collection: string, obj: Record<string, unknown>, i = 0): Promise<bigint> {
+  const meta = obj.metadata as { name: string; resourceVersion?: string };
+  // Custom resources take no unconditional update: the update names the version it replaces.
+  const old = await request(direct[i], 'GET', `${collection}/${meta.name}`, 'application/json');
+  let r;
+  if (old.status === 200) {
+    meta.resourceVersion = (
+      JSON.parse(old.body.toString()) as { metadata: { resourceVersion: string } }
+    ).metadata.resourceVersion;
+    r = await request(direct[i], 'PUT', `${collection}/${meta.name}`, 'application/json', obj);
+  } else r = await request(direct[i], 'POST', collection, 'application/json', obj);
+  assert.ok(r.status === 200 || r.status === 201, r.body.toString());
+  return BigInt(
+    (JSON.parse(r.body.toString()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
+  );
+}
+
+const configMap = (name: string, labels: Record<string, string>, v: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: ns, labels, annotations: { note: `<${v}> & "é"` } },
+  data: { v },
+});
+
+const widget = (name: string, labels: Record<string, string>, size: number) => ({
+  apiVersion: `${group}/v1`,
+  kind: 'Widget',
+  metadata: { name, namespace: ns, labels },
+  spec: { size, color: 'red', tags: ['b', 'a'] },
+});
+
+async function remove(collection: string, name: string, i = 0): Promise<void> {
+  const r = await request(direct[i], 'DELETE', `${collection}/${name}`, 'application/json');
+  assert.equal(r.status, 200, r.body.toString());
+}
+
+/**
+ * The list's own resourceVersion: a typed list (built-in, PartialObjectMetadataList) writes its
+ * metadata first, an unstructured one (a custom resource's) last.
+ */
+function listRV(text: string): { rv: bigint; masked: string } {
+  const rv = (JSON.parse(text) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  const member = `"resourceVersion":"${rv}"`;
+  const at = text.startsWith('{"kind":') ? text.indexOf(member) : text.lastIndexOf(member);
+  assert.ok(at > 0, text.slice(0, 200));
+  return {
+    rv: BigInt(rv),
+    masked: text.slice(0, at) + '"resourceVersion":"…"' + text.slice(at + member.length),
+  };
+}
+
+/**
+ * The JSON list of `path` in `accept` through kubegate equals the direct one (apiserver `i`),
+ * once both hold `rv`; `cached`: kubegate answered it from its cache (else it forwarded it).
+ */
+async function sameJSON(path: string, accept: string, rv: bigint, cached: boolean, i = 0): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const before = await served();
+    const [g, d] = await Promise.all([
+      request(viaGateway, 'GET', path, accept),
+      request(direct[i], 'GET', path, accept),
+    ]);
+    const fromCache = (await served()) > before;
+    assert.equal(g.status, 200, g.body.toString());
+    assert.equal(d.status, 200, d.body.toString());
+    const gl = listRV(g.body.toString());
+    const dl = listRV(d.body.toString());
+    if ((fromCache === cached && gl.rv >= rv && dl.rv >= rv) || Date.now() > deadline) {
+      assert.equal(gl.masked, dl.masked, `the body of ${path} in ${accept}`);
+      assert.equal(g.type, d.type, 'the Content-Type');
+      assert.equal(fromCache, cached, `${path} in ${accept} answered from the cache: ${cached}`);
+      return gl.masked;
+    }
+    await sleep(200);
+  }
+}
+
+before(async () => {
+  gw = await OwnGateway.start(
+    {
+      rules: [
+        {
+          name: 'cached-lists',
+          match: { verbs: ['list', 'watch'], resources: ['configmaps', 'widgets'] },
+          share: 'watches+lists',
+        },
+      ],
+    },
+    { admin: true },
+  );
+  for (const url of devState().apiservers) direct.push(adminH2(url));
+  viaGateway = gw.session();
+  await kubectl('apiserver-0.kubeconfig', ['create', 'namespace', ns]);
+  const definition = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: crd },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: {
+                  type: 'object',
+                  properties: {
+                    size: { type: 'integer' },
+                    color: { type: 'string' },
+                    tags: { type: 'array', items: { type: 'string' } },
+                  },
+                },
+              },
+            },
+          },
+          additionalPrinterColumns: [{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }],
+        },
+      ],
+    },
+  };
+  const r = await request(
+    direct[0],
+    'POST',
+    '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+    'application/json',
+    definition,
+  );
+  assert.equal(r.status, 201, r.body.toString());
+  // Every replica (and the gateway's way to them) serves the new resource.
+  await until(
+    'every apiserver serves the custom resource',
+    async () =>
+      (await Promise.all(direct.map((s) => request(s, 'GET', widgets, 'application/json')))).every(
+        (a) => a.status === 200,
+      ),
+    60_000,
+  );
+});
+
+after(async () => {
+  viaGateway?.destroy();
+  if (direct.length > 0)
+    await request(
+      direct[0],
+      'DELETE',
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd}`,
+      'application/json',
+    ).catch(() => null);
+  for (const s of direct) s.destroy();
+  await kubectl('apiserver-0.kubeconfig', ['delete', 'namespace', ns, '--wait=false']).catch(() => '');
+  await gw?.stop();
+});
+
+test('a PartialObjectMetadataList in JSON is made from the cache with the apiserver bytes, through changes and selectors', async () => {
+  let rv = 0n;
+  // Label keys "9" and "10" (Go sorts "10" first), an annotation Go escapes (<, >, &).
+  for (let i = 0; i < 4; i++)
+    rv = await put(
+      configmaps,
+      configMap(`cm-${i}`, { app: i % 2 ? 'web' : 'db', '10': 'x', '9': String(i) }, `v${i}`),
+      i % 3,
+    );
+  const first = await sameJSON(`${configmaps}?resourceVersion=0`, META_JSON, rv, true);
+  assert.match(first, /^\{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io\/v1","metadata":\{/);
+  // The four and the namespace's kube-root-ca.crt.
+  assert.equal((JSON.parse(first.replace('"…"', '"0"')) as { items: unknown[] }).items.length, 5);
+  await put(configmaps, configMap('cm-1', { app: 'web', tier: 'front' }, 'changed'), 1);
+  await remove(configmaps, 'cm-2', 2);
+  rv = await put(configmaps, configMap('a-first', {}, 'sorted first'), 0);
+  for (const q of [
+    'resourceVersion=0',
+    'resourceVersion=0&limit=1',
+    'resourceVersion=0&labelSelector=app%3Dweb',
+    'resourceVersion=0&fieldSelector=metadata.name%3Da-first',
+    'resourceVersion=0&labelSelector=none%3D1', // no items
+    `resourceVersion=${rv}`,
+  ])
+    await sameJSON(`${configmaps}?${q}`, `${META_JSON}, application/json`, rv, true, 1);
+  // The objects' own list is still the objects' (the two forms share the cache, not the bodies).
+  await sameJSON(`${configmaps}?resourceVersion=0`, JSON_ACCEPT, rv, true, 2);
+});
+
+test('a protobuf PartialObjectMetadataList is made from the protobuf cache with the apiserver bytes', async () => {
+  let rv = await put(configmaps, configMap('pb-1', { app: 'web' }, 'one'), 0);
+  const changes = async () => {
+    await remove(configmaps, 'pb-1', 1);
+    return put(configmaps, configMap('pb-2', { app: 'web', '10': 'x', '9': 'y' }, 'two'), 2);
+  };
+  for (const [query, change] of [
+    ['resourceVersion=0', null],
+    ['resourceVersion=0', changes],
+    ['resourceVersion=0&labelSelector=app%3Dweb', null],
+    ['resourceVersion=0&labelSelector=none%3D1', null],
+  ] as const) {
+    if (change !== null) rv = await change();
+    const path = `${configmaps}?${query}`;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const before = await served();
+      const [g, d] = await Promise.all([
+        request(viaGateway, 'GET', path, META_CLIENT_GO),
+        request(direct[1], 'GET', path, META_CLIENT_GO),
+      ]);
+      assert.equal(g.status, 200, g.body.toString());
+      assert.equal(d.status, 200, d.body.toString());
+      assert.equal(g.type, 'application/vnd.kubernetes.protobuf');
+      assert.equal(g.type, d.type);
+      const fromCache = (await served()) > before;
+      const gl = parseProtobufList(g.body);
+      const dl = parseProtobufList(d.body); // the apiserver's list is laid out as the gateway writes one
+      if (fromCache && gl.rv! >= rv && dl.rv! >= rv) {
+        assert.equal(dl.typeMeta.toString('latin1'), '\n\x0emeta.k8s.io/v1\x12\x19PartialObjectMetadataList');
+        assert.deepEqual(gl.typeMeta, dl.typeMeta);
+        assert.deepEqual(gl.items, dl.items, `the items of ${query}, byte for byte`);
+        if (gl.rv === dl.rv) assert.deepEqual(g.body, d.body, 'the whole answer');
+        if (!query.includes('none')) assert.ok(gl.items.length > 0, `${query}: not an empty list`);
+        break;
+      }
+      assert.ok(Date.now() < deadline, `${query} from the cache at ${rv}`);
+      await sleep(200);
+    }
+  }
+});
+
+test('a custom resource list is answered from the cache with the apiserver bytes (unstructured layout)', async () => {
+  let rv = 0n;
+  for (let i = 0; i < 3; i++)
+    rv = await put(widgets, widget(`w-${i}`, { b: String(i), a: i ? 'x' : 'y' }, i), i);
+  const first = await sameJSON(`${widgets}?resourceVersion=0`, JSON_ACCEPT, rv, true);
+  assert.match(first, /^\{"apiVersion":"[^"]+","items":\[\{"apiVersion":/);
+  await put(widgets, widget('w-1', { b: 'changed' }, 10), 1);
+  await remove(widgets, 'w-2', 2);
+  rv = await put(widgets, widget('a-first', {}, 0), 0);
+  for (const q of [
+    'resourceVersion=0',
+    'resourceVersion=0&limit=1',
+    'resourceVersion=0&labelSelector=a%3Dy',
+    'resourceVersion=0&fieldSelector=metadata.name%21%3Dw-0',
+    'resourceVersion=0&labelSelector=none%3D1',
+    `resourceVersion=${rv}`,
+  ])
+    await sameJSON(`${widgets}?${q}`, JSON_ACCEPT, rv, true, 1);
+  // A protobuf client: custom resources have no protobuf, the apiserver (and the cache) answer JSON.
+  await sameJSON(
+    `${widgets}?resourceVersion=0`,
+    'application/vnd.kubernetes.protobuf, application/json',
+    rv,
+    true,
+    2,
+  );
+});
+
+test('a watch of a custom resource from resourceVersion 0 starts with the direct watch ADDED frames', async () => {
+  const rv = await put(widgets, widget('watched', { b: 'w' }, 1), 0);
+  await sameJSON(`${widgets}?resourceVersion=0`, JSON_ACCEPT, rv, true, 1);
+  const n = (
+    JSON.parse(
+      (await request(direct[1], 'GET', `${widgets}?resourceVersion=0`, 'application/json')).body.toString(),
+    ) as { items: unknown[] }
+  ).items.length;
+  const lines = (s: ClientHttp2Session) => {
+    const r = s.request({ ':path': `${widgets}?watch=true&resourceVersion=0`, accept: 'application/json' });
+    const out: string[] = [];
+    let partial = '';
+    r.setEncoding('utf8');
+    r.on('error', () => {});
+    r.on('data', (c: string) => {
+      const parts = (partial + c).split('\n');
+      partial = parts.pop()!;
+      for (const p of parts) if (!p.startsWith('{"type":"BOOKMARK"')) out.push(p);
+    });
+    return { out, close: () => r.close() };
+  };
+  const initial = await metric('kubegate_shared_list_events_total{result="initial_state"}');
+  const g = lines(viaGateway);
+  const d = lines(direct[1]);
+  try {
+    await until('the initial states came', () => g.out.length >= n && d.out.length >= n);
+    assert.deepEqual(g.out.slice(0, n), d.out.slice(0, n), 'the same ADDED frames, in the same order');
+    assert.ok((await metric('kubegate_shared_list_events_total{result="initial_state"}')) > initial);
+  } finally {
+    g.close();
+    d.close();
+  }
+});
+
+test('Table lists and custom resources metadata lists are forwarded, with their reasons', async () => {
+  const rv = await put(widgets, widget('tabled', {}, 3), 0);
+  await put(configmaps, configMap('tabled', {}, 't'), 0);
+  const before = await served();
+  const tables = await forwarded('table');
+  for (const collection of [configmaps, widgets]) {
+    const g = await request(viaGateway, 'GET', `${collection}?resourceVersion=0`, TABLE);
+    const d = await request(direct[0], 'GET', `${collection}?resourceVersion=0`, TABLE);
+    assert.equal(g.status, 200, g.body.toString());
+    assert.equal(g.type, d.type);
+    const t = JSON.parse(g.body.toString()) as { kind: string; columnDefinitions: { name: string }[] };
+    assert.equal(t.kind, 'Table');
+    assert.deepEqual(
+      t.columnDefinitions,
+      (JSON.parse(d.body.toString()) as { columnDefinitions: unknown }).columnDefinitions,
+    );
+  }
+  assert.equal(await forwarded('table'), tables + 2);
+  // The apiserver re-encodes a custom resource's metadata through ObjectMeta (another member
+  // order): forwarded, so the answer is the apiserver's.
+  const metadataFormat = await forwarded('metadata_format');
+  await sameJSON(`${widgets}?resourceVersion=0`, META_JSON, rv, false);
+  assert.ok((await forwarded('metadata_format')) > metadataFormat);
+  assert.equal(await served(), before, 'none of them came from the cache');
+});
