@@ -13,17 +13,21 @@ export class Watchers {
   /** Response statuses of the watch requests, by code ('reset' when no response came). */
   readonly statuses: Record<string, number> = {};
 
-  /** Opens `count` watches of `path` on `sessions` connections to `url`, with a bearer token. */
+  /**
+   * Opens `count` watches of `path` on `sessions` connections, with a bearer token; the connections
+   * go round-robin to `urls` (one gateway, or the apiservers as an L4 balancer spreads clients).
+   */
   async open(
-    url: string,
+    urls: string | readonly string[],
     path: string,
     token: string,
     count: number,
     sessions: number,
     ca: Buffer,
   ): Promise<void> {
+    const targets = typeof urls === 'string' ? [urls] : urls;
     for (let i = 0; i < sessions; i++) {
-      const s = connect(url, { ca, servername: 'localhost' });
+      const s = connect(targets[i % targets.length]!, { ca, servername: 'localhost' });
       s.on('error', () => (this.errors += 1));
       this.#sessions.push(s);
     }
@@ -79,6 +83,11 @@ export class Watchers {
       p99: percentile(d, 99),
       max: d[d.length - 1] ?? Number.NaN,
     };
+  }
+
+  /** Every delay (ms) since `mark`, in arrival order. */
+  times(): number[] {
+    return [...this.#seen];
   }
 
   /** Cancels every stream and closes every session. */
