@@ -64,7 +64,7 @@ export const clusterSecretsRoleBinding = {
 /** The user name of the Gateway API controller in the dev cluster. */
 export const GATEWAY_API_USER = 'kubegate-gateway-api';
 
-/** What the Gateway API controller reads, and the statuses it writes. */
+/** What the Gateway API controller reads, the statuses it writes and the Service it keeps per Gateway. */
 export const gatewayApiClusterRole = {
   apiVersion: 'rbac.authorization.k8s.io/v1',
   kind: 'ClusterRole',
@@ -111,6 +111,9 @@ export const gatewayApiClusterRole = {
       verbs: ['get', 'list', 'watch'],
     },
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    // The Service and EndpointSlice made for each Gateway (src/gatewayapi/controller/gateway-services.ts).
+    { apiGroups: [''], resources: ['services'], verbs: ['create', 'patch', 'delete'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['create', 'patch', 'delete'] },
     { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   ],
 };

@@ -20,6 +20,12 @@ export interface SuiteCommand {
   readonly env: NodeJS.ProcessEnv;
 }
 
+// GatewayStaticAddresses: a Gateway asks for these in spec.addresses. The usable one is the last
+// address of the dev lab's pool (10.250.2.0/24, src/dev/lab/constants.ts), which Gateways without
+// spec.addresses (given the lowest free ones) never reach in a run; the unusable one is outside it.
+const USABLE_ADDRESS = '10.250.2.254';
+const UNUSABLE_ADDRESS = '10.250.3.1';
+
 // The Kubernetes clients would send to a proxy from the environment; nothing here goes through one.
 const PROXY_ENV = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY'];
 
@@ -45,6 +51,8 @@ export function suiteCommand(
     `-gateway-class=${opts.gatewayClass}`,
     `-version=${paths.version}`,
     `-conformance-profiles=${opts.profiles.join(',')}`,
+    `-usable-address=${USABLE_ADDRESS}`,
+    `-unusable-address=${UNUSABLE_ADDRESS}`,
   ];
   if (paths.report) args.push(`-report-output=${paths.report}`);
   if (opts.runTest) args.push(`-run-test=${opts.runTest}`);

@@ -7,6 +7,7 @@ import type { DataPlaneIR } from '../ir.ts';
 import { translate, type TranslateInput, type TranslateOutput } from '../translate/index.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { StatusWriter, statusKey, type CachedObject, type DesiredStatus } from './status-writer.ts';
+import { GatewayServices, gatewayObjects, type CachedObject as GeneratedSource } from './gateway-services.ts';
 import { WATCHED, type WatchedKind } from './sources.ts';
 
 /** The collections whose statuses the controller writes, by their status kind. */
@@ -73,6 +74,8 @@ export class GatewayAPIController {
   readonly #informers: Informer<KubeObject>[] = [];
   readonly #objects = Object.fromEntries(Object.keys(WATCHED).map((k) => [k, []])) as unknown as Objects;
   readonly #status: StatusWriter;
+  /** The Service and EndpointSlice made for each Gateway (GatewayInfrastructure). */
+  readonly #generated: GatewayServices;
   readonly #syncs: CoalescedSync;
   /** Per collection: the objects of the last `#changed`, and their versions by status key. */
   readonly #seen = new Map<WatchedKind, ReadonlySet<KubeObject>>();
@@ -96,6 +99,7 @@ export class GatewayAPIController {
     this.#syncs = new CoalescedSync(() => this.#syncOnce(), this.#opts.coalesceMs);
     this.#metrics = new ControllerMetrics(opts.registry);
     this.#status = new StatusWriter(opts.client, opts.log, this.#metrics);
+    this.#generated = new GatewayServices(opts.client, opts.log);
   }
 
   /** Lists every collection, then serves the first translation; resolves when it is applied. */
@@ -220,6 +224,7 @@ export class GatewayAPIController {
     // A write refused as stale: the newer object may be only a status change, which alone would not
     // schedule a sync; compute the statuses again from it.
     if (conflicted) this.#syncs.again();
+    await this.#generateGatewayServices(out);
     this.#opts.log.debug(
       {
         kind: 'gatewayapi',
@@ -230,6 +235,27 @@ export class GatewayAPIController {
         ...this.statusCounts,
       },
       'synced',
+    );
+  }
+
+  /** Keeps each accepted Gateway's Service and EndpointSlice as the Gateway and its addresses say. */
+  async #generateGatewayServices(out: TranslateOutput): Promise<void> {
+    const o = this.#objects;
+    const ours = new Map(out.gateways.map((g) => [`${g.namespace}/${g.name}`, g.status]));
+    const inputs = [];
+    const foreign = new Set<string>();
+    for (const item of o.gateways as unknown as GeneratedSource[]) {
+      const key = `${item.metadata.namespace ?? ''}/${item.metadata.name}`;
+      const status = ours.get(key);
+      if (status === undefined) foreign.add(key);
+      else if (status.conditions.some((c) => c.type === 'Accepted' && c.status === 'True'))
+        inputs.push({ object: item, addresses: status.addresses.map((a) => a.value) });
+    }
+    await this.#generated.reconcile(
+      gatewayObjects(inputs),
+      o.services as unknown as GeneratedSource[],
+      o.endpointSlices as unknown as GeneratedSource[],
+      foreign,
     );
   }
 

@@ -1,7 +1,8 @@
 // TLS towards a backend as a BackendTLSPolicy says: SNI is the policy's hostname; the chain must
 // end in the policy's CA certificates (or the system's trust store); the certificate must carry the
 // hostname, or, when the policy lists subjectAltNames, one of those (a DNS name or an exact URI).
-// Nothing here turns verification off: a policy without a valid CA refuses every connection.
+// Nothing here turns verification off: a policy without a valid CA refuses every connection. The
+// Gateway's backend client certificate, when it has one, is presented; an invalid one refuses too.
 
 import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'node:tls';
 import type { UpstreamTLSIR } from '../ir.ts';
@@ -13,24 +14,42 @@ export interface UpstreamTLSOptions {
   readonly minVersion: 'TLSv1.2';
   readonly rejectUnauthorized: true;
   readonly checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined;
+  /** The Gateway's client certificate chain and key (PEM), when it has one. */
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 /** Why a connection to a backend is not even tried. */
 export class UpstreamTLSRefused extends Error {
   override name = 'UpstreamTLSRefused';
-  readonly code = 'BACKEND_TLS_NO_VALID_CA';
+  readonly code: 'BACKEND_TLS_NO_VALID_CA' | 'BACKEND_TLS_INVALID_CLIENT_CERTIFICATE';
+
+  constructor(message: string, code: UpstreamTLSRefused['code'] = 'BACKEND_TLS_NO_VALID_CA') {
+    super(message);
+    this.code = code;
+  }
 }
 
-/** The connect options for `tls`; throws `UpstreamTLSRefused` when the policy has no valid CA. */
+/**
+ * The connect options for `tls`; throws `UpstreamTLSRefused` when the policy has no valid CA or the
+ * Gateway's client certificate reference is invalid.
+ */
 export function upstreamTLSOptions(tls: UpstreamTLSIR): UpstreamTLSOptions {
   if (tls.ca === '')
     throw new UpstreamTLSRefused(`the BackendTLSPolicy for ${tls.hostname} has no valid CA certificate`);
+  if (tls.clientCertificate === null)
+    throw new UpstreamTLSRefused(
+      `the Gateway's backend client certificate (spec.tls.backend.clientCertificateRef) is invalid`,
+      'BACKEND_TLS_INVALID_CLIENT_CERTIFICATE',
+    );
+  const client = tls.clientCertificate;
   return {
     ca: tls.ca ?? rootCertificates.join('\n'),
     servername: tls.hostname,
     minVersion: 'TLSv1.2',
     rejectUnauthorized: true,
     checkServerIdentity: (_host, cert) => verifyName(tls, cert),
+    ...(client !== undefined ? { cert: client.cert, key: client.key } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
 
 import type { ClusterIR, DataPlaneIR, ListenerIR, PortIR } from '../ir.ts';
 import type { Attachment } from './attachment.ts';
+import { listenersWithClient } from './backend-client-certificate.ts';
 import type { GatewayState } from './gateways.ts';
 import { addressesOf, programmedProblem } from './gateways.ts';
 import { compareSpecificity } from './hostnames.ts';
@@ -44,11 +45,15 @@ export function buildDataPlane(
       const onPort = servable
         .filter((l) => l.port === port)
         .sort((a, b) => compareSpecificity(a.hostname, b.hostname) || compareStrings(a.name, b.name));
-      const listeners = onPort.map((l) => {
+      const shared = onPort.map((l) => {
         const attached = byListener.get(l)?.attached ?? [];
         for (const a of attached) for (const [name, c] of a.route.clusters) clusters.set(name, c);
         return listenerIR(l, attached);
       });
+      const listeners =
+        g.backendClient === undefined
+          ? shared
+          : listenersWithClient(shared, clusters, keyOf(g.meta), g.backendClient);
       // The Gateway's frontend TLS is per port, so every HTTPS listener here has the same.
       const clientValidation = onPort[0].protocol === 'HTTPS' ? onPort[0].clientValidation : null;
       for (const address of addressesOf(g))

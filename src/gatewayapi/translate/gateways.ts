@@ -1,8 +1,10 @@
 // A Gateway's own status: Accepted (parametersRef, address types, listeners), Programmed (an address
 // from the pool), and the per-listener conditions.
 
-import type { GatewayStatus, ListenerStatus } from '../objects.ts';
+import type { Condition, GatewayStatus, ListenerStatus } from '../objects.ts';
 import type { AddressClaim, AddressGrant } from './address-pool.ts';
+import type { BackendClientCertificate } from './backend-client-certificate.ts';
+import { resolveBackendClientCertificate } from './backend-client-certificate.ts';
 import type { Secrets } from './certificates.ts';
 import type { Problem } from './conditions.ts';
 import { condition, conditionFor } from './conditions.ts';
@@ -25,6 +27,8 @@ export interface GatewayState {
   grant: AddressGrant | null;
   /** `spec.tls.frontend` lets some port fall back to no client certificate (AllowInsecureFallback). */
   readonly insecureFrontend?: boolean;
+  /** `spec.tls.backend.clientCertificateRef`, resolved; absent when not set. */
+  readonly backendClient?: BackendClientCertificate;
 }
 
 /** Evaluates a Gateway of one of our GatewayClasses; `classProblem` is set when the class is unusable. */
@@ -49,6 +53,7 @@ export function evaluateGateway(
     .map((a) => str(rec(a).value))
     .filter((v): v is string => v !== undefined);
   const claim: AddressClaim = { requested: specAddresses.map((a) => a.value || null), current };
+  const backendClient = resolveBackendClientCertificate(spec, m.namespace, secrets, grants);
   return {
     meta: m,
     listeners,
@@ -56,6 +61,7 @@ export function evaluateGateway(
     claim,
     grant: null,
     ...(frontend.insecureFallback ? { insecureFrontend: true } : {}),
+    ...(backendClient !== null ? { backendClient } : {}),
   };
 }
 
@@ -140,7 +146,27 @@ export function gatewayStatus(g: GatewayState, attached: ReadonlyMap<string, num
             ),
           ]
         : []),
+      ...(g.backendClient !== undefined ? [resolvedRefs(g, g.backendClient, gen)] : []),
     ],
     listeners,
   };
+}
+
+/**
+ * The Gateway's ResolvedRefs (written only for a Gateway with `spec.tls.backend`, the one
+ * Gateway-level reference kubegate resolves): the client certificate, then a summary of the
+ * listeners' ResolvedRefs.
+ */
+function resolvedRefs(g: GatewayState, client: BackendClientCertificate, gen: number): Condition {
+  if (!('pair' in client)) return condition('ResolvedRefs', false, client.reason, client.message, gen);
+  const unresolved = g.listeners.filter((l) => l.resolvedRefs !== null).map((l) => l.name);
+  return unresolved.length > 0
+    ? condition(
+        'ResolvedRefs',
+        false,
+        'ListenersNotResolved',
+        `Unresolved listeners: ${unresolved.join(', ')}.`,
+        gen,
+      )
+    : condition('ResolvedRefs', true, 'ResolvedRefs', 'References are resolved.', gen);
 }

@@ -6,6 +6,8 @@
 // traffic.
 
 import type { StreamBackendIR, StreamHostIR, StreamListenerIR, StreamPortIR } from '../ir.ts';
+import type { BackendClientCertificate } from './backend-client-certificate.ts';
+import { streamBackendWithClient } from './backend-client-certificate.ts';
 import type { GatewayState } from './gateways.ts';
 import { addressesOf, programmedProblem } from './gateways.ts';
 import { compareSpecificity } from './hostnames.ts';
@@ -14,7 +16,11 @@ import { isServable } from './listeners.ts';
 import { byAgeThenName, compareStrings, keyOf } from './read.ts';
 import type { StreamAttachment } from './stream-attachment.ts';
 
-function listenerIR(l: ListenerState, attached: readonly StreamAttachment[]): StreamListenerIR {
+function listenerIR(
+  l: ListenerState,
+  attached: readonly StreamAttachment[],
+  client: BackendClientCertificate | null,
+): StreamListenerIR {
   // Two routes can serve one hostname of a listener through different route hostnames (a listener's
   // `abc.example.com` from both `abc.example.com` and `*.example.com`): the more specific route
   // hostname wins over the older route.
@@ -26,7 +32,11 @@ function listenerIR(l: ListenerState, attached: readonly StreamAttachment[]): St
   // Passed-through bytes are the client's own TLS: a BackendTLSPolicy re-encrypts only what the
   // listener terminated.
   const plain = (backends: readonly StreamBackendIR[]) =>
-    l.tlsMode === 'Terminate' ? backends : backends.map(({ tls: _, ...b }) => b);
+    l.tlsMode !== 'Terminate'
+      ? backends.map(({ tls: _, ...b }) => b)
+      : client === null
+        ? backends
+        : backends.map((b) => streamBackendWithClient(b, client));
   for (const { a, host } of claims)
     if (!byHost.has(host))
       byHost.set(host, { hostname: host, route: keyOf(a.route.meta), backends: plain(a.route.backends) });
@@ -66,7 +76,7 @@ export function buildStreams(
     }
     for (const onPort of groups.values()) {
       onPort.sort((a, b) => compareSpecificity(a.hostname, b.hostname) || compareStrings(a.name, b.name));
-      const listeners = onPort.map((l) => listenerIR(l, byListener.get(l) ?? []));
+      const listeners = onPort.map((l) => listenerIR(l, byListener.get(l) ?? [], g.backendClient ?? null));
       const protocol = onPort[0].protocol as StreamPortIR['protocol'];
       for (const address of addressesOf(g))
         ports.push({ gateway: keyOf(g.meta), address, port: onPort[0].port, protocol, listeners });
