@@ -27,14 +27,17 @@ export interface H1Result {
  */
 export async function h1Load(
   netnsExec: [string, string[]],
-  spec: Omit<LoadSpec, 'streams' | 'headers'> & { host: string },
+  spec: Omit<LoadSpec, 'streams'> & { host: string },
   pid: number,
   tmpDir: string,
 ): Promise<H1Result> {
   const logFile = join(tmpDir, `h2load-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
   const args = [
     '--h1',
-    ...h2loadArgs({ ...spec, streams: 1, headers: [`:authority: ${spec.host}`] }, logFile),
+    ...h2loadArgs(
+      { ...spec, streams: 1, headers: [`:authority: ${spec.host}`, ...(spec.headers ?? [])] },
+      logFile,
+    ),
   ];
   const [cmd, prefix] = netnsExec;
   const timeout = (spec.durationSeconds + spec.warmupSeconds + 30) * 1000;

@@ -1,5 +1,6 @@
 import type { ChangesResult } from './gatewayapi-changes.ts';
 import type { MachineLoad } from './gatewayapi-noise.ts';
+import { policyCostMarkdown, type PolicyCostResult } from './gatewayapi-policy-cost.ts';
 import type { PropagationAtSize } from './gatewayapi-propagation.ts';
 import type { ThroughputResult } from './gatewayapi-throughput.ts';
 import { table } from './results.ts';
@@ -8,22 +9,37 @@ import { table } from './results.ts';
 export interface GatewayAPIData {
   setup: { cluster: string; backends: string; haproxy: string; load: string; reps: number };
   machineLoad: { before: MachineLoad; after: MachineLoad };
-  throughput: ThroughputResult & {
+  /** Each part is absent when BENCH_GATEWAYAPI_PARTS left it out. */
+  throughput?: ThroughputResult & {
     kubegateOverHAProxy: Record<'reqPerSec' | 'p50' | 'p99' | 'cpuMicrosPerRequest', number | null>;
   };
-  propagation: { targetMs: number; anchorsMs: Readonly<Record<string, string>>; sizes: PropagationAtSize[] };
-  routeChanges: ChangesResult[];
+  propagation?: { targetMs: number; anchorsMs: Readonly<Record<string, string>>; sizes: PropagationAtSize[] };
+  routeChanges?: ChangesResult[];
+  policyCost?: PolicyCostResult;
 }
 
 const list = (xs: readonly (number | null)[]) => xs.map((x) => x ?? '–').join(', ');
 
 /** The scenario's section of the day's summary. */
 export function gatewayAPIMarkdown(d: GatewayAPIData): string {
-  const t = d.throughput;
+  const load = (m: MachineLoad) =>
+    `load average ${m.loadAverage.join(' / ')}, CPUs ${m.busyPercent ?? '?'}% busy; top: ${m.top.slice(0, 3).join('; ')}`;
+  return [
+    '## gatewayapi',
+    '',
+    ...(d.throughput === undefined ? [] : [throughputMarkdown(d, d.throughput)]),
+    ...(d.propagation === undefined ? [] : [propagationMarkdown(d.propagation, d.routeChanges ?? [])]),
+    ...(d.policyCost === undefined ? [] : [policyCostMarkdown(d.policyCost, table)]),
+    `Machine before: ${load(d.machineLoad.before)}.`,
+    `Machine after: ${load(d.machineLoad.after)}.`,
+    '',
+  ].join('\n');
+}
+
+function throughputMarkdown(d: GatewayAPIData, t: NonNullable<GatewayAPIData['throughput']>): string {
   const k = t.byTarget.kubegate!;
   const h = t.byTarget.haproxy!;
   const r = t.kubegateOverHAProxy;
-  const ch = d.routeChanges[0];
   // One measure: both medians, their ratio, and each one's runs.
   const row = (
     label: string,
@@ -38,11 +54,7 @@ export function gatewayAPIMarkdown(d: GatewayAPIData): string {
     list(k.runs.map((x) => x[run])),
     list(h.runs.map((x) => x[run])),
   ];
-  const load = (m: MachineLoad) =>
-    `load average ${m.loadAverage.join(' / ')}, CPUs ${m.busyPercent ?? '?'}% busy; top: ${m.top.slice(0, 3).join('; ')}`;
   return [
-    '## gatewayapi',
-    '',
     `${d.setup.cluster}; ${d.setup.backends}. Load: ${d.setup.load}; HAProxy: ${d.setup.haproxy}. Medians of ${d.setup.reps} alternating repetitions.`,
     '',
     table(
@@ -61,8 +73,17 @@ export function gatewayAPIMarkdown(d: GatewayAPIData): string {
       ],
     ),
     '',
-    `New HTTPRoute (own host name, on Gateway \`example\`): POST answered → first 200 from outside (probe every ~2 ms), target ≤ ${d.propagation.targetMs} ms; published: ${Object.entries(
-      d.propagation.anchorsMs,
+  ].join('\n');
+}
+
+function propagationMarkdown(
+  p: NonNullable<GatewayAPIData['propagation']>,
+  routeChanges: readonly ChangesResult[],
+): string {
+  const ch = routeChanges[0];
+  return [
+    `New HTTPRoute (own host name, on Gateway \`example\`): POST answered → first 200 from outside (probe every ~2 ms), target ≤ ${p.targetMs} ms; published: ${Object.entries(
+      p.anchorsMs,
     )
       .map(([n, v]) => `${n} ${v} ms`)
       .join(', ')}.`,
@@ -78,7 +99,7 @@ export function gatewayAPIMarkdown(d: GatewayAPIData): string {
         'tables (ms)',
         'bulk: created / last served / all Accepted (s)',
       ],
-      d.propagation.sizes.map((s) => [
+      p.sizes.map((s) => [
         s.routes,
         s.medianMs,
         s.maxMs,
@@ -105,7 +126,7 @@ export function gatewayAPIMarkdown(d: GatewayAPIData): string {
         'changes took (s)',
         'last change served after (ms)',
       ],
-      d.routeChanges.flatMap((c) =>
+      routeChanges.flatMap((c) =>
         (['quiet', 'changing'] as const).map((kind) => {
           const changing = c.runs.filter((x) => x.kind === 'changing');
           return [
@@ -121,9 +142,6 @@ export function gatewayAPIMarkdown(d: GatewayAPIData): string {
         }),
       ),
     ),
-    '',
-    `Machine before: ${load(d.machineLoad.before)}.`,
-    `Machine after: ${load(d.machineLoad.after)}.`,
     '',
   ].join('\n');
 }

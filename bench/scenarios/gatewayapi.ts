@@ -3,10 +3,12 @@ import { changesUnderLoad, type ChangesResult } from '../lib/gatewayapi-changes.
 import { GatewayAPILab, STEADY_HOST } from '../lib/gatewayapi-lab.ts';
 import { GatewayHostHAProxy, gatewayHAProxyConfig } from '../lib/gatewayapi-load.ts';
 import { machineLoad } from '../lib/gatewayapi-noise.ts';
+import { policyCost, type PolicyCostResult } from '../lib/gatewayapi-policy-cost.ts';
 import { Prober } from '../lib/gatewayapi-probes.ts';
 import { propagationAtSize, type PropagationAtSize } from '../lib/gatewayapi-propagation.ts';
 import { gatewayAPIMarkdown } from '../lib/gatewayapi-report.ts';
 import { measureThroughput, ratio, type ThroughputResult } from '../lib/gatewayapi-throughput.ts';
+import type { GatewayAPIData } from '../lib/gatewayapi-report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 /** HAProxy's address in the Gateway host (any pool address is local there); Gateways get the first ones. */
@@ -18,6 +20,25 @@ const CHANGES = 100;
 const STEADY_RATE = 500;
 const STEADY_CLIENTS = 25;
 const STEADY_SECONDS = 20;
+/** The fixed rate and connections of the per-policy CPU measure. */
+const POLICY_RATE = 500;
+const POLICY_CLIENTS = 10;
+
+const PARTS = ['throughput', 'propagation', 'policies'] as const;
+type Part = (typeof PARTS)[number];
+
+/** `BENCH_GATEWAYAPI_PARTS=policies` (comma-separated) runs only those parts; default: all. */
+function selectedParts(): ReadonlySet<Part> {
+  const env = process.env.BENCH_GATEWAYAPI_PARTS;
+  if (env === undefined || env.trim() === '') return new Set(PARTS);
+  const asked = env.split(',').map((p) => p.trim());
+  const unknown = asked.filter((p) => !(PARTS as readonly string[]).includes(p));
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_GATEWAYAPI_PARTS: unknown part ${unknown.join(', ')} (known: ${PARTS.join(', ')})`,
+    );
+  return new Set(asked as Part[]);
+}
 
 /** Published route-propagation times other Gateway API implementations are compared with (ms). */
 export const PROPAGATION_ANCHORS = {
@@ -35,13 +56,15 @@ export const PROPAGATION_ANCHORS = {
 export const gatewayapi: Scenario = {
   name: 'gatewayapi',
   describe:
-    'kubegate dev --gateway-api (1 apiserver, 2 nodes, 2 echo pods): HTTP/1.1 through a Gateway vs HAProxy; new HTTPRoute → first 200 at 1,000 and 5,000 routes; failures of a steady load while 100 routes change',
+    'kubegate dev --gateway-api (1 apiserver, 2 nodes, 2 echo pods): HTTP/1.1 through a Gateway vs HAProxy; new HTTPRoute → first 200 at 1,000 and 5,000 routes; failures of a steady load while 100 routes change; data-plane CPU per request by TrafficPolicy (BENCH_GATEWAYAPI_PARTS selects parts)',
   async run(ctx) {
+    const parts = selectedParts();
     const noiseBefore = await machineLoad();
     const lab = new GatewayAPILab(join(ctx.dir, 'dev'));
     const haproxy = new GatewayHostHAProxy();
     let prober: Prober | null = null;
-    let throughput: ThroughputResult;
+    let throughput: ThroughputResult | null = null;
+    let policies: PolicyCostResult | null = null;
     const propagation: PropagationAtSize[] = [];
     const changes: ChangesResult[] = [];
     try {
@@ -53,33 +76,42 @@ export const gatewayapi: Scenario = {
       prober = new Prober(lab.outside);
       await prober.probe(lab.gatewayAddress, STEADY_HOST, { intervalMs: 100 }).served;
 
-      await haproxy.start(
-        lab.gatewayHost,
-        ctx.dir,
-        gatewayHAProxyConfig(
-          `${HAPROXY_ADDRESS}:80`,
-          lab.podIPs.map((ip) => `${ip}:3000`),
-          HAPROXY_THREADS,
-        ),
-      );
-      await prober.probe(HAPROXY_ADDRESS, STEADY_HOST, { intervalMs: 100, timeoutMs: 10_000 }).served;
-      throughput = await measureThroughput(
-        ctx,
-        lab.outside,
-        STEADY_HOST,
-        [
-          { name: 'kubegate', url: `http://${lab.gatewayAddress}/`, pid: lab.gatewayAPIPid },
-          { name: 'haproxy', url: `http://${HAPROXY_ADDRESS}/`, pid: haproxy.pid },
-        ],
-        Math.max(3, ctx.reps),
-        CLIENTS,
-      );
-      await haproxy.stop();
+      if (parts.has('throughput')) {
+        await haproxy.start(
+          lab.gatewayHost,
+          ctx.dir,
+          gatewayHAProxyConfig(
+            `${HAPROXY_ADDRESS}:80`,
+            lab.podIPs.map((ip) => `${ip}:3000`),
+            HAPROXY_THREADS,
+          ),
+        );
+        await prober.probe(HAPROXY_ADDRESS, STEADY_HOST, { intervalMs: 100, timeoutMs: 10_000 }).served;
+        throughput = await measureThroughput(
+          ctx,
+          lab.outside,
+          STEADY_HOST,
+          [
+            { name: 'kubegate', url: `http://${lab.gatewayAddress}/`, pid: lab.gatewayAPIPid },
+            { name: 'haproxy', url: `http://${HAPROXY_ADDRESS}/`, pid: haproxy.pid },
+          ],
+          Math.max(3, ctx.reps),
+          CLIENTS,
+        );
+        await haproxy.stop();
+      }
+
+      if (parts.has('policies'))
+        policies = await policyCost(lab, prober, ctx, {
+          rate: POLICY_RATE,
+          clients: POLICY_CLIENTS,
+          reps: Math.max(3, ctx.reps),
+        });
 
       let have = 0;
       let probes = 0;
       const reps = Math.max(5, ctx.reps);
-      for (const size of SIZES) {
+      for (const size of parts.has('propagation') ? SIZES : []) {
         propagation.push(await propagationAtSize(lab, prober, size, have, probes, reps));
         have = size;
         probes += reps;
@@ -101,8 +133,8 @@ export const gatewayapi: Scenario = {
       await lab.stop();
     }
     const noiseAfter = await machineLoad();
-    const k = throughput.byTarget.kubegate!.median;
-    const h = throughput.byTarget.haproxy!.median;
+    const k = throughput?.byTarget.kubegate!.median;
+    const h = throughput?.byTarget.haproxy!.median;
     const data = {
       setup: {
         cluster: 'kubegate dev --apiservers 1 --nodes 2 --gateway-api',
@@ -112,18 +144,27 @@ export const gatewayapi: Scenario = {
         reps: Math.max(3, ctx.reps),
       },
       machineLoad: { before: noiseBefore, after: noiseAfter },
-      throughput: {
-        ...throughput,
-        kubegateOverHAProxy: {
-          reqPerSec: ratio(k.reqPerSec, h.reqPerSec),
-          p50: ratio(k.p50Micros, h.p50Micros),
-          p99: ratio(k.p99Micros, h.p99Micros),
-          cpuMicrosPerRequest: ratio(k.cpuMicrosPerRequest, h.cpuMicrosPerRequest),
-        },
-      },
-      propagation: { targetMs: 50, anchorsMs: PROPAGATION_ANCHORS, sizes: propagation },
-      routeChanges: changes,
-    };
+      ...(throughput === null || k === undefined || h === undefined
+        ? {}
+        : {
+            throughput: {
+              ...throughput,
+              kubegateOverHAProxy: {
+                reqPerSec: ratio(k.reqPerSec, h.reqPerSec),
+                p50: ratio(k.p50Micros, h.p50Micros),
+                p99: ratio(k.p99Micros, h.p99Micros),
+                cpuMicrosPerRequest: ratio(k.cpuMicrosPerRequest, h.cpuMicrosPerRequest),
+              },
+            },
+          }),
+      ...(parts.has('propagation')
+        ? {
+            propagation: { targetMs: 50, anchorsMs: PROPAGATION_ANCHORS, sizes: propagation },
+            routeChanges: changes,
+          }
+        : {}),
+      ...(policies === null ? {} : { policyCost: policies }),
+    } satisfies GatewayAPIData;
     return { name: 'gatewayapi', data, markdown: gatewayAPIMarkdown(data) };
   },
 };

@@ -94,6 +94,60 @@ export interface TrafficPolicyIR {
   readonly localRateLimit?: LocalRateLimitIR;
   /** Absent when no policy sets it. */
   readonly jwt?: JWTAuthIR;
+  /** Absent when no policy sets it. */
+  readonly extAuth?: ExtAuthIR;
+  /** Used when the route has no CORS filter of its own (the filter wins). Absent: none. */
+  readonly cors?: CorsIR;
+  /** Used when the rule has no `retry` of its own (the rule's wins). Absent: none. */
+  readonly retry?: PolicyRetryIR;
+  /** Each used where the rule's own `timeouts` does not set it. Absent: none. */
+  readonly timeouts?: PolicyTimeoutsIR;
+  /** Header changes applied before the route's own header filters. Absent: none. */
+  readonly transformation?: TransformationIR;
+  /** OpenID Connect login with a session cookie; absent when no policy sets it. */
+  readonly oidc?: OIDCIR;
+}
+
+/**
+ * OIDC authorization-code login (PKCE) with an encrypted session cookie (docs/traffic-policies.md).
+ * An empty `issuer`, `clientSecret` or `cookieKey` fails closed: every request without a session gets 401.
+ */
+export interface OIDCIR {
+  /** The issuer URL exactly as the ID token's `iss` must be (https). */
+  readonly issuer: string;
+  readonly clientID: string;
+  /** Sent to the token endpoint (client_secret_basic); never logged. */
+  readonly clientSecret: string;
+  readonly redirectPath: string;
+  /** Clears the session; null: none. */
+  readonly logoutPath: string | null;
+  /** Always holds `openid`. */
+  readonly scopes: readonly string[];
+  /** PEM certificates the provider's HTTPS certificate is checked against; null: the default CAs. */
+  readonly caCertificates: string | null;
+  readonly cookieName: string;
+  /** Base64 of 32 bytes (HKDF of the cookie or client secret) the session and state keys derive from. */
+  readonly cookieKey: string;
+  readonly sessionTTLMs: number;
+  /** Lower-case header the ID token is forwarded in (`authorization`: after `Bearer `); null: not forwarded. */
+  readonly forwardIDToken: string | null;
+  /** ID token claims copied into request headers (any client copy removed first). */
+  readonly claimsToHeaders: readonly { readonly claim: string; readonly header: string }[];
+}
+
+/** External authorization: each request's head is first sent to an HTTP service (docs/traffic-policies.md). */
+export interface ExtAuthIR {
+  /** `ClusterIR.name` of the ext-auth Service port; null: the reference is invalid (every request 403). */
+  readonly cluster: string | null;
+  /** Put in front of the request's path (`/auth` + `/app?x=1`); '' for none. */
+  readonly pathPrefix: string;
+  /** Lower-case request headers sent to the service (besides the `x-forwarded-*` it always gets). */
+  readonly allowedHeaders: readonly string[];
+  /** Lower-case headers of an allowed (2xx) answer copied onto the upstream request. */
+  readonly headersToBackend: readonly string[];
+  readonly timeoutMs: number;
+  /** An unreachable, failing or slow service lets the request through instead of 403. */
+  readonly failOpen: boolean;
 }
 
 /** JWT bearer tokens checked against each provider's keys (docs/traffic-policies.md). */
@@ -120,13 +174,19 @@ export interface JWTProviderIR {
   readonly requiredClaims: Readonly<Record<string, readonly string[]>>;
 }
 
-/** A token bucket per client address: holds at most `tokens`, refilled evenly at `tokens` per `fillIntervalMs`. */
+/** A token bucket per client address (or `key`): holds at most `tokens`, refilled evenly at `tokens` per `fillIntervalMs`. */
 export interface LocalRateLimitIR {
   /** Names the buckets (`policy@target`), so they survive a reload and routes of one target share them. */
   readonly bucket: string;
   readonly tokens: number;
   readonly fillIntervalMs: number;
+  /** What a bucket is per; absent: the client address. */
+  readonly key?: RateLimitKeyIR;
 }
+
+/** A bucket per value of a request header, or of a claim of the request's verified JWT. */
+export type RateLimitKeyIR =
+  { readonly type: 'Header'; readonly header: string } | { readonly type: 'Claim'; readonly claim: string };
 
 export interface IPFilterIR {
   /** CIDRs; when not empty, a client address outside every one gets 403. */
@@ -148,6 +208,37 @@ export interface APIKeyAuthIR {
   readonly keys: readonly string[];
   /** Remove the header before forwarding. */
   readonly stripHeader: boolean;
+}
+
+/** A TrafficPolicy's `retry`: what is retried, how often and how long each attempt may take. */
+export interface PolicyRetryIR {
+  /** Retries after the first attempt. */
+  readonly attempts: number;
+  /** Each attempt; 0: the route's backend request timeout, if any. */
+  readonly perTryTimeoutMs: number;
+  /** Response status codes that are retried. */
+  readonly codes: readonly number[];
+  /** No connection could be made (refused, unreachable). */
+  readonly onConnectFailure: boolean;
+  /** A connection was made but no response came (reset, closed, per-attempt timeout). */
+  readonly onReset: boolean;
+  /** First backoff; each next one doubles, up to `backoffMaxMs`. */
+  readonly backoffMs: number;
+  readonly backoffMaxMs: number;
+}
+
+/** A TrafficPolicy's `timeouts`; 0: not set. */
+export interface PolicyTimeoutsIR {
+  readonly requestMs: number;
+  readonly backendRequestMs: number;
+  /** How long an attempt may receive nothing from the backend. */
+  readonly idleMs: number;
+}
+
+/** A TrafficPolicy's header changes, in the HTTPRoute header modifier shape; values may hold variables. */
+export interface TransformationIR {
+  readonly requestHeaders: HeaderModifierIR;
+  readonly responseHeaders: HeaderModifierIR;
 }
 
 export interface MatchIR {
@@ -267,6 +358,11 @@ export interface UpstreamTLSIR {
   readonly ca: string | null;
   /** When set, the certificate must carry one of these instead of `hostname`. */
   readonly subjectAltNames: readonly { readonly type: 'Hostname' | 'URI'; readonly value: string }[];
+  /**
+   * The Gateway's `spec.tls.backend.clientCertificateRef` (PEM chain and key), presented to the
+   * backend; `null`: the reference is invalid, so every connection fails. Absent: none is presented.
+   */
+  readonly clientCertificate?: { readonly cert: string; readonly key: string } | null;
 }
 
 /**

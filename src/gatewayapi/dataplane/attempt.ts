@@ -18,7 +18,7 @@ type Tagged<T> = T & { [ATTEMPT]?: UpstreamAttempt };
 /**
  * One request to one endpoint over HTTP/1.1 (the endpoint's keep-alive Agent) or h2c (its
  * session), with an optional timeout that covers everything until the response body has been
- * received. Listeners find the attempt through a symbol on the Node object, not through closures.
+ * received, and an optional idle timeout (nothing received for that long). Listeners find the attempt through a symbol on the Node object, not through closures.
  */
 export class UpstreamAttempt {
   readonly endpoint: UpstreamEndpoint;
@@ -27,12 +27,14 @@ export class UpstreamAttempt {
   #h2: ClientHttp2Stream | null = null;
   #session: ClientHttp2Session | null = null;
   #timer: NodeJS.Timeout | null = null;
+  readonly #idleMs: number;
   #responded = false;
   /** No more reports: finished, failed or aborted. */
   #done = false;
 
-  constructor(sink: AttemptSink, endpoint: UpstreamEndpoint, timeoutMs: number) {
+  constructor(sink: AttemptSink, endpoint: UpstreamEndpoint, timeoutMs: number, idleMs = 0) {
     this.#sink = sink;
+    this.#idleMs = idleMs;
     this.endpoint = endpoint;
     endpoint.acquire();
     if (timeoutMs > 0) this.#timer = setTimeout(UpstreamAttempt.#timedOut, timeoutMs, this).unref();
@@ -83,6 +85,11 @@ export class UpstreamAttempt {
     this.#h1 = req;
     req.on('response', UpstreamAttempt.#h1Response);
     req.on('error', UpstreamAttempt.#h1Error);
+    if (this.#idleMs > 0) {
+      // The socket's idle timer; the Agent puts its own back when the socket returns to the pool.
+      req.setTimeout(this.#idleMs);
+      req.on('timeout', UpstreamAttempt.#idle);
+    }
     sendBody(req, r);
   }
 
@@ -121,6 +128,10 @@ export class UpstreamAttempt {
     stream.on('response', UpstreamAttempt.#h2Response);
     stream.on('error', UpstreamAttempt.#h2Error);
     stream.once('close', UpstreamAttempt.#h2Close);
+    if (this.#idleMs > 0) {
+      stream.setTimeout(this.#idleMs);
+      stream.on('timeout', UpstreamAttempt.#idle);
+    }
     if (!stream.writableEnded) sendBody(stream, r);
   }
 
@@ -197,6 +208,17 @@ export class UpstreamAttempt {
   static #bodyEnd(this: Tagged<Readable>): void {
     const a = this[ATTEMPT];
     if (a !== undefined) a.#finish();
+  }
+
+  static #idle(this: Tagged<ClientRequest | ClientHttp2Stream>): void {
+    const a = this[ATTEMPT]!;
+    if (a.#done) return;
+    const responded = a.#responded;
+    a.abort();
+    a.#sink.attemptFailed(
+      a,
+      new UpstreamError('timeout', 'backend idle timeout', { afterResponse: responded }),
+    );
   }
 
   static #timedOut(a: UpstreamAttempt): void {

@@ -14,6 +14,12 @@ import type { DataPlaneMetrics } from './metrics.ts';
 import { sendMirrors } from './mirror.ts';
 import { isMisdirected } from './misdirected.ts';
 import { answerDenial } from './policies/denial.ts';
+import {
+  answerExtAuthDenial,
+  type ExtAuth,
+  type ExtAuthCall,
+  type ExtAuthDenial,
+} from './policies/ext-auth.ts';
 import { CompiledTrafficPolicy } from './policies/traffic-policy.ts';
 import { modifiedPath, redirectLocation } from './redirect.ts';
 import type { CompiledBackend, CompiledRoute } from './route.ts';
@@ -61,6 +67,9 @@ export class GatewayExchange implements MatchInput {
   /** A WebSocket upgrade request: its socket, and then its tunnel. */
   readonly #upgrade: ClientUpgrade | null;
   #tunnel: UpgradeTunnel | null = null;
+  /** A TrafficPolicy's extAuth question out, and what to serve once it is allowed. */
+  #extAuth: ExtAuthCall | null = null;
+  #authorized: { route: CompiledRoute; host: string } | null = null;
 
   constructor(
     ctx: ExchangeContext,
@@ -131,6 +140,18 @@ export class GatewayExchange implements MatchInput {
     const preflight = route.cors !== null && isPreflight(this.method, this.#req.headers);
     const denied = preflight ? null : (policy?.authenticate(this.#req) ?? null);
     if (denied !== null) return answerDenial(this.#res, denied);
+    const oidc = preflight ? null : (policy?.oidc ?? null);
+    if (oidc !== null && !oidc.admits(this.#req, this.path)) {
+      const t = { scheme: this.#table.scheme, authority: this.#authority() ?? '', path: this.path };
+      return oidc.answer(this.#req, this.#res, { ...t, query: this.#query }, this.#ctx.log);
+    }
+    const extAuth = preflight ? null : (policy?.extAuth ?? null);
+    if (extAuth !== null) return this.#authorize(extAuth, route, host);
+    this.#serve(route, host, preflight);
+  }
+
+  /** The request the TrafficPolicy admitted: direct response, CORS, redirect, or forwarding. */
+  #serve(route: CompiledRoute, host: string, preflight: boolean): void {
     if (route.directResponse !== null)
       return answerPlain(this.#res, route.directResponse.status, route.directResponse.body);
     let origin = '';
@@ -146,6 +167,25 @@ export class GatewayExchange implements MatchInput {
     }
     if (route.redirect !== null) return this.#redirect(route, host);
     this.#forward(route, origin);
+  }
+
+  #authorize(extAuth: ExtAuth, route: CompiledRoute, host: string): void {
+    this.#authorized = { route, host };
+    const target = this.#query === '' ? this.path : `${this.path}?${this.#query}`;
+    const authority = this.#authority() || this.#table.address;
+    const t = { target, authority, scheme: this.#table.scheme };
+    this.#extAuth = extAuth.check(this.#ctx.clusters, this.#req, t, this, this.#ctx.log);
+  }
+
+  /** The extAuth service's verdict: its denial goes to the client, else the request is served. */
+  extAuthDone(denial: ExtAuthDenial | null): void {
+    const a = this.#authorized!;
+    if (denial !== null) return answerExtAuthDenial(this.#res, denial);
+    try {
+      this.#serve(a.route, a.host, false);
+    } catch (err) {
+      this.#failed(err);
+    }
   }
 
   #redirect(route: CompiledRoute, host: string): void {
@@ -164,6 +204,7 @@ export class GatewayExchange implements MatchInput {
     const headers: HeaderMap = Object.create(null) as HeaderMap;
     headers.location = [location];
     headers['content-length'] = ['0'];
+    route.transform?.response(headers, this.#req);
     for (const m of route.responseHeaders) modifyHeaders(headers, m);
     this.#res.writeHead(route.redirect!.statusCode, headers as OutgoingHttpHeaders);
     this.#res.end();
@@ -181,6 +222,7 @@ export class GatewayExchange implements MatchInput {
     addForwardedHeaders(headers, req.socket.remoteAddress, this.#table.scheme);
     // gRPC servers may insist on `te: trailers` (the one TE value HTTP/2 allows); it is hop-by-hop.
     if (cluster.protocol === 'h2c' && teTrailers(this.header('te'))) headers.te = ['trailers'];
+    route.transform?.request(headers, req);
     for (const m of route.requestHeaders) modifyHeaders(headers, m);
     route.trafficPolicy?.stripHeaders(headers, req);
     const rewrite = route.rewrite;
@@ -282,6 +324,7 @@ export class GatewayExchange implements MatchInput {
     const x = this[EXCHANGE]!;
     x.#forwarding?.close();
     x.#tunnel?.close();
+    x.#extAuth?.abort();
     if (this.headersSent) x.#ctx.metrics.observe(x.#table.gateway, this.statusCode, x.#startedAt);
     x.#port.requestDone();
   }

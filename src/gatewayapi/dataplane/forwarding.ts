@@ -6,6 +6,7 @@ import { UpstreamAttempt } from './attempt.ts';
 import type { UpstreamCluster } from './clusters.ts';
 import type { CorsPolicy } from './cors.ts';
 import { modifyHeaders, type HeaderMap } from './headers.ts';
+import { retriesFailure } from './retry.ts';
 import type { CompiledBackend, CompiledRoute } from './route.ts';
 import type { AttemptSink, UpstreamError, UpstreamRequest } from './upstream-request.ts';
 
@@ -84,7 +85,8 @@ export class Forwarding implements AttemptSink {
       answerPlain(this.#res, 503, 'no healthy upstream');
       return;
     }
-    const a = new UpstreamAttempt(this, ep, this.#route.timeouts?.backendRequestMs ?? 0);
+    const t = this.#route.timeouts;
+    const a = new UpstreamAttempt(this, ep, t?.backendRequestMs ?? 0, t?.idleMs ?? 0);
     this.#attempt = a;
     a.start(this.#request!);
   }
@@ -105,6 +107,8 @@ export class Forwarding implements AttemptSink {
     this.#committed = true;
     const res = this.#res;
     try {
+      if (this.#route.transform !== null && res.req !== undefined)
+        this.#route.transform.response(headers, res.req);
       const route = this.#route.responseHeaders;
       for (let i = 0; i < route.length; i++) modifyHeaders(headers, route[i]);
       const own = this.#backend.responseHeaders;
@@ -153,7 +157,7 @@ export class Forwarding implements AttemptSink {
       this.#attemptNow();
       return;
     }
-    if (this.#retriesLeft > 0) {
+    if (this.#retriesLeft > 0 && retriesFailure(this.#route.retry!, err)) {
       this.#retry();
       return;
     }
@@ -173,8 +177,8 @@ export class Forwarding implements AttemptSink {
   #retry(): void {
     this.#retriesLeft--;
     this.#retriesDone++;
-    const base = this.#route.retry!.backoffMs;
-    const delay = Math.min(base * 2 ** (this.#retriesDone - 1), base * 10);
+    const { backoffMs, backoffMaxMs } = this.#route.retry!;
+    const delay = Math.min(backoffMs * 2 ** (this.#retriesDone - 1), backoffMaxMs);
     if (delay <= 0) this.#attemptNow();
     else this.#backoffTimer = setTimeout(Forwarding.#backoffDone, delay, this);
   }

@@ -6,11 +6,14 @@ import type {
   RedirectIR,
   RewriteIR,
   RouteIR,
-  TimeoutsIR,
 } from '../ir.ts';
 import { CorsPolicy } from './cors.ts';
 import { RouteMatcher } from './match.ts';
+import { HeaderTransform } from './policies/header-transform.ts';
 import { CompiledTrafficPolicy } from './policies/traffic-policy.ts';
+import { compileRetry, compileTimeouts, type CompiledRetry, type CompiledTimeouts } from './retry.ts';
+
+export type { CompiledRetry } from './retry.ts';
 
 /** The header modifiers of a filter list, by direction, names lower-cased. */
 class HeaderFilters {
@@ -45,13 +48,6 @@ export class CompiledBackend {
   }
 }
 
-/** Retry policy with the codes as a set. */
-export interface CompiledRetry {
-  readonly codes: ReadonlySet<number>;
-  readonly attempts: number;
-  readonly backoffMs: number;
-}
-
 /** A `RouteIR` ready to serve: matcher compiled, filters sorted by what they do, weights summed. */
 export class CompiledRoute {
   readonly id: string;
@@ -63,8 +59,12 @@ export class CompiledRoute {
   readonly mirrors: readonly MirrorIR[];
   readonly cors: CorsPolicy | null = null;
   readonly directResponse: { readonly status: number; readonly body: string } | null;
-  readonly timeouts: TimeoutsIR | null;
+  /** The rule's timeouts, else its TrafficPolicy's (retry.ts). */
+  readonly timeouts: CompiledTimeouts | null;
+  /** The rule's retry, else its TrafficPolicy's. */
   readonly retry: CompiledRetry | null;
+  /** A TrafficPolicy's header transformation, applied before the route's header filters; null: none. */
+  readonly transform: HeaderTransform | null;
   /** Whether a request body is kept in memory (up to the limit) so it can be sent again. */
   readonly replaysBody: boolean;
   /** The TrafficPolicy fields in force; null: none. */
@@ -91,11 +91,12 @@ export class CompiledRoute {
     }
     this.mirrors = mirrors;
     this.directResponse = r.directResponse;
-    this.timeouts = r.timeouts;
-    this.retry =
-      r.retry === null
-        ? null
-        : { codes: new Set(r.retry.codes), attempts: r.retry.attempts, backoffMs: r.retry.backoffMs };
+    // A TrafficPolicy's cors, retry and timeouts fill in what the route does not set itself.
+    const p = r.trafficPolicy;
+    if (this.cors === null && p?.cors !== undefined) this.cors = new CorsPolicy(p.cors);
+    this.timeouts = compileTimeouts(r.timeouts, p?.timeouts, p?.retry, r.retry !== null);
+    this.retry = compileRetry(r.retry, p?.retry);
+    this.transform = p?.transformation === undefined ? null : new HeaderTransform(p.transformation);
     this.replaysBody = mirrors.length > 0 || (this.retry !== null && this.retry.attempts > 0);
     this.trafficPolicy = r.trafficPolicy === undefined ? null : new CompiledTrafficPolicy(r.trafficPolicy);
     this.#backends = r.backends.map((b) => new CompiledBackend(b));

@@ -331,6 +331,7 @@ export function translate(input: TranslateInput): TranslateOutput {
     arr(i.trafficPolicies),
     indexBy([...arr(i.policySecrets), ...arr(i.secrets)], (s) => keyOf(meta(s))),
     [i.trafficPolicies, i.policySecrets, i.secrets],
+    { resolve: (ref, namespace) => backends.resolve(ref, namespace), deps: routeDeps },
   );
   const trafficStatuses = traffic.empty
     ? []

@@ -5,11 +5,20 @@
 // same target that set the same field: the older (then the first by namespace/name, GEP-713)
 // wins; the other is Conflicted on that target and applies none of its fields there.
 
-import type { DataPlaneIR, ListenerIR, PortIR, RouteIR, TrafficPolicyIR, VirtualHostIR } from '../ir.ts';
+import type {
+  ClusterIR,
+  DataPlaneIR,
+  ListenerIR,
+  PortIR,
+  RouteIR,
+  TrafficPolicyIR,
+  VirtualHostIR,
+} from '../ir.ts';
 import type { PolicyStatusOutput } from './backend-tls-policies.ts';
-import { byAgeThenName, meta, rec } from './read.ts';
+import { byAgeThenName, compareStrings, meta, rec } from './read.ts';
 import { FIELD_NAMES, readPolicyFields, type TrafficPolicyFields } from './traffic-policy-fields.ts';
 import { policyStatuses, type PolicyWorld } from './traffic-policy-status.ts';
+import type { ResolveBackend } from './traffic-policy-ext-auth.ts';
 import { readTargets, targetKey, type Policy } from './traffic-policy-targets.ts';
 
 export type { PolicyWorld } from './traffic-policy-status.ts';
@@ -26,12 +35,15 @@ export class TrafficPolicies {
   /** Target key → the policies applying there, oldest first. */
   readonly #byTarget = new Map<string, Policy[]>();
   /** The input arrays the policies were read from (by identity), for reuse across translations. */
-  readonly #deps: readonly unknown[];
+  #deps: readonly unknown[];
+  /** The Service ports extAuth fields name, added to the IR's clusters. */
+  readonly #extAuthClusters = new Map<string, ClusterIR>();
 
   constructor(
     policies: readonly unknown[],
     secrets: ReadonlyMap<string, unknown>,
     deps: readonly unknown[] = [],
+    backends: { readonly resolve: ResolveBackend; readonly deps: readonly unknown[] } | null = null,
   ) {
     this.#deps = deps.length === 0 ? [{}] : deps;
     const seen = new Set<string>();
@@ -40,7 +52,12 @@ export class TrafficPolicies {
       const m = meta(raw);
       if (m.name === '' || seen.has(m.key)) continue;
       seen.add(m.key);
-      const { fields, problems } = readPolicyFields(raw, m, secrets);
+      const { fields, problems } = readPolicyFields(
+        raw,
+        m,
+        secrets,
+        backends && this.#resolve(backends.resolve),
+      );
       const targets = readTargets(rec(rec(raw).spec).targetRefs, m.namespace);
       const p: Policy = {
         meta: m,
@@ -61,6 +78,16 @@ export class TrafficPolicies {
         else list.push(p);
       }
     }
+    // extAuth reads Services and EndpointSlices: merged hosts are reused only while those are the same too.
+    if (this.#extAuthClusters.size > 0 && backends !== null) this.#deps = [...this.#deps, ...backends.deps];
+  }
+
+  #resolve(resolve: ResolveBackend): ResolveBackend {
+    return (ref, namespace) => {
+      const found = resolve(ref, namespace);
+      if (!('reason' in found)) this.#extAuthClusters.set(found.name, found);
+      return found;
+    };
   }
 
   /** True when there is no policy at all. */
@@ -77,6 +104,8 @@ export class TrafficPolicies {
       if (p !== port) changed = true;
       return p;
     });
+    if (this.#extAuthClusters.size > 0)
+      return { ...ir, ports, clusters: withClusters(ir.clusters, this.#extAuthClusters) };
     return changed ? { ...ir, ports } : ir;
   }
 
@@ -157,5 +186,22 @@ function merge(
     apiKeyAuth: fields.apiKeyAuth ?? null,
     ...(limit === undefined ? {} : { localRateLimit: { bucket, ...limit } }),
     ...(fields.jwt === undefined ? {} : { jwt: fields.jwt }),
+    ...(fields.cors === undefined ? {} : { cors: fields.cors }),
+    ...(fields.retry === undefined ? {} : { retry: fields.retry }),
+    ...(fields.timeouts === undefined ? {} : { timeouts: fields.timeouts }),
+    ...(fields.transformation === undefined ? {} : { transformation: fields.transformation }),
+    ...(fields.oidc === undefined ? {} : { oidc: fields.oidc }),
+    ...(fields.extAuth === undefined ? {} : { extAuth: fields.extAuth }),
   };
+}
+
+/** `clusters` with `extra` added, sorted by name as the IR keeps them. */
+function withClusters(
+  clusters: Readonly<Record<string, ClusterIR>>,
+  extra: ReadonlyMap<string, ClusterIR>,
+): Record<string, ClusterIR> {
+  const all = new Map<string, ClusterIR>([...extra, ...Object.entries(clusters)]);
+  const out: Record<string, ClusterIR> = {};
+  for (const name of [...all.keys()].sort(compareStrings)) out[name] = all.get(name)!;
+  return out;
 }

@@ -4,11 +4,26 @@
 
 import { createHash } from 'node:crypto';
 import { parseCIDR } from '../../routing/cidr.ts';
-import type { APIKeyAuthIR, BasicAuthIR, IPFilterIR, JWTAuthIR } from '../ir.ts';
+import type {
+  APIKeyAuthIR,
+  BasicAuthIR,
+  ExtAuthIR,
+  IPFilterIR,
+  JWTAuthIR,
+  OIDCIR,
+  RateLimitKeyIR,
+} from '../ir.ts';
 import type { Problem } from './conditions.ts';
 import { parseDuration } from './durations.ts';
 import { arr, has, int, rec, str, strMap, text, type Meta } from './read.ts';
+import { readExtAuth, type ResolveBackend } from './traffic-policy-ext-auth.ts';
 import { readJWT } from './traffic-policy-jwt.ts';
+import type { CorsIR, PolicyRetryIR, PolicyTimeoutsIR, TransformationIR } from '../ir.ts';
+import { readCors } from './traffic-policy-cors.ts';
+import { readRetry, readTimeouts } from './traffic-policy-retry.ts';
+import { readTransformation } from './traffic-policy-transform.ts';
+import { readOIDC } from './traffic-policy-oidc.ts';
+import { readRateLimitKey } from './traffic-policy-rate-limit-key.ts';
 
 /** The policy fields a TrafficPolicy sets; an absent field is not set. */
 export interface TrafficPolicyFields {
@@ -17,8 +32,14 @@ export interface TrafficPolicyFields {
   basicAuth?: BasicAuthIR;
   apiKeyAuth?: APIKeyAuthIR;
   /** The bucket name is the target's, added when the policy is merged onto a route. */
-  localRateLimit?: { tokens: number; fillIntervalMs: number };
+  localRateLimit?: { tokens: number; fillIntervalMs: number; key?: RateLimitKeyIR };
   jwt?: JWTAuthIR;
+  cors?: CorsIR;
+  retry?: PolicyRetryIR;
+  timeouts?: PolicyTimeoutsIR;
+  transformation?: TransformationIR;
+  oidc?: OIDCIR;
+  extAuth?: ExtAuthIR;
 }
 
 /** The field names, in the order the data plane applies them. */
@@ -28,7 +49,13 @@ export const FIELD_NAMES = [
   'basicAuth',
   'apiKeyAuth',
   'jwt',
+  'oidc',
+  'extAuth',
   'requestBodyLimit',
+  'cors',
+  'retry',
+  'timeouts',
+  'transformation',
 ] as const;
 
 /** The Secret key basicAuth reads its users from. */
@@ -43,6 +70,7 @@ export function readPolicyFields(
   raw: unknown,
   m: Meta,
   secrets: ReadonlyMap<string, unknown>,
+  resolve: ResolveBackend | null = null,
 ): { fields: TrafficPolicyFields; problems: Problem[] } {
   const spec = rec(rec(raw).spec);
   const fields: TrafficPolicyFields = {};
@@ -96,6 +124,8 @@ export function readPolicyFields(
       // Closed: one request per hour.
       fields.localRateLimit = { tokens: 1, fillIntervalMs: 3_600_000 };
     } else fields.localRateLimit = { tokens, fillIntervalMs: interval };
+    const key = readRateLimitKey(l.key, has(spec.jwt), problems);
+    if (key !== undefined) fields.localRateLimit.key = key;
   }
 
   if (has(spec.basicAuth)) {
@@ -143,6 +173,12 @@ export function readPolicyFields(
   }
 
   if (has(spec.jwt)) fields.jwt = readJWT(spec.jwt, secretData, problems);
+  if (has(spec.cors)) fields.cors = readCors(spec.cors, problems);
+  if (has(spec.retry)) fields.retry = readRetry(spec.retry, problems);
+  if (has(spec.timeouts)) fields.timeouts = readTimeouts(spec.timeouts, problems);
+  if (has(spec.transformation)) fields.transformation = readTransformation(spec.transformation, problems);
+  if (has(spec.oidc)) fields.oidc = readOIDC(spec.oidc, secretData, problems);
+  if (spec.extAuth !== undefined) fields.extAuth = readExtAuth(spec.extAuth, m.namespace, resolve, problems);
   return { fields, problems };
 }
 

@@ -56,7 +56,13 @@ interface Provider {
 }
 
 /** The outcome of a token check: a refusal, or the headers its verified claims give. */
-export type JWTResult = Denial | { readonly headers: readonly (readonly [string, string])[] };
+export type JWTResult =
+  | Denial
+  | {
+      readonly headers: readonly (readonly [string, string])[];
+      /** The verified token's claims (a rate limit may be keyed by one). */
+      readonly claims: Readonly<Record<string, unknown>>;
+    };
 
 /** JWT bearer tokens (RFC 7519) verified against the providers' public keys, synchronously. */
 export class JWTAuth {
@@ -103,7 +109,7 @@ export class JWTAuth {
       const s = typeof v === 'string' ? v : v === undefined || v === null ? null : JSON.stringify(v);
       if (s !== null && HEADER_VALUE.test(s)) headers.push([name, s]);
     }
-    return { headers };
+    return { headers, claims };
   }
 
   #token(req: IncomingMessage): string | null {
@@ -124,6 +130,25 @@ export class JWTAuth {
   }
 }
 
+/**
+ * The claims of a compact JWS that one of `keys` (or of `remote`'s set) signed, checked as `jwt`
+ * checks a token's signature (the same algorithms, `kid`, `crit` and key rules); null otherwise.
+ * Issuer, audience and times are the caller's to check.
+ */
+export function verifiedClaims(
+  token: string,
+  keys: readonly VerificationKey[],
+  remote: RemoteJWKS | null,
+): Record<string, unknown> | null {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts.every((s) => SEGMENT.test(s))) return null;
+  const header = json(parts[0]);
+  const claims = json(parts[1]);
+  if (header === null || claims === null || typeof header.alg !== 'string') return null;
+  if (!Object.hasOwn(ALGORITHMS, header.alg) || header.crit !== undefined) return null;
+  return verified({ keys, remote }, header, ALGORITHMS[header.alg], parts) ? claims : null;
+}
+
 function compile(p: JWTProviderIR): Provider {
   const remote = p.remote === undefined ? null : RemoteJWKS.of(p.remote.url, p.remote.refreshMs);
   return { ir: p, keys: verificationKeys(p.keys), remote };
@@ -138,7 +163,12 @@ function json(segment: string): Record<string, unknown> | null {
   }
 }
 
-function verified(p: Provider, header: Record<string, unknown>, alg: Algorithm, parts: string[]): boolean {
+function verified(
+  p: Pick<Provider, 'keys' | 'remote'>,
+  header: Record<string, unknown>,
+  alg: Algorithm,
+  parts: string[],
+): boolean {
   const kid = header.kid;
   if (kid !== undefined && typeof kid !== 'string') return false;
   const signature = Buffer.from(parts[2], 'base64url');

@@ -6,7 +6,9 @@ import { BasicAuth } from './basic-auth.ts';
 import type { Denial } from './denial.ts';
 import { IPFilter } from './ip-filter.ts';
 import { JWTAuth } from './jwt-auth.ts';
+import { ExtAuth } from './ext-auth.ts';
 import { LocalRateLimit } from './local-rate-limit.ts';
+import { OIDCLogin } from './oidc-login.ts';
 
 const FORBIDDEN: Denial = { status: 403, text: 'forbidden by policy: client address not allowed' };
 const NO_API_KEY: Denial = { status: 401, text: 'unauthorized: missing or invalid API key' };
@@ -22,6 +24,10 @@ export class CompiledTrafficPolicy {
   readonly #rateLimit: LocalRateLimit | null;
   readonly #basicDenial: Denial | null;
   readonly #jwt: JWTAuth | null;
+  /** OIDC login: checked after the other credentials; it answers what it refuses itself (exchange.ts). */
+  readonly oidc: OIDCLogin | null;
+  /** External authorization: asked after every other check; the exchange waits for its verdict. */
+  readonly extAuth: ExtAuth | null;
   /** The headers each admitted request's verified JWT claims give, until it is forwarded. */
   readonly #claimHeaders = new WeakMap<IncomingMessage, readonly (readonly [string, string])[]>();
 
@@ -32,6 +38,8 @@ export class CompiledTrafficPolicy {
     this.#apiKeyAuth = p.apiKeyAuth === null ? null : new APIKeyAuth(p.apiKeyAuth);
     this.#rateLimit = p.localRateLimit === undefined ? null : new LocalRateLimit(p.localRateLimit);
     this.#jwt = p.jwt === undefined ? null : new JWTAuth(p.jwt);
+    this.oidc = p.oidc === undefined ? null : new OIDCLogin(p.oidc);
+    this.extAuth = p.extAuth === undefined ? null : new ExtAuth(p.extAuth);
     this.#basicDenial =
       this.#basicAuth === null
         ? null
@@ -49,7 +57,8 @@ export class CompiledTrafficPolicy {
   admitsClient(req: IncomingMessage): Denial | null {
     const address = req.socket.remoteAddress;
     if (this.#ipFilter !== null && !this.#ipFilter.admits(address)) return FORBIDDEN;
-    return this.#rateLimit === null ? null : this.#rateLimit.take(address);
+    // A limit per JWT claim is taken in `authenticate`, once the token is verified.
+    return this.#rateLimit === null || this.#rateLimit.claim !== null ? null : this.#rateLimit.take(req);
   }
 
   /** The credentials check; null when the request may pass. */
@@ -58,11 +67,15 @@ export class CompiledTrafficPolicy {
       return this.#basicDenial;
     if (this.#apiKeyAuth !== null && !this.#apiKeyAuth.admits(req.headers[this.#apiKeyAuth.header]))
       return NO_API_KEY;
+    let claims: Readonly<Record<string, unknown>> | null = null;
     if (this.#jwt !== null) {
       const r = this.#jwt.check(req, Date.now() / 1000);
       if ('status' in r) return r;
       if (r.headers.length > 0) this.#claimHeaders.set(req, r.headers);
+      claims = r.claims;
     }
+    const limited = this.#rateLimit?.claim == null ? null : this.#rateLimit.takeClaim(claims);
+    if (limited !== null) return limited;
     return null;
   }
 
@@ -81,6 +94,8 @@ export class CompiledTrafficPolicy {
    * header a JWT claim goes into) and adds the headers of the request's verified claims.
    */
   stripHeaders(headers: HeaderMap, req: IncomingMessage): void {
+    this.oidc?.forward(headers, req);
+    this.extAuth?.forward(headers, req);
     if (this.#apiKeyAuth?.stripHeader === true) delete headers[this.#apiKeyAuth.header];
     if (this.#jwt === null) return;
     for (const h of this.#jwt.claimHeaders) delete headers[h];
