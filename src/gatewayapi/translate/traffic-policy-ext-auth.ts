@@ -7,6 +7,7 @@ import type { ClusterIR, ExtAuthIR } from '../ir.ts';
 import type { Problem } from './conditions.ts';
 import { parseDuration } from './durations.ts';
 import { arr, has, int, rec, str, text } from './read.ts';
+import { HEADER_NAME, FRAMING_HEADERS } from './header-names.ts';
 
 /** Resolves a Service port reference made in `namespace`, as backendRefs are. */
 export type ResolveBackend = (ref: unknown, namespace: string) => ClusterIR | Problem;
@@ -15,20 +16,7 @@ export type ResolveBackend = (ref: unknown, namespace: string) => ClusterIR | Pr
 export const DEFAULT_EXT_AUTH_HEADERS: readonly string[] = ['authorization', 'cookie'];
 const DEFAULT_TIMEOUT_MS = 2000;
 const MAX_TIMEOUT_MS = 60_000;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 const PATH_PREFIX = /^\/[!$&'()*+,;=:@%/A-Za-z0-9._~-]*$/;
-// Framing and routing headers: never sent to the service on a client's say-so, never taken from its answer.
-const RESERVED_HEADERS = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'upgrade',
-  'te',
-  'trailer',
-]);
 
 /** Reads `spec.extAuth` of a policy in `namespace`. */
 export function readExtAuth(
@@ -66,7 +54,7 @@ export function readExtAuth(
     const bad: string[] = [];
     for (const v of arr(value)) {
       const h = typeof v === 'string' ? v.toLowerCase() : '';
-      if (HEADER_NAME.test(h) && !RESERVED_HEADERS.has(h)) good.add(h);
+      if (HEADER_NAME.test(h) && !FRAMING_HEADERS.has(h)) good.add(h);
       else bad.push(String(v));
     }
     if (!Array.isArray(value) || bad.length > 0)

@@ -24,6 +24,7 @@ import { readRetry, readTimeouts } from './traffic-policy-retry.ts';
 import { readTransformation } from './traffic-policy-transform.ts';
 import { readOIDC } from './traffic-policy-oidc.ts';
 import { readRateLimitKey } from './traffic-policy-rate-limit-key.ts';
+import { HEADER_NAME } from './header-names.ts';
 
 /** The policy fields a TrafficPolicy sets; an absent field is not set. */
 export interface TrafficPolicyFields {
@@ -63,7 +64,6 @@ export const HTPASSWD_KEY = '.htpasswd';
 const DEFAULT_REALM = 'kubegate';
 const DEFAULT_API_KEY_HEADER = 'x-api-key';
 const DENY_ALL: IPFilterIR = { allow: [], deny: ['0.0.0.0/0', '::/0'] };
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /** Reads the policy fields of `raw`, resolving Secrets (`namespace/name` → object) in its namespace. */
 export function readPolicyFields(

@@ -7,23 +7,14 @@ import type { JWTAuthIR, JWTProviderIR } from '../ir.ts';
 import type { Problem } from './conditions.ts';
 import { parseDuration } from './durations.ts';
 import { arr, rec, str, strs, text } from './read.ts';
+import { HEADER_NAME, FRAMING_HEADERS } from './header-names.ts';
 
 /** The Secret key the JWKS is read from when `jwks.secretRef.key` is not given. */
 export const DEFAULT_JWKS_KEY = 'jwks';
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 // Only the public members of a JWK reach the IR (RFC 7517, 7518, 8037).
 const PUBLIC_MEMBERS = ['kty', 'kid', 'alg', 'use', 'crv', 'n', 'e', 'x', 'y'] as const;
 // Headers a claim must never be copied into: they steer routing, framing or the gateway itself.
-const RESERVED_HEADERS = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'upgrade',
-  'te',
-  'authorization',
-  'cookie',
-]);
+const RESERVED_HEADERS = new Set([...FRAMING_HEADERS, 'authorization', 'cookie']);
 
 /** Reads `spec.jwt`; `secretData(field, ref)` resolves a secretRef in the policy's namespace. */
 export function readJWT(

@@ -8,6 +8,7 @@ import type { OIDCIR } from '../ir.ts';
 import type { Problem } from './conditions.ts';
 import { parseDuration } from './durations.ts';
 import { arr, rec, str, text } from './read.ts';
+import { HEADER_NAME, FRAMING_HEADERS } from './header-names.ts';
 
 /** The Secret key the client secret is read from when `clientSecretRef.key` is not given. */
 export const CLIENT_SECRET_KEY = 'client-secret';
@@ -19,7 +20,6 @@ const DEFAULT_REDIRECT_PATH = '/oauth2/callback';
 const DEFAULT_COOKIE_NAME = 'kubegate-session';
 const DEFAULT_TTL_MS = 3_600_000;
 const MIN_COOKIE_SECRET = 32;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 // RFC 6265 cookie-name (an RFC 7230 token).
 const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 // A path the gateway answers itself: absolute, visible ASCII, no query or fragment.
@@ -27,15 +27,7 @@ const PATH = /^\/[\x21-\x22\x24-\x3e\x40-\x7e]{0,1023}$/;
 // RFC 6749 §3.3 scope-token.
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
 // Headers a claim or the ID token must never go into: they steer routing, framing or the gateway.
-const RESERVED_HEADERS = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'upgrade',
-  'te',
-  'cookie',
-]);
+const RESERVED_HEADERS = new Set([...FRAMING_HEADERS, 'cookie']);
 
 /** Reads `spec.oidc`; `secretData(field, ref)` resolves a secretRef in the policy's namespace. */
 export function readOIDC(

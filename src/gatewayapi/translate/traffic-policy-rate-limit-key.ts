@@ -5,8 +5,7 @@
 import type { RateLimitKeyIR } from '../ir.ts';
 import type { Problem } from './conditions.ts';
 import { has, rec, text } from './read.ts';
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+import { HEADER_NAME } from './header-names.ts';
 
 /** Reads `localRateLimit.key`; `hasJWT`: the same policy sets `jwt` (a Claim key needs it). */
 export function readRateLimitKey(

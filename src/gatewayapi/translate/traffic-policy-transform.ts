@@ -5,26 +5,14 @@
 import type { HeaderModifierIR, TransformationIR } from '../ir.ts';
 import type { Problem } from './conditions.ts';
 import { arr, rec } from './read.ts';
+import { HEADER_NAME, FRAMING_HEADERS } from './header-names.ts';
 
 /** The variables a value may hold; nothing else between `%` signs is one. */
 export const TRANSFORM_VARIABLES = ['%CLIENT_IP%', '%REQUEST_ID%'] as const;
 const VARIABLE = /%[A-Z_]+%/g;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 // Printable ASCII and tabs (no CR, LF or NUL: a value may never start another header line).
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 const MAX_VALUE = 4096;
-// Headers that frame the message or steer the connection: a policy may not touch them.
-const RESERVED = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'upgrade',
-  'te',
-  'trailer',
-]);
 
 /** Reads `spec.transformation`. */
 export function readTransformation(raw: unknown, problems: Problem[]): TransformationIR {
@@ -44,7 +32,7 @@ function modifier(raw: unknown, field: string, problems: Problem[]): HeaderModif
     arr(m[list]).forEach((e, n) => {
       const { name, value } = rec(e);
       const lower = typeof name === 'string' ? name.toLowerCase() : '';
-      if (!HEADER_NAME.test(lower) || RESERVED.has(lower))
+      if (!HEADER_NAME.test(lower) || FRAMING_HEADERS.has(lower))
         return bad(`${list}[${n}].name ${JSON.stringify(name)} is not a header name a policy may change.`);
       if (typeof value !== 'string' || value.length > MAX_VALUE || !HEADER_VALUE.test(value))
         return bad(`${list}[${n}].value is not printable text of at most ${MAX_VALUE} characters.`);
@@ -66,7 +54,7 @@ function modifier(raw: unknown, field: string, problems: Problem[]): HeaderModif
   const remove: string[] = [];
   arr(m.remove).forEach((name, n) => {
     const lower = typeof name === 'string' ? name.toLowerCase() : '';
-    if (!HEADER_NAME.test(lower) || RESERVED.has(lower))
+    if (!HEADER_NAME.test(lower) || FRAMING_HEADERS.has(lower))
       bad(`remove[${n}] ${JSON.stringify(name)} is not a header name a policy may change.`);
     else if (!remove.includes(lower)) remove.push(lower);
   });
