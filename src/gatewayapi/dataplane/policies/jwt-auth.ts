@@ -8,6 +8,10 @@ import { RemoteJWKS } from './remote-jwks.ts';
 // Anything longer is refused unread: no decoding, no JSON, no signature check.
 const MAX_TOKEN = 8192;
 const LEEWAY_S = 60;
+// A token whose signature was verified is not verified again for this long (a key dropped from a
+// remote set stops being accepted within it), in a cache of at most this many tokens.
+const VERIFIED_TTL_MS = 30_000;
+const MAX_VERIFIED = 4096;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 // A claim value copied into a header: visible ASCII and spaces only (no CR/LF, no controls).
 const HEADER_VALUE = /^[\x20-\x7e]{0,4096}$/;
@@ -72,6 +76,11 @@ export class JWTAuth {
   readonly #bearer: boolean;
   readonly #query: string | null;
   readonly #providers: ReadonlyMap<string, Provider>;
+  /** Tokens whose signature a provider's key verified, oldest first. */
+  readonly #verified = new Map<
+    string,
+    { claims: Record<string, unknown>; provider: Provider; until: number }
+  >();
 
   constructor(j: JWTAuthIR) {
     this.#header = j.header;
@@ -88,18 +97,9 @@ export class JWTAuth {
     const token = this.#token(req);
     if (token === null) return MISSING;
     if (token.length > MAX_TOKEN) return INVALID;
-    const parts = token.split('.');
-    if (parts.length !== 3 || !parts.every((s) => SEGMENT.test(s))) return INVALID;
-    const header = json(parts[0]);
-    const claims = json(parts[1]);
-    if (header === null || claims === null) return INVALID;
-    const alg = typeof header.alg === 'string' ? ALGORITHMS[header.alg] : undefined;
-    // `crit` names extensions the token says we must understand; we understand none.
-    if (alg === undefined || !Object.hasOwn(ALGORITHMS, header.alg as string) || header.crit !== undefined)
-      return INVALID;
-    const provider = typeof claims.iss === 'string' ? this.#providers.get(claims.iss) : undefined;
-    if (provider === undefined) return INVALID;
-    if (!verified(provider, header, alg, parts)) return INVALID;
+    const v = this.#signed(token, nowS * 1000);
+    if (v === null) return INVALID;
+    const { claims, provider } = v;
     if (!timely(claims, nowS) || !audienceOk(provider.ir.audiences, claims.aud)) return INVALID;
     for (const [claim, allowed] of Object.entries(provider.ir.requiredClaims))
       if (!holds(claims[claim], allowed)) return FORBIDDEN;
@@ -110,6 +110,28 @@ export class JWTAuth {
       if (s !== null && HEADER_VALUE.test(s)) headers.push([name, s]);
     }
     return { headers, claims };
+  }
+
+  /** The claims and provider of a token one of that provider's keys signed; null otherwise. */
+  #signed(token: string, nowMs: number): { claims: Record<string, unknown>; provider: Provider } | null {
+    const hit = this.#verified.get(token);
+    if (hit !== undefined && hit.until > nowMs) return hit;
+    if (hit !== undefined) this.#verified.delete(token);
+    const parts = token.split('.');
+    if (parts.length !== 3 || !parts.every((s) => SEGMENT.test(s))) return null;
+    const header = json(parts[0]);
+    const claims = json(parts[1]);
+    if (header === null || claims === null) return null;
+    const alg = typeof header.alg === 'string' ? ALGORITHMS[header.alg] : undefined;
+    // `crit` names extensions the token says we must understand; we understand none.
+    if (alg === undefined || !Object.hasOwn(ALGORITHMS, header.alg as string) || header.crit !== undefined)
+      return null;
+    const provider = typeof claims.iss === 'string' ? this.#providers.get(claims.iss) : undefined;
+    if (provider === undefined || !verified(provider, header, alg, parts)) return null;
+    if (this.#verified.size >= MAX_VERIFIED) this.#verified.delete(this.#verified.keys().next().value!);
+    const entry = { claims, provider, until: nowMs + VERIFIED_TTL_MS };
+    this.#verified.set(token, entry);
+    return entry;
   }
 
   #token(req: IncomingMessage): string | null {
