@@ -3,15 +3,10 @@
 // given, a regular expression otherwise), and header matches are HTTP header matches.
 
 import type { MatchIR, ValueMatchIR } from '../ir.ts';
+import { DEFAULT_MATCH } from './matches.ts';
 import { arr, rec, str, text } from './read.ts';
 
 const ANY_SEGMENT = '[^/]+';
-const DEFAULT_MATCH: MatchIR = {
-  path: { type: 'PathPrefix', value: '/' },
-  method: null,
-  headers: [],
-  queryParams: [],
-};
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

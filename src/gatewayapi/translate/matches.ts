@@ -7,7 +7,8 @@ import type { MatchIR, ValueMatchIR } from '../ir.ts';
 import { arr, rec, str, text } from './read.ts';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
-const DEFAULT_MATCH: MatchIR = {
+/** What a route rule without matches matches: every request. */
+export const DEFAULT_MATCH: MatchIR = {
   path: { type: 'PathPrefix', value: '/' },
   method: null,
   headers: [],

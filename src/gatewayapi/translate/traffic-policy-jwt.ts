@@ -7,7 +7,7 @@ import type { JWTAuthIR, JWTProviderIR } from '../ir.ts';
 import type { Problem } from './conditions.ts';
 import { parseDuration } from './durations.ts';
 import { arr, rec, str, strs, text } from './read.ts';
-import { HEADER_NAME, FRAMING_HEADERS } from './header-names.ts';
+import { FRAMING_HEADERS, HEADER_NAME, readClaimsToHeaders } from './header-names.ts';
 
 /** The Secret key the JWKS is read from when `jwks.secretRef.key` is not given. */
 export const DEFAULT_JWKS_KEY = 'jwks';
@@ -63,22 +63,12 @@ function readProvider(
       problems.push({ reason: 'Invalid', message: `${field}.jwks: the Secret has no key ${key}.` });
     else if (json !== undefined) keys.push(...readJWKS(json, `${field}.jwks`, problems));
   }
-  const claimsToHeaders: { claim: string; header: string }[] = [];
-  for (const c of arr(p.claimsToHeaders)) {
-    const claim = text(rec(c).claim);
-    const header = text(rec(c).header)?.toLowerCase();
-    if (
-      claim === undefined ||
-      header === undefined ||
-      !HEADER_NAME.test(header) ||
-      RESERVED_HEADERS.has(header)
-    )
-      problems.push({
-        reason: 'Invalid',
-        message: `${field}.claimsToHeaders: ${String(claim)} → ${String(header)} is not a claim and an allowed header name.`,
-      });
-    else claimsToHeaders.push({ claim, header });
-  }
+  const claimsToHeaders = readClaimsToHeaders(
+    arr(p.claimsToHeaders),
+    (h) => !RESERVED_HEADERS.has(h),
+    (message) => problems.push({ reason: 'Invalid', message }),
+    `${field}.`,
+  );
   const requiredClaims: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const [claim, values] of Object.entries(rec(p.requiredClaims))) requiredClaims[claim] = strs(values);
   return {

@@ -8,7 +8,7 @@ import type { OIDCIR } from '../ir.ts';
 import type { Problem } from './conditions.ts';
 import { parseDuration } from './durations.ts';
 import { arr, rec, str, text } from './read.ts';
-import { HEADER_NAME, FRAMING_HEADERS } from './header-names.ts';
+import { FRAMING_HEADERS, HEADER_NAME, readClaimsToHeaders } from './header-names.ts';
 
 /** The Secret key the client secret is read from when `clientSecretRef.key` is not given. */
 export const CLIENT_SECRET_KEY = 'client-secret';
@@ -119,23 +119,12 @@ export function readOIDC(
     else forwardIDToken = h;
   }
 
-  const claimsToHeaders: { claim: string; header: string }[] = [];
-  for (const c of arr(o.claimsToHeaders)) {
-    const claim = text(rec(c).claim);
-    const header = text(rec(c).header)?.toLowerCase();
-    if (
-      claim === undefined ||
-      header === undefined ||
-      !HEADER_NAME.test(header) ||
-      RESERVED_HEADERS.has(header) ||
-      header === 'authorization' ||
-      header === forwardIDToken
-    )
-      invalid(
-        `claimsToHeaders: ${String(claim)} → ${String(header)} is not a claim and an allowed header name.`,
-      );
-    else claimsToHeaders.push({ claim, header });
-  }
+  const claimsToHeaders = readClaimsToHeaders(
+    arr(o.claimsToHeaders),
+    (h) => !RESERVED_HEADERS.has(h) && h !== 'authorization' && h !== forwardIDToken,
+    invalid,
+    '',
+  );
 
   const usable = issuer !== '' && clientID !== '' && PATH.test(redirectPath) && COOKIE_NAME.test(cookieName);
   return {
