@@ -47,3 +47,22 @@ export function httpGateway(name: string): Record<string, unknown> {
     spec: { gatewayClassName: 'kubegate', listeners: [{ name: 'http', protocol: 'HTTP', port: 80 }] },
   };
 }
+
+/** TrafficPolicy `name` in namespace default. */
+export function trafficPolicy(name: string, spec: Record<string, unknown>): Record<string, unknown> {
+  return {
+    apiVersion: 'gateway.kubegate.io/v1alpha1',
+    kind: 'TrafficPolicy',
+    metadata: { name, namespace: 'default' },
+    spec,
+  };
+}
+
+/** An HTTPRoute rule `name` sending requests under `path` to Service `backend` port 8080. */
+export function prefixRule(name: string, path: string, backend: string): Record<string, unknown> {
+  return {
+    name,
+    matches: [{ path: { type: 'PathPrefix', value: path } }],
+    backendRefs: [{ name: backend, port: 8080 }],
+  };
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { kubectl } from '../env.ts';
-import { echoBackend, httpGateway } from './echo-objects.ts';
+import { echoBackend, httpGateway, prefixRule, trafficPolicy } from './echo-objects.ts';
 import { gatewayAddress, underlayNetns, type LabResponse } from './lab-http.ts';
 
 const run = promisify(execFile);
@@ -20,20 +20,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const ALICE = `Basic ${b64('alice:wonderland')}`;
 const GATEWAY_REF = { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'policies' };
 
-function trafficPolicy(name: string, spec: Record<string, unknown>) {
-  return {
-    apiVersion: 'gateway.kubegate.io/v1alpha1',
-    kind: 'TrafficPolicy',
-    metadata: { name, namespace: 'default' },
-    spec,
-  };
-}
-
-const rule = (name: string, path: string) => ({
-  name,
-  matches: [{ path: { type: 'PathPrefix', value: path } }],
-  backendRefs: [{ name: 'echo-policies', port: 8080 }],
-});
+const rule = (name: string, path: string) => prefixRule(name, path, 'echo-policies');
 
 const OBJECTS = [
   ...echoBackend('echo-policies'),

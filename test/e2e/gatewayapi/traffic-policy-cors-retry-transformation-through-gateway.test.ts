@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { kubectl } from '../env.ts';
-import { echoBackend, httpGateway } from './echo-objects.ts';
+import { echoBackend, httpGateway, prefixRule, trafficPolicy } from './echo-objects.ts';
 import { gatewayAddress, underlayNetns, type LabResponse } from './lab-http.ts';
 
 const run = promisify(execFile);
@@ -22,18 +22,7 @@ const ALICE = `Basic ${b64('alice:wonderland')}`;
 const htpasswd = `alice:{SHA}${createHash('sha1').update('wonderland').digest('base64')}\n`;
 const ROUTE = { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'extras' };
 
-const policy = (name: string, spec: Record<string, unknown>) => ({
-  apiVersion: 'gateway.kubegate.io/v1alpha1',
-  kind: 'TrafficPolicy',
-  metadata: { name, namespace: 'default' },
-  spec,
-});
-
-const rule = (name: string, path: string) => ({
-  name,
-  matches: [{ path: { type: 'PathPrefix', value: path } }],
-  backendRefs: [{ name: 'echo-extras', port: 8080 }],
-});
+const rule = (name: string, path: string) => prefixRule(name, path, 'echo-extras');
 
 const OBJECTS = [
   ...echoBackend('echo-extras'),
@@ -55,7 +44,7 @@ const OBJECTS = [
     metadata: { name: 'extras-users', namespace: 'default' },
     data: { '.htpasswd': b64(htpasswd) },
   },
-  policy('extras-cors', {
+  trafficPolicy('extras-cors', {
     targetRefs: [{ ...ROUTE, sectionName: 'cors' }],
     cors: {
       allowOrigins: [ORIGIN],
@@ -65,15 +54,15 @@ const OBJECTS = [
     },
     basicAuth: { secretRef: { name: 'extras-users' } },
   }),
-  policy('extras-retry', {
+  trafficPolicy('extras-retry', {
     targetRefs: [{ ...ROUTE, sectionName: 'retry' }],
     retry: { attempts: 2, retryOn: ['gateway-error'], backoff: { base: '10ms' } },
   }),
-  policy('extras-slow', {
+  trafficPolicy('extras-slow', {
     targetRefs: [{ ...ROUTE, sectionName: 'slow' }],
     timeouts: { request: '500ms' },
   }),
-  policy('extras-headers', {
+  trafficPolicy('extras-headers', {
     targetRefs: [ROUTE],
     transformation: {
       requestHeaders: {
@@ -86,7 +75,7 @@ const OBJECTS = [
       responseHeaders: { add: [{ name: 'X-Served-By', value: 'kubegate' }], remove: ['X-Backend-Secret'] },
     },
   }),
-  policy('extras-bad-variable', {
+  trafficPolicy('extras-bad-variable', {
     targetRefs: [{ ...ROUTE, sectionName: 'slow' }],
     transformation: { requestHeaders: { set: [{ name: 'X-Secret', value: '%ENV_SECRET%' }] } },
   }),
