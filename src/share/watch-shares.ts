@@ -116,12 +116,16 @@ export class WatchShares {
    */
   async #handOver(f: SharedWatch, clusterName: string, subset: readonly string[] | null): Promise<void> {
     const key = f.key.slice(0, -WATCH_LIST_SUFFIX.length);
+    const over = () => f.state === 'done' || f.clients.size === 0;
     for (let i = 0; i < HAND_OVER_TRIES; i++) {
       if (i > 0) await sleep(1000);
-      if (f.state === 'done' || f.clients.size === 0) return;
+      if (over()) return;
       const first = f.clients.values().next();
       if (first.done === true) return;
-      let to = (this.#streams.get(key) ?? []).findLast((s) => s.startFor(first.value.lastRV, true) !== null);
+      // Chosen by where the watch-list is, not by its first client: one still being written its
+      // state is behind the plain stream's start, and a second plain stream would open for it.
+      let to = await this.#plainFor(key, f.progress);
+      if (over()) return;
       if (to === undefined) {
         const now = this.#streams.get(key) ?? [];
         if (now.length >= MAX_STREAMS_PER_KEY) continue;
@@ -133,6 +137,19 @@ export class WatchShares {
       shareStats.watchListsMoved += f.clients.size - f.moveClientsTo(to);
       to.closeIfIdle();
     }
+  }
+
+  /**
+   * The newest plain stream of `key` that can take a client level at `rv`. One still opening (as
+   * another watch-list's hand-over opened it) is waited for: two watch-lists done at once would
+   * otherwise open a plain stream each and keep both.
+   */
+  async #plainFor(key: string, rv: bigint): Promise<SharedWatch | undefined> {
+    for (const s of (this.#streams.get(key) ?? []).toReversed()) {
+      if (s.state === 'opening' && !(await s.opened)) continue;
+      if (s.startFor(rv, true) !== null) return s;
+    }
+    return undefined;
   }
 
   /**

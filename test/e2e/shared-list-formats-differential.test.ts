@@ -174,6 +174,14 @@ before(async () => {
   for (const url of devState().apiservers) direct.push(adminH2(url));
   viaGateway = gw.session();
   await kubectl('apiserver-0.kubeconfig', ['create', 'namespace', ns]);
+  // The controller-manager adds kube-root-ca.crt a moment later (later still on a busy machine);
+  // the lists below count it, so it must be there before their objects are written.
+  await until(
+    'the namespace has its kube-root-ca.crt',
+    async () =>
+      (await request(direct[0], 'GET', `${configmaps}/kube-root-ca.crt`, 'application/json')).status === 200,
+    60_000,
+  );
   const definition = {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',

@@ -24,9 +24,13 @@ let dir = '';
 let upstream: Http2SecureServer;
 let gateway: RunningGateway | null = null;
 let session: ClientHttp2Session;
+/** Another connection to the gateway as the same client. */
+let newSession: () => ClientHttp2Session;
 /** Upstream watch requests, in order: their path and the stream to write frames on. */
 const watches: { path: string; user: string; stream: ServerHttp2Stream }[] = [];
 let allow = true;
+/** Plain (not watch-list) watches get no response head until the test sends it. */
+let holdPlainWatches = false;
 let reviews = 0;
 
 const frame = (type: string, rv: number) =>
@@ -50,6 +54,7 @@ before(async () => {
     }
     if (path.includes('watch=true')) {
       watches.push({ path, user: String(headers['impersonate-user']), stream });
+      if (holdPlainWatches && !path.includes('sendInitialEvents')) return;
       stream.respond({ ':status': 200, 'content-type': 'application/json' });
       return;
     }
@@ -65,7 +70,9 @@ before(async () => {
     await resolveGatewayConfiguration(fakeClusterConfiguration(`https://127.0.0.1:${port}`, { rules }), dir),
     pino({ level: 'silent' }),
   );
-  session = connect(`https://127.0.0.1:${gateway.address.port}`, pki.client);
+  const url = `https://127.0.0.1:${gateway.address.port}`;
+  newSession = () => connect(url, pki.client);
+  session = newSession();
 });
 
 after(async () => {
@@ -271,4 +278,75 @@ test('watch-lists that come before the upstream one is sent share it; a later on
   await sleep(100);
   assert.equal(watches.length, n + 5, 'not resumed');
   for (const w of [a, b, c, d]) w.stream.close();
+});
+
+test('two watch-lists done while the plain watch opens both move to it: one plain watch, not two', async () => {
+  const listPath = `/api/v1/namespaces/wl-race/configmaps?watch=true&${LIST_Q}`;
+  const n = watches.length;
+  holdPlainWatches = true;
+  try {
+    const a = new Watch(listPath);
+    await until('the first watch-list was sent', () => watches.length === n + 1);
+    const first = watches[n];
+    first.stream.write(frame('ADDED', 7));
+    await until('a got its first event', () => a.rvs().length === 1);
+    const b = new Watch(listPath); // after the first was sent: a watch-list of its own, sent later
+    await sleep(100);
+    first.stream.write(endBookmark(20));
+    // The first's clients wait for a plain watch, which opens slowly; the second is sent meanwhile.
+    await until('a plain watch and the second watch-list were sent', () => watches.length === n + 3);
+    const plain = watches.slice(n).find((w) => !w.path.includes('sendInitialEvents'))!;
+    const second = watches.slice(n).find((w) => w !== first && w.path.includes('sendInitialEvents'))!;
+    second.stream.write(endBookmark(30));
+    await until('b got its state', () => b.rvs().length === 1);
+    await sleep(300);
+    plain.stream.respond({ ':status': 200, 'content-type': 'application/json' });
+    await until('both watch-lists were cancelled', () => first.stream.closed && second.stream.closed);
+    assert.equal(watches.length, n + 3, 'one plain watch for both watch-lists');
+    plain.stream.write(frame('MODIFIED', 31));
+    await until('both went on from it', () => [a, b].every((w) => w.rvs().at(-1) === 'MODIFIED 31'));
+    for (const w of [a, b]) w.stream.close();
+  } finally {
+    holdPlainWatches = false;
+  }
+});
+
+test("a watch-list's clients move to the plain watch its state is level with, though the first of them still lags", async () => {
+  const listPath = `/api/v1/namespaces/wl-lag/configmaps?watch=true&${LIST_Q}`;
+  const n = watches.length;
+  const a = new Watch(listPath);
+  await until('the first watch-list was sent', () => watches.length === n + 1);
+  const first = watches[n];
+  first.stream.write(frame('ADDED', 7));
+  await until('a got its first event', () => a.rvs().length === 1);
+  // Two more after it was sent: the second watch-list. The first of them does not read (its own
+  // connection, so flow control holds only it back).
+  const slowSession = newSession();
+  const slow = slowSession.request({ ':path': listPath });
+  await sleep(300); // its own TLS handshake: it comes first, so it is its watch-list's first client
+  const fast = new Watch(listPath);
+  await sleep(100);
+  first.stream.write(endBookmark(20));
+  await until('a plain watch from 20 and the second watch-list were sent', () => watches.length === n + 3);
+  const plain = watches.slice(n).find((w) => !w.path.includes('sendInitialEvents'))!;
+  assert.match(plain.path, /resourceVersion=20/);
+  const second = watches.slice(n).find((w) => w !== first && w.path.includes('sendInitialEvents'))!;
+  // Objects last changed before 20, more than a flow-control window of them, then the end at 30.
+  const big = (rv: number) =>
+    `{"type":"ADDED","object":{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"o${rv}","namespace":"wl-lag","resourceVersion":"${rv}"},"data":{"v":"${'x'.repeat(16 * 1024)}"}}}\n`;
+  second.stream.write([8, 9, 10, 11, 12, 13, 14, 15].map(big).join('') + endBookmark(30));
+  await until('fast got the state', () => fast.rvs().at(-1) === 'BOOKMARK 30');
+  await sleep(300);
+  plain.stream.write(frame('MODIFIED', 31));
+  await until('fast went on from the plain watch', () => fast.rvs().at(-1) === 'MODIFIED 31');
+  assert.equal(watches.length, n + 3, 'no second plain watch');
+  let body = '';
+  slow.setEncoding('utf8');
+  slow.on('data', (c: string) => (body += c));
+  await until('the slow one caught up and moved too', () => body.endsWith(frame('MODIFIED', 31)), 5000);
+  await until('the second watch-list was cancelled', () => second.stream.closed);
+  assert.equal(watches.length, n + 3);
+  for (const w of [a, fast]) w.stream.close();
+  slow.close();
+  slowSession.close();
 });
