@@ -37,6 +37,12 @@ export interface ClientExchange {
   readonly status: number;
   /** Runs once when the exchange is over (answered, reset or the connection lost). */
   onClose(fn: () => void): void;
+  /**
+   * Nothing reads the request's headers again (a watch served from gateway state): they are let
+   * go, all but `:method` and `:path`, so an open response does not hold them (a bearer token
+   * alone is a kilobyte).
+   */
+  releaseRequestHead(): void;
   /** Sends the response head; `flush` sends it at once even before any body (watches). */
   respond(status: number, headers: OutgoingHttpHeaders, flush: boolean): void;
   /** Writes a chunk of the response body; false when the client's buffer is full (wait for `onDrain`). */
@@ -54,14 +60,20 @@ export interface ClientExchange {
 function ignore(): void {}
 
 const CUT = new Error('response cut');
+const NO_HEADERS: readonly string[] = Object.freeze([]);
 
 /** The HTTP/2 adapter over a core server stream. */
 export class H2Exchange implements ClientExchange {
   readonly #stream: ServerHttp2Stream;
-  readonly headers: IncomingHttpHeaders;
-  readonly rawHeaders: readonly string[];
+  headers: IncomingHttpHeaders;
+  rawHeaders: readonly string[];
   readonly connection: ClientConnection;
   status = 0;
+  /**
+   * What runs at the stream's close, behind one listener: a `once` per caller costs a wrapper
+   * closure and its context each, for as long as a watch stays open.
+   */
+  #closers: (() => void) | (() => void)[] | null = null;
 
   constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: readonly string[]) {
     this.#stream = stream;
@@ -105,7 +117,25 @@ export class H2Exchange implements ClientExchange {
   }
 
   onClose(fn: () => void): void {
-    this.#stream.once('close', fn);
+    const c = this.#closers;
+    if (c === null) {
+      this.#closers = fn;
+      this.#stream.on('close', this.#closed);
+    } else if (typeof c === 'function') this.#closers = [c, fn];
+    else c.push(fn);
+  }
+
+  readonly #closed = (): void => {
+    const c = this.#closers;
+    this.#closers = null;
+    if (typeof c === 'function') c();
+    else if (c !== null) for (const fn of c) fn();
+  };
+
+  releaseRequestHead(): void {
+    const h = this.headers;
+    this.headers = { ':method': h[':method'], ':path': h[':path'] };
+    this.rawHeaders = NO_HEADERS;
   }
 
   respond(status: number, headers: OutgoingHttpHeaders, _flush: boolean): void {
@@ -207,6 +237,8 @@ export class H1Exchange implements ClientExchange {
   onClose(fn: () => void): void {
     this.#res.once('close', fn);
   }
+
+  releaseRequestHead(): void {} // Node's IncomingMessage keeps them
 
   respond(status: number, headers: OutgoingHttpHeaders, flush: boolean): void {
     this.status = status;

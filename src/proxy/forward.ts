@@ -468,8 +468,26 @@ export class ProxiedRequest implements ClientPresence {
     stream.on('data', this.#relayChunk);
   }
 
+  // The relay's listeners are made on first use: a watch served from a shared one (src/share/)
+  // never relays, and what its request holds is held for as long as the watch is open.
+  #holdFn: ((chunk: Buffer) => void) | null = null;
+  #relayFn: ((chunk: Buffer) => void) | null = null;
+  #resumeFn: (() => void) | null = null;
+
+  get #holdChunk(): (chunk: Buffer) => void {
+    return (this.#holdFn ??= (chunk) => this.#hold(chunk));
+  }
+
+  get #relayChunk(): (chunk: Buffer) => void {
+    return (this.#relayFn ??= (chunk) => this.#relayOne(chunk));
+  }
+
+  get #resumeRelay(): () => void {
+    return (this.#resumeFn ??= () => this.#relayed?.resume());
+  }
+
   /** A chunk of a held-back 404 or 429; one too long to be kube-apiserver's Status is relayed. */
-  readonly #holdChunk = (chunk: Buffer): void => {
+  #hold(chunk: Buffer): void {
     const held = this.#held!;
     held.chunks.push(chunk);
     held.bytes += chunk.length;
@@ -478,7 +496,7 @@ export class ProxiedRequest implements ClientPresence {
     held.stream.off('data', this.#holdChunk);
     this.#relay(held.stream, held.headers);
     for (const c of held.chunks) this.#relayChunk(c);
-  };
+  }
 
   #upstreamHeaders(): OutgoingHttpHeaders {
     const x = this.#x;
@@ -583,7 +601,7 @@ export class ProxiedRequest implements ClientPresence {
   }
 
   /** One chunk of the upstream's answer to the client, pausing the upstream while the client lags. */
-  readonly #relayChunk = (chunk: Buffer): void => {
+  #relayOne(chunk: Buffer): void {
     this.#record.bytesOut += chunk.length;
     const x = this.#x;
     if (x.gone || x.ended) return;
@@ -591,11 +609,7 @@ export class ProxiedRequest implements ClientPresence {
       this.#relayed!.pause();
       x.onDrain(this.#resumeRelay);
     }
-  };
-
-  readonly #resumeRelay = (): void => {
-    this.#relayed?.resume();
-  };
+  }
 
   #fail(err: GatewayError): void {
     this.#record.code ??= err.code;

@@ -1,6 +1,7 @@
 import { constants, type Http2Session, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 
 const PREMATURE_MS = 1000;
+const OPENED = Symbol('kubegate.openedAt');
 /** Sessions past their budget: the frames already read may still open streams, refused at once. */
 const calmed = new WeakSet<Http2Session>();
 
@@ -37,21 +38,25 @@ export function watchPrematureResets(
   let tokens = limits.burst;
   let last = performance.now();
   let ended = false;
-  s.on('stream', (stream: ServerHttp2Stream) => {
-    const opened = performance.now();
-    stream.once('close', () => {
-      if (stream.headersSent || stream.rstCode === constants.NGHTTP2_NO_ERROR) return;
-      const now = performance.now();
-      if (now - opened > PREMATURE_MS) return;
-      tokens = Math.min(limits.burst, tokens + ((now - last) / 1000) * limits.ratePerSecond);
-      last = now;
-      if (--tokens >= 0 || ended || s.destroyed) return;
-      ended = true;
-      calmed.add(s);
-      onExceeded();
-      // Node's numeric form (untyped): the last GOAWAY carries this code, where destroy(undefined,
-      // code) would send NO_ERROR. Its session error goes to the server's 'sessionError'.
-      (s.destroy as unknown as (code: number) => void).call(s, constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    });
+  // One listener for all the session's streams, the opening time on the stream: a closure per
+  // stream (and `once`'s wrapper) is held for as long as a watch stays open.
+  function closed(this: ServerHttp2Stream): void {
+    const stream = this as ServerHttp2Stream & { [OPENED]?: number };
+    if (stream.headersSent || stream.rstCode === constants.NGHTTP2_NO_ERROR) return;
+    const now = performance.now();
+    if (now - (stream[OPENED] ?? 0) > PREMATURE_MS) return;
+    tokens = Math.min(limits.burst, tokens + ((now - last) / 1000) * limits.ratePerSecond);
+    last = now;
+    if (--tokens >= 0 || ended || s.destroyed) return;
+    ended = true;
+    calmed.add(s);
+    onExceeded();
+    // Node's numeric form (untyped): the last GOAWAY carries this code, where destroy(undefined,
+    // code) would send NO_ERROR. Its session error goes to the server's 'sessionError'.
+    (s.destroy as unknown as (code: number) => void).call(s, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+  s.on('stream', (stream: ServerHttp2Stream & { [OPENED]?: number }) => {
+    stream[OPENED] = performance.now();
+    stream.on('close', closed); // emitted once
   });
 }

@@ -98,9 +98,11 @@ export function stopProtocolServers(p: ProtocolServers): void {
  */
 function watchSession(s: ServerHttp2Session, limits: ClientLimitsConfig): void {
   let open = 0;
+  // One listener for all the session's streams: a closure per stream is held while a watch is open.
+  const closed = () => open--;
   s.on('stream', (stream: ServerHttp2Stream) => {
     open++;
-    stream.once('close', () => open--);
+    stream.on('close', closed); // emitted once
   });
   s.setTimeout(limits.idleTimeoutMs, () => {
     if (open === 0) s.close();

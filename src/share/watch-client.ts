@@ -28,12 +28,15 @@ export class WatchClient {
   blocked = false;
   done = false;
   #watch: SharedWatch;
-  readonly #sink: ClientSink;
+  // Per open watch, so kept lean: the sink's two parts, not the sink; no closure made until needed.
+  readonly #x: ClientExchange;
+  readonly #record: AccessRecord;
   readonly #timer: NodeJS.Timeout;
 
   constructor(watch: SharedWatch, sink: ClientSink, spec: ShareableWatch, identity: Identity, seq: number) {
     this.#watch = watch;
-    this.#sink = sink;
+    this.#x = sink.x;
+    this.#record = sink.record;
     this.identity = identity;
     this.rv = spec.rv;
     this.lastRV = spec.rv;
@@ -43,15 +46,16 @@ export class WatchClient {
     this.#timer = setTimeout(this.#timeout, seconds * 1000);
     this.#timer.unref();
     sink.x.onClose(this.#closed);
+    sink.x.releaseRequestHead();
   }
 
   write(bytes: Buffer): void {
-    const x = this.#sink.x;
+    const x = this.#x;
     if (x.gone || x.ended) return;
-    this.#sink.record.bytesOut += bytes.length;
+    this.#record.bytesOut += bytes.length;
     if (!x.write(bytes)) {
       this.blocked = true;
-      x.onDrain(this.#drained);
+      x.onDrain(() => this.#drained());
     }
   }
 
@@ -71,16 +75,16 @@ export class WatchClient {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.#timer);
-    if (why !== null) this.#sink.record.error ??= why;
-    const x = this.#sink.x;
+    if (why !== null) this.#record.error ??= why;
+    const x = this.#x;
     if (!x.gone && !x.ended) x.end();
     this.#watch.detach(this);
   }
 
-  readonly #drained = (): void => {
+  #drained(): void {
     this.blocked = false;
     this.#watch.pump(this);
-  };
+  }
 
   readonly #timeout = (): void => {
     this.end(null);
