@@ -239,6 +239,15 @@ export interface PolicyTimeoutsIR {
 export interface TransformationIR {
   readonly requestHeaders: HeaderModifierIR;
   readonly responseHeaders: HeaderModifierIR;
+  /** The body the backend gets instead of the client's; absent: the client's. */
+  readonly requestBody?: BodyTransformIR;
+  /** The body the client gets instead of the backend's; absent: the backend's. */
+  readonly responseBody?: BodyTransformIR;
+}
+
+/** A TrafficPolicy body transformation: the whole body replaced by literal text (UTF-8). */
+export interface BodyTransformIR {
+  readonly set: string;
 }
 
 export interface MatchIR {

@@ -237,6 +237,11 @@ export class GatewayExchange implements MatchInput {
       return this.#forwardLimited(route, backend, cluster, head, origin, limit);
     this.#start(route, backend, cluster, origin);
     const chunk = cluster.protocol === 'http1';
+    const replaced = route.bodyTransform;
+    if (replaced !== null && replaced.replacesRequest) {
+      req.resume(); // the client's body is read and dropped; the backend gets the literal
+      return this.#send(route, backend, head, replaced.requestBody(head.headers), chunk);
+    }
     if (!hasBody(req)) return this.#send(route, backend, head, NO_BODY, chunk);
     if (!route.replaysBody) return this.#send(route, backend, head, STREAMED, chunk);
     readBody(req, this.#ctx.maxBufferedBodyBytes)
@@ -266,7 +271,11 @@ export class GatewayExchange implements MatchInput {
         (body) => {
           if (!('whole' in body)) return answerDenial(this.#res, CompiledTrafficPolicy.tooLarge);
           this.#start(route, backend, cluster, origin);
-          this.#send(route, backend, head, body, cluster.protocol === 'http1');
+          // A replaced body is still held to the limit: it was read (and is dropped) all the same.
+          const replaced = route.bodyTransform;
+          const sent =
+            replaced !== null && replaced.replacesRequest ? replaced.requestBody(head.headers) : body;
+          this.#send(route, backend, head, sent, cluster.protocol === 'http1');
         },
         () => undefined, // the client went away: nothing was sent
       )

@@ -106,6 +106,7 @@ export class Forwarding implements AttemptSink {
     }
     this.#committed = true;
     const res = this.#res;
+    let replaced: Buffer | null = null;
     try {
       if (this.#route.transform !== null && res.req !== undefined)
         this.#route.transform.response(headers, res.req);
@@ -114,6 +115,8 @@ export class Forwarding implements AttemptSink {
       const own = this.#backend.responseHeaders;
       for (let i = 0; i < own.length; i++) modifyHeaders(headers, own[i]);
       if (this.#cors !== null && this.#origin !== '') this.#cors.decorate(this.#origin, headers);
+      const bodies = this.#route.bodyTransform;
+      if (bodies !== null) replaced = bodies.responseBody(status, headers);
       // A trailers-only gRPC answer (status in the head, no body): Node's HTTP/2 responses always
       // end with a trailers frame, so the status moves there, where clients read it.
       if (headers['grpc-status'] !== undefined && res.req?.httpVersionMajor === 2)
@@ -127,7 +130,14 @@ export class Forwarding implements AttemptSink {
       answerPlain(res, 502, 'invalid response from upstream');
       return;
     }
-    body.pipe(res);
+    if (replaced === null) {
+      body.pipe(res);
+      return;
+    }
+    // The backend's body is read to its end (its connection stays reusable, a failure still cuts
+    // the response) and dropped; then the literal goes out.
+    body.once('end', () => res.end(replaced));
+    body.resume();
   }
 
   attemptTrailers(a: UpstreamAttempt, trailers: HeaderMap): void {

@@ -9,6 +9,7 @@ import type {
 } from '../ir.ts';
 import { CorsPolicy } from './cors.ts';
 import { RouteMatcher } from './match.ts';
+import { BodyTransform } from './policies/body-transform.ts';
 import { HeaderTransform } from './policies/header-transform.ts';
 import { CompiledTrafficPolicy } from './policies/traffic-policy.ts';
 import { compileRetry, compileTimeouts, type CompiledRetry, type CompiledTimeouts } from './retry.ts';
@@ -65,6 +66,8 @@ export class CompiledRoute {
   readonly retry: CompiledRetry | null;
   /** A TrafficPolicy's header transformation, applied before the route's header filters; null: none. */
   readonly transform: HeaderTransform | null;
+  /** A TrafficPolicy's body replacement (request, response or both); null: none. */
+  readonly bodyTransform: BodyTransform | null;
   /** Whether a request body is kept in memory (up to the limit) so it can be sent again. */
   readonly replaysBody: boolean;
   /** The TrafficPolicy fields in force; null: none. */
@@ -97,6 +100,7 @@ export class CompiledRoute {
     this.timeouts = compileTimeouts(r.timeouts, p?.timeouts, p?.retry, r.retry !== null);
     this.retry = compileRetry(r.retry, p?.retry);
     this.transform = p?.transformation === undefined ? null : new HeaderTransform(p.transformation);
+    this.bodyTransform = BodyTransform.of(p?.transformation);
     this.replaysBody = mirrors.length > 0 || (this.retry !== null && this.retry.attempts > 0);
     this.trafficPolicy = r.trafficPolicy === undefined ? null : new CompiledTrafficPolicy(r.trafficPolicy);
     this.#backends = r.backends.map((b) => new CompiledBackend(b));

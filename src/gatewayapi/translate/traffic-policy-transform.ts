@@ -1,11 +1,13 @@
 // The `transformation` field of a TrafficPolicy: header set/add/remove in both directions, the
-// HTTPRoute header modifier shape. Values are literal text except for a few variables the data
-// plane fills in per request (TRANSFORM_VARIABLES). A wrong entry is a Problem and is left out.
+// HTTPRoute header modifier shape (bodies: traffic-policy-body-transform.ts). Values are literal
+// text except for a few variables the data plane fills in per request (TRANSFORM_VARIABLES). A
+// wrong entry is a Problem and is left out.
 
 import type { HeaderModifierIR, TransformationIR } from '../ir.ts';
 import type { Problem } from './conditions.ts';
 import { arr, rec } from './read.ts';
 import { HEADER_NAME, FRAMING_HEADERS } from './header-names.ts';
+import { readBodyTransform } from './traffic-policy-body-transform.ts';
 
 /** The variables a value may hold; nothing else between `%` signs is one. */
 export const TRANSFORM_VARIABLES = ['%CLIENT_IP%', '%REQUEST_ID%'] as const;
@@ -17,10 +19,16 @@ const MAX_VALUE = 4096;
 /** Reads `spec.transformation`. */
 export function readTransformation(raw: unknown, problems: Problem[]): TransformationIR {
   const t = rec(raw);
-  return {
+  const out: { -readonly [K in keyof TransformationIR]: TransformationIR[K] } = {
     requestHeaders: modifier(t.requestHeaders, 'transformation.requestHeaders', problems),
     responseHeaders: modifier(t.responseHeaders, 'transformation.responseHeaders', problems),
   };
+  const requestBody = readBodyTransform(t.requestBody, 'transformation.requestBody', problems);
+  const responseBody = readBodyTransform(t.responseBody, 'transformation.responseBody', problems);
+  // Absent unless given, so IRs without one keep their shape.
+  if (requestBody !== undefined) out.requestBody = requestBody;
+  if (responseBody !== undefined) out.responseBody = responseBody;
+  return out;
 }
 
 function modifier(raw: unknown, field: string, problems: Problem[]): HeaderModifierIR {

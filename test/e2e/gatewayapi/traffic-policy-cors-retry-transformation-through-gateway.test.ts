@@ -1,6 +1,6 @@
-// TrafficPolicy `cors`, `retry`, `timeouts` and `transformation` through the real API server and a
-// real Gateway to a podlet echo pod (the conformance echo-basic, whose /retry/ fails a given number
-// of times per uuid), from the lab's underlay; and an invalid field's status.
+// TrafficPolicy `cors`, `retry`, `timeouts` and `transformation` (headers and bodies) through the
+// real API server and a real Gateway to a podlet echo pod (the conformance echo-basic, whose /retry/
+// fails a given number of times per uuid), from the lab's underlay; and an invalid field's status.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -21,6 +21,8 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const ALICE = `Basic ${b64('alice:wonderland')}`;
 const htpasswd = `alice:{SHA}${createHash('sha1').update('wonderland').digest('base64')}\n`;
 const ROUTE = { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'extras' };
+const REQUEST_BODY = 'replaced request';
+const RESPONSE_BODY = 'kubegate says hi\n';
 
 const rule = (name: string, path: string) => prefixRule(name, path, 'echo-extras');
 
@@ -34,7 +36,14 @@ const OBJECTS = [
     spec: {
       parentRefs: [{ name: 'extras' }],
       hostnames: [HOST],
-      rules: [rule('cors', '/cors'), rule('retry', '/retry'), rule('slow', '/slow'), rule('rest', '/')],
+      rules: [
+        rule('cors', '/cors'),
+        rule('retry', '/retry'),
+        rule('slow', '/slow'),
+        rule('body-in', '/body-in'),
+        rule('body-out', '/body-out'),
+        rule('rest', '/'),
+      ],
     },
   },
   {
@@ -75,9 +84,21 @@ const OBJECTS = [
       responseHeaders: { add: [{ name: 'X-Served-By', value: 'kubegate' }], remove: ['X-Backend-Secret'] },
     },
   }),
+  trafficPolicy('extras-body-in', {
+    targetRefs: [{ ...ROUTE, sectionName: 'body-in' }],
+    transformation: { requestBody: { set: REQUEST_BODY } },
+  }),
+  trafficPolicy('extras-body-out', {
+    targetRefs: [{ ...ROUTE, sectionName: 'body-out' }],
+    transformation: { responseBody: { set: RESPONSE_BODY } },
+  }),
   trafficPolicy('extras-bad-variable', {
     targetRefs: [{ ...ROUTE, sectionName: 'slow' }],
-    transformation: { requestHeaders: { set: [{ name: 'X-Secret', value: '%ENV_SECRET%' }] } },
+    transformation: {
+      requestHeaders: { set: [{ name: 'X-Secret', value: '%ENV_SECRET%' }] },
+      // Within the CRD's maxLength (characters), over the 64 KiB limit in UTF-8 bytes.
+      requestBody: { set: 'é'.repeat(32_769) },
+    },
   }),
 ];
 
@@ -87,6 +108,7 @@ async function request(
   path: string,
   headers: Record<string, string> = {},
   method = 'GET',
+  data?: string,
 ): Promise<LabResponse> {
   const args = [
     'netns',
@@ -105,6 +127,7 @@ async function request(
   ];
   args.push('-H', `Host: ${HOST}`);
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  if (data !== undefined) args.push('--data-binary', data);
   args.push(`http://${address}${path}`);
   const { stdout } = await run('ip', args, { timeout: 12_000 });
   const split = stdout.indexOf('\r\n\r\n');
@@ -161,7 +184,7 @@ const condition = (name: string): Promise<Condition> =>
     (c) => c !== undefined,
   ).then((c) => c!);
 
-test('CORS, retries, timeouts and header transformation from TrafficPolicies are served by the Gateway', async () => {
+test('CORS, retries, timeouts and header and body transformation from TrafficPolicies are served by the Gateway', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kubegate-traffic-policy-extras-'));
   const file = join(dir, 'objects.json');
   await writeFile(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: OBJECTS }));
@@ -189,6 +212,24 @@ test('CORS, retries, timeouts and header transformation from TrafficPolicies are
   assert.match(seen['X-Client']?.[0] ?? '', /^10\.250\.0\.\d+$/);
   assert.equal(seen['X-Internal'], undefined);
   assert.equal(echoed.headers['x-backend-secret'], undefined);
+
+  // Bodies: the pod gets the policy's literal (its length), the client the other policy's.
+  const lengthAtPod = (r: LabResponse) =>
+    r.status === 200 && r.body.startsWith('{')
+      ? (JSON.parse(r.body) as { headers: Record<string, string[]> }).headers['Content-Length']
+      : undefined;
+  const bodyIn = await until(
+    'the replaced request body at the pod',
+    () => request(address, '/body-in', { 'Content-Type': 'text/plain' }, 'POST', 'the original body'),
+    (r) => lengthAtPod(r) !== undefined && lengthAtPod(r)?.[0] !== String('the original body'.length),
+  );
+  assert.deepEqual(lengthAtPod(bodyIn), [String(REQUEST_BODY.length)]);
+  const bodyOut = await until(
+    'the replaced response body',
+    () => request(address, '/body-out'),
+    (r) => r.status === 200 && r.body === RESPONSE_BODY,
+  );
+  assert.equal(bodyOut.headers['content-length'], String(RESPONSE_BODY.length));
 
   // CORS: the preflight is answered by the gateway before basicAuth; the actual request needs it.
   const preflight = await until(
@@ -236,9 +277,17 @@ test('CORS, retries, timeouts and header transformation from TrafficPolicies are
   assert.equal((await request(address, '/slow?delay=3s')).status, 504);
   assert.equal((await request(address, '/slow')).status, 200);
 
-  for (const name of ['extras-cors', 'extras-retry', 'extras-slow', 'extras-headers'])
+  for (const name of [
+    'extras-cors',
+    'extras-retry',
+    'extras-slow',
+    'extras-headers',
+    'extras-body-in',
+    'extras-body-out',
+  ])
     assert.equal((await condition(name)).reason, 'Accepted', name);
   const bad = await condition('extras-bad-variable');
   assert.equal(bad.reason, 'Invalid');
   assert.match(bad.message, /transformation\.requestHeaders\.set\[0\]\.value: unknown variable %ENV_SECRET%/);
+  assert.match(bad.message, /transformation\.requestBody\.set must be text of at most 65536 bytes/);
 });
