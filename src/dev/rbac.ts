@@ -75,6 +75,7 @@ export const gatewayApiClusterRole = {
       resources: [
         'gatewayclasses',
         'gateways',
+        'listenersets',
         'httproutes',
         'grpcroutes',
         'tlsroutes',
@@ -90,6 +91,7 @@ export const gatewayApiClusterRole = {
       resources: [
         'gatewayclasses/status',
         'gateways/status',
+        'listenersets/status',
         'httproutes/status',
         'grpcroutes/status',
         'tlsroutes/status',

@@ -77,6 +77,8 @@ export interface GatewayStatus {
   addresses: { type: string; value: string }[];
   conditions: Condition[];
   listeners: ListenerStatus[];
+  /** Written only for a Gateway that allows ListenerSets or that one names. */
+  attachedListenerSets?: number;
 }
 
 export interface Gateway extends KubeObject {
@@ -84,6 +86,7 @@ export interface Gateway extends KubeObject {
     gatewayClassName?: string;
     listeners?: Listener[];
     addresses?: { type?: string; value?: string }[];
+    allowedListeners?: { namespaces?: { from?: string; selector?: LabelSelector } };
     infrastructure?: {
       labels?: Record<string, string>;
       annotations?: Record<string, string>;
@@ -91,6 +94,20 @@ export interface Gateway extends KubeObject {
     };
   };
   status?: Partial<GatewayStatus>;
+}
+
+/** ListenerSet (v1): listeners added to a Gateway that allows them (`spec.allowedListeners`). */
+export interface ListenerSet extends KubeObject {
+  spec?: {
+    parentRef?: { group?: string; kind?: string; name?: string; namespace?: string };
+    listeners?: Listener[];
+  };
+  status?: Partial<ListenerSetStatus>;
+}
+
+export interface ListenerSetStatus {
+  conditions: Condition[];
+  listeners: ListenerStatus[];
 }
 
 export interface ParentReference {

@@ -14,6 +14,7 @@ import { WATCHED, type WatchedKind } from './sources.ts';
 const STATUS_KINDS = {
   gatewayClasses: 'gatewayclasses',
   gateways: 'gateways',
+  listenerSets: 'listenersets',
   httpRoutes: 'httproutes',
   grpcRoutes: 'grpcroutes',
   tlsRoutes: 'tlsroutes',
@@ -175,6 +176,7 @@ export class GatewayAPIController {
       addressPool: this.#opts.addressPool,
       gatewayClasses: o.gatewayClasses,
       gateways: o.gateways,
+      listenerSets: o.listenerSets,
       httpRoutes: o.httpRoutes,
       grpcRoutes: o.grpcRoutes,
       tlsRoutes: o.tlsRoutes,
@@ -220,7 +222,8 @@ export class GatewayAPIController {
     const desired = this.#desiredStatuses(out);
     const { conflicted, settled } = await this.#status.write(desired);
     for (const d of settled)
-      if (d.kind !== 'gateways' && d.kind !== 'gatewayclasses') this.#settledRoutes.set(d.object, d.source);
+      if (d.kind !== 'gateways' && d.kind !== 'gatewayclasses' && d.kind !== 'listenersets')
+        this.#settledRoutes.set(d.object, d.source);
     // A write refused as stale: the newer object may be only a status change, which alone would not
     // schedule a sync; compute the statuses again from it.
     if (conflicted) this.#syncs.again();
@@ -273,6 +276,7 @@ export class GatewayAPIController {
     const count =
       o.gatewayClasses.length +
       o.gateways.length +
+      o.listenerSets.length +
       ROUTE_KINDS.reduce((sum, [field]) => sum + o[field].length, 0) +
       POLICY_KINDS.reduce((sum, [field]) => sum + o[field].length, 0);
     const keep = count < this.#objectCount ? new Set<string>() : null;
@@ -297,6 +301,18 @@ export class GatewayAPIController {
         object,
         status: g.status as unknown as Record<string, unknown>,
         source: g.status,
+      });
+    }
+    const listenerSets = byKey(o.listenerSets);
+    for (const l of out.listenerSets ?? []) {
+      const object = listenerSets.get(`${l.namespace}/${l.name}`);
+      if (!object) continue;
+      keep?.add(statusKey('listenersets', l.namespace, l.name));
+      desired.push({
+        kind: 'listenersets',
+        object,
+        status: l.status as unknown as Record<string, unknown>,
+        source: l.status,
       });
     }
     // Route parents are shared with other controllers: keep theirs, replace ours, and drop ours from

@@ -2,6 +2,8 @@
 export const WATCHED = {
   gatewayClasses: '/apis/gateway.networking.k8s.io/v1/gatewayclasses',
   gateways: '/apis/gateway.networking.k8s.io/v1/gateways',
+  // v1 in the v1.7 CRDs (standard channel); a cluster without the CRD is watched quietly.
+  listenerSets: '/apis/gateway.networking.k8s.io/v1/listenersets',
   httpRoutes: '/apis/gateway.networking.k8s.io/v1/httproutes',
   grpcRoutes: '/apis/gateway.networking.k8s.io/v1/grpcroutes',
   // v1 in the v1.7 CRDs (TLSRoute in the standard channel, TCPRoute and UDPRoute experimental);
@@ -36,7 +38,7 @@ export type PolicyStatusKind = 'backendtlspolicies' | 'trafficpolicies';
 
 /** Where a status of each kind is written (the `status` subresource). */
 export function statusPath(
-  kind: 'gatewayclasses' | 'gateways' | RouteStatusKind | PolicyStatusKind,
+  kind: 'gatewayclasses' | 'gateways' | 'listenersets' | RouteStatusKind | PolicyStatusKind,
   ns: string,
   name: string,
 ): string {

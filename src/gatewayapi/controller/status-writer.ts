@@ -4,7 +4,7 @@ import { sameStatus, stampDeep } from './conditions.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { statusPath, type PolicyStatusKind, type RouteStatusKind } from './sources.ts';
 
-type StatusKind = 'gatewayclasses' | 'gateways' | RouteStatusKind | PolicyStatusKind;
+type StatusKind = 'gatewayclasses' | 'gateways' | 'listenersets' | RouteStatusKind | PolicyStatusKind;
 
 /** An object as cached by the informers: what the writer needs of it. */
 export interface CachedObject {

@@ -11,7 +11,7 @@ import type { GatewayState } from './gateways.ts';
 import { intersect } from './hostnames.ts';
 import { selects } from './label-selectors.ts';
 import type { ListenerState } from './listeners.ts';
-import { int, rec, str, text } from './read.ts';
+import { int, keyOf, rec, str, text } from './read.ts';
 import type { CompiledRoute } from './routes.ts';
 
 /** A hostname a route serves on a listener, and the route hostname it came from (null: none given). */
@@ -42,7 +42,7 @@ export function servedHostnames(listener: string | null, route: readonly string[
 function admits(
   kind: CompiledRoute['kind'],
   l: ListenerState,
-  gateway: GatewayState,
+  home: string,
   routeNamespace: string,
   labels: NamespaceLabels,
 ): boolean {
@@ -51,7 +51,7 @@ function admits(
     case 'All':
       return true;
     case 'Same':
-      return routeNamespace === gateway.meta.namespace;
+      return routeNamespace === home;
     case 'Selector':
       return l.selector !== undefined && l.selector !== null && selects(l.selector, labels(routeNamespace));
     default:
@@ -62,7 +62,16 @@ function admits(
 /** Labels of a namespace by name. */
 export type NamespaceLabels = (namespace: string) => Readonly<Record<string, string>>;
 
-/** A parentRef that names one of our Gateways, resolved. */
+/** A ListenerSet of one of our Gateways, as routes attach to it (listener-sets.ts). */
+export interface ListenerSetParent {
+  readonly gateway: GatewayState;
+  readonly namespace: string;
+  readonly listeners: readonly ListenerState[];
+  /** Why it takes no route (not accepted), or null. */
+  readonly problem: Problem | null;
+}
+
+/** A parentRef that names one of our Gateways (or a ListenerSet of one), resolved. */
 export interface OurParent {
   readonly gateway: GatewayState;
   readonly parentRef: ParentReference;
@@ -70,60 +79,77 @@ export interface OurParent {
   readonly name: string;
   readonly sectionName: string | undefined;
   readonly port: number | undefined;
+  /** The listeners the parentRef selects among: the Gateway's own, or the ListenerSet's. */
+  readonly listeners: readonly ListenerState[];
+  /** The namespace a listener's `from: Same` means (the Gateway's or the ListenerSet's). */
+  readonly home: string;
+  /** Why the parent takes no route, or null. */
+  readonly problem: Problem | null;
 }
 
-/** The parentRefs of a route that name one of our Gateways, each distinct one once. */
+const NO_SETS: ReadonlyMap<string, ListenerSetParent> = new Map();
+
+/** The parentRefs of a route that name one of our Gateways or their ListenerSets, each distinct one once. */
 export function* ourParents(
   parentRefs: readonly unknown[],
   routeNamespace: string,
   gateways: ReadonlyMap<string, GatewayState>,
+  sets: ReadonlyMap<string, ListenerSetParent> = NO_SETS,
 ): Generator<OurParent> {
   const seen = new Set<string>();
   for (const raw of parentRefs) {
     const p = rec(raw);
-    if ((str(p.group) ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (str(p.kind) ?? 'Gateway') !== 'Gateway')
+    const kind = str(p.kind) ?? 'Gateway';
+    if ((str(p.group) ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (kind !== 'Gateway' && kind !== 'ListenerSet'))
       continue;
     const namespace = text(p.namespace) ?? routeNamespace;
     const name = str(p.name) ?? '';
-    const gateway = gateways.get(`${namespace}/${name}`);
+    const set = kind === 'ListenerSet' ? sets.get(`${namespace}/${name}`) : undefined;
+    const gateway = kind === 'Gateway' ? gateways.get(`${namespace}/${name}`) : set?.gateway;
     if (gateway === undefined) continue;
     const sectionName = text(p.sectionName);
     const port = int(p.port);
-    const parentRef: ParentReference = { group: GATEWAY_GROUP, kind: 'Gateway', namespace, name };
+    const parentRef: ParentReference = { group: GATEWAY_GROUP, kind, namespace, name };
     if (sectionName !== undefined) parentRef.sectionName = sectionName;
     if (port !== undefined) parentRef.port = port;
     const key = JSON.stringify(parentRef);
     if (seen.has(key)) continue;
     seen.add(key);
-    yield { gateway, parentRef, namespace, name, sectionName, port };
+    const problem: Problem | null = !gateway.accepted.ok
+      ? { reason: 'NoMatchingParent', message: `Gateway ${keyOf(gateway.meta)} is not accepted.` }
+      : (set?.problem ?? null);
+    const listeners = set?.listeners ?? gateway.listeners;
+    const home = set?.namespace ?? gateway.meta.namespace;
+    yield { gateway, parentRef, namespace, name, sectionName, port, listeners, home, problem };
   }
 }
 
-/** Our parent entries of a route (empty when no parentRef names one of our Gateways). */
+/** Our parent entries of a route (empty when no parentRef names one of our Gateways or their ListenerSets). */
 export function attachRoute(
   route: CompiledRoute,
   gateways: ReadonlyMap<string, GatewayState>,
   labels: NamespaceLabels,
   controllerName: string,
+  sets?: ReadonlyMap<string, ListenerSetParent>,
 ): { parents: RouteParentStatus[]; attachments: Attachment[] } {
   const parents: RouteParentStatus[] = [];
   const attachments: Attachment[] = [];
   const gen = route.meta.generation;
-  for (const { gateway, parentRef, namespace, name, sectionName, port } of ourParents(
+  for (const { gateway, parentRef, sectionName, port, listeners, home, problem } of ourParents(
     route.parentRefs,
     route.meta.namespace,
     gateways,
+    sets,
   )) {
-    const selected = gateway.listeners.filter(
+    const selected = listeners.filter(
       (l) => (sectionName === undefined || l.name === sectionName) && (port === undefined || l.port === port),
     );
-    const admitted = selected.filter((l) => admits(route.kind, l, gateway, route.meta.namespace, labels));
+    const admitted = selected.filter((l) => admits(route.kind, l, home, route.meta.namespace, labels));
     const served = admitted
       .map((listener) => ({ listener, hostnames: servedHostnames(listener.hostname, route.hostnames) }))
       .filter((a) => a.hostnames.length > 0);
     let refused: Problem | null;
-    if (!gateway.accepted.ok)
-      refused = { reason: 'NoMatchingParent', message: `Gateway ${namespace}/${name} is not accepted.` };
+    if (problem !== null) refused = problem;
     else if (selected.length === 0)
       refused = {
         reason: 'NoMatchingParent',

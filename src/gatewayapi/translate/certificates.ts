@@ -40,12 +40,13 @@ export function checkKeyPair(pair: KeyPair): string | null {
 /** Secrets by `namespace/name`. */
 export type Secrets = ReadonlyMap<string, unknown>;
 
-/** Resolves one certificateRef of a listener of a Gateway in `gatewayNamespace`. */
+/** Resolves one certificateRef of a listener of a Gateway (or `fromKind`) in `gatewayNamespace`. */
 export function resolveCertificateRef(
   ref: unknown,
   gatewayNamespace: string,
   secrets: Secrets,
   grants: ReferenceGrants,
+  fromKind = 'Gateway',
 ): KeyPair | Problem {
   const r = rec(ref);
   const group = str(r.group) ?? '';
@@ -53,7 +54,7 @@ export function resolveCertificateRef(
   const name = str(r.name) ?? '';
   const namespace = str(r.namespace) || gatewayNamespace;
   const where = `${namespace}/${name}`;
-  const from = { group: GATEWAY_GROUP, kind: 'Gateway', namespace: gatewayNamespace };
+  const from = { group: GATEWAY_GROUP, kind: fromKind, namespace: gatewayNamespace };
   if (!grants.allows(from, { group, kind, namespace, name }))
     return {
       reason: 'RefNotPermitted',

@@ -37,7 +37,7 @@ export function buildDataPlane(
   for (const g of gateways) {
     if (programmedProblem(g) !== null) continue;
     // TLS, TCP and UDP listeners are served apart (streams.ts).
-    const servable = g.listeners.filter(
+    const servable = [...g.listeners, ...(g.setListeners ?? [])].filter(
       (l) => isServable(l) && (l.protocol === 'HTTP' || l.protocol === 'HTTPS'),
     );
     const portNumbers = [...new Set(servable.map((l) => l.port))].sort((a, b) => a - b);

@@ -29,6 +29,10 @@ export interface GatewayState {
   readonly insecureFrontend?: boolean;
   /** `spec.tls.backend.clientCertificateRef`, resolved; absent when not set. */
   readonly backendClient?: BackendClientCertificate;
+  /** `spec.allowedListeners`, as given; absent when not set (no ListenerSet is allowed). */
+  readonly allowedListeners?: unknown;
+  /** The listeners of accepted ListenerSets (listener-sets.ts), after the Gateway's own. */
+  readonly setListeners?: readonly ListenerState[];
 }
 
 /** Evaluates a Gateway of one of our GatewayClasses; `classProblem` is set when the class is unusable. */
@@ -62,6 +66,7 @@ export function evaluateGateway(
     grant: null,
     ...(frontend.insecureFallback ? { insecureFrontend: true } : {}),
     ...(backendClient !== null ? { backendClient } : {}),
+    ...(has(spec.allowedListeners) ? { allowedListeners: spec.allowedListeners } : {}),
   };
 }
 

@@ -12,6 +12,8 @@ import type {
   GatewayStatus,
   GRPCRoute,
   HTTPRoute,
+  ListenerSet,
+  ListenerSetStatus,
   Namespace,
   ParentReference,
   ReferenceGrant,
@@ -35,6 +37,9 @@ import type { GatewayClassResult } from './gateway-classes.ts';
 import { evaluateGatewayClasses } from './gateway-classes.ts';
 import type { GatewayState } from './gateways.ts';
 import { evaluateGateway, gatewayStatus } from './gateways.ts';
+import type { ListenerSets } from './listener-sets.ts';
+import { attachListenerSets, listenerSetStatus } from './listener-sets.ts';
+import type { ListenerState } from './listeners.ts';
 import { arr, byAgeThenName, compareJSON, compareStrings, indexBy, keyOf, meta, rec, str } from './read.ts';
 import { ReferenceGrants } from './reference-grants.ts';
 import { compileGRPCRoute } from './grpc-routes.ts';
@@ -55,6 +60,8 @@ export interface TranslateInput {
   addressPool: string;
   gatewayClasses: GatewayClass[];
   gateways: Gateway[];
+  /** Absent reads as none. */
+  listenerSets?: ListenerSet[];
   httpRoutes: HTTPRoute[];
   /** Absent reads as none. */
   grpcRoutes?: GRPCRoute[];
@@ -87,6 +94,8 @@ export interface TranslateOutput {
   }[];
   /** Only Gateways of our classes. */
   gateways: { namespace: string; name: string; status: GatewayStatus }[];
+  /** ListenerSets whose parentRef names one of our Gateways; present only when there is one. */
+  listenerSets?: { namespace: string; name: string; status: ListenerSetStatus }[];
   /** Every HTTPRoute with a parentRef to one of our Gateways; `parents` holds only our entries. */
   httpRoutes: { namespace: string; name: string; parents: RouteParentStatus[] }[];
   /** As `httpRoutes`, for GRPCRoutes; present only when it has an entry. */
@@ -146,6 +155,7 @@ interface GatewayPhase {
   readonly classes: GatewayClassResult[];
   readonly gatewayByKey: Map<string, GatewayState>;
   readonly gateways: GatewayState[];
+  readonly sets: ListenerSets;
 }
 
 // The last Gateway phase, reused while its inputs are the same arrays: a route change then
@@ -157,6 +167,7 @@ function gatewayPhase(i: Record<string, unknown>, controllerName: string): Gatew
   const deps = [
     fingerprint(i.gatewayClasses, false),
     fingerprint(i.gateways, true),
+    fingerprint(i.listenerSets, false),
     i.namespaces,
     i.secrets,
     i.configMaps,
@@ -189,6 +200,7 @@ function gatewayPhase(i: Record<string, unknown>, controllerName: string): Gatew
   for (const { raw, m, cls } of ours)
     if (cls !== undefined && !gatewayByKey.has(keyOf(m)))
       gatewayByKey.set(keyOf(m), evaluateGateway(raw, cls.problem, secrets, grants, configMaps));
+  const sets = attachListenerSets(arr(i.listenerSets), gatewayByKey, secrets, grants, labelsOf);
   const gateways = [...gatewayByKey.values()];
   const accepted = gateways.filter((g) => g.accepted.ok);
   const grantsOfPool = assignAddresses(
@@ -197,7 +209,7 @@ function gatewayPhase(i: Record<string, unknown>, controllerName: string): Gatew
   );
   accepted.forEach((g, n) => (g.grant = grantsOfPool[n]));
 
-  lastPhase = { deps, grants, labelsOf, classes, gatewayByKey, gateways };
+  lastPhase = { deps, grants, labelsOf, classes, gatewayByKey, gateways, sets };
   return lastPhase;
 }
 
@@ -230,7 +242,7 @@ function attachRouteOnce(
 ): ReturnType<typeof attachRoute> {
   const hit = attachedRoutes.get(route);
   if (hit !== undefined && hit.phase === phase) return hit.result;
-  const result = attachRoute(route, phase.gatewayByKey, phase.labelsOf, controllerName);
+  const result = attachRoute(route, phase.gatewayByKey, phase.labelsOf, controllerName, phase.sets.byKey);
   attachedRoutes.set(route, { phase, result });
   return result;
 }
@@ -295,6 +307,7 @@ export function translate(input: TranslateInput): TranslateOutput {
         phase.gatewayByKey,
         phase.labelsOf,
         controllerName,
+        phase.sets.byKey,
       );
       if (parents.length === 0) continue;
       statuses.push({ key: m.key, namespace: m.namespace, name: m.name, parents });
@@ -308,7 +321,14 @@ export function translate(input: TranslateInput): TranslateOutput {
   }
 
   const attachedCounts = new Map<GatewayState, Map<string, Set<object>>>();
+  const setCounts = new Map<ListenerState, Set<object>>();
   for (const a of [...attachments, ...streamAttachments]) {
+    if (phase.sets.owner.has(a.listener)) {
+      let routes = setCounts.get(a.listener);
+      if (routes === undefined) setCounts.set(a.listener, (routes = new Set()));
+      routes.add(a.route);
+      continue;
+    }
     let perListener = attachedCounts.get(a.gateway);
     if (perListener === undefined) attachedCounts.set(a.gateway, (perListener = new Map()));
     let routes = perListener.get(a.listener.name);
@@ -324,7 +344,10 @@ export function translate(input: TranslateInput): TranslateOutput {
     .map((g) => {
       const counts = new Map<string, number>();
       for (const [name, routes] of attachedCounts.get(g) ?? []) counts.set(name, routes.size);
-      return { namespace: g.meta.namespace, name: g.meta.name, status: gatewayStatus(g, counts) };
+      const status = gatewayStatus(g, counts);
+      const sets = phase.sets.attached.get(g.meta.key);
+      if (sets !== undefined) status.attachedListenerSets = sets;
+      return { namespace: g.meta.namespace, name: g.meta.name, status };
     })
     .sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
   const traffic = new TrafficPolicies(
@@ -343,10 +366,19 @@ export function translate(input: TranslateInput): TranslateOutput {
         : { ...buildDataPlane(gateways, attachments), streams },
     ),
   );
+  const setCountsByListener = new Map([...setCounts].map(([l, routes]) => [l, routes.size]));
+  const listenerSets = [...phase.sets.byKey.values()]
+    .map((s) => ({
+      namespace: s.meta.namespace,
+      name: s.meta.name,
+      status: listenerSetStatus(s, setCountsByListener),
+    }))
+    .sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
   return {
     ir,
     gatewayClasses: classes.map((c) => ({ name: c.name, status: c.status })),
     gateways: gatewayStatuses,
+    ...(listenerSets.length > 0 ? { listenerSets } : {}),
     httpRoutes,
     ...(grpcRoutes.length > 0 ? { grpcRoutes } : {}),
     ...streamStatuses,
@@ -368,6 +400,7 @@ function policyWorld(
     for (const p of r.parents) {
       if (!p.conditions.some((c) => c.type === 'Accepted' && c.status === 'True')) continue;
       const ref = rec(p.parentRef);
+      if ((str(ref.kind) ?? 'Gateway') !== 'Gateway') continue;
       const namespace = str(ref.namespace) || r.namespace;
       const name = str(ref.name) ?? '';
       refs.set(`${namespace}/${name}`, { group: GATEWAY_GROUP, kind: 'Gateway', namespace, name });

@@ -101,7 +101,22 @@ export function evaluateListeners(
   grants: ReferenceGrants,
   frontend?: FrontendTLS,
 ): ListenerState[] {
-  const states = listeners.map((raw): ListenerState => {
+  return markConflicts(evaluateEach(listeners, namespace, secrets, grants, frontend));
+}
+
+/**
+ * Evaluates listeners of a Gateway (or of another `fromKind`, e.g. ListenerSet) in `namespace`, each
+ * on its own: conflicts between them are left to the caller.
+ */
+export function evaluateEach(
+  listeners: readonly unknown[],
+  namespace: string,
+  secrets: Secrets,
+  grants: ReferenceGrants,
+  frontend?: FrontendTLS,
+  fromKind = 'Gateway',
+): ListenerState[] {
+  return listeners.map((raw): ListenerState => {
     const l = rec(raw);
     const protocolText = str(l.protocol) ?? '';
     const port = int(l.port) ?? 0;
@@ -119,7 +134,7 @@ export function evaluateListeners(
       if (refs.length === 0)
         resolvedRefs = { reason: 'InvalidCertificateRef', message: 'No certificateRefs.' };
       for (const ref of refs) {
-        const r = resolveCertificateRef(ref, namespace, secrets, grants);
+        const r = resolveCertificateRef(ref, namespace, secrets, grants, fromKind);
         if ('cert' in r) pairs.push({ cert: r.cert, key: r.key });
         else resolvedRefs ??= r;
       }
@@ -154,7 +169,6 @@ export function evaluateListeners(
       ...(clientValidation === null ? {} : { clientValidation }),
     };
   });
-  return markConflicts(states);
 }
 
 function markConflicts(states: ListenerState[]): ListenerState[] {

@@ -6,7 +6,7 @@
 import type { Condition, RouteParentStatus } from '../objects.ts';
 import type { Problem } from './conditions.ts';
 import { condition, conditionFor } from './conditions.ts';
-import type { NamespaceLabels, ServedHostname } from './attachment.ts';
+import type { ListenerSetParent, NamespaceLabels, ServedHostname } from './attachment.ts';
 import { ourParents, servedHostnames } from './attachment.ts';
 import type { GatewayState } from './gateways.ts';
 import { selects } from './label-selectors.ts';
@@ -22,18 +22,13 @@ export interface StreamAttachment {
   readonly hostnames: readonly ServedHostname[];
 }
 
-function admits(
-  l: ListenerState,
-  gateway: GatewayState,
-  route: StreamRoute,
-  labels: NamespaceLabels,
-): boolean {
+function admits(l: ListenerState, home: string, route: StreamRoute, labels: NamespaceLabels): boolean {
   if (!l.supportedKinds.some((k) => k.kind === route.kind)) return false;
   switch (l.from) {
     case 'All':
       return true;
     case 'Same':
-      return route.meta.namespace === gateway.meta.namespace;
+      return route.meta.namespace === home;
     case 'Selector':
       return (
         l.selector !== undefined && l.selector !== null && selects(l.selector, labels(route.meta.namespace))
@@ -43,25 +38,27 @@ function admits(
   }
 }
 
-/** Our parent entries of a stream route (empty when no parentRef names one of our Gateways). */
+/** Our parent entries of a stream route (empty when no parentRef names one of our Gateways or their ListenerSets). */
 export function attachStreamRoute(
   route: StreamRoute,
   gateways: ReadonlyMap<string, GatewayState>,
   labels: NamespaceLabels,
   controllerName: string,
+  sets?: ReadonlyMap<string, ListenerSetParent>,
 ): { parents: RouteParentStatus[]; attachments: StreamAttachment[] } {
   const parents: RouteParentStatus[] = [];
   const attachments: StreamAttachment[] = [];
   const gen = route.meta.generation;
-  for (const { gateway, parentRef, namespace, name, sectionName, port } of ourParents(
+  for (const { gateway, parentRef, sectionName, port, listeners, home, problem } of ourParents(
     route.parentRefs,
     route.meta.namespace,
     gateways,
+    sets,
   )) {
-    const selected = gateway.listeners.filter(
+    const selected = listeners.filter(
       (l) => (sectionName === undefined || l.name === sectionName) && (port === undefined || l.port === port),
     );
-    const admitted = selected.filter((l) => admits(l, gateway, route, labels));
+    const admitted = selected.filter((l) => admits(l, home, route, labels));
     const served = admitted
       .map((listener) => ({
         listener,
@@ -72,8 +69,7 @@ export function attachStreamRoute(
       }))
       .filter((a) => a.hostnames.length > 0);
     let refused: Problem | null;
-    if (!gateway.accepted.ok)
-      refused = { reason: 'NoMatchingParent', message: `Gateway ${namespace}/${name} is not accepted.` };
+    if (problem !== null) refused = problem;
     else if (selected.length === 0)
       refused = {
         reason: 'NoMatchingParent',

@@ -56,17 +56,20 @@ export function buildStreams(
   attachments: readonly StreamAttachment[],
 ): StreamPortIR[] {
   const byListener = new Map<ListenerState, StreamAttachment[]>();
-  const seen = new Set<string>();
+  // Listener names repeat across a Gateway and its ListenerSets: the listener object tells them apart.
+  const seen = new Map<ListenerState, Set<string>>();
   for (const a of attachments) {
-    const id = `${keyOf(a.gateway.meta)}/${a.listener.name}/${a.route.kind}/${keyOf(a.route.meta)}`;
-    if (seen.has(id)) continue; // one attachment per (route, listener), whichever parentRef made it
-    seen.add(id);
+    const id = `${a.route.kind}/${keyOf(a.route.meta)}`;
+    let ids = seen.get(a.listener);
+    if (ids === undefined) seen.set(a.listener, (ids = new Set()));
+    if (ids.has(id)) continue; // one attachment per (route, listener), whichever parentRef made it
+    ids.add(id);
     byListener.set(a.listener, [...(byListener.get(a.listener) ?? []), a]);
   }
   const ports: StreamPortIR[] = [];
   for (const g of gateways) {
     if (programmedProblem(g) !== null) continue;
-    const servable = g.listeners.filter(
+    const servable = [...g.listeners, ...(g.setListeners ?? [])].filter(
       (l) => isServable(l) && (l.protocol === 'TLS' || l.protocol === 'TCP' || l.protocol === 'UDP'),
     );
     const groups = new Map<string, ListenerState[]>();

@@ -19,6 +19,7 @@ export function caseNames(): string[] {
 const FIELD_BY_KIND: Record<string, keyof TranslateInput> = {
   GatewayClass: 'gatewayClasses',
   Gateway: 'gateways',
+  ListenerSet: 'listenerSets',
   HTTPRoute: 'httpRoutes',
   GRPCRoute: 'grpcRoutes',
   TLSRoute: 'tlsRoutes',
@@ -44,6 +45,7 @@ export function loadInput(name: string): TranslateInput {
     addressPool: ADDRESS_POOL,
     gatewayClasses: [],
     gateways: [],
+    listenerSets: [],
     httpRoutes: [],
     grpcRoutes: [],
     tlsRoutes: [],
