@@ -110,31 +110,44 @@ export function addressesOf(g: GatewayState): readonly string[] {
   return g.grant !== null && 'addresses' in g.grant ? g.grant.addresses : [];
 }
 
+/** A listener's status (of a Gateway or a ListenerSet); `programmed` null: programmed. */
+export function listenerStatus(
+  l: ListenerState,
+  attachedRoutes: number,
+  programmed: Problem | null,
+  gen: number,
+): ListenerStatus {
+  return {
+    name: l.name,
+    supportedKinds: l.supportedKinds.map((k) => ({ group: k.group, kind: k.kind })),
+    attachedRoutes,
+    conditions: [
+      conditionFor('Accepted', l.accepted, 'Accepted', 'Listener is accepted.', gen),
+      conditionFor('Programmed', programmed, 'Programmed', 'Listener is programmed.', gen),
+      conditionFor('ResolvedRefs', l.resolvedRefs, 'ResolvedRefs', 'References are resolved.', gen),
+      l.conflicted === null
+        ? condition('Conflicted', false, 'NoConflicts', 'No conflicts.', gen)
+        : condition('Conflicted', true, l.conflicted.reason, l.conflicted.message, gen),
+    ],
+  };
+}
+
 /** The Gateway status; `attached` counts routes per listener name. */
 export function gatewayStatus(g: GatewayState, attached: ReadonlyMap<string, number>): GatewayStatus {
   const gen = g.meta.generation;
   const programmed = programmedProblem(g);
-  const listeners = g.listeners.map((l): ListenerStatus => {
-    const servable = isServable(l);
-    const listenerProgrammed: Problem | null = !servable
-      ? { reason: 'Invalid', message: 'Listener is not valid.' }
-      : programmed === null
-        ? null
-        : { reason: 'Pending', message: 'Gateway is not programmed.' };
-    return {
-      name: l.name,
-      supportedKinds: l.supportedKinds.map((k) => ({ group: k.group, kind: k.kind })),
-      attachedRoutes: attached.get(l.name) ?? 0,
-      conditions: [
-        conditionFor('Accepted', l.accepted, 'Accepted', 'Listener is accepted.', gen),
-        conditionFor('Programmed', listenerProgrammed, 'Programmed', 'Listener is programmed.', gen),
-        conditionFor('ResolvedRefs', l.resolvedRefs, 'ResolvedRefs', 'References are resolved.', gen),
-        l.conflicted === null
-          ? condition('Conflicted', false, 'NoConflicts', 'No conflicts.', gen)
-          : condition('Conflicted', true, l.conflicted.reason, l.conflicted.message, gen),
-      ],
-    };
-  });
+  const listeners = g.listeners.map((l) =>
+    listenerStatus(
+      l,
+      attached.get(l.name) ?? 0,
+      !isServable(l)
+        ? { reason: 'Invalid', message: 'Listener is not valid.' }
+        : programmed === null
+          ? null
+          : { reason: 'Pending', message: 'Gateway is not programmed.' },
+      gen,
+    ),
+  );
   return {
     addresses: addressesOf(g).map((value) => ({ type: 'IPAddress', value })),
     conditions: [

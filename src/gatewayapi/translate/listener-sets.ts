@@ -6,13 +6,13 @@
 // Conflicted and refused; the one before it keeps serving. Routes attach to a set by a parentRef
 // of kind ListenerSet, never through the Gateway, so listener names need be unique only in a set.
 
-import type { Condition, ListenerSetStatus, ListenerStatus } from '../objects.ts';
+import type { Condition, ListenerSetStatus } from '../objects.ts';
 import type { ListenerSetParent, NamespaceLabels } from './attachment.ts';
 import type { Secrets } from './certificates.ts';
 import type { Problem } from './conditions.ts';
 import { GATEWAY_GROUP, condition, conditionFor } from './conditions.ts';
 import type { GatewayState } from './gateways.ts';
-import { programmedProblem } from './gateways.ts';
+import { listenerStatus, programmedProblem } from './gateways.ts';
 import { selects } from './label-selectors.ts';
 import type { ListenerState } from './listeners.ts';
 import { evaluateEach, isServable, isValid } from './listeners.ts';
@@ -192,28 +192,19 @@ export function listenerSetStatus(
     condition('Accepted', s.accepted.ok, s.accepted.reason, s.accepted.message, gen),
     conditionFor('Programmed', programmed, 'Programmed', 'ListenerSet is programmed.', gen),
   ];
-  const listeners = s.listeners.map((l): ListenerStatus => {
-    const listenerProgrammed: Problem | null =
+  const listeners = s.listeners.map((l) =>
+    listenerStatus(
+      l,
+      attached.get(l) ?? 0,
       l.conflicted !== null
         ? l.conflicted
         : !isServable(l) || !s.accepted.ok
           ? { reason: 'Invalid', message: 'Listener is not valid.' }
           : parent === null
             ? null
-            : { reason: 'Pending', message: 'Gateway is not programmed.' };
-    return {
-      name: l.name,
-      supportedKinds: l.supportedKinds.map((k) => ({ group: k.group, kind: k.kind })),
-      attachedRoutes: attached.get(l) ?? 0,
-      conditions: [
-        conditionFor('Accepted', l.accepted, 'Accepted', 'Listener is accepted.', gen),
-        conditionFor('Programmed', listenerProgrammed, 'Programmed', 'Listener is programmed.', gen),
-        conditionFor('ResolvedRefs', l.resolvedRefs, 'ResolvedRefs', 'References are resolved.', gen),
-        l.conflicted === null
-          ? condition('Conflicted', false, 'NoConflicts', 'No conflicts.', gen)
-          : condition('Conflicted', true, l.conflicted.reason, l.conflicted.message, gen),
-      ],
-    };
-  });
+            : { reason: 'Pending', message: 'Gateway is not programmed.' },
+      gen,
+    ),
+  );
   return { conditions, listeners };
 }

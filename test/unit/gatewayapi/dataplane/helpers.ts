@@ -16,6 +16,7 @@ import type {
   MatchIR,
   PortIR,
   RouteIR,
+  TrafficPolicyIR,
   VirtualHostIR,
 } from '../../../../src/gatewayapi/ir.ts';
 
@@ -192,5 +193,17 @@ export function simpleIR(port: number, routes: RouteIR[], clusters: ClusterIR[])
   return {
     ports: [httpPort(port, [listener('http', null, [vhost('*', routes)])])],
     clusters: Object.fromEntries(clusters.map((c) => [c.name, c])),
+  };
+}
+
+/** A TrafficPolicy's IR with the checks that are always present off; `p` sets the rest. */
+export function trafficPolicy(p: Partial<TrafficPolicyIR>): TrafficPolicyIR {
+  return {
+    policies: ['default/p'],
+    ipFilter: null,
+    requestBodyLimit: null,
+    basicAuth: null,
+    apiKeyAuth: null,
+    ...p,
   };
 }

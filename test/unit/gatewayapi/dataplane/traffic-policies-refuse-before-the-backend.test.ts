@@ -19,6 +19,7 @@ import {
   send,
   silent,
   startEcho,
+  trafficPolicy,
   vhost,
   type Echo,
 } from './helpers.ts';
@@ -27,22 +28,11 @@ const sha1 = (s: string) => createHash('sha1').update(s).digest('base64');
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
-function policy(p: Partial<TrafficPolicyIR>): TrafficPolicyIR {
-  return {
-    policies: ['default/p'],
-    ipFilter: null,
-    requestBodyLimit: null,
-    basicAuth: null,
-    apiKeyAuth: null,
-    ...p,
-  };
-}
-
 function at(path: string, p: Partial<TrafficPolicyIR>) {
   return route(path, {
     match: match({ path: { type: 'PathPrefix', value: path } }),
     backends: [backend('echo')],
-    trafficPolicy: policy(p),
+    trafficPolicy: trafficPolicy(p),
   });
 }
 

@@ -18,23 +18,13 @@ import {
   silent,
   simpleIR,
   startEcho,
+  trafficPolicy,
   type Echo,
 } from './helpers.ts';
 
 const NO_HEADERS = { set: [], add: [], remove: [] };
 const REQUEST_LITERAL = 'héllo, backend'; // 15 bytes in UTF-8
 const RESPONSE_LITERAL = 'replaced ✓\n'; // 13 bytes in UTF-8
-
-function policy(p: Partial<TrafficPolicyIR>): TrafficPolicyIR {
-  return {
-    policies: ['default/p'],
-    ipFilter: null,
-    requestBodyLimit: null,
-    basicAuth: null,
-    apiKeyAuth: null,
-    ...p,
-  };
-}
 
 const prefix = (value: string) => match({ path: { type: 'PathPrefix', value } });
 
@@ -70,19 +60,19 @@ before(async () => {
         route('req', {
           match: prefix('/req'),
           backends: [backend('echo')],
-          trafficPolicy: policy({
+          trafficPolicy: trafficPolicy({
             transformation: transformation({ requestBody: { set: REQUEST_LITERAL } }),
           }),
         }),
         route('empty', {
           match: prefix('/empty'),
           backends: [backend('echo')],
-          trafficPolicy: policy({ transformation: transformation({ requestBody: { set: '' } }) }),
+          trafficPolicy: trafficPolicy({ transformation: transformation({ requestBody: { set: '' } }) }),
         }),
         route('limited', {
           match: prefix('/limited'),
           backends: [backend('echo')],
-          trafficPolicy: policy({
+          trafficPolicy: trafficPolicy({
             requestBodyLimit: 10,
             transformation: transformation({ requestBody: { set: REQUEST_LITERAL } }),
           }),
@@ -90,7 +80,7 @@ before(async () => {
         route('resp', {
           match: prefix('/resp'),
           backends: [backend('echo')],
-          trafficPolicy: policy({
+          trafficPolicy: trafficPolicy({
             transformation: transformation({
               responseHeaders: {
                 set: [{ name: 'content-type', value: 'text/plain; charset=utf-8' }],

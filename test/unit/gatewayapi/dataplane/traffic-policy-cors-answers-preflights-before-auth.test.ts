@@ -16,6 +16,7 @@ import {
   silent,
   simpleIR,
   startEcho,
+  trafficPolicy,
   type Echo,
 } from './helpers.ts';
 
@@ -31,17 +32,6 @@ const POLICY_CORS: CorsIR = {
   maxAge: 600,
 };
 
-function policy(p: Partial<TrafficPolicyIR>): TrafficPolicyIR {
-  return {
-    policies: ['default/p'],
-    ipFilter: null,
-    requestBodyLimit: null,
-    basicAuth: null,
-    apiKeyAuth: null,
-    ...p,
-  };
-}
-
 let plane: DataPlane;
 let echo: Echo;
 let port = 0;
@@ -55,7 +45,7 @@ before(async () => {
       match: match({ path: { type: 'PathPrefix', value: path } }),
       backends: [backend('echo')],
       filters: filterCors === undefined ? [] : [{ type: 'CORS', cors: filterCors }],
-      trafficPolicy: policy(p),
+      trafficPolicy: trafficPolicy(p),
     });
   const { failed } = await plane.apply(
     simpleIR(

@@ -17,19 +17,9 @@ import {
   silent,
   simpleIR,
   startEcho,
+  trafficPolicy,
   type Echo,
 } from './helpers.ts';
-
-function policy(p: Partial<TrafficPolicyIR>): TrafficPolicyIR {
-  return {
-    policies: ['default/p'],
-    ipFilter: null,
-    requestBodyLimit: null,
-    basicAuth: null,
-    apiKeyAuth: null,
-    ...p,
-  };
-}
 
 const TRANSFORMATION: TrafficPolicyIR['transformation'] = {
   requestHeaders: {
@@ -92,11 +82,11 @@ before(async () => {
               headers: { set: [{ name: 'x-served-by', value: 'route' }], add: [], remove: [] },
             },
           ],
-          trafficPolicy: policy({ transformation: TRANSFORMATION }),
+          trafficPolicy: trafficPolicy({ transformation: TRANSFORMATION }),
         }),
         route('/', {
           backends: [backend('echo')],
-          trafficPolicy: policy({ transformation: TRANSFORMATION }),
+          trafficPolicy: trafficPolicy({ transformation: TRANSFORMATION }),
         }),
       ],
       [cluster('echo', [echo.port])],

@@ -4,12 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DataPlane } from '../../../../src/gatewayapi/dataplane/index.ts';
-import type {
-  PolicyRetryIR,
-  PolicyTimeoutsIR,
-  RouteIR,
-  TrafficPolicyIR,
-} from '../../../../src/gatewayapi/ir.ts';
+import type { PolicyRetryIR, PolicyTimeoutsIR, RouteIR } from '../../../../src/gatewayapi/ir.ts';
 import {
   backend,
   cluster,
@@ -20,19 +15,9 @@ import {
   silent,
   simpleIR,
   startEcho,
+  trafficPolicy,
   type Echo,
 } from './helpers.ts';
-
-function policy(p: Partial<TrafficPolicyIR>): TrafficPolicyIR {
-  return {
-    policies: ['default/p'],
-    ipFilter: null,
-    requestBodyLimit: null,
-    basicAuth: null,
-    apiKeyAuth: null,
-    ...p,
-  };
-}
 
 const RETRY: PolicyRetryIR = {
   attempts: 2,
@@ -56,7 +41,7 @@ function on(
   return route(path, {
     match: match({ path: { type: 'PathPrefix', value: path } }),
     backends: [backend(opts.to ?? 'flaky')],
-    trafficPolicy: policy({
+    trafficPolicy: trafficPolicy({
       ...(opts.retry ? { retry: { ...RETRY, ...opts.retry } } : {}),
       ...(opts.timeouts
         ? { timeouts: { requestMs: 0, backendRequestMs: 0, idleMs: 0, ...opts.timeouts } }
