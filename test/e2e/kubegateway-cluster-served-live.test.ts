@@ -190,9 +190,14 @@ test('the migrated cluster answers on its KubeGateway names (object name, server
       assert.equal(r.status, 200, `${name}: ${r.body}`);
       const peer = (s.socket as unknown as TLSSocket).getPeerCertificate() as PeerCertificate;
       assert.equal(peer.subject.CN, SERVING_CN, `${name}: the secureServing certificate`);
-      const line = gw
-        .logs()
-        .findLast((l) => l.kind === 'access' && l.uri === `/api/v1/namespaces/${NS}` && l.status === 200);
+      // The access line is written after the answer has gone out (once per event-loop turn).
+      const lineOf = () =>
+        gw
+          .logs()
+          .findLast((l) => l.kind === 'access' && l.uri === `/api/v1/namespaces/${NS}` && l.status === 200);
+      let line = lineOf();
+      for (const until = Date.now() + 5000; line === undefined && Date.now() < until; line = lineOf())
+        await new Promise((res) => setTimeout(res, 50));
       assert.equal(line?.cluster, NAME, `${name}: served by the migrated cluster`);
     } finally {
       s.close();
