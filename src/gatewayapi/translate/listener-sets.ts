@@ -61,7 +61,9 @@ export function attachListenerSets(
       continue;
     const key = `${text(ref.namespace) ?? s.m.namespace}/${str(ref.name) ?? ''}`;
     if (!gateways.has(key)) continue;
-    byGateway.set(key, [...(byGateway.get(key) ?? []), s]);
+    const list = byGateway.get(key);
+    if (list === undefined) byGateway.set(key, [s]);
+    else list.push(s);
   }
   for (const [key, g] of gateways)
     if (g.allowedListeners !== undefined && !byGateway.has(key)) byGateway.set(key, []);
