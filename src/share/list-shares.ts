@@ -68,25 +68,23 @@ export class ListShares {
       countListForwarded('field_selector');
       return false;
     }
-    // A metadata list is made from the objects' own metadata: a custom resource's is re-encoded
-    // by the apiserver (another member order), and protobuf and JSON caches each make their own.
-    if (!c.makes(l.form, l.protobuf)) {
+    // A metadata list is made from the objects' own metadata (a custom resource's rebuilt as
+    // the apiserver re-encodes it, when it can be), protobuf and JSON caches each their own.
+    const selectors = `${l.form}\u0000${l.protobuf}\u0000${l.labelSelector}\u0000${l.fieldSelector}`;
+    const body = c.makes(l.form, l.protobuf)
+      ? c.listBody(l.labels, l.fields, selectors, l.form, l.protobuf)
+      : null;
+    if (body === null) {
       countListForwarded('metadata_format');
       return false;
     }
-    const body = c.listBody(
-      l.labels,
-      l.fields,
-      `${l.form}\u0000${l.labelSelector}\u0000${l.fieldSelector}`,
-      l.form,
-    );
     shareStats.listsServed++;
     record.status = 200;
     record.bytesOut += body.length;
     x.respond(
       200,
       {
-        'content-type': c.contentType,
+        'content-type': c.contentTypeOf(l.form, l.protobuf),
         'cache-control': 'no-cache, private',
         'content-length': body.length,
       },

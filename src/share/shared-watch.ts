@@ -9,6 +9,7 @@ import type { ClusterRuntime } from '../cluster/runtime.ts';
 import type { Identity } from '../request/types.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
 import { endEvent, type FrameReader, type WatchEvent } from './event.ts';
+import { CBORFrameReader } from './cbor-frames.ts';
 import { JSONFrameReader } from './json-frames.ts';
 import { ProtobufFrameReader } from './protobuf-frames.ts';
 import { shareStats } from './stats.ts';
@@ -481,11 +482,12 @@ export class SharedWatch {
   }
 }
 
-/** A reader for the stream's media type (JSON or protobuf); null for any other (CBOR…): not shared. */
+/** A reader for the stream's media type (JSON, protobuf or CBOR); null for any other: not shared. */
 function frameReader(contentType: string | undefined, rv: bigint): FrameReader | null {
   const t = (contentType ?? '').toLowerCase().replaceAll(' ', '');
   if (t === 'application/json' || t.startsWith('application/json;')) return new JSONFrameReader(rv);
   if (t === 'application/vnd.kubernetes.protobuf;stream=watch') return new ProtobufFrameReader(rv);
+  if (t === 'application/cbor-seq') return new CBORFrameReader(rv);
   return null;
 }
 

@@ -10,7 +10,12 @@ import { parseJSONList, type JSONList, type JSONListLayout } from './json-lists.
 import { JSONFrameReader } from './json-frames.ts';
 import type { LabelSelector } from './label-selector.ts';
 import type { ListForm } from './list-media.ts';
-import { jsonMetadataListBody, protobufMetadataListBody } from './metadata-lists.ts';
+import {
+  customResourceMetadataListBody,
+  customResourceProtobufMetadataListBody,
+  jsonMetadataListBody,
+  protobufMetadataListBody,
+} from './metadata-lists.ts';
 import { ProtobufFrameReader } from './protobuf-frames.ts';
 import {
   objectSummary,
@@ -162,24 +167,31 @@ export class WatchCache {
   }
 
   /**
-   * Whether it makes lists in `form`: the objects always; their metadata from a built-in type's
-   * list (not a custom resource's) in the encoding the cache holds (`protobuf` or JSON).
+   * Whether it makes lists in `form`: the objects always; their metadata in the encoding the
+   * cache holds (`protobuf` or JSON), and a custom resource's (JSON) in both.
    */
   makes(form: ListForm, protobuf: boolean): boolean {
-    return form === 'objects' || (this.#layout?.unstructured !== true && this.#protobuf === protobuf);
+    return form === 'objects' || this.#protobuf === protobuf || this.#layout?.unstructured === true;
+  }
+
+  /** The media type of its lists in `form` (a custom resource's protobuf metadata list is made from JSON). */
+  contentTypeOf(form: ListForm, protobuf: boolean): string {
+    return form === 'metadata' && protobuf ? PROTOBUF : this.contentType;
   }
 
   /**
    * The list body kube-apiserver's watch cache would answer for these selectors now. `selectors`
    * (their text) keys the bodies made since the last change, so a herd of identical lists (every
-   * kube-proxy after a restart) costs one body.
+   * kube-proxy after a restart) costs one body. Null: a custom resource's metadata list whose
+   * metadata is not rebuilt exactly (object-meta-json.ts); it is forwarded.
    */
   listBody(
     labels: LabelSelector,
     fields: FieldSelector,
     selectors: string,
     form: ListForm = 'objects',
-  ): Buffer {
+    protobuf = this.#protobuf,
+  ): Buffer | null {
     this.lastUsed = performance.now();
     const sorted = (this.#sorted ??= [...this.#objects.values()].sort(byKey));
     if (this.#bodiesOf !== sorted || this.#bodiesRV !== this.rv || this.#bodies.size >= MAX_BODIES) {
@@ -187,11 +199,10 @@ export class WatchCache {
       this.#bodiesOf = sorted;
       this.#bodiesRV = this.rv;
     }
-    let body = this.#bodies.get(selectors);
-    if (body === undefined) {
-      body = this.#makeBody(sorted, labels, fields, form);
-      this.#bodies.set(selectors, body);
-    }
+    const held = this.#bodies.get(selectors);
+    if (held !== undefined) return held;
+    const body = this.#makeBody(sorted, labels, fields, form, protobuf);
+    if (body !== null) this.#bodies.set(selectors, body);
     return body;
   }
 
@@ -200,13 +211,18 @@ export class WatchCache {
     labels: LabelSelector,
     fields: FieldSelector,
     form: ListForm,
-  ): Buffer {
+    protobuf: boolean,
+  ): Buffer | null {
     if (this.#protobuf || form === 'metadata') {
       const items = sorted.filter((o) => labels.matches(o.labels) && fields.matches(o)).map((o) => o.item);
       if (form === 'metadata')
         return this.#protobuf
           ? protobufMetadataListBody(this.rv, items)
-          : jsonMetadataListBody(this.rv, items);
+          : !this.#layout!.unstructured
+            ? jsonMetadataListBody(this.rv, items)
+            : protobuf
+              ? customResourceProtobufMetadataListBody(this.rv, items)
+              : customResourceMetadataListBody(this.rv, items);
       return protobufListBody(this.#typeMeta, this.rv, items);
     }
     const items = [];

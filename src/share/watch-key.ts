@@ -22,7 +22,7 @@ export interface ShareableWatch {
   readonly bookmarks: boolean;
   /** The client's `timeoutSeconds`; null: kube-apiserver's default. */
   readonly timeoutSeconds: number | null;
-  /** The `Accept` sent upstream (part of the key: it chooses JSON or protobuf). */
+  /** The `Accept` sent upstream (part of the key: it chooses JSON, protobuf or CBOR). */
   readonly accept: string;
 }
 
@@ -40,14 +40,17 @@ const TIMEOUT = /^[0-9]{1,9}$/;
 const SHAREABLE_RANGES = new Set([
   'application/json',
   'application/vnd.kubernetes.protobuf',
+  'application/cbor',
   'application/*',
   '*/*',
 ]);
 
 /**
- * The `Accept` of a watch whose answer the gateway can frame (JSON, or protobuf for the types
- * that have it; kube-apiserver answers JSON for the rest), normalized; null for anything else:
- * parameters (`as=Table`, `as=PartialObjectMetadata` change the objects), CBOR, other types.
+ * The `Accept` of a watch whose answer the gateway can frame (JSON, protobuf for the types that
+ * have it, kube-apiserver answering JSON for the rest; CBOR, answered as `application/cbor-seq`
+ * when the apiserver serves it), normalized; null for anything else: parameters (`as=Table`,
+ * `as=PartialObjectMetadata` change the objects), `application/cbor-seq` (the apiserver's 406),
+ * other types.
  */
 export function shareableAccept(accept: string | undefined): string | null {
   if (accept === undefined || accept === '') return 'application/json';
@@ -62,7 +65,7 @@ export function shareableAccept(accept: string | undefined): string | null {
 
 /**
  * The shared form of a watch request, or why it cannot be shared. Shared: `?watch=true` on a
- * collection, JSON or protobuf, and either a numeric `resourceVersion` (events after a known
+ * collection, JSON, protobuf or CBOR, and either a numeric `resourceVersion` (events after a known
  * point; "" and "0" ask for the current state first, which a stream alone cannot give) or a
  * watch-list (`sendInitialEvents=true&resourceVersionMatch=NotOlderThan` with bookmarks and no
  * resourceVersion); only `labelSelector`, `fieldSelector`, `allowWatchBookmarks` and

@@ -81,7 +81,8 @@ test('watches a stream alone cannot serve exactly are forwarded, with the reason
     ['/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5&pretty=true', undefined, 'parameter'],
     ['/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5&resourceVersion=6', undefined, 'parameter'],
     ['/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5&timeoutSeconds=-1', undefined, 'timeout'],
-    ['/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5', 'application/cbor', 'encoding'],
+    ['/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5', 'application/cbor-seq', 'encoding'],
+    ['/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5', 'application/cbor;q=0.9', 'encoding'],
     [
       '/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5',
       'application/json;as=Table;v=v1;g=meta.k8s.io',
@@ -93,7 +94,7 @@ test('watches a stream alone cannot serve exactly are forwarded, with the reason
   for (const [uri, accept, reason] of cases) assert.equal(key(uri, accept), reason, uri);
 });
 
-test('JSON and protobuf watches share apart; other media ranges are not shared', () => {
+test('JSON, protobuf and CBOR watches share apart; other media ranges are not shared', () => {
   assert.equal(shareableAccept(undefined), 'application/json');
   assert.equal(shareableAccept('application/json, */*'), 'application/json, */*');
   assert.equal(shareableAccept('*/*'), '*/*');
@@ -102,12 +103,18 @@ test('JSON and protobuf watches share apart; other media ranges are not shared',
     'application/vnd.kubernetes.protobuf, application/json',
   );
   assert.equal(shareableAccept('application/json;stream=watch'), null);
-  assert.equal(shareableAccept('application/cbor'), null);
+  assert.equal(shareableAccept('application/CBOR'), 'application/cbor');
+  assert.equal(shareableAccept('application/cbor-seq'), null, "the apiserver's 406");
   const uri = '/api/v1/namespaces/ns/pods?watch=true&resourceVersion=5';
   const json = shared(uri, 'application/json');
   const pb = shared(uri, 'application/vnd.kubernetes.protobuf, application/json');
   assert.notEqual(json.key, pb.key);
   assert.equal(pb.accept, 'application/vnd.kubernetes.protobuf, application/json');
+  const cbor = shared(uri, 'application/cbor');
+  assert.equal(cbor.accept, 'application/cbor');
+  assert.notEqual(cbor.key, json.key);
+  assert.notEqual(cbor.key, pb.key);
+  assert.notEqual(cbor.key, shared(uri, 'application/cbor, application/json').key);
 });
 
 test("client-go's watch-list (sendInitialEvents, NotOlderThan, no resourceVersion) shares under its own key", () => {
