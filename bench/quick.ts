@@ -2,7 +2,7 @@
 // one run each, printed (nothing saved). Not a benchmark result: `npm run bench -- tiny` is.
 //   node bench/quick.ts [rate ...]          rates: numbers or max (default 2000 max)
 //   QUICK_SECONDS=5 QUICK_PROFILE=1 BENCH_KUBEGATE_WORKERS=1 node bench/quick.ts 2000
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/dev/ports.ts';
@@ -42,10 +42,13 @@ try {
   await gw.start();
   await runLoad({ url: gw.url + PATH, rate: 'max', durationSeconds: 2, warmupSeconds: 0, headers }, dir);
   for (const rate of rates) {
-    for (const [name, url] of [
-      ['direct', upstream.url],
-      ['kubegate', gw.url],
-    ] as const) {
+    // QUICK_ONLY=kubegate: the gateway alone (e.g. for an allocation profile over a known window).
+    for (const [name, url] of (
+      [
+        ['direct', upstream.url],
+        ['kubegate', gw.url],
+      ] as const
+    ).filter(([n]) => process.env.QUICK_ONLY === undefined || process.env.QUICK_ONLY === n)) {
       const before = processUsage(gw.pid);
       const up0 = process.cpuUsage();
       const r = await runLoad(
@@ -71,6 +74,8 @@ if (profile) {
     (f) => f.endsWith('.cpuprofile') && (process.env.QUICK_MAIN === '1' || f.split('.')[4] !== '0'),
   )) {
     console.log(`\n${f}`);
+    // QUICK_PROF_COPY=<folder>: the profiles kept there for a closer look.
+    if (process.env.QUICK_PROF_COPY) await copyFile(join(profDir, f), join(process.env.QUICK_PROF_COPY, f));
     for (const t of await topSelfTime(join(profDir, f), 25))
       console.log(`${String(t.percent).padStart(5)}%  ${t.selfMs} ms  ${t.fn}  ${t.where}`);
   }

@@ -373,6 +373,6 @@ export class RunningGateway implements Gateway {
     this.#unobserveQueues();
     this.status.stop();
     await this.admin?.close();
-    this.accessLog.flush();
+    this.accessLog.close();
   }
 }

@@ -77,6 +77,10 @@ export function gatewayConfiguration(o: GatewayOptions): Record<string, unknown>
     shutdown: { drainSeconds: 1 },
     // One worker thread per core; BENCH_KUBEGATE_WORKERS=1 measures a single thread.
     workers: workersSetting(),
+    // BENCH_KUBEGATE_YOUNG_MB: the workers' young generation (kubegate's default: 16 MiB).
+    ...(process.env.BENCH_KUBEGATE_YOUNG_MB
+      ? { workerYoungGenerationMb: Number(process.env.BENCH_KUBEGATE_YOUNG_MB) }
+      : {}),
   };
 }
 

@@ -57,8 +57,17 @@ export function withAuthenticatedGroup(identity: Identity): Identity {
   ) {
     return identity;
   }
-  return freezeIdentity({ ...identity, groups: [...identity.groups, ALL_AUTHENTICATED] });
+  // A cached token's identity is one frozen object: so is its authenticated form, for every
+  // request it makes (the access log and limits key on it).
+  let added = AUTHENTICATED.get(identity);
+  if (added === undefined) {
+    added = freezeIdentity({ ...identity, groups: [...identity.groups, ALL_AUTHENTICATED] });
+    if (Object.isFrozen(identity) && Object.isFrozen(identity.groups)) AUTHENTICATED.set(identity, added);
+  }
+  return added;
 }
+
+const AUTHENTICATED = new WeakMap<Identity, Identity>();
 
 /** A deep-frozen copy, safe to share between requests (e.g. from a cache). */
 export function freezeIdentity(identity: Identity): Identity {

@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import type { GatewayErrorCode } from '../errors.ts';
 import type { Identity, RequestInfo } from '../request/types.ts';
+import { LineBatches, type LineDestination } from './line-batches.ts';
 
 /** One finished request, as the access log records it. Never holds credentials. */
 export interface AccessRecord {
@@ -35,6 +36,7 @@ export class AccessLog {
 
   constructor(log: Logger) {
     this.#log = log;
+    this.#lines = new LineBatches((log as unknown as Record<symbol, LineDestination>)[STREAM]);
   }
 
   /** Adds an observer; it must not keep the record or throw. */
@@ -53,51 +55,74 @@ export class AccessLog {
     // Built by hand: pino's generic serialiser walks the object and escapes every key, which was
     // the largest single cost of a request after HTTP/2 itself. Same line, same field order.
     const i = r.info;
-    let l = `{"level":30,"time":${Date.now()}${(log as unknown as Record<symbol, string>)[CHINDINGS]},"kind":"access","method":${str(r.method)},"uri":${str(r.uri)},"proto":${str(r.protocol)},"client":${str(r.client)},"cluster":${str(r.cluster)},"verb":${str(i.verb)}`;
+    let l = `{"level":30,"time":${Date.now()}${(log as unknown as Record<symbol, string>)[CHINDINGS]},"kind":"access","method":${quoted(r.method)},"uri":${str(r.uri)},"proto":${quoted(r.protocol)},"client":${str(r.client)},"cluster":${quoted(r.cluster)},"verb":${quoted(i.verb)}`;
     if (i.isResourceRequest)
-      l += `,"resource":{"apiGroup":${str(i.apiGroup)},"apiVersion":${str(i.apiVersion)},"namespace":${str(i.namespace)},"resource":${str(i.resource)},"subresource":${str(i.subresource)},"name":${str(i.name)}}`;
-    const id = r.identity;
-    if (id !== null) {
-      l += `,"user":{"username":${str(id.user)}`;
-      if (id.uid) l += `,"uid":${str(id.uid)}`;
-      l += ',"groups":[';
-      for (let g = 0; g < id.groups.length; g++) l += (g === 0 ? '' : ',') + str(id.groups[g]);
-      l += ']}';
-    }
-    if (r.rule !== null) l += `,"rule":${str(r.rule)}`;
-    l += `,"upstream":${r.upstream === null ? 'null' : str(r.upstream)},"status":${r.status},"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"durationMs":${Math.round(r.durationMs * 1000) / 1000},"auditID":${r.auditID === null ? 'null' : str(r.auditID)}`;
+      l += `,"resource":{"apiGroup":${quoted(i.apiGroup)},"apiVersion":${quoted(i.apiVersion)},"namespace":${quoted(i.namespace)},"resource":${quoted(i.resource)},"subresource":${quoted(i.subresource)},"name":${str(i.name)}}`;
+    if (r.identity !== null) l += userField(r.identity);
+    if (r.rule !== null) l += `,"rule":${quoted(r.rule)}`;
+    l += `,"upstream":${r.upstream === null ? 'null' : quoted(r.upstream)},"status":${r.status},"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"durationMs":${Math.round(r.durationMs * 1000) / 1000},"auditID":${r.auditID === null ? 'null' : str(r.auditID)}`;
     if (r.retried) l += ',"retried":true';
     if (r.error !== null) l += `,"error":${str(r.error)}`;
-    if (r.code !== null) l += `,"code":${str(r.code)}`;
+    if (r.code !== null) l += `,"code":${quoted(r.code)}`;
     l += ',"msg":"request"}\n';
     // Lines of one event-loop turn go out in one write (a write(2) per request was a tenth of a
-    // request's CPU), at most BATCH bytes each so a write to a pipe stays atomic (PIPE_BUF).
-    if (this.#pending.length + l.length > BATCH) this.flush();
-    this.#pending += l;
+    // request's CPU).
+    this.#lines.add(l);
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#drain);
     }
   }
 
-  #pending = '';
+  readonly #lines: LineBatches;
   #scheduled = false;
   readonly #drain = (): void => {
     this.#scheduled = false;
-    this.flush();
+    this.#lines.flush();
   };
 
   /** Writes the lines still held (they go out by the end of the event-loop turn anyway). */
   flush(): void {
-    if (this.#pending === '') return;
-    const batch = this.#pending;
-    this.#pending = '';
-    (this.#log as unknown as Record<symbol, { write(s: string): void }>)[STREAM].write(batch);
+    this.#lines.flush();
+  }
+
+  /** Writes every line held or queued, synchronously: the last thing at shutdown. */
+  close(): void {
+    this.#lines.close();
   }
 }
-
-const BATCH = 4096;
 
 const CHINDINGS = pino.symbols.chindingsSym;
 const STREAM = pino.symbols.streamSym;
 const str = JSON.stringify as (s: string) => string;
+
+// The fields with few values (method, verb, group, resource, cluster, rule…) quoted once each;
+// emptied when full, so a flood of distinct namespaces cannot grow it.
+const QUOTED = new Map<string, string>();
+const QUOTED_MAX = 4096;
+
+function quoted(s: string): string {
+  let q = QUOTED.get(s);
+  if (q === undefined) {
+    if (QUOTED.size >= QUOTED_MAX) QUOTED.clear();
+    q = str(s);
+    QUOTED.set(s, q);
+  }
+  return q;
+}
+
+// An identity from the token cache is one frozen object for all its requests: its field is
+// written once.
+const USER_FIELDS = new WeakMap<Identity, string>();
+
+function userField(id: Identity): string {
+  let f = USER_FIELDS.get(id);
+  if (f !== undefined) return f;
+  f = `,"user":{"username":${str(id.user)}`;
+  if (id.uid) f += `,"uid":${str(id.uid)}`;
+  f += ',"groups":[';
+  for (let g = 0; g < id.groups.length; g++) f += (g === 0 ? '' : ',') + str(id.groups[g]);
+  f += ']}';
+  if (Object.isFrozen(id) && Object.isFrozen(id.groups)) USER_FIELDS.set(id, f);
+  return f;
+}

@@ -41,7 +41,7 @@ type Sample = { at: number; counts: Map<string, number> };
 export class StatusBoard {
   readonly #view: StatusView;
   readonly #started = Date.now();
-  readonly #rules = new Map<string, RuleCounts>();
+  readonly #rules = new Map<string, Map<string, RuleCounts>>();
   readonly #samples: Sample[] = [];
   readonly #errors: RecentError[] = [];
   readonly #timer: NodeJS.Timeout;
@@ -54,12 +54,15 @@ export class StatusBoard {
 
   /** Counts one finished request. */
   observe(r: AccessRecord): void {
-    const key = ruleKey(r.cluster, r.rule ?? 'none');
-    let c = this.#rules.get(key);
+    // By cluster, then rule: a key made of both would be a new string to hash for every request.
+    let rules = this.#rules.get(r.cluster);
+    if (rules === undefined) this.#rules.set(r.cluster, (rules = new Map()));
+    const rule = r.rule ?? 'none';
+    let c = rules.get(rule);
     if (c === undefined) {
       // Keyed by configured names; pruned to the live rules at every sample.
       c = { requests: 0, rejections: 0 };
-      this.#rules.set(key, c);
+      rules.set(rule, c);
     }
     c.requests++;
     if (r.code !== null && REJECTION_REASONS[r.code] !== undefined) c.rejections++;
@@ -91,13 +94,17 @@ export class StatusBoard {
       for (const rule of [...c.routes.rules, c.routes.defaultRule]) live.add(ruleKey(c.name, rule.name));
       live.add(ruleKey(c.name, 'none'));
     }
-    for (const [key, rc] of this.#rules) {
-      if (!live.has(key)) {
-        this.#rules.delete(key);
-        continue;
+    for (const [cluster, rules] of this.#rules) {
+      for (const [rule, rc] of rules) {
+        const key = ruleKey(cluster, rule);
+        if (!live.has(key)) {
+          rules.delete(rule);
+          continue;
+        }
+        m.set(`r\0${key}`, rc.requests);
+        m.set(`x\0${key}`, rc.rejections);
       }
-      m.set(`r\0${key}`, rc.requests);
-      m.set(`x\0${key}`, rc.rejections);
+      if (rules.size === 0) this.#rules.delete(cluster);
     }
     return m;
   }
@@ -137,7 +144,7 @@ export class StatusBoard {
         const p = c.policy(rule);
         const l = p.limiters;
         const key = ruleKey(c.name, rule.name);
-        const counts = this.#rules.get(key);
+        const counts = this.#rules.get(c.name)?.get(rule.name);
         return {
           name: rule.name,
           action: rule.spec.action ?? 'proxy',

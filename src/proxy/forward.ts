@@ -269,11 +269,6 @@ export class ProxiedRequest implements ClientPresence {
       }
       throw err;
     }
-    stream.once('close', () => {
-      ep.pool.release(h2, long);
-      if (long) ep.longRunning--;
-      else ep.inflight--;
-    });
     // kube-apiserver's graceful shutdown sends GOAWAY and then waits up to 60 s for open streams
     // before it exits: a relayed watch ends cleanly at once instead, so its client re-watches on
     // another replica from its last resourceVersion, and the apiserver can go.
@@ -332,7 +327,9 @@ export class ProxiedRequest implements ClientPresence {
 
     return new Promise<void>((resolve) => {
       let relayed = false;
-      stream.once('response', (headers) => {
+      // `on`, not `once`, for these events of one stream, each emitted once: `once` costs a wrapper
+      // and its state per listener, per request.
+      stream.on('response', (headers) => {
         const status = Number(headers[':status']);
         call?.response(status);
         const info = this.#record.info;
@@ -353,7 +350,7 @@ export class ProxiedRequest implements ClientPresence {
         relayed = true;
         this.#relay(stream, headers);
       });
-      stream.once('end', () => {
+      stream.on('end', () => {
         clear();
         const held = this.#held;
         if (held !== null && held.stream === stream) {
@@ -376,7 +373,7 @@ export class ProxiedRequest implements ClientPresence {
         resolve();
       });
       let errored = false;
-      stream.once('error', (err) => {
+      stream.on('error', (err) => {
         errored = true;
         clear();
         this.#record.error = err.message;
@@ -400,7 +397,10 @@ export class ProxiedRequest implements ClientPresence {
         }
         resolve();
       });
-      stream.once('close', () => {
+      stream.on('close', () => {
+        ep.pool.release(h2, long);
+        if (long) ep.longRunning--;
+        else ep.inflight--;
         clear();
         if (call !== null) call.end(resetError(stream.rstCode));
         relayed ||= this.#relayed === stream;
