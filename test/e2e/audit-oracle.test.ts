@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestInfo } from '../../src/request/types.ts';
+import { loggedLines } from './access-lines.ts';
 import { devDir, jsonLines, kubectl } from './env.ts';
 
 interface Access {
@@ -79,6 +80,15 @@ test('the access log RequestInfo and user equal the apiservers audit events for 
     '--request-timeout=1s',
   ]).catch(() => '');
   await kubectl('gateway.kubeconfig', ['delete', 'namespace', ns, '--wait=false']);
+  // The gateway writes its access lines in order: the last request's line means all of them. The
+  // apiservers' audit events: a moment.
+  await loggedLines(
+    () => jsonLines(join(devDir(), 'logs', 'kubegate.log')).slice(before),
+    (l) =>
+      l.kind === 'access' &&
+      l.verb === 'delete' &&
+      String(l.uri).split('?')[0] === `/api/v1/namespaces/${ns}`,
+  );
   await sleep(500);
 
   const access = (

@@ -4,6 +4,7 @@ import type { ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loggedLines } from './access-lines.ts';
 import { devDir } from './env.ts';
 import { h2request, OwnGateway, type ClusterPatch } from './own-gateway.ts';
 
@@ -54,8 +55,13 @@ function audited(marker: string): number {
   return n;
 }
 
-function accessLines(marker: string): Record<string, unknown>[] {
-  return gw.logs().filter((l) => l.kind === 'access' && String(l.uri).includes(marker));
+/** The access lines of requests whose URI contains `marker`, once `count` of them are logged. */
+function accessLines(marker: string, count = 1): Promise<Record<string, unknown>[]> {
+  return loggedLines(
+    () => gw.logs(),
+    (l) => l.kind === 'access' && String(l.uri).includes(marker),
+    { count },
+  );
 }
 
 async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | null>): Promise<T> {
@@ -119,12 +125,13 @@ test('upstream timeouts open the breaker; open, it answers 503 without an apiser
   );
 
   // Refused requests never reached an apiserver: no upstream in the access log, no audit event.
-  for (const l of accessLines('while-open')) {
+  const whileOpen = await accessLines('while-open', 3);
+  for (const l of whileOpen) {
     assert.equal(l.status, 503);
     assert.equal(l.upstream, null);
     assert.match(String(l.error), /circuit breaker open/);
   }
-  assert.equal(accessLines('while-open').length, 3);
+  assert.equal(whileOpen.length, 3);
   // The audit logs are written as requests finish: wait for the served ones to show, then look.
   await waitFor('closed-state requests audited', 5000, async () => (audited('closed-9') > 0 ? true : null));
   assert.equal(audited('while-open'), 0, 'a refused request reached an apiserver');
@@ -155,7 +162,7 @@ test('the manual fuse refuses requests with its message within about a second, a
   assert.equal(st.message, FUSE_MESSAGE);
   assert.ok(Number(fused.headers['retry-after']) >= 1);
   assert.equal((await h2request(s, '/readyz')).status, 200, 'an exempt rule passes the fuse');
-  const line = accessLines(`fuse-${n - 1}`)[0];
+  const [line] = await accessLines(`fuse-${n - 1}`);
   assert.equal(line?.upstream, null);
   assert.equal(line?.error, FUSE_MESSAGE);
 

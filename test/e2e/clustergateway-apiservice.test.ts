@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createCA, issueCert } from '../../src/dev/pki.ts';
+import { loggedLines } from './access-lines.ts';
 import { devDir, devDirB, devState, jsonLines, kubectl, kubectlPath } from './env.ts';
 import { h2request } from './own-gateway.ts';
 import { x509User } from './users.ts';
@@ -242,6 +243,14 @@ test('through the hub: discovery has the group, kubectl get clustergateways list
   assert.equal(o.kind, 'ClusterGateway');
   assert.equal(o.status.healthy, true);
   // kubegate saw the hub admin through the aggregator, not the front-proxy certificate's CN.
+  await loggedLines(
+    devLog,
+    (l) =>
+      l.kind === 'access' &&
+      String(l.uri).startsWith(CG) &&
+      l.cluster === 'dev' &&
+      (l.user as { username?: string } | undefined)?.username === 'kubegate-admin',
+  );
   const log = devLog();
   const seen = log.filter((l) => l.kind === 'access' && String(l.uri).startsWith(CG) && l.cluster === 'dev');
   assert.ok(
@@ -461,9 +470,10 @@ test('X-Remote-* headers are believed only from the front-proxy CA’s certifica
   } finally {
     s.close();
   }
-  const hubEntries = devLog()
-    .slice(logged)
-    .filter((l) => l.kind === 'access' && l.uri === '/api/v1/namespaces');
+  const hubEntries = await loggedLines(
+    () => devLog().slice(logged),
+    (l) => l.kind === 'access' && l.uri === '/api/v1/namespaces',
+  );
   assert.ok(
     hubEntries.length > 0 && hubEntries.every((l) => l.upstream === null),
     JSON.stringify(hubEntries),

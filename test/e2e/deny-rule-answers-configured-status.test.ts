@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { writeKubeconfig } from '../../src/dev/kubeconfig.ts';
+import { loggedLines } from './access-lines.ts';
 import { devDir, kubectlPath } from './env.ts';
 import { h2request, OwnGateway } from './own-gateway.ts';
 
@@ -64,7 +65,10 @@ test('a deny rule answers its configured Status; requests it does not match pass
       200,
       'other resources pass',
     );
-    const line = gw.logs().find((l) => l.kind === 'access' && l.uri === '/api/v1/namespaces/default/pods');
+    const [line] = await loggedLines(
+      () => gw.logs(),
+      (l) => l.kind === 'access' && l.uri === '/api/v1/namespaces/default/pods',
+    );
     assert.equal(line?.rule, 'shed-pod-lists');
     assert.equal(line?.status, 503);
   } finally {

@@ -41,12 +41,11 @@ export async function kubectl(kubeconfig: string, args: readonly string[]): Prom
   return stdout;
 }
 
-/** The JSON lines of a log file. */
+/** The JSON lines of a log file; a last line still being written (no newline yet) is left out. */
 export function jsonLines(file: string): Record<string, unknown>[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.pop(); // '' after the last newline, or the start of a line whose write is not done
+  return lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** What `kubegate dev` wrote to state.json: URLs and process ids. */

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { issueCert } from '../../src/dev/pki.ts';
 import { KubeClient } from '../../src/kube/client.ts';
+import { loggedLines } from './access-lines.ts';
 import { devDir, devState } from './env.ts';
 import { h2request, OwnGateway } from './own-gateway.ts';
 
@@ -150,7 +151,12 @@ test('a live KubeGateway UpstreamCluster routes reads and writes to their subset
       assert.equal(w.status, 201, w.body);
       assert.equal((await h2request(s, `${base}/cm-${i}`)).status, 200);
     }
-    const lines = gw.logs().filter((l) => l.kind === 'access' && String(l.uri).startsWith(base));
+    // 6 creates and 6 gets, each logged after its answer went out.
+    const lines = await loggedLines(
+      () => gw.logs(),
+      (l) => l.kind === 'access' && String(l.uri).startsWith(base),
+      { count: 12 },
+    );
     const upstreams = (verb: string) => new Set(lines.filter((l) => l.verb === verb).map((l) => l.upstream));
     assert.deepEqual(upstreams('get'), new Set([readEndpoint]), 'reads go to the first server');
     assert.deepEqual(upstreams('create'), new Set([writeEndpoint]), 'writes go to the second server');
@@ -181,6 +187,7 @@ test('the migrated cluster answers on its KubeGateway names (object name, server
       key: pem('admin.key'),
     });
     try {
+      const logged = gw.logs().length;
       const deadline = Date.now() + 15_000;
       let r = await h2request(s, `/api/v1/namespaces/${NS}`, { headers: { ':authority': name } });
       while (r.status !== 200 && Date.now() < deadline) {
@@ -190,14 +197,11 @@ test('the migrated cluster answers on its KubeGateway names (object name, server
       assert.equal(r.status, 200, `${name}: ${r.body}`);
       const peer = (s.socket as unknown as TLSSocket).getPeerCertificate() as PeerCertificate;
       assert.equal(peer.subject.CN, SERVING_CN, `${name}: the secureServing certificate`);
-      // The access line is written after the answer has gone out (once per event-loop turn).
-      const lineOf = () =>
-        gw
-          .logs()
-          .findLast((l) => l.kind === 'access' && l.uri === `/api/v1/namespaces/${NS}` && l.status === 200);
-      let line = lineOf();
-      for (const until = Date.now() + 5000; line === undefined && Date.now() < until; line = lineOf())
-        await new Promise((res) => setTimeout(res, 50));
+      // This name's line, not the previous name's.
+      const [line] = await loggedLines(
+        () => gw.logs().slice(logged),
+        (l) => l.kind === 'access' && l.uri === `/api/v1/namespaces/${NS}` && l.status === 200,
+      );
       assert.equal(line?.cluster, NAME, `${name}: served by the migrated cluster`);
     } finally {
       s.close();

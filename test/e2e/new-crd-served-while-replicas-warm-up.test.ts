@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../../src/kube/client.ts';
+import { loggedLines } from './access-lines.ts';
 import { devDir, devState } from './env.ts';
 import { h2request, OwnGateway } from './own-gateway.ts';
 
@@ -108,7 +109,13 @@ test('a new CRD is served through the gateway without the 404/429 of replicas st
       seenThrough.push(...through.flat());
       seenDirect.push(...straight.flat());
     }
-    await sleep(500); // the access log is written in batches
+    // Every request through the gateway logged (after its answer, in batches), then its retries.
+    await loggedLines(
+      () => gw.logs(),
+      (l) =>
+        l.kind === 'access' && String(l.uri).startsWith(`/apis/${GROUP}/v1/namespaces/default/${prefix}`),
+      { count: seenThrough.length },
+    );
     const retried = gw.logs().filter((l) => String(l.error ?? '').includes('is not serving'));
     const count = (xs: string[], p: (x: string) => boolean) => xs.filter(p).length;
     const warming = (x: string) => x.startsWith('404') || x.startsWith('429');
@@ -153,11 +160,16 @@ test('a new CRD is served through the gateway without the 404/429 of replicas st
     );
     assert.equal(r.status, 404);
     assert.match(r.body, /"nope-[^"]*" not found/);
-    await sleep(500);
-    const line = gw.logs().find((l) => String(l.uri ?? '').endsWith(`/nope-${prefix}`));
+    const [line] = await loggedLines(
+      () => gw.logs(),
+      (l) => String(l.uri ?? '').endsWith(`/nope-${prefix}`),
+    );
     assert.ok(line !== undefined, 'its access-log line');
     assert.equal(line.retried, undefined, 'a named object not found is not retried');
-    const once = gw.logs().find((l) => l.uri === unknown);
+    const [once] = await loggedLines(
+      () => gw.logs(),
+      (l) => l.uri === unknown,
+    );
     assert.equal(once?.retried, true, 'an unknown resource is retried once');
   } finally {
     for (const s of gateway) s.close();

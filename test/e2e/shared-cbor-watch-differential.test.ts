@@ -9,11 +9,11 @@
 import assert from 'node:assert/strict';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { after, before, beforeEach, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CBORFrameReader } from '../../src/share/cbor-frames.ts';
 import { decodeCBOR } from './cbor.ts';
 import { adminH2, devState, kubectl } from './env.ts';
 import { h2request, OwnGateway } from './own-gateway.ts';
+import { metric, sharedWatches, until } from './watch-helpers.ts';
 
 const ns = `share-cbor-${process.pid}`;
 const group = `cbor-${process.pid}.kubegate.io`;
@@ -111,23 +111,6 @@ function value(frame: Buffer): unknown {
 const typeOf = (frame: Buffer) => (value(frame) as { type: string }).type;
 const rvOf = (frame: Buffer) =>
   (value(frame) as { object: { metadata: { resourceVersion: string } } }).object.metadata.resourceVersion;
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await ok()) return;
-    await sleep(50);
-  }
-  assert.fail(`timed out waiting until ${what}`);
-}
-
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${gw.adminURL}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
-const shared = (side: 'upstream' | 'client') => metric(`kubegate_shared_watches{side="${side}"}`);
 
 async function send(s: ClientHttp2Session, method: string, path: string, body?: unknown, type = 'json') {
   const headers = { 'content-type': `application/${type}` };
@@ -229,7 +212,10 @@ after(async () => {
 });
 
 beforeEach(async () => {
-  await until('no shared watch is left from an earlier test', async () => (await shared('upstream')) === 0);
+  await until(
+    'no shared watch is left from an earlier test',
+    async () => (await sharedWatches(gw, 'upstream')) === 0,
+  );
 });
 
 for (const c of collections) {
@@ -246,9 +232,13 @@ for (const c of collections) {
     try {
       const heads = await Promise.all(open.map((w) => w.head));
       assert.deepEqual(heads, Array(5).fill('200 application/cbor-seq'));
-      assert.equal(await shared('upstream'), 1, 'one upstream watch for three identical CBOR watches');
-      assert.equal(await shared('client'), 3);
-      const fannedOut = await metric('kubegate_shared_watch_events_total{result="fanned_out"}');
+      assert.equal(
+        await sharedWatches(gw, 'upstream'),
+        1,
+        'one upstream watch for three identical CBOR watches',
+      );
+      assert.equal(await sharedWatches(gw, 'client'), 3);
+      const fannedOut = await metric(gw, 'kubegate_shared_watch_events_total{result="fanned_out"}');
       await changes(c, 'w');
       const n = 10;
       await until(
@@ -270,7 +260,8 @@ for (const c of collections) {
         d.events().map(value),
         'another replica: the same values',
       );
-      const fanned = (await metric('kubegate_shared_watch_events_total{result="fanned_out"}')) - fannedOut;
+      const fanned =
+        (await metric(gw, 'kubegate_shared_watch_events_total{result="fanned_out"}')) - fannedOut;
       assert.ok(fanned >= 3 * n, `events fanned out: ${fanned}`);
       const sameBytesElsewhere = elsewhere.events().filter((f, i) => f.equals(d.events()[i])).length;
       console.log(
@@ -293,11 +284,14 @@ for (const c of collections) {
       );
       assert.deepEqual(late.events(), d.events().slice(5));
       assert.deepEqual(late.events().map(value), lateDirect.events().map(value));
-      assert.equal(await shared('upstream'), 1, 'the late client joined the same upstream watch');
+      assert.equal(await sharedWatches(gw, 'upstream'), 1, 'the late client joined the same upstream watch');
     } finally {
       for (const w of open) w.close();
     }
-    await until('the upstream watch ends with its last client', async () => (await shared('upstream')) === 0);
+    await until(
+      'the upstream watch ends with its last client',
+      async () => (await sharedWatches(gw, 'upstream')) === 0,
+    );
   });
 }
 
@@ -306,7 +300,7 @@ test("CBOR watch-lists share upstream ones: a direct watch-list's initial state,
   for (let i = 0; i < 3; i++) await send(direct[0], 'POST', c.path, c.make(`wl-${i}`, i));
   const q = 'sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan';
   const path = `${c.path}?watch=true&${q}`;
-  const upstreamBefore = await metric('kubegate_shared_watch_lists_total{result="upstream"}');
+  const upstreamBefore = await metric(gw, 'kubegate_shared_watch_lists_total{result="upstream"}');
   const d = new CBORWatch(direct[PINNED], path);
   const g = Array.from({ length: 5 }, () => new CBORWatch(viaGateway, path));
   const open = [d, ...g];
@@ -319,9 +313,13 @@ test("CBOR watch-lists share upstream ones: a direct watch-list's initial state,
     const initial = (w: CBORWatch) => w.frames.slice(0, w.initialEnd()).map((f) => value(f.bytes));
     assert.ok(initial(d).length >= 3, `the three, and what the earlier tests left: ${initial(d).length}`);
     for (const w of g) assert.deepEqual(initial(w), initial(d), 'the initial state, by value');
-    const upstream = (await metric('kubegate_shared_watch_lists_total{result="upstream"}')) - upstreamBefore;
+    const upstream =
+      (await metric(gw, 'kubegate_shared_watch_lists_total{result="upstream"}')) - upstreamBefore;
     assert.ok(upstream >= 1 && upstream <= 2, `upstream watch-lists for five clients: ${upstream}`);
-    await until('one upstream watch left for the five', async () => (await shared('upstream')) === 1);
+    await until(
+      'one upstream watch left for the five',
+      async () => (await sharedWatches(gw, 'upstream')) === 1,
+    );
     const after = (w: CBORWatch) => w.events().slice(w.initialEnd());
     await send(direct.at(-1)!, 'PATCH', `${c.path}/wl-0`, { data: { v: 'changed' } }, 'merge-patch+json');
     await send(direct[0], 'DELETE', `${c.path}/wl-1`);

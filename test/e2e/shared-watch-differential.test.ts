@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { issueCert } from '../../src/dev/pki.ts';
 import { adminH2, devDir, devState, jsonLines, kubectl } from './env.ts';
 import { OwnGateway } from './own-gateway.ts';
+import { metric, sharedWatches, until } from './watch-helpers.ts';
 
 // A small window, so that a slow reader falls out of it after a few dozen events.
 process.env.KUBEGATE_SHARED_WATCH_WINDOW = '60';
@@ -64,15 +65,6 @@ class WatchReader {
   }
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await ok()) return;
-    await sleep(50);
-  }
-  assert.fail(`timed out waiting until ${what}`);
-}
-
 function request(
   s: ClientHttp2Session,
   method: string,
@@ -117,14 +109,6 @@ async function remove(s: ClientHttp2Session, name: string): Promise<void> {
   assert.equal(r.status, 200, r.text);
 }
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${gw.adminURL}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
-const shared = (side: 'upstream' | 'client') => metric(`kubegate_shared_watches{side="${side}"}`);
-
 const watchPath = (rv: string, extra = '') =>
   `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${rv}${extra}`;
 
@@ -154,7 +138,10 @@ after(async () => {
 });
 
 beforeEach(async () => {
-  await until('no shared watch is left from an earlier test', async () => (await shared('upstream')) === 0);
+  await until(
+    'no shared watch is left from an earlier test',
+    async () => (await sharedWatches(gw, 'upstream')) === 0,
+  );
 });
 
 test('identical watches share one upstream watch and each sees byte for byte what a direct watch sees', async () => {
@@ -167,8 +154,12 @@ test('identical watches share one upstream watch and each sees byte for byte wha
   ];
   try {
     assert.deepEqual(await Promise.all([d.head, ...g.map((r) => r.head)]), [200, 200, 200, 200]);
-    assert.equal(await shared('upstream'), 1, 'one upstream watch for three identical client watches');
-    assert.equal(await shared('client'), 3);
+    assert.equal(
+      await sharedWatches(gw, 'upstream'),
+      1,
+      'one upstream watch for three identical client watches',
+    );
+    assert.equal(await sharedWatches(gw, 'client'), 3);
     for (let i = 0; i < 8; i++) await put(direct[0], `cm-${i}`, `first-${i}`);
     for (let i = 0; i < 8; i++) await put(direct[2], `cm-${i}`, `second-${i}`);
     for (let i = 0; i < 4; i++) await remove(direct[0], `cm-${i}`);
@@ -191,12 +182,15 @@ test('identical watches share one upstream watch and each sees byte for byte wha
     );
     assert.deepEqual(late.events(), lateDirect.events());
     assert.deepEqual(late.events().slice(0, 10), d.events().slice(10, 20));
-    assert.equal(await shared('upstream'), 1, 'the late client joined the same upstream watch');
+    assert.equal(await sharedWatches(gw, 'upstream'), 1, 'the late client joined the same upstream watch');
   } finally {
     d.close();
     for (const r of g) r.close();
   }
-  await until('the upstream watch ends with its last client', async () => (await shared('upstream')) === 0);
+  await until(
+    'the upstream watch ends with its last client',
+    async () => (await sharedWatches(gw, 'upstream')) === 0,
+  );
 });
 
 test('a client without RBAC for the resource gets the apiserver 403 though a shared stream exists', async () => {
@@ -221,14 +215,14 @@ test('a client without RBAC for the resource gets the apiserver 403 though a sha
   });
   try {
     assert.equal(await allowed.head, 200);
-    assert.equal(await shared('upstream'), 1);
+    assert.equal(await sharedWatches(gw, 'upstream'), 1);
     const viaGw = new WatchReader(nobodyGw, watchPath(rv0));
     const viaApiserver = new WatchReader(nobodyDirect, watchPath(rv0));
     await until('both answered', () => viaGw.ended && viaApiserver.ended);
     assert.equal(viaGw.status, 403);
     assert.equal(viaApiserver.status, 403);
     assert.equal(viaGw.body, viaApiserver.body);
-    assert.equal(await shared('client'), 1, 'the refused client was not attached');
+    assert.equal(await sharedWatches(gw, 'client'), 1, 'the refused client was not attached');
   } finally {
     allowed.close();
     nobodyGw.close();
@@ -251,7 +245,7 @@ test('a client that stops reading is closed cleanly when it falls out of the win
     await until('the fast client saw every change', () => fast.events().length >= n, 60_000);
     await until('the direct watch saw every change', () => d.events().length >= n, 60_000);
     assert.deepEqual(fast.events(), d.events());
-    assert.ok((await metric('kubegate_shared_watch_events_total{result="evicted"}')) >= 1, 'an eviction');
+    assert.ok((await metric(gw, 'kubegate_shared_watch_events_total{result="evicted"}')) >= 1, 'an eviction');
     slow.read();
     await until('the slow client reads to its end', () => slow.ended || slow.reset, 30_000);
     assert.equal(slow.reset, false, 'closed cleanly, not reset');
@@ -313,8 +307,8 @@ test('an apiserver killed under a shared watch: clients see every event once, as
   await until('the direct watch saw every change', () => d.events().length >= n, 60_000);
   await until('the shared clients saw every change', () => g.every((r) => r.events().length >= n), 60_000);
   for (const r of g) assert.deepEqual(r.events(), d.events(), 'no gap, no duplicate');
-  assert.ok((await metric('kubegate_shared_watch_events_total{result="resumed"}')) >= 1, 'resumed');
-  assert.equal(await shared('upstream'), 1);
+  assert.ok((await metric(gw, 'kubegate_shared_watch_events_total{result="resumed"}')) >= 1, 'resumed');
+  assert.equal(await sharedWatches(gw, 'upstream'), 1);
   // Let the restarted replica come back before the next test file.
   await until(
     `apiserver-${victim} is ready again`,
@@ -354,7 +348,7 @@ test('protobuf watches share one upstream watch too, and each client gets the di
   try {
     const heads = await Promise.all([d.head, ...g.map((x) => x.head)]);
     assert.deepEqual(heads, Array(3).fill('200 application/vnd.kubernetes.protobuf;stream=watch'));
-    await until('one upstream watch for both', async () => (await shared('upstream')) === 1);
+    await until('one upstream watch for both', async () => (await sharedWatches(gw, 'upstream')) === 1);
     for (let i = 0; i < 6; i++) await put(direct[0], `pb-${i % 3}`, `v${i}`);
     await until('the direct watch got 6 frames', () => frames(d.bytes()) === 6);
     await until('the shared clients got 6 frames', () => g.every((x) => frames(x.bytes()) === 6));
@@ -381,7 +375,7 @@ test("client-go's watch-lists share upstream ones: the same initial state and ch
   const q =
     'sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&resourceVersion=';
   const path = `/api/v1/namespaces/${ns}/configmaps?watch=true&${q}`;
-  const upstreamBefore = await metric('kubegate_shared_watch_lists_total{result="upstream"}');
+  const upstreamBefore = await metric(gw, 'kubegate_shared_watch_lists_total{result="upstream"}');
   const d = new WatchReader(direct[1], path);
   const g = Array.from({ length: 10 }, () => new WatchReader(viaGateway, path));
   const endOf = (r: WatchReader) =>
@@ -394,11 +388,15 @@ test("client-go's watch-lists share upstream ones: the same initial state and ch
     for (const r of g) assert.deepEqual(initial(r), initial(d), 'the initial events byte for byte');
     // Ten clients that came together: one upstream watch-list, or two when the first was sent
     // before the others arrived (the second then takes all of them).
-    const upstream = (await metric('kubegate_shared_watch_lists_total{result="upstream"}')) - upstreamBefore;
+    const upstream =
+      (await metric(gw, 'kubegate_shared_watch_lists_total{result="upstream"}')) - upstreamBefore;
     assert.ok(upstream >= 1 && upstream <= 2, `upstream watch-lists for ten clients: ${upstream}`);
     // Past their initial events the clients move to one plain watch; the watch-lists go.
-    await until('one upstream watch left for the ten', async () => (await shared('upstream')) === 1);
-    assert.equal(await shared('client'), 10);
+    await until(
+      'one upstream watch left for the ten',
+      async () => (await sharedWatches(gw, 'upstream')) === 1,
+    );
+    assert.equal(await sharedWatches(gw, 'client'), 10);
     await put(direct[2], 'wl-0', 'changed');
     await remove(direct[0], 'wl-1');
     await until('the direct watch-list saw both changes', () => d.events().length >= initial(d).length + 2);

@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { loggedLines } from './access-lines.ts';
 import { devDir, jsonLines, kubectl } from './env.ts';
 
 test('kubectl get --raw /readyz answers ok through the gateway', async () => {
@@ -35,9 +36,12 @@ test('ConfigMap create, get, list and delete through the gateway with client-nod
 });
 
 test('requests through the gateway reach the apiserver as the real user (audit log)', async () => {
+  const log = join(devDir(), 'logs', 'kubegate.log');
+  const logged = jsonLines(log).length;
   const out = await kubectl('gateway.kubeconfig', ['get', 'ns', 'default', '-o', 'name']);
   assert.equal(out.trim(), 'namespace/default');
-  const access = jsonLines(join(devDir(), 'logs', 'kubegate.log')).filter(
+  const access = await loggedLines(
+    () => jsonLines(log).slice(logged),
     (l) => l.kind === 'access' && l.uri === '/api/v1/namespaces/default',
   );
   const last = access.at(-1) as { auditID: string; upstream: string } | undefined;

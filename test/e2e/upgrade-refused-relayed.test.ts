@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loggedLines } from './access-lines.ts';
 import { devDir, jsonLines, kubectl } from './env.ts';
 import { UNSCHEDULABLE } from './unschedulable.ts';
 
@@ -56,12 +57,15 @@ for (const args of [
 }
 
 test('the access log records upgrade requests with their RequestInfo and status', async () => {
-  const lines = jsonLines(join(devDir(), 'logs', 'kubegate.log')).filter(
+  // At least one line for each kubectl exec through the gateway above (the last may still be on its way).
+  const lines = (await loggedLines(
+    () => jsonLines(join(devDir(), 'logs', 'kubegate.log')),
     (l) =>
       l.kind === 'access' &&
       typeof l.uri === 'string' &&
       l.uri.startsWith(`/api/v1/namespaces/${NS}/pods/box/exec`),
-  ) as { status: number; resource: { subresource: string }; user: { username: string } }[];
+    { count: 2 },
+  )) as { status: number; resource: { subresource: string }; user: { username: string } }[];
   assert.ok(lines.length > 0);
   for (const l of lines) {
     assert.equal(l.resource.subresource, 'exec');
