@@ -1,11 +1,13 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { registerShareMetrics } from '../share/index.ts';
 import type { ClusterRuntime } from '../cluster/runtime.ts';
 import type { GatewayErrorCode } from '../errors.ts';
 import { isLongRunning } from '../request/request-info.ts';
+import type { RequestInfo } from '../request/types.ts';
 import type { AccessRecord } from './access-log.ts';
-import { BoundedLabel, VERBS } from './bounded-label.ts';
+import { BoundedLabel, OTHER, VERBS } from './bounded-label.ts';
 import { liveNames, removeGoneSeries } from './live-series.ts';
+import { RequestCounter, RequestHistogram } from './request-series.ts';
 
 /** The Prometheus name prefix of every kubegate metric. */
 export const PREFIX = 'kubegate_';
@@ -66,14 +68,26 @@ const QUEUE_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 
 
 /** `2xx`…`5xx` for a status; `other` outside 100–599 (nothing was answered). */
 export function codeClass(status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+  return status >= 100 && status < 600 ? CODE_CLASSES[Math.floor(status / 100) - 1] : 'other';
 }
 
-/** The resource label: `pods`, `pods/log`; '' for non-resource requests. */
-function resourceOf(r: AccessRecord): string {
-  const i = r.info;
-  if (!i.isResourceRequest) return '';
-  return i.subresource ? `${i.resource}/${i.subresource}` : i.resource;
+const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/**
+ * The resource label: `pods`, `pods/log`; '' for non-resource requests. `joined` keeps the
+ * `resource/subresource` strings admitted under the cap, so their requests build no string.
+ */
+function resourceOf(i: RequestInfo, label: BoundedLabel, joined: Map<string, Map<string, string>>): string {
+  if (!i.isResourceRequest) return label.value('');
+  if (!i.subresource) return label.value(i.resource);
+  const known = joined.get(i.resource)?.get(i.subresource);
+  if (known !== undefined) return label.value(known);
+  const value = label.value(`${i.resource}/${i.subresource}`);
+  if (value !== OTHER) {
+    const bySub = joined.get(i.resource) ?? new Map<string, string>();
+    joined.set(i.resource, bySub.set(i.subresource, value));
+  }
+  return value;
 }
 
 /**
@@ -91,11 +105,16 @@ export class GatewayMetrics {
   readonly #ruleL = new BoundedLabel(MAX_LABEL_VALUES);
   readonly #endpointL = new BoundedLabel(MAX_LABEL_VALUES);
   readonly #userL: BoundedLabel | null;
-  readonly #requests: Counter<(typeof REQUEST_LABELS)[number]>;
-  readonly #duration: Histogram<(typeof REQUEST_LABELS)[number]>;
-  readonly #rejections: Counter<'cluster' | 'rule' | 'reason'>;
-  readonly #queueWait: Histogram<'cluster' | 'rule'>;
-  readonly #users: Counter<'cluster' | 'user'> | null;
+  readonly #joinedResources = new Map<string, Map<string, string>>();
+  readonly #requests: RequestCounter;
+  readonly #duration: RequestHistogram;
+  readonly #rejections: RequestCounter;
+  readonly #queueWait: RequestHistogram;
+  readonly #users: RequestCounter | null;
+  // Label values in labelNames order, reused by every request (see request-series.ts).
+  readonly #requestKey = REQUEST_LABELS.map(() => '');
+  readonly #rejectionKey = ['', '', ''];
+  readonly #pairKey = ['', ''];
   readonly #view: MetricsView;
 
   constructor(view: MetricsView, opts: MetricsOptions = {}) {
@@ -105,41 +124,41 @@ export class GatewayMetrics {
     const clusterL = this.#clusterL;
     const ruleL = this.#ruleL;
     const endpointL = this.#endpointL;
-    this.#requests = new Counter({
-      name: `${PREFIX}requests_total`,
-      help: 'Requests answered, by cluster, verb, resource, status class, rule and upstream endpoint.',
-      labelNames: REQUEST_LABELS,
-      registers,
-    });
-    this.#duration = new Histogram({
-      name: `${PREFIX}request_duration_seconds`,
-      help: 'Duration of short (not long-running) requests, from the first byte in to the last byte out.',
-      labelNames: REQUEST_LABELS,
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
-    this.#rejections = new Counter({
-      name: `${PREFIX}rejections_total`,
-      help: 'Requests the gateway refused itself, by reason (limits, breaker, rules, access, authentication, no upstream).',
-      labelNames: ['cluster', 'rule', 'reason'],
-      registers,
-    });
-    this.#queueWait = new Histogram({
-      name: `${PREFIX}queue_wait_seconds`,
-      help: 'Time queued requests waited for an in-flight slot (served, timed out or gone).',
-      labelNames: ['cluster', 'rule'],
-      buckets: QUEUE_BUCKETS,
-      registers,
-    });
+    this.#requests = new RequestCounter(
+      this.registry,
+      `${PREFIX}requests_total`,
+      'Requests answered, by cluster, verb, resource, status class, rule and upstream endpoint.',
+      REQUEST_LABELS,
+    );
+    this.#duration = new RequestHistogram(
+      this.registry,
+      `${PREFIX}request_duration_seconds`,
+      'Duration of short (not long-running) requests, from the first byte in to the last byte out.',
+      REQUEST_LABELS,
+      DURATION_BUCKETS,
+    );
+    this.#rejections = new RequestCounter(
+      this.registry,
+      `${PREFIX}rejections_total`,
+      'Requests the gateway refused itself, by reason (limits, breaker, rules, access, authentication, no upstream).',
+      ['cluster', 'rule', 'reason'],
+    );
+    this.#queueWait = new RequestHistogram(
+      this.registry,
+      `${PREFIX}queue_wait_seconds`,
+      'Time queued requests waited for an in-flight slot (served, timed out or gone).',
+      ['cluster', 'rule'],
+      QUEUE_BUCKETS,
+    );
     const u = opts.perUser;
     this.#userL = u?.enabled ? new BoundedLabel(u.maxUsers) : null;
     this.#users = u?.enabled
-      ? new Counter({
-          name: `${PREFIX}user_requests_total`,
-          help: `Requests by user (the first ${u.maxUsers} distinct users; later ones count as "other").`,
-          labelNames: ['cluster', 'user'],
-          registers,
-        })
+      ? new RequestCounter(
+          this.registry,
+          `${PREFIX}user_requests_total`,
+          `Requests by user (the first ${u.maxUsers} distinct users; later ones count as "other").`,
+          ['cluster', 'user'],
+        )
       : null;
 
     new Gauge({
@@ -316,31 +335,41 @@ export class GatewayMetrics {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
   }
 
-  /** Counts one finished request. */
+  /** Counts one finished request; allocates nothing once its series exist. */
   observe(r: AccessRecord): void {
     const cluster = this.#clusterL.value(r.cluster);
     const rule = r.rule === null ? 'none' : this.#ruleL.value(r.rule);
-    const labels = {
-      cluster,
-      verb: this.#verbL.value(r.info.verb),
-      resource: this.#resourceL.value(resourceOf(r)),
-      code_class: codeClass(r.status),
-      rule,
-      endpoint: r.upstream === null ? 'none' : this.#endpointL.value(r.upstream),
-    };
-    this.#requests.inc(labels);
-    if (!isLongRunning(r.info)) this.#duration.observe(labels, r.durationMs / 1000);
+    const key = this.#requestKey; // REQUEST_LABELS order
+    key[0] = cluster;
+    key[1] = this.#verbL.value(r.info.verb);
+    key[2] = resourceOf(r.info, this.#resourceL, this.#joinedResources);
+    key[3] = codeClass(r.status);
+    key[4] = rule;
+    key[5] = r.upstream === null ? 'none' : this.#endpointL.value(r.upstream);
+    this.#requests.inc(key);
+    if (!isLongRunning(r.info)) this.#duration.observe(key, r.durationMs / 1000);
     const reason = r.code === null ? undefined : REJECTION_REASONS[r.code];
-    if (reason !== undefined) this.#rejections.inc({ cluster, rule, reason });
-    if (this.#users !== null) this.#users.inc({ cluster, user: this.#userL!.value(r.identity?.user ?? '') });
+    if (reason !== undefined) {
+      const k = this.#rejectionKey;
+      k[0] = cluster;
+      k[1] = rule;
+      k[2] = reason;
+      this.#rejections.inc(k);
+    }
+    if (this.#users !== null) {
+      const k = this.#pairKey;
+      k[0] = cluster;
+      k[1] = this.#userL!.value(r.identity?.user ?? '');
+      this.#users.inc(k);
+    }
   }
 
   /** Records how long a request waited in a rule's queue. */
   queueWait(cluster: string, rule: string, waitMs: number): void {
-    this.#queueWait.observe(
-      { cluster: this.#clusterL.value(cluster), rule: this.#ruleL.value(rule) },
-      waitMs / 1000,
-    );
+    const k = this.#pairKey;
+    k[0] = this.#clusterL.value(cluster);
+    k[1] = this.#ruleL.value(rule);
+    this.#queueWait.observe(k, waitMs / 1000);
   }
 
   /**
