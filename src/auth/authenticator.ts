@@ -9,10 +9,13 @@ import type { HeaderMap } from './impersonation.ts';
 import { ALL_UNAUTHENTICATED, ANONYMOUS_USER, freezeIdentity, withAuthenticatedGroup } from './user.ts';
 import { identityFromCertificate } from './x509.ts';
 
-/** Turns a bearer token into an identity: null = not recognised; a KG_UNAUTHENTICATED throw = rejected. */
+/**
+ * Turns a bearer token into an identity: null = not recognised; a KG_UNAUTHENTICATED throw (or
+ * rejection) = rejected. A cached answer may come without a promise.
+ */
 export interface TokenAuthenticator {
   /** `connection` identifies the client connection, for authenticators that remember per connection. */
-  authenticateToken(token: string, connection?: object): Promise<Identity | null>;
+  authenticateToken(token: string, connection?: object): Identity | null | Promise<Identity | null>;
 }
 
 /** How the gateway authenticates its clients. */
@@ -95,9 +98,23 @@ export class Authenticator {
     return certificate != null && this.#frontProxy?.isFrontProxyCertificate(certificate) === true;
   }
 
-  /** The identity to act as upstream; throws GatewayError 401/400/403 (or KG_AUTH_BACKEND). */
+  /** The identity to act as upstream; rejects with GatewayError 401/400/403 (or KG_AUTH_BACKEND). */
   async authenticate(input: AuthenticationInput): Promise<Identity> {
-    const identity = await this.#authenticate(input);
+    return this.identify(input);
+  }
+
+  /**
+   * `authenticate` for the request path: no promise where none is needed (a certificate, a cached
+   * token), so a request does not pay a chain of them. Throws, or rejects, as `authenticate` rejects.
+   */
+  identify(input: AuthenticationInput): Identity | Promise<Identity> {
+    const identity = this.#authenticate(input);
+    return identity instanceof Promise
+      ? identity.then((id) => this.#impersonated(id, input))
+      : this.#impersonated(identity, input);
+  }
+
+  #impersonated(identity: Identity, input: AuthenticationInput): Identity | Promise<Identity> {
     const requested = readImpersonation(input.headers ?? {});
     if (requested === null) return identity;
     if (this.#access === undefined) {
@@ -110,7 +127,7 @@ export class Authenticator {
     return authorizeImpersonation(identity, requested, this.#access);
   }
 
-  async #authenticate(input: AuthenticationInput): Promise<Identity> {
+  #authenticate(input: AuthenticationInput): Identity | Promise<Identity> {
     const failures: unknown[] = [];
     if (input.certificateError) failures.push(input.certificateError);
     const fp = this.#frontProxy;
@@ -139,33 +156,53 @@ export class Authenticator {
     if (warning !== undefined) input.warn?.(warning);
     // Like kube-apiserver, a token is only looked at when some token authenticator exists.
     if (token !== null && this.#tokens.length > 0) {
-      const identity = await this.#authenticateToken(token, failures, input.connection);
+      const identity = this.#authenticateToken(token, failures, input.connection, 0);
+      if (identity instanceof Promise) return identity.then((id) => id ?? this.#unauthenticated(failures));
       if (identity !== null) return identity;
     }
+    return this.#unauthenticated(failures);
+  }
 
+  /** No credential: anonymous when allowed and none failed; else the 401. */
+  #unauthenticated(failures: unknown[]): Identity {
     if (failures.length === 0 && this.anonymous) return ANONYMOUS;
     throw new GatewayError('KG_UNAUTHENTICATED', 'Unauthorized', 'Unauthorized', {
       cause: failures.length > 0 ? new AggregateError(failures, 'authentication failed') : undefined,
     });
   }
 
-  async #authenticateToken(
+  /** The token authenticators from `from` on, in order, until one knows the token. */
+  #authenticateToken(
     token: string,
     failures: unknown[],
     connection: object | undefined,
-  ): Promise<Identity | null> {
-    for (const authenticator of this.#tokens) {
-      let identity: Identity | null;
+    from: number,
+  ): Identity | null | Promise<Identity | null> {
+    for (let i = from; i < this.#tokens.length; i++) {
+      let identity: Identity | null | Promise<Identity | null>;
       try {
-        identity = await authenticator.authenticateToken(token, connection);
+        identity = this.#tokens[i].authenticateToken(token, connection);
       } catch (err) {
-        if (!isRejection(err)) throw err;
-        failures.push(err); // our own token, and invalid: no point asking anyone else
-        return null;
+        return rejected(err, failures);
       }
+      if (identity instanceof Promise)
+        return identity.then(
+          (id) =>
+            id !== null && id.user !== ''
+              ? withAuthenticatedGroup(id)
+              : this.#authenticateToken(token, failures, connection, i + 1),
+          (err: unknown) => rejected(err, failures),
+        );
       if (identity !== null && identity.user !== '') return withAuthenticatedGroup(identity);
     }
     failures.push(new Error('invalid bearer token'));
     return null;
   }
+}
+
+/** A token authenticator's rejection: our own token, and invalid, so no point asking anyone else. */
+function rejected(err: unknown, failures: unknown[]): null {
+  if (!isRejection(err)) throw err;
+  failures.push(err);
+  return null;
 }

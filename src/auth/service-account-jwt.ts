@@ -78,9 +78,16 @@ export class ServiceAccountJWTAuthenticator {
     this.#now = opts.now ?? Date.now;
   }
 
-  /** The identity behind `token`; null when the token is not ours to judge; throws 401 when it is ours and invalid. */
-  async authenticateToken(token: string): Promise<Identity | null> {
+  /**
+   * The identity behind `token`; null when the token is not ours to judge (at once, without a
+   * promise, when no issuer of ours made it); rejects with a 401 when it is ours and invalid.
+   */
+  authenticateToken(token: string): Identity | null | Promise<Identity | null> {
     if (!peekClaims(token, this.issuers)) return null;
+    return this.#verify(token);
+  }
+
+  async #verify(token: string): Promise<Identity | null> {
     let header: { alg?: unknown; kid?: unknown };
     try {
       header = decodeProtectedHeader(token);

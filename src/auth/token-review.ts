@@ -92,13 +92,16 @@ export class TokenReviewAuthenticator {
     this.#cache = new ExpiringLRU(opts.maxEntries ?? MAX_ENTRIES, opts.now);
   }
 
-  /** The identity behind `token`, or null when the reviewer rejects it; throws KG_AUTH_BACKEND on backend failure. */
-  authenticateToken(token: string, connection?: object): Promise<Identity | null> {
+  /**
+   * The identity behind `token`, or null when the reviewer rejects it; rejects with KG_AUTH_BACKEND
+   * on backend failure. A cached answer comes without a promise.
+   */
+  authenticateToken(token: string, connection?: object): Identity | null | Promise<Identity | null> {
     if (connection !== undefined) {
       const m = this.#byConnection.get(connection);
       if (m !== undefined && m.token === token && this.#cache.isLive(m.entry)) {
         this.#hits++;
-        return Promise.resolve(m.entry.value.identity);
+        return m.entry.value.identity;
       }
     }
     const key = this.#hasher.key(token, this.audiences);
@@ -106,7 +109,7 @@ export class TokenReviewAuthenticator {
     if (entry !== undefined) {
       this.#hits++;
       if (connection !== undefined) this.#byConnection.set(connection, { token, entry });
-      return Promise.resolve(entry.value.identity);
+      return entry.value.identity;
     }
     this.#misses++;
     let flight = this.#inflight.get(key);

@@ -136,7 +136,7 @@ export class ProxiedRequest implements ClientPresence {
         if (!this.#logged && !x.gone) serveFrontProxyDiscovery(x, this.#record);
         return;
       }
-      const a = await admitRequest(
+      const admitted = admitRequest(
         this.#gw,
         this.#clusterName,
         this.#record,
@@ -145,6 +145,8 @@ export class ProxiedRequest implements ClientPresence {
         this,
         this.#trace,
       );
+      // Awaited only when a stage waits: an await costs a promise and a turn of the microtask queue.
+      const a = admitted instanceof Promise ? await admitted : admitted;
       this.#cluster = a.cluster;
       this.#policy = a.policy;
       this.#permit = a.permit;

@@ -20,10 +20,11 @@ export interface Admitted {
 
 /**
  * The stages between parse and pick, shared by streams and upgrades. Fills the access record
- * (cluster, identity, rule) as it goes, and the trace's events when tracing is on; throws the
- * `GatewayError` the client gets.
+ * (cluster, identity, rule) as it goes, and the trace's events when tracing is on; throws (or
+ * rejects with) the `GatewayError` the client gets. No promise unless a stage has to wait (a token
+ * to review, a queue).
  */
-export async function admitRequest(
+export function admitRequest(
   gw: Gateway,
   clusterName: string,
   record: AccessRecord,
@@ -31,8 +32,23 @@ export async function admitRequest(
   longRunning: boolean,
   client: ClientPresence | undefined,
   trace: RequestTrace | null,
-): Promise<Admitted> {
-  let identity = await authenticateOn(gw, clusterName, record, input, trace);
+): Admitted | Promise<Admitted> {
+  const identity = authenticateOn(gw, clusterName, record, input, trace);
+  return identity instanceof Promise
+    ? identity.then((id) => admitAs(gw, clusterName, record, id, longRunning, client, trace))
+    : admitAs(gw, clusterName, record, identity, longRunning, client, trace);
+}
+
+function admitAs(
+  gw: Gateway,
+  clusterName: string,
+  record: AccessRecord,
+  authenticated: Identity,
+  longRunning: boolean,
+  client: ClientPresence | undefined,
+  trace: RequestTrace | null,
+): Admitted | Promise<Admitted> {
+  let identity = authenticated;
   // A ClusterGateway proxy path (selectByPath) names another cluster than the listener's, which
   // sees the caller's identity or the one its identity exchange rules map it to.
   const cluster =
@@ -46,21 +62,35 @@ export async function admitRequest(
   record.rule = rule.name;
   trace?.routed(rule.name);
   const policy = cluster.policy(rule);
-  let permit = await admit(cluster, policy, record.info, identity, longRunning, client);
+  const permit = admit(cluster, policy, record.info, identity, longRunning, client);
+  return permit instanceof Promise
+    ? permit.then((p) => admitted(gw, cluster, policy, p, identity.user, longRunning, trace))
+    : admitted(gw, cluster, policy, permit, identity.user, longRunning, trace);
+}
+
+function admitted(
+  gw: Gateway,
+  cluster: ClusterRuntime,
+  policy: RulePolicy,
+  permit: Permit,
+  user: string,
+  longRunning: boolean,
+  trace: RequestTrace | null,
+): Admitted {
   if (longRunning && !policy.exempt && gw.clientLimits.maxLongRunningPerUser > 0)
-    permit = withUserSlot(gw, identity.user, permit);
+    permit = withUserSlot(gw, user, permit);
   trace?.admitted();
   return { cluster, policy, permit };
 }
 
 /** The authenticate stage alone, by the listener's cluster: fills the record's identity. */
-export async function authenticateOn(
+export function authenticateOn(
   gw: Gateway,
   clusterName: string,
   record: AccessRecord,
   input: AuthenticationInput,
   trace: RequestTrace | null,
-): Promise<Identity> {
+): Identity | Promise<Identity> {
   const cluster = gw.cluster(clusterName);
   if (!cluster)
     throw new GatewayError(
@@ -69,7 +99,13 @@ export async function authenticateOn(
       `cluster "${clusterName}" is not configured in kubegate (yet)`,
       { retryAfter: 5 },
     );
-  const identity = await cluster.authenticator.authenticate(input);
+  const identity = cluster.authenticator.identify(input);
+  return identity instanceof Promise
+    ? identity.then((id) => authenticated(record, id, trace))
+    : authenticated(record, identity, trace);
+}
+
+function authenticated(record: AccessRecord, identity: Identity, trace: RequestTrace | null): Identity {
   record.identity = identity;
   trace?.authenticated(identity);
   return identity;

@@ -126,23 +126,29 @@ test('expiry and not-before allow kube-apiserver’s 60 s leeway, and no more', 
   const expiredInLeeway = await sign(key, boundClaims({ exp: NOW_S - 60 }));
   assert.ok(await auth.authenticateToken(expiredInLeeway));
   const expired = await sign(key, boundClaims({ exp: NOW_S - 61 }));
-  await assert.rejects(auth.authenticateToken(expired), (err: unknown) => {
-    return isRejection(err) && (err as Error).message === 'service account token has expired';
-  });
+  await assert.rejects(
+    async () => auth.authenticateToken(expired),
+    (err: unknown) => {
+      return isRejection(err) && (err as Error).message === 'service account token has expired';
+    },
+  );
   const early = await sign(key, boundClaims({ nbf: NOW_S + 61 }));
-  await assert.rejects(auth.authenticateToken(early), /not valid yet/);
+  await assert.rejects(async () => auth.authenticateToken(early), /not valid yet/);
   assert.ok(await auth.authenticateToken(await sign(key, boundClaims({ nbf: NOW_S + 60 }))));
   const future = await sign(key, boundClaims({ iat: NOW_S + 61 }));
-  await assert.rejects(auth.authenticateToken(future), /issued in the future/);
+  await assert.rejects(async () => auth.authenticateToken(future), /issued in the future/);
 });
 
 test('a token for another audience is rejected', async () => {
   const key = await signingKey('ES256', 'k1');
   const { auth } = setup([key.jwk]);
   const token = await sign(key, boundClaims({ aud: ['vault'] }));
-  await assert.rejects(auth.authenticateToken(token), (err: unknown) => {
-    return isRejection(err) && /token audiences \["vault"\] is invalid/.test((err as Error).message);
-  });
+  await assert.rejects(
+    async () => auth.authenticateToken(token),
+    (err: unknown) => {
+      return isRejection(err) && /token audiences \["vault"\] is invalid/.test((err as Error).message);
+    },
+  );
   // one matching audience among several is enough
   assert.ok(await auth.authenticateToken(await sign(key, boundClaims({ aud: ['vault', AUDIENCE] }))));
   // no aud at all: the implicit (API server) audiences, as kube-apiserver does
@@ -184,22 +190,25 @@ test('a bad signature from our issuer is rejected', async () => {
   const real = await signingKey('ES256', 'k1');
   const forger = await signingKey('ES256', 'k1'); // same kid, other key
   const { auth } = setup([real.jwk]);
-  await assert.rejects(auth.authenticateToken(await sign(forger, boundClaims())), isRejection);
+  await assert.rejects(async () => auth.authenticateToken(await sign(forger, boundClaims())), isRejection);
   // an algorithm that does not fit the key (or is not one kube-apiserver uses) is rejected too
   const hs = `${Buffer.from(JSON.stringify({ alg: 'HS256', kid: 'k1' })).toString('base64url')}.${Buffer.from(
     JSON.stringify(boundClaims()),
   ).toString('base64url')}.c2ln`;
-  await assert.rejects(auth.authenticateToken(hs), isRejection);
+  await assert.rejects(async () => auth.authenticateToken(hs), isRejection);
 });
 
 test('claims of the wrong type make the token invalid (go-jose rules)', async () => {
   const key = await signingKey('ES256', 'k1');
   const { auth } = setup([key.jwk]);
   await assert.rejects(
-    auth.authenticateToken(await sign(key, boundClaims({ exp: '9999999999' }))),
+    async () => auth.authenticateToken(await sign(key, boundClaims({ exp: '9999999999' }))),
     isRejection,
   );
-  await assert.rejects(auth.authenticateToken(await sign(key, boundClaims({ aud: [1] }))), isRejection);
+  await assert.rejects(
+    async () => auth.authenticateToken(await sign(key, boundClaims({ aud: [1] }))),
+    isRejection,
+  );
 });
 
 test('an unknown kid triggers one key-set refresh, rate-limited to once per 10 s', async () => {
@@ -218,7 +227,7 @@ test('an unknown kid triggers one key-set refresh, rate-limited to once per 10 s
 
   // k3 is unknown and the last fetch was just now: no new fetch, rejected
   const t3 = await sign(k3, boundClaims());
-  await assert.rejects(auth.authenticateToken(t3), /no keys found/);
+  await assert.rejects(async () => auth.authenticateToken(t3), /no keys found/);
   assert.equal(state.fetches, 2);
 
   c.t += 10_000;

@@ -175,7 +175,7 @@ test('backend errors surface as KG_AUTH_BACKEND and are not cached', async () =>
   };
   const auth = new TokenReviewAuthenticator({ reviewer });
   await assert.rejects(
-    auth.authenticateToken('tok'),
+    async () => auth.authenticateToken('tok'),
     (err: unknown) =>
       err instanceof GatewayError &&
       err.code === 'KG_AUTH_BACKEND' &&
@@ -199,7 +199,7 @@ test('a 403 from the cluster (gateway lacks permission) is an InternalError', as
   };
   const auth = new TokenReviewAuthenticator({ reviewer });
   await assert.rejects(
-    auth.authenticateToken('tok'),
+    async () => auth.authenticateToken('tok'),
     (err: unknown) =>
       err instanceof GatewayError && err.code === 'KG_AUTH_BACKEND' && err.reason === 'InternalError',
   );
@@ -218,7 +218,7 @@ test('all waiters of a failing flight get the error, and the next call retries',
   const results = await Promise.allSettled(Array.from({ length: 10 }, () => auth.authenticateToken('tok')));
   assert.ok(results.every((r) => r.status === 'rejected'));
   assert.equal(calls, 1);
-  await assert.rejects(auth.authenticateToken('tok'));
+  await assert.rejects(async () => auth.authenticateToken('tok'));
   assert.equal(calls, 2);
 });
 
@@ -229,7 +229,7 @@ test('a synchronously throwing reviewer does not wedge the in-flight table', asy
     },
   };
   const auth = new TokenReviewAuthenticator({ reviewer });
-  await assert.rejects(auth.authenticateToken('tok'));
+  await assert.rejects(async () => auth.authenticateToken('tok'));
   await new Promise((r) => setImmediate(r));
   assert.equal(auth.stats().inFlight, 0);
 });
