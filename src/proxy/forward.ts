@@ -230,23 +230,24 @@ export class ProxiedRequest implements ClientPresence {
     this.#endpoint = ep;
     this.#record.upstream = ep.name;
     this.#trace?.picked(ep.name);
-    let h2: ClientHttp2Session;
-    try {
-      h2 = await ep.pool.acquire(this.#longRunning);
-    } catch (err) {
-      // Nothing was sent: any request may go to another endpoint, once.
-      cluster.upstream.eject(ep);
-      if (exclude === null) {
-        this.#record.retried = true;
-        return this.#forward(ep);
+    let h2 = ep.pool.tryAcquire(this.#longRunning);
+    if (h2 === null)
+      try {
+        h2 = await ep.pool.acquire(this.#longRunning);
+      } catch (err) {
+        // Nothing was sent: any request may go to another endpoint, once.
+        cluster.upstream.eject(ep);
+        if (exclude === null) {
+          this.#record.retried = true;
+          return this.#forward(ep);
+        }
+        throw new GatewayError(
+          'KG_UPSTREAM_UNREACHABLE',
+          'ServiceUnavailable',
+          `kube-apiserver ${ep.name} is unreachable: ${(err as Error).message}`,
+          { retryAfter: jitteredRetryAfter(), cause: err },
+        );
       }
-      throw new GatewayError(
-        'KG_UPSTREAM_UNREACHABLE',
-        'ServiceUnavailable',
-        `kube-apiserver ${ep.name} is unreachable: ${(err as Error).message}`,
-        { retryAfter: jitteredRetryAfter(), cause: err },
-      );
-    }
     const long = this.#longRunning;
     if (long) ep.longRunning++;
     else ep.inflight++;

@@ -64,6 +64,23 @@ export class SessionPool {
   }
 
   /**
+   * `acquire` without waiting: a slot on a session that is ready and has room, else null (then
+   * `acquire` opens, waits or refuses). The request path's form: no promise per request.
+   */
+  tryAcquire(longRunning = false): ClientHttp2Session | null {
+    if (this.#closed) return null;
+    const sessions = this.#sessions;
+    for (let i = 0; i < sessions.length; i++) {
+      const s = sessions[i];
+      if (!s.settings || s.streams >= maxStreams(s)) continue;
+      s.streams++;
+      if (!longRunning) s.short++;
+      return s.h2;
+    }
+    return null;
+  }
+
+  /**
    * Reserves one stream slot on a connected session. Rejects (without consuming anything) when the
    * endpoint cannot be reached; the caller may then try another endpoint.
    */
@@ -95,10 +112,14 @@ export class SessionPool {
 
   /** Returns the slot taken by `acquire()`, with the same `longRunning`. */
   release(h2: ClientHttp2Session, longRunning = false): void {
-    const s = this.#sessions.find((x) => x.h2 === h2);
-    if (!s) return;
-    s.streams--;
-    if (!longRunning) s.short--;
+    const sessions = this.#sessions;
+    for (let i = 0; i < sessions.length; i++) {
+      const s = sessions[i];
+      if (s.h2 !== h2) continue;
+      s.streams--;
+      if (!longRunning) s.short--;
+      return;
+    }
   }
 
   #open(): Session {

@@ -126,3 +126,24 @@ test('watches never wait for a stream: past the cap they get sessions of their o
     pool.destroy();
   }
 });
+
+test('tryAcquire gives a slot on a ready session with room at once, and null when acquire would open or wait', async () => {
+  const pool = new SessionPool(url, { ca }, { pingIntervalMs: 60_000, maxSessions: 1 });
+  try {
+    assert.equal(pool.tryAcquire(), null, 'no session yet: acquire must open one');
+    assert.equal(pool.size, 0, 'tryAcquire opens nothing');
+    await get(pool);
+    const taken = [];
+    for (let i = 0; i < MAX_STREAMS; i++) {
+      const h2 = pool.tryAcquire();
+      assert.ok(h2 !== null, `slot ${i + 1} of ${MAX_STREAMS}`);
+      taken.push(h2);
+    }
+    assert.equal(pool.tryAcquire(), null, 'the session is at the server limit');
+    pool.release(taken.pop()!);
+    assert.equal(pool.tryAcquire(), taken[0], 'a released slot is given again');
+    assert.equal(pool.size, 1);
+  } finally {
+    pool.close();
+  }
+});
