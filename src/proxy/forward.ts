@@ -1,6 +1,5 @@
 import {
   constants,
-  type ClientHttp2Session,
   type ClientHttp2Stream,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
