@@ -45,6 +45,8 @@ export interface ListenerIR {
    * A request uses the first virtual host its Host matches and only that one's routes (no fall-through).
    */
   readonly virtualHosts: readonly VirtualHostIR[];
+  /** A ListenerSet's listener: the set's `namespace/name` (TrafficPolicies reach it through the set). */
+  readonly listenerSet?: string;
 }
 
 export interface ListenerTLSIR {

@@ -244,15 +244,19 @@ export class GatewayAPIController {
   /** Keeps each accepted Gateway's Service and EndpointSlice as the Gateway and its addresses say. */
   async #generateGatewayServices(out: TranslateOutput): Promise<void> {
     const o = this.#objects;
-    const ours = new Map(out.gateways.map((g) => [`${g.namespace}/${g.name}`, g.status]));
+    const ours = new Map(out.gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
     const inputs = [];
     const foreign = new Set<string>();
     for (const item of o.gateways as unknown as GeneratedSource[]) {
       const key = `${item.metadata.namespace ?? ''}/${item.metadata.name}`;
-      const status = ours.get(key);
-      if (status === undefined) foreign.add(key);
-      else if (status.conditions.some((c) => c.type === 'Accepted' && c.status === 'True'))
-        inputs.push({ object: item, addresses: status.addresses.map((a) => a.value) });
+      const g = ours.get(key);
+      if (g === undefined) foreign.add(key);
+      else if (g.status.conditions.some((c) => c.type === 'Accepted' && c.status === 'True'))
+        inputs.push({
+          object: item,
+          addresses: g.status.addresses.map((a) => a.value),
+          listenerSetPorts: g.listenerSetPorts,
+        });
     }
     await this.#generated.reconcile(
       gatewayObjects(inputs),

@@ -1,7 +1,7 @@
 // What kubegate creates per Gateway (GatewayInfrastructure): a Service `<gateway>-kubegate` in the
-// Gateway's namespace, without a selector, with one port per listener port and an EndpointSlice
-// that points at the Gateway's addresses, so clients in the cluster reach a Gateway by a stable DNS
-// name and ClusterIP. Both carry the Gateway's `spec.infrastructure` labels and annotations, the
+// Gateway's namespace, without a selector, with one port per listener port (the Gateway's own and
+// those of the ListenerSet listeners it serves) and an EndpointSlice that points at the Gateway's
+// addresses, so clients in the cluster reach a Gateway by a stable DNS name and ClusterIP. Both carry the Gateway's `spec.infrastructure` labels and annotations, the
 // `gateway.networking.k8s.io/gateway-name` label and an owner reference to the Gateway. A Gateway
 // whose name is not a valid label value (longer than 63 characters) gets none.
 
@@ -38,6 +38,8 @@ export interface CachedObject {
 export interface GatewayInput {
   readonly object: CachedObject;
   readonly addresses: readonly string[];
+  /** The ports of the ListenerSet listeners served on the Gateway. */
+  readonly listenerSetPorts?: readonly { readonly port: number; readonly protocol: 'TCP' | 'UDP' }[];
 }
 
 interface Port {
@@ -76,9 +78,9 @@ export function serviceName(gateway: string): string | null {
   return name.length <= 63 && DNS_LABEL.test(name) ? name : null;
 }
 
-function portsOf(spec: Record<string, unknown>): Port[] {
+function portsOf(spec: Record<string, unknown>, fromSets: GatewayInput['listenerSetPorts'] = []): Port[] {
   const ports = new Map<string, Port>();
-  for (const l of Array.isArray(spec.listeners) ? spec.listeners : []) {
+  for (const l of [...(Array.isArray(spec.listeners) ? spec.listeners : []), ...fromSets]) {
     const port = (l as { port?: unknown }).port;
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
     const protocol = (l as { protocol?: unknown }).protocol === 'UDP' ? 'UDP' : 'TCP';
@@ -91,10 +93,10 @@ function portsOf(spec: Record<string, unknown>): Port[] {
 /** The Service and EndpointSlice of every Gateway given (those Accepted by kubegate). */
 export function gatewayObjects(gateways: readonly GatewayInput[]): Generated[] {
   const out: Generated[] = [];
-  for (const { object, addresses } of gateways) {
+  for (const { object, addresses, listenerSetPorts } of gateways) {
     const { name: gateway, namespace = '', uid } = object.metadata;
     const name = serviceName(gateway);
-    const ports = portsOf((object.spec ?? {}) as Record<string, unknown>);
+    const ports = portsOf((object.spec ?? {}) as Record<string, unknown>, listenerSetPorts);
     if (name === null || !LABEL_VALUE.test(gateway) || ports.length === 0 || !uid) continue;
     const infra = ((object.spec ?? {}) as { infrastructure?: unknown }).infrastructure as
       { labels?: unknown; annotations?: unknown } | undefined;

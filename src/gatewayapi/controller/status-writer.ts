@@ -26,6 +26,13 @@ export interface DesiredStatus {
 
 const MAX_IN_FLIGHT = 8;
 
+// Fields of status the controller owns but writes only sometimes (the ListenerSet count, for a
+// Gateway that allows sets or that one names): when the desired status lacks one the object still
+// shows, the patch removes it (null), since a merge patch keeps any field it does not name.
+const OPTIONAL_FIELDS: Partial<Record<StatusKind, readonly string[]>> = {
+  gateways: ['attachedListenerSets'],
+};
+
 /**
  * Writes statuses, only when they differ from what the object shows (transition times aside), as a
  * merge patch of the `status` subresource carrying the resourceVersion read, so a status another
@@ -83,19 +90,23 @@ export class StatusWriter {
     const { metadata } = d.object;
     const current = d.object.status ?? {};
     const stamped = stampDeep(d.status, current, now) as Record<string, unknown>;
-    if (sameStatus(pick(current, stamped), stamped)) {
+    const stale = (OPTIONAL_FIELDS[d.kind] ?? []).filter(
+      (k) => current[k] !== undefined && current[k] !== null && d.status[k] === undefined,
+    );
+    if (stale.length === 0 && sameStatus(pick(current, stamped), stamped)) {
       this.#settled.set(key, { source: d.source, rv: metadata.resourceVersion });
       return true;
     }
     const desired = JSON.stringify(d.status);
     const last = this.#sent.get(key);
-    if (last && last.desired === desired && sameStatus(last.stored, current)) {
+    if (stale.length === 0 && last && last.desired === desired && sameStatus(last.stored, current)) {
       this.#settled.set(key, { source: d.source, rv: metadata.resourceVersion });
       return true;
     }
     await this.#slot();
     try {
-      const body = { metadata: { resourceVersion: metadata.resourceVersion }, status: stamped };
+      const status = { ...stamped, ...Object.fromEntries(stale.map((k) => [k, null])) };
+      const body = { metadata: { resourceVersion: metadata.resourceVersion }, status };
       const path = statusPath(d.kind, metadata.namespace ?? '', metadata.name);
       const stored = await this.#client.json<CachedObject>('PATCH', path, body);
       this.#sent.set(key, { desired, stored: stored.status ?? {}, rv: stored.metadata?.resourceVersion });

@@ -15,7 +15,8 @@ import type { CompiledRoute } from './routes.ts';
 import { virtualHosts } from './virtual-hosts.ts';
 
 function listenerIR(l: ListenerState, attachments: readonly Attachment[]): ListenerIR {
-  return { name: l.name, hostname: l.hostname, tls: l.tls, virtualHosts: virtualHosts(l, attachments) };
+  const ir = { name: l.name, hostname: l.hostname, tls: l.tls, virtualHosts: virtualHosts(l, attachments) };
+  return l.listenerSet === undefined ? ir : { ...ir, listenerSet: l.listenerSet };
 }
 
 /** The IR (not yet frozen) for `gateways` (oldest first) and the accepted `attachments`. */

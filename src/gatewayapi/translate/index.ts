@@ -40,6 +40,7 @@ import { evaluateGateway, gatewayStatus } from './gateways.ts';
 import type { ListenerSets } from './listener-sets.ts';
 import { attachListenerSets, listenerSetStatus } from './listener-sets.ts';
 import type { ListenerState } from './listeners.ts';
+import { isServable } from './listeners.ts';
 import { arr, byAgeThenName, compareJSON, compareStrings, indexBy, keyOf, meta, rec, str } from './read.ts';
 import { ReferenceGrants } from './reference-grants.ts';
 import { compileGRPCRoute } from './grpc-routes.ts';
@@ -92,8 +93,11 @@ export interface TranslateOutput {
     name: string;
     status: { conditions: Condition[]; supportedFeatures: { name: string }[] };
   }[];
-  /** Only Gateways of our classes. */
-  gateways: { namespace: string; name: string; status: GatewayStatus }[];
+  /**
+   * Only Gateways of our classes. `listenerSetPorts`: the ports of the set listeners served on the
+   * Gateway (for its generated Service), present only when there is one.
+   */
+  gateways: { namespace: string; name: string; status: GatewayStatus; listenerSetPorts?: ListenerPort[] }[];
   /** ListenerSets whose parentRef names one of our Gateways; present only when there is one. */
   listenerSets?: { namespace: string; name: string; status: ListenerSetStatus }[];
   /** Every HTTPRoute with a parentRef to one of our Gateways; `parents` holds only our entries. */
@@ -108,6 +112,12 @@ export interface TranslateOutput {
   backendTLSPolicies?: PolicyStatusOutput[];
   /** Every TrafficPolicy, with its ancestor entries (targets not found included); present only when there is one. */
   trafficPolicies?: PolicyStatusOutput[];
+}
+
+/** A port a Gateway serves, as its generated Service lists it. */
+export interface ListenerPort {
+  port: number;
+  protocol: 'TCP' | 'UDP';
 }
 
 /** One route's parent entries that are ours. */
@@ -347,7 +357,13 @@ export function translate(input: TranslateInput): TranslateOutput {
       const status = gatewayStatus(g, counts);
       const sets = phase.sets.attached.get(g.meta.key);
       if (sets !== undefined) status.attachedListenerSets = sets;
-      return { namespace: g.meta.namespace, name: g.meta.name, status };
+      const listenerSetPorts = setPorts(g);
+      return {
+        namespace: g.meta.namespace,
+        name: g.meta.name,
+        status,
+        ...(listenerSetPorts.length > 0 ? { listenerSetPorts } : {}),
+      };
     })
     .sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
   const traffic = new TrafficPolicies(
@@ -358,7 +374,7 @@ export function translate(input: TranslateInput): TranslateOutput {
   );
   const trafficStatuses = traffic.empty
     ? []
-    : traffic.statuses(policyWorld(gatewayStatuses, httpRoutes, i.httpRoutes), controllerName);
+    : traffic.statuses(policyWorld(gatewayStatuses, phase.sets, httpRoutes, i.httpRoutes), controllerName);
   const ir = deepFreeze(
     traffic.apply(
       streams.length === 0
@@ -387,12 +403,39 @@ export function translate(input: TranslateInput): TranslateOutput {
   };
 }
 
-/** What TrafficPolicy targets can name: our Gateways' listeners, and HTTPRoutes served by them. */
+/** The ports of the set listeners served on `g`, each once, by port then protocol. */
+function setPorts(g: GatewayState): ListenerPort[] {
+  const ports = new Map<string, ListenerPort>();
+  for (const l of g.setListeners ?? []) {
+    if (!isServable(l)) continue;
+    const protocol = l.protocol === 'UDP' ? 'UDP' : 'TCP';
+    ports.set(`${protocol}/${l.port}`, { port: l.port, protocol });
+  }
+  return [...ports.values()].sort((a, b) => a.port - b.port || compareStrings(a.protocol, b.protocol));
+}
+
+/**
+ * What TrafficPolicy targets can name: our Gateways' listeners, their accepted ListenerSets'
+ * listeners, and HTTPRoutes served by them (through a Gateway or a set).
+ */
 function policyWorld(
   gateways: TranslateOutput['gateways'],
+  sets: ListenerSets,
   httpRoutes: TranslateOutput['httpRoutes'],
   rawRoutes: unknown,
 ): PolicyWorld {
+  const listenerSets = new Map<string, { gateway: ParentReference; listeners: string[] }>();
+  for (const [key, s] of sets.byKey)
+    if (s.accepted.ok)
+      listenerSets.set(key, {
+        gateway: {
+          group: GATEWAY_GROUP,
+          kind: 'Gateway',
+          namespace: s.gateway.meta.namespace,
+          name: s.gateway.meta.name,
+        },
+        listeners: s.listeners.map((l) => l.name),
+      });
   const raws = indexBy(arr(rawRoutes), (o) => keyOf(meta(o)));
   const routes = new Map<string, { gateways: ParentReference[]; rules: string[] }>();
   for (const r of httpRoutes) {
@@ -400,10 +443,16 @@ function policyWorld(
     for (const p of r.parents) {
       if (!p.conditions.some((c) => c.type === 'Accepted' && c.status === 'True')) continue;
       const ref = rec(p.parentRef);
-      if ((str(ref.kind) ?? 'Gateway') !== 'Gateway') continue;
+      const kind = str(ref.kind) ?? 'Gateway';
       const namespace = str(ref.namespace) || r.namespace;
       const name = str(ref.name) ?? '';
-      refs.set(`${namespace}/${name}`, { group: GATEWAY_GROUP, kind: 'Gateway', namespace, name });
+      const gateway =
+        kind === 'Gateway'
+          ? { group: GATEWAY_GROUP, kind, namespace, name }
+          : kind === 'ListenerSet'
+            ? listenerSets.get(`${namespace}/${name}`)?.gateway
+            : undefined;
+      if (gateway !== undefined) refs.set(`${gateway.namespace}/${gateway.name}`, gateway);
     }
     if (refs.size === 0) continue;
     const rules = arr(rec(rec(raws.get(`${r.namespace}/${r.name}`)).spec).rules).flatMap((rule) => {
@@ -416,6 +465,7 @@ function policyWorld(
     gateways: new Map(
       gateways.map((g) => [`${g.namespace}/${g.name}`, g.status.listeners.map((l) => l.name)]),
     ),
+    listenerSets,
     routes,
   };
 }

@@ -91,7 +91,7 @@ export function attachListenerSets(
           grants,
           undefined,
           'ListenerSet',
-        ),
+        ).map((l) => ({ ...l, listenerSet: m.key })),
       );
       const accepted = acceptance(own, listeners);
       if (accepted.ok) claims.push(...listeners.filter((l) => l.accepted === null));

@@ -33,6 +33,8 @@ export interface ListenerState {
   readonly tls: ListenerTLSIR | null;
   /** HTTPS: how client certificates are checked (the Gateway's frontend TLS for this port). */
   readonly clientValidation?: ClientValidationIR | null;
+  /** A ListenerSet's listener: the set's `namespace/name`. */
+  readonly listenerSet?: string;
 }
 
 /** The listener protocols kubegate serves. */

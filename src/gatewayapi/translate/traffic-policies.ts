@@ -1,7 +1,9 @@
 // TrafficPolicy (gateway.kubegate.io/v1alpha1): request policies attached by targetRefs to a
-// Gateway, one of its listeners (sectionName), an HTTPRoute or one of its named rules
-// (sectionName). Each route of the IR gets the merged fields of the policies that reach it: per
-// field, the most specific target wins (rule > route > listener > Gateway). Two policies on the
+// Gateway, one of its listeners (sectionName), a ListenerSet, one of its listeners (sectionName),
+// an HTTPRoute or one of its named rules (sectionName). Each route of the IR gets the merged fields
+// of the policies that reach it: per field, the most specific target wins (rule > route > listener
+// > ListenerSet > Gateway). A set's listeners get the Gateway-wide policies and the set's, never
+// those of a Gateway listener (GEP-1713: a set inherits from its Gateway, its listeners are its own). Two policies on the
 // same target that set the same field: the older (then the first by namespace/name, GEP-713)
 // wins; the other is Conflicted on that target and applies none of its fields there.
 
@@ -120,7 +122,10 @@ export class TrafficPolicies {
   }
 
   #listener(gateway: string, l: ListenerIR): ListenerIR {
-    const above = [targetKey(0, gateway, ''), targetKey(1, gateway, l.name)];
+    const above =
+      l.listenerSet === undefined
+        ? [targetKey(0, gateway, ''), targetKey(1, gateway, l.name)]
+        : [targetKey(0, gateway, ''), targetKey(4, l.listenerSet, ''), targetKey(5, l.listenerSet, l.name)];
     let changed = false;
     const virtualHosts = l.virtualHosts.map((v) => {
       const out = this.#virtualHost(above, v);

@@ -16,6 +16,8 @@ const MAX_ANCESTORS = 16;
 export interface PolicyWorld {
   /** Our Gateways (`namespace/name`) and their listener names. */
   readonly gateways: ReadonlyMap<string, readonly string[]>;
+  /** Accepted ListenerSets of our Gateways (`namespace/name`) → their Gateway and listener names. */
+  readonly listenerSets?: ReadonlyMap<string, { gateway: ParentReference; listeners: readonly string[] }>;
   /** HTTPRoutes with a parent entry of ours (`namespace/name`) → their Gateways and rule names. */
   readonly routes: ReadonlyMap<string, { gateways: readonly ParentReference[]; rules: readonly string[] }>;
 }
@@ -85,6 +87,12 @@ function rank(c: Condition): number {
 /** The Gateways a target is served through (its ancestors); none when it is not found. */
 function reached(t: Target, world: PolicyWorld): ParentReference[] {
   const key = `${t.ref.namespace}/${t.ref.name}`;
+  if (t.ref.kind === 'ListenerSet') {
+    const set = world.listenerSets?.get(key);
+    if (set === undefined) return [];
+    if (t.ref.sectionName !== undefined && !set.listeners.includes(t.ref.sectionName)) return [];
+    return [set.gateway];
+  }
   if (t.ref.kind === 'Gateway') {
     const listeners = world.gateways.get(key);
     if (listeners === undefined) return [];

@@ -1,5 +1,6 @@
-// TrafficPolicy targetRefs: a Gateway, one of its listeners, an HTTPRoute or one of its named
-// rules, each at a level of specificity (the higher wins a field).
+// TrafficPolicy targetRefs: a Gateway, one of its listeners, a ListenerSet, one of its listeners,
+// an HTTPRoute or one of its named rules. A set's listeners are not the Gateway's: a Gateway
+// listener target never reaches them (GEP-1713), a Gateway-wide one does (sets inherit it).
 
 import type { ParentReference } from '../objects.ts';
 import type { Problem } from './conditions.ts';
@@ -7,9 +8,13 @@ import { GATEWAY_GROUP } from './conditions.ts';
 import { arr, rec, str, text, type Meta } from './read.ts';
 import type { TrafficPolicyFields } from './traffic-policy-fields.ts';
 
-/** How specific a target is: the higher wins a field. */
-export type Level = 0 | 1 | 2 | 3;
-export const LEVEL_NAMES = ['Gateway', 'listener', 'HTTPRoute', 'rule'] as const;
+/**
+ * What a target is: Gateway, Gateway listener, HTTPRoute, rule, ListenerSet, set listener. A route
+ * merges, least specific first: Gateway, then ListenerSet, then listener, then HTTPRoute, then rule.
+ */
+export type Level = 0 | 1 | 2 | 3 | 4 | 5;
+export const LEVEL_NAMES = ['Gateway', 'listener', 'HTTPRoute', 'rule', 'ListenerSet', 'listener'] as const;
+const BASE_LEVEL: Readonly<Record<string, Level>> = { Gateway: 0, HTTPRoute: 2, ListenerSet: 4 };
 
 export interface Target {
   readonly ref: ParentReference;
@@ -39,16 +44,17 @@ export function describe(t: Target): string {
   return `${t.ref.kind} ${t.ref.namespace}/${t.ref.name}${section}`;
 }
 
-/** targetRefs of kind Gateway or HTTPRoute (group gateway.networking.k8s.io) in the policy's namespace. */
+/** targetRefs of kind Gateway, ListenerSet or HTTPRoute (group gateway.networking.k8s.io) in the policy's namespace. */
 export function readTargets(refs: unknown, namespace: string): Target[] {
   const out = new Map<string, Target>();
   for (const r of arr(refs).map(rec)) {
     const kind = str(r.kind);
     const name = text(r.name);
-    if (str(r.group) !== GATEWAY_GROUP || (kind !== 'Gateway' && kind !== 'HTTPRoute') || name === undefined)
+    const base = kind === undefined || !Object.hasOwn(BASE_LEVEL, kind) ? undefined : BASE_LEVEL[kind];
+    if (str(r.group) !== GATEWAY_GROUP || kind === undefined || base === undefined || name === undefined)
       continue;
     const section = text(r.sectionName);
-    const level = ((kind === 'Gateway' ? 0 : 2) + (section === undefined ? 0 : 1)) as Level;
+    const level = (base + (section === undefined ? 0 : 1)) as Level;
     const key = targetKey(level, `${namespace}/${name}`, section ?? '');
     const ref: ParentReference = { group: GATEWAY_GROUP, kind, namespace, name };
     if (section !== undefined) ref.sectionName = section;
