@@ -82,6 +82,11 @@ export class H2Exchange implements ClientExchange {
     this.connection = sessionConnection(stream.session!);
     // A client's RST_STREAM surfaces as an 'error' on the stream; the 'close' that follows is what counts.
     stream.on('error', ignore);
+    // No body follows (END_STREAM came with the headers): marked as not read in flowing mode, so
+    // once the response is out Node does not close the stream itself with RST_STREAM(NO_ERROR) a
+    // turn later (a setImmediate, a close and a frame per request); both sides have ended, so
+    // nghttp2 closes it as it is.
+    if (stream.endAfterHeaders) stream.pause();
   }
 
   get method(): string {
