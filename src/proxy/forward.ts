@@ -11,11 +11,11 @@ import type { RulePolicy } from '../cluster/rule-policy.ts';
 import type { ClusterRuntime } from '../cluster/runtime.ts';
 import { GatewayError } from '../errors.ts';
 import type { AccessRecord } from '../observe/access-log.ts';
-import { tracer, type RequestTrace } from '../observe/tracing.ts';
+import { tracer, type RequestTrace, type UpstreamCall } from '../observe/tracing.ts';
 import type { Permit } from '../policy/index.ts';
 import { isLongRunning, parseRequestInfo } from '../request/request-info.ts';
 import type { Endpoint } from '../upstream/endpoint.ts';
-import { appendHeader, authenticationInput } from './client-credentials.ts';
+import { authenticationInput } from './client-credentials.ts';
 import type { Gateway } from './context.ts';
 import type { ClientExchange } from './exchange.ts';
 import { assertOriginForm } from './request-target.ts';
@@ -253,8 +253,14 @@ export class ProxiedRequest implements ClientPresence {
     ep.requests++;
     const hasBody = this.#x.hasBody;
     const headers = this.#upstreamHeaders();
-    // Tracing on: the upstream continues the trace from this attempt's CLIENT span.
-    const call = this.#trace === null ? null : this.#trace.upstream(ep.name, ep.url, headers);
+    // Tracing on: the upstream continues the trace from this attempt's CLIENT span (the client's
+    // own traceparent and tracestate were left out above).
+    let call: UpstreamCall | null = null;
+    if (this.#trace !== null) {
+      const carrier: Record<string, string> = {};
+      call = this.#trace.upstream(ep.name, ep.url, carrier);
+      for (const name in carrier) headers.push(name, carrier[name]);
+    }
     let stream: ClientHttp2Stream;
     try {
       stream = h2.request(headers, { endStream: !hasBody });
@@ -500,29 +506,43 @@ export class ProxiedRequest implements ClientPresence {
     for (const c of held.chunks) this.#relayChunk(c);
   }
 
-  #upstreamHeaders(): OutgoingHttpHeaders {
+  /**
+   * The upstream request's headers as a flat list (name, value, …): Node takes it as it is, where
+   * an object is copied again into one of its own.
+   */
+  #upstreamHeaders(): string[] {
     const x = this.#x;
-    const out: OutgoingHttpHeaders = {
-      ':method': this.#record.method,
-      ':path': this.#record.uri,
-      ':authority': this.#endpoint!.url.host,
-    };
+    const out = [
+      ':method',
+      this.#record.method,
+      ':path',
+      this.#record.uri,
+      ':authority',
+      this.#endpoint!.url.host,
+    ];
     const hop = connectionTokens(x.headers.connection);
+    const traced = this.#trace !== null;
+    let forwardedFor = '';
     const raw = x.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i].toLowerCase();
       if (isDroppedRequestHeader(name) || hop?.has(name)) continue;
-      if (name === 'te' && raw[i + 1].trim().toLowerCase() !== 'trailers') continue;
-      appendHeader(out, name, raw[i + 1]);
+      if (traced && (name === 'traceparent' || name === 'tracestate')) continue;
+      if (name === 'x-forwarded-for') {
+        // Repeated lines joined as Node joins an array value.
+        forwardedFor = forwardedFor === '' ? raw[i + 1] : `${forwardedFor},${raw[i + 1]}`;
+        continue;
+      }
+      out.push(name, raw[i + 1]);
     }
-    const xff = this.#record.client;
-    if (xff)
-      out['x-forwarded-for'] = out['x-forwarded-for'] ? `${String(out['x-forwarded-for'])}, ${xff}` : xff;
+    const client = this.#record.client;
+    if (client) forwardedFor = forwardedFor === '' ? client : `${forwardedFor}, ${client}`;
+    if (forwardedFor !== '') out.push('x-forwarded-for', forwardedFor);
     const token = this.#cluster!.upstreamToken;
-    if (token) out.authorization = `Bearer ${token}`;
-    // One header line per group (an array becomes one HTTP/2 header field each): a group name may
-    // contain a comma, so joining values would change who the apiserver thinks the user is.
-    for (const [k, v] of impersonationHeaders(this.#record.identity!)) appendHeader(out, k, v);
+    if (token) out.push('authorization', `Bearer ${token}`);
+    // One header line per group (one HTTP/2 header field each): a group name may contain a comma,
+    // so joining values would change who the apiserver thinks the user is.
+    for (const [k, v] of impersonationHeaders(this.#record.identity!)) out.push(k, v);
     return out;
   }
 

@@ -236,3 +236,26 @@ test('approved impersonation reaches the apiserver as the gateway says it, after
   );
   assert.deepEqual(reviewed.sort(), ['alice groups/devs', 'alice groups/qa, eu', 'alice users/bob']);
 });
+
+test('X-Forwarded-For gets the client address after the client’s own; repeated lines stay apart', async () => {
+  const path = '/api/v1/namespaces/default/configmaps?trace=forwarded';
+  assert.equal(
+    await h2Get(path, {
+      'x-forwarded-for': '203.0.113.7',
+      'x-repeated': ['one', 'two'],
+      accept: 'application/json',
+    }),
+    200,
+  );
+  const a = arrivalOf(path);
+  assert.deepEqual(lines(a, 'x-forwarded-for'), ['203.0.113.7, 127.0.0.1']);
+  assert.deepEqual(lines(a, 'x-repeated'), ['one', 'two']);
+  assert.deepEqual(lines(a, 'accept'), ['application/json']);
+  assert.deepEqual(lines(a, ':method'), ['GET']);
+  assert.deepEqual(lines(a, ':scheme'), ['https']);
+  assert.equal(lines(a, ':authority').length, 1);
+
+  const bare = '/api/v1/namespaces/default/configmaps?trace=forwarded-none';
+  assert.equal(await h2Get(bare, {}), 200);
+  assert.deepEqual(lines(arrivalOf(bare), 'x-forwarded-for'), ['127.0.0.1']);
+});
