@@ -43,8 +43,11 @@ export interface ClientExchange {
    * alone is a kilobyte).
    */
   releaseRequestHead(): void;
-  /** Sends the response head; `flush` sends it at once even before any body (watches). */
-  respond(status: number, headers: OutgoingHttpHeaders, flush: boolean): void;
+  /**
+   * Sends the response head; `flush` sends it at once even before any body (watches). Headers as
+   * an object, or as a flat list (name, value, …; no `:status`), which Node takes without a copy.
+   */
+  respond(status: number, headers: OutgoingHttpHeaders | string[], flush: boolean): void;
   /** Writes a chunk of the response body; false when the client's buffer is full (wait for `onDrain`). */
   write(chunk: Buffer): boolean;
   /** Runs `fn` once when the client's buffer has room again. */
@@ -143,12 +146,14 @@ export class H2Exchange implements ClientExchange {
     this.rawHeaders = NO_HEADERS;
   }
 
-  respond(status: number, headers: OutgoingHttpHeaders, _flush: boolean): void {
+  respond(status: number, headers: OutgoingHttpHeaders | string[], _flush: boolean): void {
     // A stream the client reset is closed (and respond() would throw) before it is destroyed.
     if (this.#stream.closed) return;
-    headers[':status'] = status;
+    if (Array.isArray(headers)) headers.unshift(':status', String(status));
+    else headers[':status'] = status;
     this.status = status;
-    this.#stream.respond(headers); // HEADERS goes out at once on HTTP/2
+    // HEADERS goes out at once on HTTP/2. (Node takes a flat list too; its typings do not say so.)
+    this.#stream.respond(headers as OutgoingHttpHeaders);
   }
 
   write(chunk: Buffer): boolean {
@@ -245,7 +250,7 @@ export class H1Exchange implements ClientExchange {
 
   releaseRequestHead(): void {} // Node's IncomingMessage keeps them
 
-  respond(status: number, headers: OutgoingHttpHeaders, flush: boolean): void {
+  respond(status: number, headers: OutgoingHttpHeaders | string[], flush: boolean): void {
     this.status = status;
     this.#res.writeHead(status, headers);
     if (flush) this.#res.flushHeaders();

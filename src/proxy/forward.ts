@@ -1,9 +1,4 @@
-import {
-  constants,
-  type ClientHttp2Stream,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-} from 'node:http2';
+import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { impersonationHeaders } from '../auth/index.ts';
 import type { ClientPresence } from '../cluster/admission.ts';
@@ -555,11 +550,12 @@ export class ProxiedRequest implements ClientPresence {
     this.#outcome(status < 500);
     const audit = headers['audit-id'];
     this.#record.auditID = typeof audit === 'string' ? audit : null;
-    const out: OutgoingHttpHeaders = {};
+    const out: string[] = [];
     for (const name in headers) {
       if (isDroppedResponseHeader(name)) continue;
       const v = headers[name];
-      if (v !== undefined) out[name] = v;
+      if (Array.isArray(v)) for (const line of v) out.push(name, line);
+      else if (v !== undefined) out.push(name, String(v));
     }
     // Watches and logs -f: send headers now so the client sees the stream open.
     this.#x.respond(status, out, this.#longRunning);
