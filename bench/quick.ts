@@ -83,12 +83,11 @@ if (profile) {
 {
   // The gateway's own view: durationMs of the access log (stream open to close), last run only.
   const { readFileSync } = await import('node:fs');
-  const lines = readFileSync(join(dir, 'access.log'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(-Number(process.env.QUICK_LINES ?? 2000));
+  const all = readFileSync(join(dir, 'access.log'), 'utf8').trim().split('\n');
+  const lines = all.slice(-Number(process.env.QUICK_LINES ?? 2000));
   const d = lines.map((l) => JSON.parse(l).durationMs as number).sort((a, b) => a - b);
   const q = (p: number) => d[Math.min(d.length - 1, Math.floor((d.length * p) / 100))];
   console.log(`access log durationMs of the last ${d.length}: p50 ${q(50)} p90 ${q(90)} p99 ${q(99)}`);
+  console.log(`requests logged in all (warm-up included): ${all.length}`);
 }
 await rm(dir, { recursive: true, force: true });
