@@ -1,4 +1,9 @@
-import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import {
+  constants,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type IncomingHttpHeaders,
+} from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { impersonationHeaders } from '../auth/index.ts';
 import type { ClientPresence } from '../cluster/admission.ts';
@@ -14,7 +19,7 @@ import { authenticationInput } from './client-credentials.ts';
 import type { Gateway } from './context.ts';
 import type { ClientExchange } from './exchange.ts';
 import { assertOriginForm } from './request-target.ts';
-import { admitRequest, authenticateOn } from './stages.ts';
+import { admitRequest, authenticateOn, type Admitted } from './stages.ts';
 import { serveClusterGatewayAPI, serveFrontProxyDiscovery } from '../clustergateway/api.ts';
 import { selectByPath } from '../clustergateway/select.ts';
 import { listSharesOf, watchSharesOf } from '../share/index.ts';
@@ -108,83 +113,103 @@ export class ProxiedRequest implements ClientPresence {
     x.onClose(this.#finish);
   }
 
-  async run(): Promise<void> {
+  /**
+   * Runs the request to its end. Synchronous as far as nothing waits (a cached identity, a free
+   * slot, a ready session): a promise per stage, and its turn of the microtask queue, was a tenth
+   * of what a request allocated. Every failure reaches the client as a Status (#fail).
+   */
+  run(): void {
     try {
-      const x = this.#x;
-      if (this.#misdirected !== null) throw this.#misdirected;
-      assertOriginForm(this.#record.uri);
-      if (this.#gw.draining && isReadyz(this.#record.info.path))
-        throw new GatewayError('KG_SHUTTING_DOWN', 'ServiceUnavailable', 'kubegate is shutting down', {
-          retryAfter: jitteredRetryAfter(),
-        });
-      if (this.#api) {
-        await authenticateOn(this.#gw, this.#clusterName, this.#record, this.#input(), this.#trace);
-        if (!this.#logged && !x.gone)
-          serveClusterGatewayAPI(() => this.#gw.clusterGatewayClusters?.() ?? [], x, this.#record);
-        return;
-      }
-      if (this.#record.cluster === this.#clusterName && this.#frontProxied()) {
-        // An aggregating apiserver asks only for the APIService's group (and for discovery and
-        // OpenAPI around it): nothing else is forwarded to the listener's cluster on its behalf.
-        await authenticateOn(this.#gw, this.#clusterName, this.#record, this.#input(), this.#trace);
-        if (!this.#logged && !x.gone) serveFrontProxyDiscovery(x, this.#record);
-        return;
-      }
-      const admitted = admitRequest(
-        this.#gw,
-        this.#clusterName,
-        this.#record,
-        this.#input(),
-        this.#longRunning,
-        this,
-        this.#trace,
-      );
-      // Awaited only when a stage waits: an await costs a promise and a turn of the microtask queue.
-      const a = admitted instanceof Promise ? await admitted : admitted;
-      this.#cluster = a.cluster;
-      this.#policy = a.policy;
-      this.#permit = a.permit;
-      if (this.#logged || x.gone) {
-        this.#permit.release(); // the client left while queued
-        return;
-      }
-      const max = this.#gw.clientLimits.maxRequestBodyBytes;
-      const length = Number(x.headers['content-length']);
-      if (length > max) throw tooLarge(max);
-      const share = this.#policy.rule.spec.share;
-      if (share === 'watches+lists' && this.#record.info.verb === 'list') {
-        this.#shared = await listSharesOf(this.#gw).serve({
-          cluster: this.#cluster,
-          subset: this.#policy.rule.spec.upstream ?? null,
-          x,
-          record: this.#record,
-        });
-        if (this.#shared || this.#logged || x.gone) return;
-      }
-      if (share === 'watches+lists' && this.#record.info.verb === 'watch') {
-        const r = await listSharesOf(this.#gw).serveWatch({
-          cluster: this.#cluster,
-          subset: this.#policy.rule.spec.upstream ?? null,
-          x,
-          record: this.#record,
-        });
-        this.#shared = r === 'served';
-        if (this.#shared || this.#logged || x.gone) return;
-        if (r === 'forward') return await this.#forward(null);
-      }
-      if (share !== undefined && this.#record.info.verb === 'watch') {
-        this.#shared = await watchSharesOf(this.#gw).serve({
-          cluster: this.#cluster,
-          subset: this.#policy.rule.spec.upstream ?? null,
-          x,
-          record: this.#record,
-        });
-        if (this.#shared || this.#logged || x.gone) return;
-      }
-      await this.#forward(null);
+      this.#begin();
     } catch (err) {
       this.#fail(toGatewayError(err));
     }
+  }
+
+  #begin(): void {
+    if (this.#misdirected !== null) throw this.#misdirected;
+    assertOriginForm(this.#record.uri);
+    if (this.#gw.draining && isReadyz(this.#record.info.path))
+      throw new GatewayError('KG_SHUTTING_DOWN', 'ServiceUnavailable', 'kubegate is shutting down', {
+        retryAfter: jitteredRetryAfter(),
+      });
+    if (this.#api || (this.#record.cluster === this.#clusterName && this.#frontProxied())) {
+      this.#settle(this.#serveOwn());
+      return;
+    }
+    const admitted = admitRequest(
+      this.#gw,
+      this.#clusterName,
+      this.#record,
+      this.#input(),
+      this.#longRunning,
+      this,
+      this.#trace,
+    );
+    if (admitted instanceof Promise) this.#settle(admitted.then((a) => this.#admitted(a)));
+    else this.#admitted(admitted);
+  }
+
+  /** A request that went on asynchronously: its failure is the client's Status too. */
+  #settle(p: Promise<void>): void {
+    p.catch((err: unknown) => this.#fail(toGatewayError(err)));
+  }
+
+  /** kubegate's own ClusterGateway API, or what an aggregating apiserver asks of its APIService. */
+  async #serveOwn(): Promise<void> {
+    const x = this.#x;
+    await authenticateOn(this.#gw, this.#clusterName, this.#record, this.#input(), this.#trace);
+    if (this.#logged || x.gone) return;
+    // An aggregating apiserver asks only for the APIService's group (and for discovery and
+    // OpenAPI around it): nothing else is forwarded to the listener's cluster on its behalf.
+    if (this.#api) serveClusterGatewayAPI(() => this.#gw.clusterGatewayClusters?.() ?? [], x, this.#record);
+    else serveFrontProxyDiscovery(x, this.#record);
+  }
+
+  #admitted(a: Admitted): void {
+    const x = this.#x;
+    this.#cluster = a.cluster;
+    this.#policy = a.policy;
+    this.#permit = a.permit;
+    if (this.#logged || x.gone) {
+      this.#permit.release(); // the client left while queued
+      return;
+    }
+    const max = this.#gw.clientLimits.maxRequestBodyBytes;
+    const length = Number(x.headers['content-length']);
+    if (length > max) throw tooLarge(max);
+    const share = this.#policy.rule.spec.share;
+    const verb = this.#record.info.verb;
+    if (share !== undefined && (verb === 'watch' || (verb === 'list' && share === 'watches+lists')))
+      this.#settle(this.#serveShared(share));
+    else this.#forward(null);
+  }
+
+  /** A list or watch served from gateway state (src/share/) where it can be, else forwarded. */
+  async #serveShared(share: string): Promise<void> {
+    const x = this.#x;
+    const target = () => ({
+      cluster: this.#cluster!,
+      subset: this.#policy!.rule.spec.upstream ?? null,
+      x,
+      record: this.#record,
+    });
+    const verb = this.#record.info.verb;
+    if (share === 'watches+lists' && verb === 'list') {
+      this.#shared = await listSharesOf(this.#gw).serve(target());
+      if (this.#shared || this.#logged || x.gone) return;
+    }
+    if (share === 'watches+lists' && verb === 'watch') {
+      const r = await listSharesOf(this.#gw).serveWatch(target());
+      this.#shared = r === 'served';
+      if (this.#shared || this.#logged || x.gone) return;
+      if (r === 'forward') return this.#forward(null);
+    }
+    if (verb === 'watch') {
+      this.#shared = await watchSharesOf(this.#gw).serve(target());
+      if (this.#shared || this.#logged || x.gone) return;
+    }
+    this.#forward(null);
   }
 
   #frontProxied(): boolean {
@@ -204,8 +229,19 @@ export class ProxiedRequest implements ClientPresence {
     return left.signal;
   }
 
-  /** `warming`: the retry of an answer from a replica not serving the resource yet (see notServedYet). */
-  async #forward(exclude: Endpoint | null, warming = false): Promise<void> {
+  /**
+   * Picks an endpoint and sends the request there; a failure is the client's Status (#fail).
+   * `warming`: the retry of an answer from a replica not serving the resource yet (see notServedYet).
+   */
+  #forward(exclude: Endpoint | null, warming = false): void {
+    try {
+      this.#pick(exclude, warming);
+    } catch (err) {
+      this.#fail(toGatewayError(err));
+    }
+  }
+
+  #pick(exclude: Endpoint | null, warming: boolean): void {
     const cluster = this.#cluster!;
     const ep = cluster.upstream.pick(
       this.#longRunning,
@@ -224,24 +260,35 @@ export class ProxiedRequest implements ClientPresence {
     this.#endpoint = ep;
     this.#record.upstream = ep.name;
     this.#trace?.picked(ep.name);
-    let h2 = ep.pool.tryAcquire(this.#longRunning);
-    if (h2 === null)
-      try {
-        h2 = await ep.pool.acquire(this.#longRunning);
-      } catch (err) {
-        // Nothing was sent: any request may go to another endpoint, once.
-        cluster.upstream.eject(ep);
-        if (exclude === null) {
-          this.#record.retried = true;
-          return this.#forward(ep);
-        }
-        throw new GatewayError(
-          'KG_UPSTREAM_UNREACHABLE',
-          'ServiceUnavailable',
-          `kube-apiserver ${ep.name} is unreachable: ${(err as Error).message}`,
-          { retryAfter: jitteredRetryAfter(), cause: err },
-        );
-      }
+    const h2 = ep.pool.tryAcquire(this.#longRunning);
+    if (h2 !== null) {
+      this.#send(ep, h2, exclude);
+      return;
+    }
+    this.#settle(
+      ep.pool.acquire(this.#longRunning).then(
+        (session) => this.#send(ep, session, exclude),
+        (err: unknown) => {
+          // Nothing was sent: any request may go to another endpoint, once.
+          cluster.upstream.eject(ep);
+          if (exclude === null) {
+            this.#record.retried = true;
+            return this.#forward(ep);
+          }
+          throw new GatewayError(
+            'KG_UPSTREAM_UNREACHABLE',
+            'ServiceUnavailable',
+            `kube-apiserver ${ep.name} is unreachable: ${(err as Error).message}`,
+            { retryAfter: jitteredRetryAfter(), cause: err },
+          );
+        },
+      ),
+    );
+  }
+
+  /** Sends the request on `h2`, a stream slot of `ep`'s taken, and relays the answer. */
+  #send(ep: Endpoint, h2: ClientHttp2Session, exclude: Endpoint | null): void {
+    const cluster = this.#cluster!;
     const long = this.#longRunning;
     if (long) ep.longRunning++;
     else ep.inflight++;
@@ -328,114 +375,109 @@ export class ProxiedRequest implements ClientPresence {
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
     });
 
-    return new Promise<void>((resolve) => {
-      let relayed = false;
-      // `on`, not `once`, for these events of one stream, each emitted once: `once` costs a wrapper
-      // and its state per listener, per request.
-      stream.on('response', (headers) => {
-        const status = Number(headers[':status']);
-        call?.response(status);
-        const info = this.#record.info;
-        if (status >= 200 && status < 300) {
-          if (info.isResourceRequest) ep.noteServed(info.apiGroup, info.resource);
-        } else if (
-          (status === 429 || (status === 404 && mayNotServeYet(ep, info.apiGroup, info.resource))) &&
-          exclude === null &&
-          info.isResourceRequest &&
-          IDEMPOTENT.has(this.#record.method) &&
-          !hasBody
-        ) {
-          // Held back until its body says whether the replica is still warming up (see 'end').
-          this.#held = { stream, headers, chunks: [], bytes: 0 };
-          stream.on('data', this.#holdChunk);
+    let relayed = false;
+    // `on`, not `once`, for these events of one stream, each emitted once: `once` costs a wrapper
+    // and its state per listener, per request.
+    stream.on('response', (headers) => {
+      const status = Number(headers[':status']);
+      call?.response(status);
+      const info = this.#record.info;
+      if (status >= 200 && status < 300) {
+        if (info.isResourceRequest) ep.noteServed(info.apiGroup, info.resource);
+      } else if (
+        (status === 429 || (status === 404 && mayNotServeYet(ep, info.apiGroup, info.resource))) &&
+        exclude === null &&
+        info.isResourceRequest &&
+        IDEMPOTENT.has(this.#record.method) &&
+        !hasBody
+      ) {
+        // Held back until its body says whether the replica is still warming up (see 'end').
+        this.#held = { stream, headers, chunks: [], bytes: 0 };
+        stream.on('data', this.#holdChunk);
+        return;
+      }
+      relayed = true;
+      this.#relay(stream, headers);
+    });
+    stream.on('end', () => {
+      clear();
+      const held = this.#held;
+      if (held !== null && held.stream === stream) {
+        this.#held = null;
+        const status = Number(held.headers[':status']);
+        if (!this.#x.gone && notServedYet(status, held.chunks)) {
+          this.#record.retried = true;
+          this.#record.error = `kube-apiserver ${ep.name} is not serving ${this.#record.info.resource} yet (${status})`;
+          this.#settle(this.#retryNotServed(ep, status));
           return;
         }
-        relayed = true;
-        this.#relay(stream, headers);
-      });
-      stream.on('end', () => {
-        clear();
-        const held = this.#held;
-        if (held !== null && held.stream === stream) {
-          this.#held = null;
-          const status = Number(held.headers[':status']);
-          if (!this.#x.gone && notServedYet(status, held.chunks)) {
-            this.#record.retried = true;
-            this.#record.error = `kube-apiserver ${ep.name} is not serving ${this.#record.info.resource} yet (${status})`;
-            resolve(this.#retryNotServed(ep, status).catch((e) => this.#fail(toGatewayError(e))));
-            return;
-          }
-          stream.off('data', this.#holdChunk);
-          this.#relay(stream, held.headers);
-          for (const c of held.chunks) this.#relayChunk(c);
-        }
-        relayed ||= this.#relayed === stream;
-        // The client's response ends here, not at the stream's close, which Node emits only once
-        // the request's own END_STREAM write has completed (often an event-loop turn or two later).
-        if (relayed) this.#endRelayed(stream);
-        resolve();
-      });
-      let errored = false;
-      stream.on('error', (err) => {
-        errored = true;
-        clear();
-        this.#record.error = err.message;
+        stream.off('data', this.#holdChunk);
+        this.#relay(stream, held.headers);
+        for (const c of held.chunks) this.#relayChunk(c);
+      }
+      relayed ||= this.#relayed === stream;
+      // The client's response ends here, not at the stream's close, which Node emits only once
+      // the request's own END_STREAM write has completed (often an event-loop turn or two later).
+      if (relayed) this.#endRelayed(stream);
+    });
+    let errored = false;
+    stream.on('error', (err) => {
+      errored = true;
+      clear();
+      this.#record.error = err.message;
+      const retriable =
+        !this.#responded && exclude === null && IDEMPOTENT.has(this.#record.method) && !long && !hasBody;
+      if (retriable) {
+        this.#record.retried = true;
+        this.#forward(ep);
+        return;
+      }
+      // Once the response is relayed, the stream's close ends it (see #endRelayed).
+      if (!this.#responded) {
+        this.#fail(
+          new GatewayError(
+            'KG_UPSTREAM_UNREACHABLE',
+            'ServiceUnavailable',
+            `kube-apiserver ${ep.name} failed: ${err.message}`,
+            { retryAfter: jitteredRetryAfter() },
+          ),
+        );
+      }
+    });
+    stream.on('close', () => {
+      ep.pool.release(h2, long);
+      if (long) ep.longRunning--;
+      else ep.inflight--;
+      clear();
+      if (call !== null) call.end(resetError(stream.rstCode));
+      relayed ||= this.#relayed === stream;
+      if (relayed) this.#endRelayed(stream);
+      // After 'error' the error handler owns the outcome (possibly a retry still in flight).
+      else if (
+        !errored &&
+        !this.#responded &&
+        stream.rstCode !== constants.NGHTTP2_NO_ERROR &&
+        !this.#x.ended
+      ) {
+        // Closed without headers or error event (e.g. REFUSED_STREAM after GOAWAY, or CANCEL
+        // when the apiserver's connection went away): nothing came back, so an idempotent
+        // request may go to another endpoint, once.
         const retriable =
-          !this.#responded && exclude === null && IDEMPOTENT.has(this.#record.method) && !long && !hasBody;
+          exclude === null && IDEMPOTENT.has(this.#record.method) && !long && !hasBody && !this.#x.gone;
         if (retriable) {
           this.#record.retried = true;
-          resolve(this.#forward(ep).catch((e) => this.#fail(toGatewayError(e))));
+          this.#forward(ep);
           return;
         }
-        // Once the response is relayed, the stream's close ends it (see #endRelayed).
-        if (!this.#responded) {
-          this.#fail(
-            new GatewayError(
-              'KG_UPSTREAM_UNREACHABLE',
-              'ServiceUnavailable',
-              `kube-apiserver ${ep.name} failed: ${err.message}`,
-              { retryAfter: jitteredRetryAfter() },
-            ),
-          );
-        }
-        resolve();
-      });
-      stream.on('close', () => {
-        ep.pool.release(h2, long);
-        if (long) ep.longRunning--;
-        else ep.inflight--;
-        clear();
-        if (call !== null) call.end(resetError(stream.rstCode));
-        relayed ||= this.#relayed === stream;
-        if (relayed) this.#endRelayed(stream);
-        // After 'error' the error handler owns the outcome (possibly a retry still in flight).
-        else if (
-          !errored &&
-          !this.#responded &&
-          stream.rstCode !== constants.NGHTTP2_NO_ERROR &&
-          !this.#x.ended
-        ) {
-          // Closed without headers or error event (e.g. REFUSED_STREAM after GOAWAY, or CANCEL
-          // when the apiserver's connection went away): nothing came back, so an idempotent
-          // request may go to another endpoint, once.
-          const retriable =
-            exclude === null && IDEMPOTENT.has(this.#record.method) && !long && !hasBody && !this.#x.gone;
-          if (retriable) {
-            this.#record.retried = true;
-            resolve(this.#forward(ep).catch((e) => this.#fail(toGatewayError(e))));
-            return;
-          }
-          this.#fail(
-            new GatewayError(
-              'KG_UPSTREAM_UNREACHABLE',
-              'ServiceUnavailable',
-              `kube-apiserver ${ep.name} reset the stream (${stream.rstCode})`,
-              { retryAfter: jitteredRetryAfter() },
-            ),
-          );
-        }
-        resolve();
-      });
+        this.#fail(
+          new GatewayError(
+            'KG_UPSTREAM_UNREACHABLE',
+            'ServiceUnavailable',
+            `kube-apiserver ${ep.name} reset the stream (${stream.rstCode})`,
+            { retryAfter: jitteredRetryAfter() },
+          ),
+        );
+      }
     });
   }
 

@@ -77,7 +77,7 @@ export class Listener {
           this.#long.add(p);
           x.onClose(() => this.#long.delete(p));
         }
-        void p.run();
+        p.run();
       },
       upgrade: (req, socket, head) => {
         const c = socketConnection(req.socket);
