@@ -296,7 +296,10 @@ test('what the cache cannot answer exactly is forwarded, and the client gets the
     const { gw: g, direct: d } = await both(q, rv);
     assert.equal(g.status, d.status, q);
     assert.notEqual(g.status, 200, `${q} is refused by the apiserver`);
-    assert.equal(g.text, d.text, q);
+    // The 504 for a version past every write names the apiserver's current revision, which a
+    // lease renewal (the controller manager's, the scheduler's) may move between the two requests.
+    const current = (t: string) => t.replace(/current: \d+/, 'current: N');
+    assert.equal(current(g.text), current(d.text), q);
   }
   assert.equal(await served(), before, 'none came from the cache');
   assert.ok((await metric('kubegate_shared_list_forwarded_total{reason="label_selector"}')) >= 2);
