@@ -19,6 +19,8 @@ export interface GatewayOptions {
   dir: string;
   /** Write a V8 CPU profile into this folder on exit. */
   cpuProfDir?: string;
+  /** Run with `--trace-gc` and keep what it prints (`gcTrace()`). */
+  traceGc?: boolean;
   /** Extra rules ahead of the defaults (the reload scenario swaps them). */
   rules?: readonly Record<string, unknown>[];
 }
@@ -89,6 +91,7 @@ export class Gateway {
   readonly opts: GatewayOptions;
   readonly file: string;
   #child: ChildProcess | null = null;
+  #stdout = '';
 
   constructor(opts: GatewayOptions) {
     this.opts = opts;
@@ -135,10 +138,13 @@ export class Gateway {
     // BENCH_NODE_ARGS (e.g. --trace-gc): extra node flags, and the gateway's stdout shown.
     const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     // --max-semi-space-size as bin/kubegate and the image start it.
+    if (this.opts.traceGc) args.push('--trace-gc');
     const argv = [...args, '--max-semi-space-size=8', ...extra, MAIN, 'serve', '-f', this.file];
     this.#child = spawn(process.execPath, argv, {
-      stdio: ['ignore', extra.length > 0 ? 'inherit' : 'ignore', 'inherit'],
+      stdio: ['ignore', this.opts.traceGc ? 'pipe' : extra.length > 0 ? 'inherit' : 'ignore', 'inherit'],
     });
+    this.#stdout = '';
+    this.#child.stdout?.setEncoding('utf8').on('data', (s: string) => (this.#stdout += s));
     await waitPort(this.opts.port, 30_000);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
@@ -147,6 +153,11 @@ export class Gateway {
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error('kubegate did not become ready within 30 s');
+  }
+
+  /** What `--trace-gc` printed so far (with `traceGc`); a length of it marks a point in time. */
+  gcTrace(): string {
+    return this.#stdout;
   }
 
   /** SIGTERM (a CPU profile is written on a clean exit), SIGKILL after 10 s. */

@@ -32,6 +32,8 @@ export interface BareProxyOptions {
   workers?: number;
   /** HTTP/2 sessions per upstream (default 2). */
   sessionsPerUpstream?: number;
+  /** Run with `--trace-gc` and keep what it prints (`gcTrace()`). */
+  traceGc?: boolean;
 }
 
 const SELF = fileURLToPath(import.meta.url);
@@ -40,6 +42,7 @@ const SELF = fileURLToPath(import.meta.url);
 export class BareProxy {
   readonly opts: BareProxyOptions;
   #child: ChildProcess | null = null;
+  #stdout = '';
 
   constructor(opts: BareProxyOptions) {
     this.opts = opts;
@@ -54,10 +57,18 @@ export class BareProxy {
   }
 
   async start(): Promise<void> {
-    this.#child = spawn(process.execPath, [SELF, JSON.stringify(this.opts)], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+    const args = this.opts.traceGc ? ['--trace-gc'] : [];
+    this.#child = spawn(process.execPath, [...args, SELF, JSON.stringify(this.opts)], {
+      stdio: ['ignore', this.opts.traceGc ? 'pipe' : 'ignore', 'inherit'],
     });
+    this.#stdout = '';
+    this.#child.stdout?.setEncoding('utf8').on('data', (s: string) => (this.#stdout += s));
     await waitPort(this.opts.port, 10_000);
+  }
+
+  /** What `--trace-gc` printed so far (with `traceGc`). */
+  gcTrace(): string {
+    return this.#stdout;
   }
 
   async stop(): Promise<void> {

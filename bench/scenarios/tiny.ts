@@ -1,4 +1,8 @@
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { gcAtFixedRate, gcTable } from '../lib/gc-run.ts';
+import { Gateway } from '../lib/gateway.ts';
 import { createBenchPKI } from '../lib/pki.ts';
 import { profileUnderMaxLoad } from '../lib/profile-run.ts';
 import { table } from '../lib/results.ts';
@@ -73,6 +77,55 @@ export const tiny: Scenario = {
         },
         { path: PATH, headers, seconds: 10, name: 'tiny-max' },
       );
+      // The tail at 2000 req/s is GC and event-loop stalls: the pauses under that load, beside the
+      // bare proxy's, each in a fresh process with --trace-gc.
+      console.log('  GC pauses at 2000 req/s (--trace-gc), kubegate and the bare proxy');
+      const gcDir = join(ctx.dir, 'gc');
+      await mkdir(gcDir, { recursive: true });
+      const gcGateway = new Gateway({
+        port: await freePort(),
+        adminPort: await freePort(),
+        upstreams: [upstream.url],
+        tls: setup.tls,
+        upstreamCA: pki.ca.cert,
+        credentials: setup.credentials,
+        dir: gcDir,
+        traceGc: true,
+      });
+      const gcBare = new BareProxy({ ...bare.opts, port: await freePort(), traceGc: true });
+      const gcRuns = await gcAtFixedRate(
+        [
+          {
+            name: 'kubegate',
+            url: gcGateway.url,
+            start: () => gcGateway.start(),
+            stop: () => gcGateway.stop(),
+            gcTrace: () => gcGateway.gcTrace(),
+          },
+          {
+            name: 'node-http2',
+            url: gcBare.url,
+            start: () => gcBare.start(),
+            stop: () => gcBare.stop(),
+            gcTrace: () => gcBare.gcTrace(),
+          },
+        ],
+        {
+          rate: 2000,
+          seconds: 2 * ctx.durationSeconds,
+          warmupSeconds: 3,
+          reps: ctx.reps,
+          path: PATH,
+          headers,
+          threads: w === undefined || w === 'auto' ? availableParallelism() : Number(w),
+          dir: gcDir,
+        },
+      );
+      for (const g of gcRuns)
+        console.log(
+          `  rep ${g.rep} ${g.target.padEnd(10)} p99 ${g.load.p99} µs, scavenges ${g.gc.scavenges.count} (max ${g.gc.scavenges.maxMs} ms), mark-compacts ${g.gc.markCompacts.count} (max ${g.gc.markCompacts.maxMs} ms)`,
+        );
+      const gc = gcTable(gcRuns);
       const profMd = table(
         ['function', 'where', 'self ms', '%'],
         prof.top.map((t) => [t.fn, t.where, t.selfMs, t.percent]),
@@ -87,6 +140,7 @@ export const tiny: Scenario = {
           kubegateVsHAProxyL7: r.kubegateVsHAProxyL7,
           kubegateVsBareNode: r.kubegateVsExtra['node-http2'],
           profile: { reqPerSec: prof.load.reqPerSec, topSelfTime: prof.top },
+          gcAt2000: { medians: gc.rows, runs: gcRuns },
           runs: r.runs,
         },
         markdown: [
@@ -97,6 +151,10 @@ export const tiny: Scenario = {
           `CPU profile of kubegate at max load (${prof.load.reqPerSec.toFixed(0)} req/s while profiling), top self time:`,
           '',
           profMd,
+          '',
+          `GC pauses of the serving threads at 2000 req/s (\`--trace-gc\`, ${2 * ctx.durationSeconds} s after a 3 s warm-up, medians of ${ctx.reps} fresh processes each):`,
+          '',
+          gc.markdown,
         ].join('\n'),
       };
     } finally {
