@@ -54,8 +54,9 @@ const OWN_HEADERS = new Set([
 type State = 'opening' | 'live' | 'resuming' | 'done';
 
 /**
- * One upstream JSON watch shared by every client with the same key on this worker. The events
- * go into a bounded window in the apiserver's order, parsed once; each client is written the
+ * One upstream watch (JSON, protobuf or CBOR, as the key says) shared by every client with the
+ * same key on this worker. The events go into a bounded window in the apiserver's order, framed
+ * and read once; each client is written the
  * same bytes from its own resourceVersion on. When the upstream watch ends (the apiserver's own
  * timeout, a restart, GOAWAY, a lost connection) it is resumed from the last resourceVersion on
  * another replica, so clients see neither gap nor duplicate; an apiserver `Status` in the stream
