@@ -110,18 +110,38 @@ export async function runMatrix(
   return { runs, cells };
 }
 
-/** kubegate vs another target from the same session: added latency at each rate, throughput ratio at max. */
-export function compare(cells: readonly Cell[], a: string, b: string): Record<string, unknown> {
+/**
+ * kubegate vs another target from the same session, at each rate: added latency, throughput ratio,
+ * and the CPU per request ratio, both of the medians and as the median of each repetition's own
+ * ratio (the two ran minutes apart at most, so a noisy spell of the machine weighs on both).
+ */
+export function compare(
+  cells: readonly Cell[],
+  a: string,
+  b: string,
+  runs: readonly Run[] = [],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const ca of cells.filter((c) => c.target === a)) {
     const cb = cells.find((c) => c.target === b && c.rate === ca.rate);
     if (!cb) continue;
     const d = (x: number | null, y: number | null) => (x === null || y === null ? null : round(x - y));
+    const perRep: number[] = [];
+    for (const ra of runs.filter((r) => r.target === a && r.rate === ca.rate)) {
+      const rb = runs.find((r) => r.target === b && r.rate === ca.rate && r.rep === ra.rep);
+      if (ra.cpuMicrosPerRequest && rb?.cpuMicrosPerRequest)
+        perRep.push(ra.cpuMicrosPerRequest / rb.cpuMicrosPerRequest);
+    }
     out[String(ca.rate)] = {
       addedP50: d(ca.p50, cb.p50),
       addedP90: d(ca.p90, cb.p90),
       addedP99: d(ca.p99, cb.p99),
       throughputRatio: ca.reqPerSec && cb.reqPerSec ? round(ca.reqPerSec / cb.reqPerSec, 3) : null,
+      cpuRatio:
+        ca.cpuMicrosPerRequest && cb.cpuMicrosPerRequest
+          ? round(ca.cpuMicrosPerRequest / cb.cpuMicrosPerRequest, 3)
+          : null,
+      cpuRatioPerRep: perRep.length > 0 ? round(median(perRep), 3) : null,
     };
   }
   return out;

@@ -75,9 +75,9 @@ export async function sideBySide(
     ];
     const { runs, cells } = await runMatrix(targets, { ...o, tmpDir: s.dir });
     const kubegateVsDirect = compare(cells, 'kubegate', 'direct');
-    const kubegateVsHAProxyL7 = compare(cells, 'kubegate', 'haproxy-l7');
+    const kubegateVsHAProxyL7 = compare(cells, 'kubegate', 'haproxy-l7', runs);
     const kubegateVsExtra: Record<string, Record<string, unknown>> = {};
-    for (const e of s.extra ?? []) kubegateVsExtra[e.name] = compare(cells, 'kubegate', e.name);
+    for (const e of s.extra ?? []) kubegateVsExtra[e.name] = compare(cells, 'kubegate', e.name, runs);
     return {
       cells,
       runs,
@@ -86,7 +86,7 @@ export async function sideBySide(
       kubegateVsExtra,
       markdown: [
         markdown(cells, kubegateVsDirect, kubegateVsHAProxyL7, o),
-        ...Object.entries(kubegateVsExtra).map(([name, v]) => extraMarkdown(cells, name, v)),
+        ...Object.entries(kubegateVsExtra).map(([name, v]) => extraMarkdown(name, v)),
       ].join('\n\n'),
     };
   } finally {
@@ -152,16 +152,10 @@ function markdown(
 }
 
 /** kubegate against one extra target: throughput, latency and CPU per request side by side. */
-function extraMarkdown(cells: readonly Cell[], name: string, vs: Record<string, unknown>): string {
+function extraMarkdown(name: string, vs: Record<string, unknown>): string {
   const rows = Object.entries(vs).map(([rate, v]) => {
     const d = v as Record<string, number | null>;
-    const k = cells.find((c) => c.target === 'kubegate' && String(c.rate) === rate);
-    const e = cells.find((c) => c.target === name && String(c.rate) === rate);
-    const cpu =
-      k?.cpuMicrosPerRequest && e?.cpuMicrosPerRequest
-        ? Math.round((k.cpuMicrosPerRequest / e.cpuMicrosPerRequest) * 100) / 100
-        : null;
-    return [rate, d['addedP50'], d['addedP99'], d['throughputRatio'], cpu];
+    return [rate, d['addedP50'], d['addedP99'], d['throughputRatio'], d['cpuRatio'], d['cpuRatioPerRep']];
   });
   return table(
     [
@@ -170,6 +164,7 @@ function extraMarkdown(cells: readonly Cell[], name: string, vs: Record<string, 
       `added p99 vs ${name}`,
       `throughput / ${name}`,
       `CPU per request / ${name}`,
+      'the same, median of each repetition',
     ],
     rows,
   );
