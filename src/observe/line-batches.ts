@@ -13,6 +13,9 @@ interface SonicBoomState {
   readonly file: string | null;
   readonly fd: number;
   readonly sync: boolean;
+  /** A write in flight, and what waits behind it (SonicBoom's own fields, stable since v1). */
+  readonly _writing: boolean;
+  readonly _len: number;
 }
 
 /** A SonicBoom in buffer mode (`contentMode: 'buffer'`) takes Buffers, not strings. */
@@ -58,6 +61,9 @@ export class LineBatches {
       return;
     }
     const d = destination as unknown as SonicBoomState;
+    // Lines it took as strings while its file was opening may still wait in it, or be in an
+    // asynchronous write: a writer of our own would pass them. Strings to it until it is idle.
+    if (d._writing || d._len > 0) return;
     if (typeof d.file === 'string') {
       this.#size = FILE_BATCH;
       this.#ownsFile = true;
